@@ -1,0 +1,127 @@
+//! The findings model: what the analyzer concludes, and what every report
+//! renders. One model, several renderers (see [`crate::report`]).
+//!
+//! A finding says *where* (file, line, column, enclosing object), *what*
+//! (the catalog feature id) and *how bad* (status, complexity, effort). Its
+//! snippet is customer code: it is sensitive data (see SECURITY.md) and must
+//! never reach a log line or an error message.
+
+use serde::{Deserialize, Serialize};
+
+/// How a feature fares on the chosen Babelfish target version.
+///
+/// The six words are part of the JSON schema and the CLI (`--fail-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Runs unchanged.
+    Supported,
+    /// Fails on the target: the code must change.
+    NotSupported,
+    /// Cannot be decided statically (e.g. unparsable code, dynamic SQL).
+    ReviewManually,
+    /// Accepted, but behaves differently: test the results.
+    ReviewSemantics,
+    /// Accepted, but may perform differently: test under load.
+    ReviewPerformance,
+    /// Accepted and has no effect on the target (e.g. a no-op option).
+    Ignored,
+}
+
+impl Status {
+    /// All statuses, in report order (worst first).
+    pub const ALL: [Status; 6] = [
+        Status::NotSupported,
+        Status::ReviewManually,
+        Status::ReviewSemantics,
+        Status::ReviewPerformance,
+        Status::Ignored,
+        Status::Supported,
+    ];
+
+    /// The word used in JSON, CSV and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Supported => "supported",
+            Status::NotSupported => "not_supported",
+            Status::ReviewManually => "review_manually",
+            Status::ReviewSemantics => "review_semantics",
+            Status::ReviewPerformance => "review_performance",
+            Status::Ignored => "ignored",
+        }
+    }
+
+    /// Parses the word used in JSON, CSV and on the command line.
+    pub fn parse(word: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.as_str() == word)
+    }
+
+    /// Whether an object with a finding of this status needs changes before
+    /// it can run on the target (a "blocker" in the executive summary).
+    pub fn is_blocker(self) -> bool {
+        matches!(self, Status::NotSupported)
+    }
+}
+
+/// How hard a change is, from the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Complexity {
+    Low,
+    Medium,
+    High,
+}
+
+/// The kind of a database object that encloses code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    Table,
+    View,
+    Procedure,
+    Function,
+    Trigger,
+    Index,
+    Type,
+    Sequence,
+    Synonym,
+    Schema,
+    Database,
+    Login,
+    User,
+    Role,
+    Job,
+    Other,
+}
+
+/// The object a finding sits in, e.g. `Sales.usp_GetOrders` (procedure).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ObjectRef {
+    /// Schema, when the code names one (`dbo` is not assumed).
+    pub schema: Option<String>,
+    pub name: String,
+    pub kind: ObjectKind,
+}
+
+/// One occurrence of a catalog feature in the analysed code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Path relative to the input root; the file name for a single file.
+    pub file: String,
+    /// 1-based line in the decoded file.
+    pub line: u32,
+    /// 1-based column, counted in characters.
+    pub column: u32,
+    /// The enclosing object, if the code is inside a CREATE/ALTER of one.
+    pub object: Option<ObjectRef>,
+    /// The catalog feature id (stable across releases).
+    pub feature: String,
+    /// The catalog group of the feature.
+    pub group: String,
+    pub status: Status,
+    pub complexity: Complexity,
+    /// Estimated minutes to remediate this occurrence.
+    pub effort_minutes: u32,
+    /// A short excerpt of the code (customer data: never logged).
+    pub snippet: String,
+}

@@ -1,0 +1,22 @@
+//! The assessor: how much of a SQL Server's T-SQL code and configuration
+//! runs on Babelfish for Aurora PostgreSQL.
+//!
+//! Two ways in, one engine:
+//! - offline, [`analyze`] reads exported scripts (`assessor analyze`);
+//! - on the appliance (feature `appliance`), the job collects code from a live
+//!   server over verified TLS and feeds the same engine.
+//!
+//! The offline path flows one way:
+//! [`source`] (files, encodings) -> [`tsql`] (lexer, batches, parser ->
+//! observations) -> [`rules`] (catalog: observation -> feature + status) ->
+//! [`analyze`] (findings) -> [`report`] (HTML, JSON, CSV, SARIF).
+//!
+//! See ARCHITECTURE.md for the whole house and SECURITY.md for what each
+//! module guarantees about customer data.
+
+pub mod analyze;
+pub mod findings;
+pub mod report;
+pub mod rules;
+pub mod source;
+pub mod tsql;

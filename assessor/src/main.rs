@@ -1,0 +1,39 @@
+//! `assessor`: the command-line edge. Flags, logging and exit codes live here;
+//! everything else is in the library.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+mod logging;
+
+/// Assess SQL Server code and configuration for Babelfish for Aurora PostgreSQL.
+#[derive(Debug, Parser)]
+#[command(name = "assessor", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Analyse exported T-SQL scripts offline (no AWS, no SQL Server).
+    Analyze(cmd::analyze::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init();
+    let result = match cli.command {
+        Command::Analyze(args) => cmd::analyze::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            // `{:#}` prints the whole context chain on one line.
+            eprintln!("assessor: error: {err:#}");
+            ExitCode::from(cmd::EXIT_ERROR)
+        }
+    }
+}
