@@ -25,6 +25,9 @@ impl LineIndex {
         let column = text
             .get(start..offset.min(text.len()))
             .map_or(1, |s| s.chars().count() + 1);
-        (u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(column).unwrap_or(u32::MAX))
+        (
+            u32::try_from(line).unwrap_or(u32::MAX),
+            u32::try_from(column).unwrap_or(u32::MAX),
+        )
     }
 }
