@@ -20,3 +20,8 @@ pub mod report;
 pub mod rules;
 pub mod source;
 pub mod tsql;
+
+// The appliance job. Behind a feature so the analyzer alone builds without
+// the AWS SDK (fuzzing, quick checks).
+#[cfg(feature = "appliance")]
+pub mod envelope;
