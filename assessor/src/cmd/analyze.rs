@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::EXIT_USAGE;
+
 /// Analyse exported T-SQL scripts.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -12,5 +14,6 @@ pub struct Args {
 }
 
 pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+    eprintln!("assessor: analyze is not available in this build yet");
+    Ok(ExitCode::from(EXIT_USAGE))
 }
