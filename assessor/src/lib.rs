@@ -25,3 +25,5 @@ pub mod tsql;
 // the AWS SDK (fuzzing, quick checks).
 #[cfg(feature = "appliance")]
 pub mod envelope;
+#[cfg(feature = "appliance")]
+pub mod secrets;
