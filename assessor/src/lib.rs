@@ -27,3 +27,5 @@ pub mod tsql;
 pub mod envelope;
 #[cfg(feature = "appliance")]
 pub mod secrets;
+#[cfg(feature = "appliance")]
+pub mod config;
