@@ -29,3 +29,7 @@ pub mod envelope;
 pub mod secrets;
 #[cfg(feature = "appliance")]
 pub mod config;
+#[cfg(feature = "appliance")]
+pub mod store;
+#[cfg(feature = "appliance")]
+pub mod wipe;

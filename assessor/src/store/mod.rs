@@ -1,0 +1,243 @@
+//! The session store: a private PostgreSQL cluster ([`cluster`]) holding what
+//! a run collected and concluded, with every piece of customer content sealed
+//! before it leaves the process.
+//!
+//! Guarantees:
+//! - Customer content (names, code, configuration values, snippets) is
+//!   written only as [`crate::envelope::Sealer`] output bound to its row
+//!   (run, table, id, column), so PostgreSQL's data files, WAL and temporary
+//!   files never hold it in plaintext. Ids, kinds and stage names stay clear.
+//! - The schema is embedded in the binary and applied in one transaction.
+//! - Bulk loads use COPY (binary), so large collections take one round trip
+//!   per batch rather than one per row.
+
+pub mod cluster;
+
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::Type;
+
+use crate::envelope::{Binding, EnvelopeError, Sealer};
+
+const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_session.sql"))];
+
+/// Why the store failed. Messages never include sealed or plaintext values.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the session database failed while {action}: {source}")]
+    Db {
+        action: &'static str,
+        source: tokio_postgres::Error,
+    },
+    #[error(transparent)]
+    Cluster(#[from] cluster::ClusterError),
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    #[error("a stored value is not valid UTF-8 after opening: {binding}")]
+    NotText { binding: String },
+}
+
+fn db(action: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
+    move |source| StoreError::Db { action, source }
+}
+
+/// One piece of collected code.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Module {
+    pub id: i64,
+    pub target: String,
+    pub kind: String,
+    pub name: String,
+    pub definition: String,
+}
+
+impl std::fmt::Debug for Module {
+    // Names and code are customer data: never in a Debug dump.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("id", &self.id)
+            .field("target", &self.target)
+            .field("kind", &self.kind)
+            .field("definition_len", &self.definition.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A connection to the session store for one run.
+pub struct SessionStore {
+    client: tokio_postgres::Client,
+    sealer: Sealer,
+    run_id: String,
+}
+
+impl std::fmt::Debug for SessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionStore")
+            .field("run_id", &self.run_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionStore {
+    /// Connects to `cluster`, applies the schema and registers the run.
+    pub async fn open(
+        cluster: &cluster::Cluster,
+        sealer: Sealer,
+        run_id: &str,
+    ) -> Result<SessionStore, StoreError> {
+        let (mut client, connection) = cluster
+            .client_config()
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(db("connecting"))?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %e, "session database connection ended");
+            }
+        });
+        migrate(&mut client).await?;
+        client
+            .execute(
+                "INSERT INTO run (run_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                &[&run_id],
+            )
+            .await
+            .map_err(db("registering the run"))?;
+        Ok(SessionStore {
+            client,
+            sealer,
+            run_id: run_id.to_owned(),
+        })
+    }
+
+    /// Records that `stage` completed.
+    pub async fn checkpoint(&self, stage: &str) -> Result<(), StoreError> {
+        self.client
+            .execute(
+                "INSERT INTO checkpoint (run_id, stage) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&self.run_id, &stage],
+            )
+            .await
+            .map_err(db("recording a checkpoint"))?;
+        Ok(())
+    }
+
+    /// The stages this run has completed.
+    pub async fn completed_stages(&self) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT stage FROM checkpoint WHERE run_id = $1 ORDER BY completed_at, stage",
+                &[&self.run_id],
+            )
+            .await
+            .map_err(db("reading checkpoints"))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn binding(&self, id: i64, column: &str) -> Binding {
+        Binding::new(&self.run_id, "module", &id.to_string(), column)
+    }
+
+    /// Stores modules with one binary COPY; names and code are sealed first.
+    pub async fn put_modules(&self, modules: &[Module]) -> Result<u64, StoreError> {
+        let sink = self
+            .client
+            .copy_in("COPY module (run_id, id, target, kind, name, definition) FROM STDIN BINARY")
+            .await
+            .map_err(db("starting the module COPY"))?;
+        let writer = BinaryCopyInWriter::new(
+            sink,
+            &[
+                Type::TEXT,
+                Type::INT8,
+                Type::TEXT,
+                Type::TEXT,
+                Type::BYTEA,
+                Type::BYTEA,
+            ],
+        );
+        futures_util::pin_mut!(writer);
+        for m in modules {
+            let name = self
+                .sealer
+                .seal(&self.binding(m.id, "name"), m.name.as_bytes())?;
+            let definition = self
+                .sealer
+                .seal(&self.binding(m.id, "definition"), m.definition.as_bytes())?;
+            writer
+                .as_mut()
+                .write(&[&self.run_id, &m.id, &m.target, &m.kind, &name, &definition])
+                .await
+                .map_err(db("copying modules"))?;
+        }
+        writer
+            .finish()
+            .await
+            .map_err(db("finishing the module COPY"))
+    }
+
+    /// Reads this run's modules back, opening every sealed value.
+    pub async fn modules(&self) -> Result<Vec<Module>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT id, target, kind, name, definition FROM module WHERE run_id = $1 ORDER BY id",
+                &[&self.run_id],
+            )
+            .await
+            .map_err(db("reading modules"))?;
+        rows.iter()
+            .map(|row| {
+                let id: i64 = row.get(0);
+                Ok(Module {
+                    id,
+                    target: row.get(1),
+                    kind: row.get(2),
+                    name: self.open_text(self.binding(id, "name"), row.get(3))?,
+                    definition: self.open_text(self.binding(id, "definition"), row.get(4))?,
+                })
+            })
+            .collect()
+    }
+
+    fn open_text(&self, binding: Binding, sealed: &[u8]) -> Result<String, StoreError> {
+        let plain = self.sealer.open(&binding, sealed)?;
+        String::from_utf8(plain.to_vec()).map_err(|_| StoreError::NotText {
+            binding: binding.to_string(),
+        })
+    }
+
+    /// Direct access for tests that must prove what is (not) stored.
+    pub fn client(&self) -> &tokio_postgres::Client {
+        &self.client
+    }
+}
+
+async fn migrate(client: &mut tokio_postgres::Client) -> Result<(), StoreError> {
+    client
+        .batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY)")
+        .await
+        .map_err(db("creating the schema version table"))?;
+    let current: i32 = client
+        .query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[])
+        .await
+        .map_err(db("reading the schema version"))?
+        .get(0);
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        let tx = client
+            .transaction()
+            .await
+            .map_err(db("starting a migration"))?;
+        tx.batch_execute(sql)
+            .await
+            .map_err(db("applying a migration"))?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES ($1)",
+            &[version],
+        )
+        .await
+        .map_err(db("recording a migration"))?;
+        tx.commit().await.map_err(db("committing a migration"))?;
+    }
+    Ok(())
+}
