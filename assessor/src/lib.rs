@@ -28,6 +28,8 @@ pub mod envelope;
 #[cfg(feature = "appliance")]
 pub mod secrets;
 #[cfg(feature = "appliance")]
+pub mod collect;
+#[cfg(feature = "appliance")]
 pub mod config;
 #[cfg(feature = "appliance")]
 pub mod store;

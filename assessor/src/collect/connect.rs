@@ -1,0 +1,230 @@
+//! Connecting to SQL Server: timeouts, bounded retries on transient faults
+//! only, and errors that name the check that failed.
+//!
+//! A wrong password is never retried: repeated failed logins lock accounts
+//! (SQL Server's password policy), so one failure ends the attempt at once.
+
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
+
+use super::tls::TlsPolicy;
+use crate::secrets::Password;
+
+/// An open, authenticated, encrypted connection.
+pub type Client = tiberius::Client<Compat<TcpStream>>;
+
+/// Where and as whom to connect.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// The target's label (for errors and logs; never from the server).
+    pub target: String,
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub password: Password,
+    pub database: Option<String>,
+}
+
+/// Retry and timeout settings.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectOptions {
+    pub timeout: Duration,
+    /// Attempts for transient faults (refused, reset, timed out), at least 1.
+    pub attempts: u32,
+    /// First backoff; doubled after each attempt.
+    pub backoff: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> ConnectOptions {
+        ConnectOptions {
+            timeout: Duration::from_secs(15),
+            attempts: 3,
+            backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Why a connection failed. Each names the target and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(
+        "{target}: the server's certificate is not signed by a trusted CA; add the CA that issued \
+         it to tls.ca_bundle (do not disable validation)"
+    )]
+    UntrustedCertificate { target: String },
+    #[error(
+        "{target}: the server's certificate is not valid for the name connected to; set \
+         tls.hostname_in_certificate to the name in the certificate (required when connecting by IP)"
+    )]
+    HostnameMismatch { target: String },
+    #[error(
+        "{target}: the server's certificate has expired (or is not yet valid); renew it on the server"
+    )]
+    CertificateExpired { target: String },
+    #[error("{target}: TLS failed: {detail}")]
+    Tls { target: String, detail: String },
+    #[error(
+        "{target}: the server does not offer encryption; the assessor never connects without it. \
+         Enable TLS on the server (Force Encryption with a certificate) or use tls.mode = \"strict\" \
+         if the server supports TDS 8.0"
+    )]
+    EncryptionRefused { target: String },
+    #[error(
+        "{target}: login failed for the configured user; check the secret's username and password \
+         (not retried, to avoid locking the account)"
+    )]
+    LoginFailed { target: String },
+    #[error(
+        "{target}: no answer within {seconds} s from {host}:{port}; check the address, port and security groups"
+    )]
+    Timeout {
+        target: String,
+        host: String,
+        port: u16,
+        seconds: u64,
+    },
+    #[error("{target}: cannot reach {host}:{port} after {attempts} attempt(s): {detail}")]
+    Unreachable {
+        target: String,
+        host: String,
+        port: u16,
+        attempts: u32,
+        detail: String,
+    },
+    #[error("{target}: the server refused the connection: {detail}")]
+    Server { target: String, detail: String },
+}
+
+impl ConnectError {
+    fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ConnectError::Unreachable { .. } | ConnectError::Timeout { .. }
+        )
+    }
+}
+
+/// Connects with the policy, retrying transient faults with backoff.
+pub async fn connect(
+    endpoint: &Endpoint,
+    tls: &TlsPolicy,
+    options: ConnectOptions,
+) -> Result<Client, ConnectError> {
+    let mut backoff = options.backoff;
+    let attempts = options.attempts.max(1);
+    let mut attempt = 1;
+    loop {
+        match connect_once(endpoint, tls, options.timeout, attempt).await {
+            Err(e) if e.is_transient() && attempt < attempts => {
+                tracing::info!(target = %endpoint.target, attempt, "transient connection failure; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn connect_once(
+    endpoint: &Endpoint,
+    tls: &TlsPolicy,
+    timeout: Duration,
+    attempt: u32,
+) -> Result<Client, ConnectError> {
+    let mut config = tiberius::Config::new();
+    config.host(&endpoint.host);
+    config.port(endpoint.port);
+    config.application_name("sqlassess-assessor");
+    config.authentication(tiberius::AuthMethod::sql_server(
+        &endpoint.username,
+        endpoint.password.expose(),
+    ));
+    if let Some(db) = &endpoint.database {
+        config.database(db);
+    }
+    config.readonly(true);
+    tls.apply(&mut config);
+
+    let timed_out = || ConnectError::Timeout {
+        target: endpoint.target.clone(),
+        host: endpoint.host.clone(),
+        port: endpoint.port,
+        seconds: timeout.as_secs(),
+    };
+    let work = async {
+        let tcp = TcpStream::connect((endpoint.host.as_str(), endpoint.port))
+            .await
+            .map_err(|e| ConnectError::Unreachable {
+                target: endpoint.target.clone(),
+                host: endpoint.host.clone(),
+                port: endpoint.port,
+                attempts: attempt,
+                detail: e.to_string(),
+            })?;
+        let _ = tcp.set_nodelay(true);
+        tiberius::Client::connect(config, tcp.compat_write())
+            .await
+            .map_err(|e| classify(endpoint, attempt, e))
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| timed_out())?
+}
+
+/// Maps a driver error to the check that failed.
+fn classify(endpoint: &Endpoint, attempt: u32, err: tiberius::error::Error) -> ConnectError {
+    use tiberius::error::Error;
+    let target = endpoint.target.clone();
+    match err {
+        Error::Server(token) if token.code() == 18456 => ConnectError::LoginFailed { target },
+        Error::Server(token) => ConnectError::Server {
+            target,
+            detail: format!("error {}", token.code()),
+        },
+        Error::Tls(detail) => classify_tls(target, detail),
+        Error::Io { kind, message } => {
+            let lower = message.to_ascii_lowercase();
+            if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+            {
+                classify_tls(target, message)
+            } else {
+                ConnectError::Unreachable {
+                    target,
+                    host: endpoint.host.clone(),
+                    port: endpoint.port,
+                    attempts: attempt,
+                    detail: format!("{kind:?}: {message}"),
+                }
+            }
+        }
+        Error::Protocol(detail) if detail.to_ascii_lowercase().contains("encrypt") => {
+            ConnectError::EncryptionRefused { target }
+        }
+        other => ConnectError::Tls {
+            target,
+            detail: other.to_string(),
+        },
+    }
+}
+
+fn classify_tls(target: String, detail: String) -> ConnectError {
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("unknownissuer")
+        || lower.contains("unknown issuer")
+        || lower.contains("badsignature")
+    {
+        ConnectError::UntrustedCertificate { target }
+    } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
+        ConnectError::HostnameMismatch { target }
+    } else if lower.contains("expired") || lower.contains("notvalidyet") {
+        ConnectError::CertificateExpired { target }
+    } else if lower.contains("not supported") || lower.contains("encryption") {
+        ConnectError::EncryptionRefused { target }
+    } else {
+        ConnectError::Tls { target, detail }
+    }
+}

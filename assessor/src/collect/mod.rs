@@ -1,0 +1,10 @@
+//! The collector: reads what an assessment needs from a live SQL Server,
+//! over verified TLS, with a least-privilege login, changing nothing.
+//!
+//! - [`tls`]: the transport-security policy (encryption always required;
+//!   certificate and host-name checks unless explicitly and loudly waived).
+//! - [`connect`]: connecting with timeouts, bounded retries on transient
+//!   faults only, and errors that say which check failed.
+
+pub mod connect;
+pub mod tls;

@@ -1,0 +1,126 @@
+//! Transport security towards SQL Server.
+//!
+//! Decisions (and why):
+//! - **Encryption is always required.** [`TlsPolicy`] has no plaintext and no
+//!   login-only mode: a server that does not offer encryption is refused,
+//!   never downgraded to. Login-only encryption ("encrypt=false" in other
+//!   drivers) protects the password but leaves every collected definition in
+//!   clear on the wire, so it is not representable here.
+//! - **The certificate chain and host name are verified** (rustls with the
+//!   aws-lc-rs provider), against the system roots plus an optional CA bundle.
+//!   Servers reached by IP address name the expected certificate name with
+//!   `hostname_in_certificate`.
+//! - **TDS 8.0 strict** (TLS before PRELOGIN, ALPN `tds/8.0`) is selectable;
+//!   it also hides the PRELOGIN exchange from the network.
+//! - **Trusting any certificate** exists only as [`TlsPolicy::Dangerous`],
+//!   built from the config's `dangerously_trust_server_certificate = true`. It
+//!   is logged as a warning at every connection and reported as a finding.
+
+use std::path::PathBuf;
+
+use crate::config::{TlsConfig, TlsMode};
+
+/// How to secure one connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsPolicy {
+    /// Verify the chain and the host name.
+    Verify {
+        mode: TlsMode,
+        /// Extra trust anchors (PEM), in addition to the system roots.
+        ca_bundle: Option<PathBuf>,
+        /// The name the certificate must carry, when it differs from the
+        /// address connected to.
+        hostname_in_certificate: Option<String>,
+    },
+    /// Encrypt, but accept any certificate: an active attacker on the path can
+    /// read everything. Only from an explicit opt-in.
+    Dangerous(DangerousTrust),
+}
+
+/// Proof that a person opted out of certificate validation in the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DangerousTrust {
+    mode: TlsMode,
+}
+
+impl TlsPolicy {
+    pub fn from_config(config: &TlsConfig) -> TlsPolicy {
+        if config.dangerously_trust_server_certificate {
+            return TlsPolicy::Dangerous(DangerousTrust { mode: config.mode });
+        }
+        TlsPolicy::Verify {
+            mode: config.mode,
+            ca_bundle: config.ca_bundle.clone(),
+            hostname_in_certificate: config.hostname_in_certificate.clone(),
+        }
+    }
+
+    pub fn mode(&self) -> TlsMode {
+        match self {
+            TlsPolicy::Verify { mode, .. } => *mode,
+            TlsPolicy::Dangerous(d) => d.mode,
+        }
+    }
+
+    /// Whether the report must carry the "certificate not verified" finding.
+    pub fn is_dangerous(&self) -> bool {
+        matches!(self, TlsPolicy::Dangerous(_))
+    }
+
+    /// Applies the policy to a tiberius connection config.
+    pub fn apply(&self, config: &mut tiberius::Config) {
+        config.encryption(match self.mode() {
+            TlsMode::Required => tiberius::EncryptionLevel::Required,
+            TlsMode::Strict => tiberius::EncryptionLevel::Strict,
+        });
+        match self {
+            TlsPolicy::Verify {
+                ca_bundle,
+                hostname_in_certificate,
+                ..
+            } => {
+                if let Some(ca) = ca_bundle {
+                    config.trust_cert_ca(ca.display());
+                }
+                if let Some(name) = hostname_in_certificate {
+                    config.hostname_in_certificate(name);
+                }
+            }
+            TlsPolicy::Dangerous(_) => {
+                tracing::warn!(
+                    "TLS certificate validation is DISABLED for this target \
+                     (dangerously_trust_server_certificate = true): the connection is encrypted \
+                     but not authenticated; this is reported as a finding"
+                );
+                config.trust_cert();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_config_verifies() {
+        let policy = TlsPolicy::from_config(&TlsConfig::default());
+        assert!(matches!(
+            policy,
+            TlsPolicy::Verify {
+                mode: TlsMode::Required,
+                ..
+            }
+        ));
+        assert!(!policy.is_dangerous());
+    }
+
+    #[test]
+    fn only_the_explicit_flag_disables_verification() {
+        let config = TlsConfig {
+            dangerously_trust_server_certificate: true,
+            ..TlsConfig::default()
+        };
+        assert!(TlsPolicy::from_config(&config).is_dangerous());
+    }
+}
