@@ -32,6 +32,8 @@ pub mod collect;
 #[cfg(feature = "appliance")]
 pub mod config;
 #[cfg(feature = "appliance")]
+pub mod deliver;
+#[cfg(feature = "appliance")]
 pub mod store;
 #[cfg(feature = "appliance")]
 pub mod wipe;
