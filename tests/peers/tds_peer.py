@@ -12,6 +12,9 @@ and LOGIN7. This script only wires it up the way the tests need it:
   the first entry whose regular expression matches the statement answers;
   `SET ...` and other non-queries get an empty answer; any other statement is
   refused with error 208 so that a test notices a query the fixture lacks;
+  an entry may instead carry `"error": NUMBER` (answered with that server
+  error, e.g. 229 permission denied) or `"drop": true` (the server process
+  exits, as when a server goes away mid-collection);
 - it appends every statement it receives to a log file (one JSON string per
   line), so a test can prove which statements a client sent.
 
@@ -55,8 +58,8 @@ def load_fixture(path):
         document = json.load(handle)
     answers = []
     for entry in document.get("queries", []):
-        columns = [Column(name, TYPES[kind]()) for name, kind in entry["columns"]]
-        answers.append((re.compile(entry["match"], re.S | re.I), columns, entry["rows"]))
+        columns = [Column(name, TYPES[kind]()) for name, kind in entry.get("columns", [])]
+        answers.append((re.compile(entry["match"], re.S | re.I), columns, entry))
     return answers
 
 
@@ -68,9 +71,13 @@ def make_handler(answers, log_path):
         if log_path:
             with lock, open(log_path, "a", encoding="utf-8") as log:
                 log.write(json.dumps(sql) + "\n")
-        for pattern, columns, rows in answers:
+        for pattern, columns, entry in answers:
             if pattern.search(sql):
-                return QueryResult(columns=columns, rows=[list(r) for r in rows])
+                if entry.get("drop"):
+                    os._exit(0)
+                if "error" in entry:
+                    raise QueryError("refused by the test fixture", number=int(entry["error"]))
+                return QueryResult(columns=columns, rows=[list(r) for r in entry.get("rows", [])])
         if not re.match(r"\s*(SELECT|WITH|EXEC|EXECUTE|DECLARE)\b", sql, re.I):
             return QueryResult(columns=[], rows=[])
         raise QueryError("statement not in the test fixture", number=208)

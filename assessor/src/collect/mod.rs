@@ -5,6 +5,11 @@
 //!   certificate and host-name checks unless explicitly and loudly waived).
 //! - [`connect`]: connecting with timeouts, bounded retries on transient
 //!   faults only, and errors that say which check failed.
+//! - [`catalog`]: the read-only catalog queries and the collection itself,
+//!   producing an [`inventory::Inventory`]; [`sql`] quotes untrusted names.
 
+pub mod catalog;
 pub mod connect;
+pub mod inventory;
+pub mod sql;
 pub mod tls;

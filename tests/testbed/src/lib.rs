@@ -17,6 +17,7 @@
 // location, which is what unwrap/expect give.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod catalog_fixture;
 pub mod mock_tds;
 pub mod moto;
 pub mod pki;
