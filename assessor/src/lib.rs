@@ -24,15 +24,15 @@ pub mod tsql;
 // The appliance job. Behind a feature so the analyzer alone builds without
 // the AWS SDK (fuzzing, quick checks).
 #[cfg(feature = "appliance")]
-pub mod envelope;
-#[cfg(feature = "appliance")]
-pub mod secrets;
-#[cfg(feature = "appliance")]
 pub mod collect;
 #[cfg(feature = "appliance")]
 pub mod config;
 #[cfg(feature = "appliance")]
 pub mod deliver;
+#[cfg(feature = "appliance")]
+pub mod envelope;
+#[cfg(feature = "appliance")]
+pub mod secrets;
 #[cfg(feature = "appliance")]
 pub mod store;
 #[cfg(feature = "appliance")]
