@@ -20,6 +20,12 @@ struct Cli {
 enum Command {
     /// Analyse exported T-SQL scripts offline (no AWS, no SQL Server).
     Analyze(cmd::analyze::Args),
+    /// Destroy a session's leftovers (idempotent).
+    #[cfg(feature = "appliance")]
+    Wipe(cmd::wipe::Args),
+    /// List or download delivered reports.
+    #[cfg(feature = "appliance")]
+    Report(cmd::report::Args),
 }
 
 fn main() -> ExitCode {
@@ -27,6 +33,10 @@ fn main() -> ExitCode {
     logging::init();
     let result = match cli.command {
         Command::Analyze(args) => cmd::analyze::run(args),
+        #[cfg(feature = "appliance")]
+        Command::Wipe(args) => cmd::wipe::run(args),
+        #[cfg(feature = "appliance")]
+        Command::Report(args) => cmd::block_on(cmd::report::run(args)),
     };
     match result {
         Ok(code) => code,

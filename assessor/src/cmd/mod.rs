@@ -2,8 +2,23 @@
 //! returns the process exit code.
 
 pub mod analyze;
+#[cfg(feature = "appliance")]
+pub mod report;
+#[cfg(feature = "appliance")]
+pub mod wipe;
 
 /// Exit code for usage and input errors.
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code for a run that could not complete.
 pub const EXIT_ERROR: u8 = 1;
+
+/// Runs an async command on a multi-threaded runtime.
+#[cfg(feature = "appliance")]
+pub fn block_on<F: std::future::Future<Output = anyhow::Result<std::process::ExitCode>>>(
+    future: F,
+) -> anyhow::Result<std::process::ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(future)
+}

@@ -1,0 +1,131 @@
+//! `assessor report list|download`: find and fetch delivered reports.
+//!
+//! A reader needs only s3:ListBucket and s3:GetObject on the prefix and
+//! kms:Decrypt on the key (`policies/report-reader.json`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use assessor::deliver::{self, S3Location};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+    /// AWS region of the bucket (else the usual AWS configuration).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// List the runs delivered under a location.
+    List {
+        /// e.g. s3://my-reports/assessments/
+        location: String,
+    },
+    /// Download a run's report, verifying every checksum against its manifest.
+    Download {
+        /// e.g. s3://my-reports/assessments/run-1700000000-ab12cd34/
+        location: String,
+        /// Where to write the files.
+        #[arg(long, default_value = "assessment-report")]
+        out: PathBuf,
+        /// Print a time-limited URL of the HTML report instead (e.g. 15m, 2h).
+        #[arg(long, value_parser = parse_duration)]
+        presign: Option<Duration>,
+    },
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a number and a unit, e.g. 15m"))?;
+    let secs = match unit {
+        "s" | "" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("{text:?}: the unit must be s, m or h")),
+    };
+    if secs == 0 || secs > 7 * 24 * 3600 {
+        return Err("a presigned URL lives between 1 s and 7 days".into());
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+async fn s3(region: Option<String>) -> aws_sdk_s3::Client {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    let shared = loader.load().await;
+    // AWS_ENDPOINT_URL (an emulator, for tests) needs path-style addressing.
+    let path_style = std::env::var_os("AWS_ENDPOINT_URL").is_some();
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(path_style)
+            .build(),
+    )
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let client = s3(args.region).await;
+    match args.command {
+        Command::List { location } => {
+            let location = S3Location::parse(&location)?;
+            for run in deliver::list_runs(&client, &location).await? {
+                println!("{run}");
+            }
+        }
+        Command::Download {
+            location,
+            out,
+            presign,
+        } => {
+            let location = S3Location::parse(&location)?;
+            if let Some(valid_for) = presign {
+                println!(
+                    "{}",
+                    deliver::presign(&client, &location, "report.html", valid_for).await?
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let (manifest, written) = deliver::download(&client, &location, &out)
+                .await
+                .with_context(|| format!("downloading {location}"))?;
+            eprintln!(
+                "verified {} file(s) of run {} against the manifest",
+                written.len(),
+                manifest.run_id
+            );
+            match written
+                .iter()
+                .find(|p| p.file_name().is_some_and(|n| n == "report.html"))
+            {
+                Some(html) => println!("{}", html.display()),
+                None => println!("{}", out.display()),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units_and_bounds() {
+        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("8d").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+}
