@@ -2,7 +2,17 @@
 //!
 //! Guarantees: the same script in UTF-8 (with or without BOM) and UTF-16
 //! (LE/BE) decodes to the same text; line endings are kept as they are;
-//! positions are reported in 1-based lines and character columns.
+//! positions are reported in 1-based lines and character columns (a `\r`
+//! before the `\n` never counts as a column of the next line).
+//!
+//! Streaming: [`discover`] only lists files; callers read and decode one file
+//! at a time, so memory holds one script, never the corpus.
+
+mod decode;
+mod discover;
+
+pub use decode::{DecodeError, Decoded, Encoding, decode};
+pub use discover::{InputFile, SourceError, discover};
 
 /// Maps byte offsets in a decoded text to 1-based (line, column).
 #[derive(Debug, Clone)]
@@ -19,15 +29,46 @@ impl LineIndex {
     }
 
     /// 1-based line and column (in characters) of a byte offset.
+    ///
+    /// An offset past the end maps to the last position; an offset inside a
+    /// multi-byte character counts the characters before it.
     pub fn position(&self, text: &str, offset: usize) -> (u32, u32) {
+        let offset = offset.min(text.len());
         let line = self.starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.starts[line - 1];
+        let start = self.starts.get(line - 1).copied().unwrap_or(0);
         let column = text
-            .get(start..offset.min(text.len()))
-            .map_or(1, |s| s.chars().count() + 1);
+            .as_bytes()
+            .get(start..offset)
+            // Count characters as UTF-8 lead bytes, so an offset that is not
+            // on a char boundary still gets a sensible column.
+            .map_or(0, |s| s.iter().filter(|&&b| (b & 0xC0) != 0x80).count())
+            + 1;
         (
             u32::try_from(line).unwrap_or(u32::MAX),
             u32::try_from(column).unwrap_or(u32::MAX),
         )
+    }
+
+    /// Number of lines (a text without a newline has one).
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_with_crlf_and_multibyte() {
+        let text = "ab\r\ncé x\nz";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.position(text, 0), (1, 1));
+        assert_eq!(idx.position(text, 4), (2, 1));
+        // 'x' is after "cé " (4 bytes, 3 chars).
+        let x = text.find('x').unwrap_or(0);
+        assert_eq!(idx.position(text, x), (2, 4));
+        assert_eq!(idx.position(text, text.len()), (3, 2));
+        assert_eq!(idx.line_count(), 3);
     }
 }

@@ -1,0 +1,3 @@
+:setvar x "y"
+USE $(x)
+GO 2

@@ -1,0 +1,1547 @@
+//! The flat statement-body scanner.
+//!
+//! It walks tokens until the statement ends (`;`, a statement start that the
+//! context rules accept as a boundary, or the batch end), keeping open
+//! parentheses on an explicit stack of frames (function calls, CAST,
+//! OVER, hint and option lists, column definitions), and emits observations
+//! for functions, types, hints, options, clauses and names.
+//!
+//! Guarantees: each loop iteration consumes at least one token; the frame
+//! stack is bounded by `MAX_PAREN_DEPTH` (deeper input ends the batch with an
+//! `Unparsed` observation); look-aheads are bounded, so scanning is linear.
+
+use super::keywords::{self, in_sorted};
+use super::{MAX_PAREN_DEPTH, Parser, parse_dynamic};
+use crate::tsql::lexer::TokenKind;
+use crate::tsql::observation::ObservationKind as K;
+
+/// What kind of statement a body belongs to (for boundary rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Select,
+    Insert,
+    Update,
+    Delete,
+    Merge,
+    Grant,
+    AlterTable,
+    AlterDatabase,
+    AlterIndex,
+    CreateIndex,
+    /// Other CREATE/ALTER (tables, types, ...).
+    Ddl,
+    /// Header of a procedure, function, trigger or view (ends after `AS`).
+    Routine,
+    Declare,
+    DeclareCursor,
+    Set,
+    Exec,
+    /// IF / WHILE condition.
+    Cond,
+    Raiserror,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FrameKind {
+    Call,
+    Convert,
+    Cast,
+    Over,
+    QueryHints,
+    TableHints,
+    Options,
+    ColumnDefs,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    kind: FrameKind,
+    /// Index in `Parser::obs` of the call whose arguments are counted.
+    obs: Option<usize>,
+    commas: u32,
+    nonempty: bool,
+    item_start: bool,
+}
+
+/// Per-statement scanning state.
+#[derive(Debug)]
+pub(super) struct Stmt {
+    kind: Kind,
+    frames: Vec<Frame>,
+    case_depth: usize,
+    /// INSERT: the source query/EXEC has not been seen yet.
+    dml_open: bool,
+    /// UPDATE: the SET clause has not been seen yet.
+    set_open: bool,
+    /// GRANT/REVOKE/DENY: before TO/FROM.
+    pub(super) grant_open: bool,
+    /// Stop when the first parenthesis closes (CTE bodies, option lists).
+    pub(super) until_close: bool,
+    /// Frame kind for the next `(`.
+    pub(super) pending: Option<FrameKind>,
+    pub(super) ddl_trigger: bool,
+    /// For routine headers: PROCEDURE, FUNCTION, TRIGGER, VIEW.
+    pub(super) routine: String,
+    /// `SELECT TOP` not yet followed by ORDER BY: (paren depth, token).
+    tops: Vec<(usize, usize)>,
+    output_open: bool,
+    /// ALTER DATABASE ... SET / ALTER TABLE ADD: next word starts an item.
+    item_at_depth0: bool,
+    alter_add: bool,
+    /// Token index of the `)` closing OPENJSON(...) / OPENXML(...), whose
+    /// `WITH (...)` is a column list.
+    rowset_close: Option<usize>,
+}
+
+impl Stmt {
+    pub(super) fn new(kind: Kind) -> Stmt {
+        Stmt {
+            kind,
+            frames: Vec::new(),
+            case_depth: 0,
+            dml_open: kind == Kind::Insert,
+            set_open: kind == Kind::Update,
+            grant_open: false,
+            until_close: false,
+            pending: None,
+            ddl_trigger: false,
+            routine: String::new(),
+            tops: Vec::new(),
+            output_open: false,
+            item_at_depth0: false,
+            alter_add: false,
+            rowset_close: None,
+        }
+    }
+
+    fn is_ddl(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::AlterTable
+                | Kind::AlterDatabase
+                | Kind::AlterIndex
+                | Kind::CreateIndex
+                | Kind::Ddl
+                | Kind::Routine
+        )
+    }
+}
+
+/// Level types of `sp_addextendedproperty` (`@level0type` ... `@level2type`).
+const EXTENDED_PROPERTY_LEVELS: &[&str] = &[
+    "AGGREGATE",
+    "ASSEMBLY",
+    "COLUMN",
+    "CONSTRAINT",
+    "CONTRACT",
+    "DEFAULT",
+    "EVENT NOTIFICATION",
+    "FILEGROUP",
+    "FUNCTION",
+    "INDEX",
+    "LOGICAL FILE NAME",
+    "MESSAGE TYPE",
+    "PARAMETER",
+    "PARTITION FUNCTION",
+    "PARTITION SCHEME",
+    "PLAN GUIDE",
+    "PROCEDURE",
+    "QUEUE",
+    "REMOTE SERVICE BINDING",
+    "ROUTE",
+    "RULE",
+    "SCHEMA",
+    "SEQUENCE",
+    "SERVICE",
+    "SYNONYM",
+    "TABLE",
+    "TRIGGER",
+    "TYPE",
+    "USER",
+    "VIEW",
+    "XML SCHEMA COLLECTION",
+];
+
+/// Words after which a statement keyword continues the current statement.
+const CONTINUING: &[&str] = &[
+    "AFTER",
+    "ALL",
+    "AS",
+    "EXCEPT",
+    "FOR",
+    "INTERSECT",
+    "OF",
+    "ROW",
+    "ROWS",
+    "THEN",
+    "UNION",
+    "WITH",
+];
+
+impl Parser<'_> {
+    /// Whether the token at `pos` (at depth 0, outside CASE) ends `st`.
+    fn is_boundary(&self, st: &mut Stmt) -> bool {
+        let i = self.pos;
+        let Some(t) = self.tok(i) else { return true };
+        if t.kind != TokenKind::Word {
+            return false;
+        }
+        let w = self.upper(i);
+        let w = w.as_str();
+        if !in_sorted(keywords::STATEMENT_STARTS, w) {
+            return false;
+        }
+        if i > 0 && (self.is_op(i - 1, ",") || self.is_any_word(i - 1, CONTINUING)) {
+            // `ON DELETE`, `FOR UPDATE`, `UNION SELECT`, `WITH ROLLBACK`...
+            // but `AS` only continues routine headers / views.
+            if !self.is_word(i - 1, "AS") || st.kind == Kind::Routine {
+                return false;
+            }
+        }
+        if i > 0 && self.is_word(i - 1, "ON") && matches!(w, "DELETE" | "UPDATE") {
+            // Foreign key actions.
+            return false;
+        }
+        let next = self.upper(i + 1);
+        let next = next.as_str();
+        match w {
+            "CREATE" | "ALTER" | "DROP" => {
+                if st.kind == Kind::Grant && st.grant_open {
+                    return false;
+                }
+                let obj = self.is_word(i + 1, "OR")
+                    || self.is_any_word(i + 1, keywords::INDEX_MODIFIERS)
+                    || keywords::OBJECT_TYPES.iter().any(|ws| ws[0] == next);
+                obj && !(st.kind == Kind::AlterTable && matches!(next, "COLUMN" | "CONSTRAINT"))
+            }
+            "SELECT" | "VALUES" | "EXEC" | "EXECUTE" if st.kind == Kind::Insert && st.dml_open => {
+                st.dml_open = false;
+                false
+            }
+            "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "EXEC" | "EXECUTE"
+                if st.kind == Kind::Grant && st.grant_open =>
+            {
+                false
+            }
+            "SET" if st.kind == Kind::Update && st.set_open => {
+                st.set_open = false;
+                false
+            }
+            "SET" | "INSERT" | "UPDATE" | "DELETE" if st.kind == Kind::Merge => false,
+            "SET"
+                if matches!(
+                    st.kind,
+                    Kind::AlterTable | Kind::AlterDatabase | Kind::AlterIndex | Kind::Ddl
+                ) =>
+            {
+                false
+            }
+            "ENABLE" | "DISABLE" => next == "TRIGGER" && st.kind != Kind::AlterTable,
+            // UPDATE(column) in trigger conditions.
+            "UPDATE" if self.is_op(i + 1, "(") => false,
+            "GET" | "MOVE" => next == "CONVERSATION",
+            "ADD" => matches!(next, "SIGNATURE" | "COUNTER"),
+            "SAVE" => matches!(next, "TRAN" | "TRANSACTION"),
+            "BULK" => next == "INSERT",
+            "TRUNCATE" => next == "TABLE",
+            "SEND" => next == "ON",
+            "MERGE" => next != "JOIN",
+            // DROP TABLE IF EXISTS, ALTER TABLE DROP COLUMN IF EXISTS.
+            "IF" => {
+                !(next == "EXISTS"
+                    && i > 0
+                    && (self.is_any_word(i - 1, &["COLUMN", "CONSTRAINT"])
+                        || keywords::OBJECT_TYPES
+                            .iter()
+                            .any(|ws| ws.last().is_some_and(|l| self.is_word(i - 1, l)))))
+            }
+            "END" | "ELSE" => true,
+            _ => true,
+        }
+    }
+
+    /// Scans a statement body from the current position.
+    pub(super) fn scan(&mut self, st: &mut Stmt) {
+        while let Some(t) = self.tok(self.pos) {
+            let depth0 = st.frames.is_empty();
+            if depth0 && st.case_depth == 0 && !st.until_close {
+                if t.is_op(self.src, ";") {
+                    self.pos += 1;
+                    break;
+                }
+                if self.is_boundary(st) {
+                    break;
+                }
+            }
+            if st.kind == Kind::Routine && depth0 && self.routine_end(st) {
+                break;
+            }
+            // Item starts in list frames.
+            if let Some(f) = st.frames.last_mut()
+                && f.item_start
+                && !(t.is_op(self.src, ",") || t.is_op(self.src, ")"))
+            {
+                f.item_start = false;
+                let kind = f.kind;
+                let commas = f.commas;
+                if self.item_start(kind, commas) {
+                    continue;
+                }
+            }
+            if depth0 && st.item_at_depth0 && t.kind == TokenKind::Word {
+                st.item_at_depth0 = false;
+                if self.depth0_item(st) {
+                    continue;
+                }
+            }
+            if !t.is_op(self.src, ")")
+                && let Some(f) = st.frames.last_mut()
+            {
+                f.nonempty = true;
+            }
+            if depth0 && st.kind == Kind::Grant && self.is_any_word(self.pos, &["TO", "FROM"]) {
+                st.grant_open = false;
+            }
+            let before = self.pos;
+            match t.kind {
+                TokenKind::Operator => {
+                    if self.operator(st) {
+                        break;
+                    }
+                }
+                TokenKind::Error => {
+                    self.unparsed("UNTERMINATED STRING OR COMMENT", self.pos);
+                    self.pos += 1;
+                }
+                TokenKind::GlobalVariable => {
+                    let name = self.text(self.pos).to_uppercase();
+                    self.emit(K::GlobalVariable, name, None, self.pos, self.pos);
+                    self.pos += 1;
+                }
+                TokenKind::Variable => self.variable(st),
+                TokenKind::Word | TokenKind::QuotedIdent | TokenKind::SqlcmdVariable => {
+                    self.word(st)
+                }
+                _ => self.pos += 1,
+            }
+            if self.pos == before {
+                self.pos += 1;
+            }
+        }
+        // Frames left open at the statement end: finish their counts.
+        while let Some(f) = st.frames.pop() {
+            self.close_frame(f);
+        }
+        self.unordered_tops(st, 0);
+    }
+
+    /// Handles an operator; returns true when the statement ends here.
+    fn operator(&mut self, st: &mut Stmt) -> bool {
+        let i = self.pos;
+        let op = self.text(i);
+        self.pos += 1;
+        match op {
+            "(" => {
+                if st.frames.len() >= MAX_PAREN_DEPTH {
+                    self.unparsed("NESTING TOO DEEP", i);
+                    self.pos = self.toks.len();
+                    st.frames.clear();
+                    return true;
+                }
+                if let Some(f) = st.frames.last_mut() {
+                    f.nonempty = true;
+                }
+                let kind = st.pending.take().unwrap_or(FrameKind::Other);
+                st.frames.push(Frame {
+                    kind,
+                    obs: None,
+                    commas: 0,
+                    nonempty: false,
+                    item_start: matches!(
+                        kind,
+                        FrameKind::ColumnDefs
+                            | FrameKind::Options
+                            | FrameKind::QueryHints
+                            | FrameKind::TableHints
+                            | FrameKind::Convert
+                    ),
+                });
+                false
+            }
+            ")" => {
+                // Queries inside the closing parenthesis are complete.
+                self.unordered_tops(st, st.frames.len().max(1));
+                match st.frames.pop() {
+                    Some(f) => {
+                        let rowset = f
+                            .obs
+                            .and_then(|k| self.obs.get(k))
+                            .is_some_and(|o| matches!(o.name.as_str(), "OPENJSON" | "OPENXML"));
+                        if rowset {
+                            st.rowset_close = Some(i);
+                        }
+                        self.close_frame(f)
+                    }
+                    None => self.unparsed("UNBALANCED PARENTHESIS", i),
+                }
+                st.until_close && st.frames.is_empty()
+            }
+            "," => {
+                if let Some(f) = st.frames.last_mut() {
+                    f.commas += 1;
+                    f.item_start = true;
+                } else if matches!(st.kind, Kind::AlterDatabase) || st.alter_add {
+                    st.item_at_depth0 = true;
+                }
+                false
+            }
+            "*=" if matches!(
+                st.kind,
+                Kind::Select | Kind::Update | Kind::Delete | Kind::Insert | Kind::Cond
+            ) =>
+            {
+                self.emit(K::Clause, "OLD STYLE OUTER JOIN", Some("*=".into()), i, i);
+                false
+            }
+            "=" if self.is_op(self.pos, "*")
+                && self
+                    .tok(self.pos)
+                    .is_some_and(|t| t.start == self.tok(i).map_or(0, |p| p.end))
+                && self.is_name(self.pos + 1) =>
+            {
+                self.emit(
+                    K::Clause,
+                    "OLD STYLE OUTER JOIN",
+                    Some("=*".into()),
+                    i,
+                    self.pos,
+                );
+                self.pos += 1;
+                false
+            }
+            "::" => {
+                // type::Method(...) on spatial / hierarchyid types.
+                if self.is_name(self.pos) && self.is_op(self.pos + 1, "(") {
+                    let name = self.name_text(self.pos);
+                    self.call(st, K::Method, name, i.saturating_sub(1), self.pos);
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// Reports `SELECT TOP` without ORDER BY for queries at `depth` or
+    /// deeper (their parenthesis closed, or the statement ended).
+    fn unordered_tops(&mut self, st: &mut Stmt, depth: usize) {
+        while let Some(&(d, tok)) = st.tops.last() {
+            if d < depth {
+                break;
+            }
+            st.tops.pop();
+            self.emit(K::Clause, "TOP WITHOUT ORDER BY", None, tok, tok);
+        }
+    }
+
+    fn close_frame(&mut self, f: Frame) {
+        if let Some(k) = f.obs {
+            let n = if f.nonempty { f.commas + 1 } else { 0 };
+            if let Some(o) = self.obs.get_mut(k) {
+                o.detail = Some(n.to_string());
+            }
+        }
+    }
+
+    /// Emits a call observation for `name` whose `(` is at `paren - 1 + 1`
+    /// (the token after `last`), consumes through the `(` and pushes a
+    /// counting frame.
+    fn call(&mut self, st: &mut Stmt, kind: K, name: String, first: usize, last: usize) {
+        let frame_kind = match name.as_str() {
+            "CONVERT" | "TRY_CONVERT" => FrameKind::Convert,
+            "CAST" | "TRY_CAST" | "PARSE" | "TRY_PARSE" => FrameKind::Cast,
+            _ => FrameKind::Call,
+        };
+        self.emit(kind, name, None, first, last);
+        let k = self.obs.len() - 1;
+        self.pos = last + 1;
+        st.pending = Some(frame_kind);
+        // Consume the `(` through the operator path so depth limits apply.
+        if self.is_op(self.pos, "(")
+            && !self.operator(st)
+            && let Some(f) = st.frames.last_mut()
+        {
+            f.obs = Some(k);
+        }
+    }
+
+    /// Start of an item in a list frame; returns true if tokens were consumed.
+    fn item_start(&mut self, kind: FrameKind, commas: u32) -> bool {
+        let i = self.pos;
+        match kind {
+            FrameKind::Convert => {
+                if commas == 0 && self.is_name(i) {
+                    self.data_type();
+                    return true;
+                }
+                if commas == 2 && self.kind(i) == Some(TokenKind::Integer) {
+                    let style = self.text(i).to_owned();
+                    self.emit(K::Option, "CONVERT STYLE", Some(style), i, i);
+                }
+                false
+            }
+            FrameKind::Options => {
+                self.option_item(i, K::Option);
+                false
+            }
+            FrameKind::QueryHints => {
+                self.option_item(i, K::QueryHint);
+                false
+            }
+            FrameKind::TableHints => {
+                if self.kind(i) == Some(TokenKind::Word) {
+                    let name = self.name_text(i);
+                    self.emit(K::TableHint, name, None, i, i);
+                    self.pos += 1;
+                    return true;
+                }
+                false
+            }
+            FrameKind::ColumnDefs => self.column_item(),
+            _ => false,
+        }
+    }
+
+    /// `NAME [NAME...] [= value]` items of WITH (...) and OPTION (...).
+    fn option_item(&mut self, i: usize, kind: K) {
+        let mut j = i;
+        let mut words = Vec::new();
+        while self.kind(j) == Some(TokenKind::Word) && words.len() < 6 {
+            words.push(self.name_text(j));
+            j += 1;
+        }
+        if words.is_empty() {
+            return;
+        }
+        let name = words.join(" ");
+        let detail = if self.is_op(j, "=") {
+            Some(self.value_text(j + 1))
+        } else if matches!(
+            self.kind(j),
+            Some(TokenKind::Integer | TokenKind::String | TokenKind::NString)
+        ) {
+            Some(self.value_text(j))
+        } else {
+            None
+        };
+        let last = if detail.is_some() {
+            j + usize::from(self.is_op(j, "="))
+        } else {
+            j - 1
+        };
+        self.emit(kind, name, detail, i, last);
+    }
+
+    /// A column or constraint in CREATE TABLE / table type / table variable.
+    fn column_item(&mut self) -> bool {
+        let i = self.pos;
+        const CONSTRAINT_WORDS: &[&str] = &[
+            "CONSTRAINT",
+            "PRIMARY",
+            "UNIQUE",
+            "CHECK",
+            "FOREIGN",
+            "INDEX",
+            "PERIOD",
+        ];
+        if self.is_any_word(i, CONSTRAINT_WORDS) {
+            if self.is_word(i, "INDEX") {
+                self.emit(K::Clause, "INLINE INDEX", None, i, i);
+            }
+            return false;
+        }
+        if !self.is_name(i) {
+            return false;
+        }
+        self.pos += 1;
+        if self.is_word(self.pos, "AS") {
+            // Computed column: look ahead (bounded) for PERSISTED.
+            let mut depth = 0usize;
+            let mut persisted = false;
+            for j in self.pos..(self.pos + 256).min(self.toks.len()) {
+                if self.is_op(j, "(") {
+                    depth += 1;
+                } else if self.is_op(j, ")") {
+                    if depth == 0 {
+                        break;
+                    }
+                    depth -= 1;
+                } else if depth == 0 && self.is_op(j, ",") {
+                    break;
+                } else if depth == 0 && self.is_word(j, "PERSISTED") {
+                    persisted = true;
+                }
+            }
+            let detail = persisted.then(|| "PERSISTED".to_owned());
+            self.emit(K::Clause, "COMPUTED COLUMN", detail, i, self.pos);
+            self.pos += 1;
+            return true;
+        }
+        self.data_type();
+        true
+    }
+
+    /// Items after ALTER DATABASE ... SET and ALTER TABLE ... ADD.
+    fn depth0_item(&mut self, st: &mut Stmt) -> bool {
+        let i = self.pos;
+        if st.kind == Kind::AlterDatabase {
+            let name = self.name_text(i);
+            let mut j = i + 1;
+            if self.is_op(j, "=") {
+                j += 1;
+            }
+            let has_value = self.tok(j).is_some_and(|t| {
+                matches!(
+                    t.kind,
+                    TokenKind::Word | TokenKind::Integer | TokenKind::String | TokenKind::NString
+                ) && !self.is_any_word(j, &["WITH"])
+            });
+            let detail = has_value.then(|| self.value_text(j));
+            let last = if has_value { j } else { i };
+            self.emit(K::Option, name, detail, i, last);
+            self.pos = last + 1;
+            if self.is_op(self.pos, "(") {
+                st.pending = Some(FrameKind::Options);
+            }
+            return true;
+        }
+        // ALTER TABLE ADD: a column unless it is a constraint / period.
+        const NOT_COLUMN: &[&str] = &[
+            "CONSTRAINT",
+            "PRIMARY",
+            "UNIQUE",
+            "CHECK",
+            "FOREIGN",
+            "PERIOD",
+            "DEFAULT",
+            "INDEX",
+        ];
+        if self.is_any_word(i, NOT_COLUMN) || !self.is_name(i) {
+            return false;
+        }
+        self.column_item()
+    }
+
+    /// Ends a routine header at `AS` (or a body start); true if it ended.
+    fn routine_end(&mut self, st: &mut Stmt) -> bool {
+        let i = self.pos;
+        if self.is_word(i, "AS") && self.kind(i.wrapping_sub(1)) != Some(TokenKind::Variable) {
+            self.pos += 1;
+            if self.is_word(self.pos, "EXTERNAL") {
+                self.emit(K::Clause, "EXTERNAL NAME", None, self.pos, self.pos);
+                self.pos += 1;
+                return false;
+            }
+            return true;
+        }
+        st.routine != "VIEW" && self.is_any_word(i, &["BEGIN", "RETURN"])
+    }
+
+    fn variable(&mut self, st: &mut Stmt) {
+        let i = self.pos;
+        self.pos += 1;
+        // @x.method(...)
+        if self.is_op(self.pos, ".") && self.is_name(self.pos + 1) && self.is_op(self.pos + 2, "(")
+        {
+            let name = self.name_text(self.pos + 1);
+            self.call(st, K::Method, name, i, self.pos + 1);
+            return;
+        }
+        // Declarations: `@x [AS] type`.
+        let declaring = matches!(st.kind, Kind::Declare | Kind::Routine)
+            && st.frames.len() <= 1
+            && (self.is_name(self.pos) || self.is_word(self.pos, "AS"));
+        if declaring {
+            if self.is_word(self.pos, "AS") {
+                self.pos += 1;
+            }
+            if self.is_word(self.pos, "TABLE") {
+                self.emit(K::Clause, "TABLE VARIABLE", None, i, self.pos);
+                self.pos += 1;
+                st.pending = Some(FrameKind::ColumnDefs);
+            } else if self.is_name(self.pos) {
+                self.data_type();
+            }
+        }
+    }
+
+    /// Parses a data type at the current position and emits it.
+    pub(super) fn data_type(&mut self) {
+        let i = self.pos;
+        if !self.is_name(i) {
+            return;
+        }
+        let n = self.read_name(i);
+        let mut last = n.last;
+        let mut name = self.name_string(&n);
+        // Multi-word types.
+        if n.n == 1 {
+            for (words, norm) in [
+                (&["DOUBLE", "PRECISION"][..], "FLOAT"),
+                (&["CHAR", "VARYING"][..], "VARCHAR"),
+                (&["CHARACTER", "VARYING"][..], "VARCHAR"),
+                (&["NATIONAL", "CHARACTER", "VARYING"][..], "NVARCHAR"),
+                (&["NATIONAL", "CHAR", "VARYING"][..], "NVARCHAR"),
+                (&["NATIONAL", "CHARACTER"][..], "NCHAR"),
+                (&["NATIONAL", "CHAR"][..], "NCHAR"),
+                (&["BINARY", "VARYING"][..], "VARBINARY"),
+            ] {
+                if words
+                    .iter()
+                    .enumerate()
+                    .all(|(k, w)| self.is_word(i + k, w))
+                {
+                    name = norm.to_owned();
+                    last = i + words.len() - 1;
+                    break;
+                }
+            }
+        }
+        let mut detail = None;
+        let mut end = last;
+        if self.is_op(last + 1, "(") {
+            // Simple argument lists only: (n), (n, m), (MAX), (CONTENT x.y).
+            let mut j = last + 2;
+            let mut ok = false;
+            while j < last + 12 {
+                match self.kind(j) {
+                    Some(TokenKind::Operator) if self.is_op(j, ")") => {
+                        ok = true;
+                        break;
+                    }
+                    Some(TokenKind::Word) if self.is_word(j, "MAX") => {
+                        detail = Some("MAX".to_owned())
+                    }
+                    Some(TokenKind::Word | TokenKind::QuotedIdent) => {
+                        detail = Some("SCHEMA".to_owned());
+                    }
+                    Some(TokenKind::Integer | TokenKind::Operator) => {}
+                    _ => break,
+                }
+                j += 1;
+            }
+            if ok {
+                end = j;
+            } else {
+                detail = None;
+            }
+        }
+        self.emit(K::DataType, name, detail, i, end);
+        self.pos = end + 1;
+    }
+
+    /// A word, quoted identifier or sqlcmd variable in a body.
+    fn word(&mut self, st: &mut Stmt) {
+        let i = self.pos;
+        let is_word = self.kind(i) == Some(TokenKind::Word);
+        let w = self.upper(i);
+        let w = w.as_str();
+        let depth0 = st.frames.is_empty();
+        let followed_by_paren = self.is_op(i + 1, "(");
+        if is_word && self.keyword(st, w, depth0) {
+            return;
+        }
+        // Dotted names and calls.
+        if self.is_op(i + 1, ".") || followed_by_paren {
+            let n = self.read_name(i);
+            let after = n.last + 1;
+            let parts = n.n;
+            if self.is_op(after, "(") && n.n == 1 && i > 0 && self.is_op(i - 1, ".") {
+                // `expr).method(...)`, e.g. EVENTDATA().value(...).
+                let name = self.name_text(i);
+                self.call(st, K::Method, name, i, i);
+                return;
+            }
+            if self.is_op(after, "(") {
+                let last_part = n.last_part().map(|p| self.name_text(p)).unwrap_or_default();
+                if parts >= 2 && in_sorted(keywords::METHODS, &last_part) && !self.is_sys_schema(&n)
+                {
+                    self.call(st, K::Method, last_part, n.first, n.last);
+                    return;
+                }
+                if parts == 1 && is_word && in_sorted(keywords::NOT_FUNCTIONS, w) {
+                    self.pos += 1;
+                    return;
+                }
+                let legacy_hint = self.is_any_word(after + 1, keywords::TABLE_HINTS)
+                    && (self.is_op(after + 2, ")") || self.is_op(after + 2, ","))
+                    && (!self.is_word(after + 1, "INDEX") || self.table_position(st, n.first));
+                if legacy_hint {
+                    // `FROM t (NOLOCK)`.
+                    self.name_refs(&n, st, false);
+                    st.pending = Some(FrameKind::TableHints);
+                    self.pos = after;
+                    return;
+                }
+                let alias = n.n == 1
+                    && n.first > 0
+                    && (self.is_op(n.first - 1, ")")
+                        // In DDL, `AS f(x)` is a computed column, not an alias.
+                        || self.is_word(n.first - 1, "AS") && !st.is_ddl());
+                if alias || self.column_list_position(st, n.first) {
+                    // A table or view followed by a column list.
+                    self.name_refs(&n, st, false);
+                    self.pos = after;
+                    return;
+                }
+                self.name_refs(&n, st, true);
+                let name = self.name_string(&n);
+                self.call(st, K::Function, name, n.first, n.last);
+                return;
+            }
+            self.name_refs(&n, st, false);
+            self.pos = after;
+            return;
+        }
+        if is_word && in_sorted(keywords::COMPAT_VIEWS, w) && !self.is_op(i.wrapping_sub(1), ".") {
+            self.emit(K::SystemObject, w.to_owned(), None, i, i);
+        }
+        if is_word && w.starts_with("##") && !self.is_op(i.wrapping_sub(1), ".") {
+            self.emit(K::Clause, "GLOBAL TEMPORARY TABLE", None, i, i);
+        } else if is_word
+            && w.starts_with('#')
+            && st.kind == Kind::Select
+            && self.is_word(i.wrapping_sub(1), "INTO")
+        {
+            self.emit(K::Clause, "TEMPORARY TABLE", None, i, i);
+        }
+        self.pos += 1;
+    }
+
+    fn is_sys_schema(&self, n: &super::Name) -> bool {
+        n.n >= 2
+            && n.part(n.n.min(4) - 2)
+                .is_some_and(|p| self.is_word(p, "SYS"))
+    }
+
+    /// System objects and cross-database / linked-server references.
+    fn name_refs(&mut self, n: &super::Name, st: &Stmt, call: bool) {
+        let parts = n.n.min(4);
+        if parts >= 2 {
+            // Compare without allocating: this runs for every dotted name.
+            let schema = n.part(parts - 2).map_or("", |p| self.unquoted(p));
+            let object = n.part(parts - 1).map_or("", |p| self.unquoted(p));
+            if schema.eq_ignore_ascii_case("SYS")
+                || schema.eq_ignore_ascii_case("INFORMATION_SCHEMA")
+            {
+                let name = format!("{}.{}", schema.to_uppercase(), object.to_uppercase());
+                self.emit(K::SystemObject, name, None, n.first, n.last);
+            } else if in_sorted(keywords::COMPAT_VIEWS, object) {
+                self.emit(
+                    K::SystemObject,
+                    object.to_uppercase(),
+                    None,
+                    n.first,
+                    n.last,
+                );
+            }
+        }
+        if n.n >= 4 && !call && self.table_position(st, n.first) {
+            self.emit(K::Clause, "LINKED SERVER REFERENCE", None, n.first, n.last);
+        } else if n.n == 3 && (call || self.table_position(st, n.first)) {
+            let db = n.part(0).map_or("", |p| self.unquoted(p));
+            if !db.eq_ignore_ascii_case("TEMPDB") {
+                self.emit(K::Clause, "CROSS DATABASE REFERENCE", None, n.first, n.last);
+            }
+        }
+    }
+
+    /// Whether token `i` stands where a table name is expected.
+    fn table_position(&self, st: &Stmt, i: usize) -> bool {
+        let Some(p) = i.checked_sub(1) else {
+            return false;
+        };
+        if self.is_any_word(
+            p,
+            &[
+                "FROM",
+                "JOIN",
+                "INTO",
+                "UPDATE",
+                "TABLE",
+                "REFERENCES",
+                "MERGE",
+                "USING",
+                "EXEC",
+                "EXECUTE",
+                "INSERT",
+                "DELETE",
+                "APPLY",
+                "VIEW",
+            ],
+        ) {
+            return true;
+        }
+        // `CREATE INDEX i ON t (cols)`, `... ON [PRIMARY]`, partition scheme.
+        self.is_word(p, "ON") && st.is_ddl()
+    }
+
+    /// Whether a name at `i` followed by `(` is a table with a column list.
+    fn column_list_position(&self, st: &Stmt, i: usize) -> bool {
+        let Some(p) = i.checked_sub(1) else {
+            return false;
+        };
+        self.is_any_word(
+            p,
+            &[
+                "INTO",
+                "TABLE",
+                "REFERENCES",
+                "INSERT",
+                "VIEW",
+                "MERGE",
+                "TYPE",
+            ],
+        ) || self.is_word(p, "ON") && st.is_ddl()
+    }
+
+    /// Keyword-driven constructs; returns true if it consumed tokens.
+    fn keyword(&mut self, st: &mut Stmt, w: &str, depth0: bool) -> bool {
+        let i = self.pos;
+        let next = self.upper(i + 1);
+        let next = next.as_str();
+        let paren = self.is_op(i + 1, "(");
+        match w {
+            "CASE" => {
+                st.case_depth += 1;
+                self.pos += 1;
+                true
+            }
+            "END" => {
+                st.case_depth = st.case_depth.saturating_sub(1);
+                self.pos += 1;
+                true
+            }
+            "EXEC" | "EXECUTE" => {
+                if st.kind == Kind::Grant || self.is_word(i.wrapping_sub(1), "WITH") {
+                    return false;
+                }
+                if st.kind == Kind::Insert {
+                    self.emit(K::Clause, "INSERT EXECUTE", None, i, i);
+                }
+                self.exec();
+                true
+            }
+            "INTO" if depth0 && st.kind == Kind::Select && !st.output_open => {
+                self.emit(K::Clause, "SELECT INTO", None, i, i);
+                false
+            }
+            "OFFSET" if self.is_any_word(i + 2, &["ROW", "ROWS"]) || self.is_op(i + 1, "(") => {
+                self.emit(K::Clause, "OFFSET FETCH", None, i, i);
+                self.pos += 1;
+                true
+            }
+            "WITHIN" if next == "GROUP" => {
+                self.emit(K::Clause, "WITHIN GROUP", None, i, i + 1);
+                self.pos += 2;
+                true
+            }
+            "AT" if next == "TIME" && self.is_word(i + 2, "ZONE") => {
+                self.emit(K::Clause, "AT TIME ZONE", None, i, i + 2);
+                self.pos += 3;
+                true
+            }
+            "READONLY" if st.kind == Kind::Routine => {
+                self.emit(K::Option, "READONLY", None, i, i);
+                self.pos += 1;
+                true
+            }
+            "OVER" if paren => {
+                self.emit(K::Clause, "OVER", None, i, i);
+                st.pending = Some(FrameKind::Over);
+                self.pos += 1;
+                true
+            }
+            "ROWS" | "RANGE" if st.frames.last().is_some_and(|f| f.kind == FrameKind::Over) => {
+                self.emit(K::Clause, format!("OVER {w}"), None, i, i);
+                self.pos += 1;
+                true
+            }
+            "OPTION" if paren => {
+                st.pending = Some(FrameKind::QueryHints);
+                self.pos += 1;
+                true
+            }
+            "WITH" => self.with_word(st, depth0, paren),
+            "TABLE" if paren => {
+                st.pending = Some(FrameKind::ColumnDefs);
+                self.pos += 1;
+                true
+            }
+            "AS" if st.frames.last().is_some_and(|f| f.kind == FrameKind::Cast) => {
+                self.pos += 1;
+                self.data_type();
+                true
+            }
+            "FOR" => {
+                let clause = match next {
+                    "XML" | "JSON" => {
+                        let mode = self.upper(i + 2);
+                        Some((
+                            format!("FOR {next} {}", mode.as_str())
+                                .trim_end()
+                                .to_owned(),
+                            2,
+                        ))
+                    }
+                    "SYSTEM_TIME" => Some(("FOR SYSTEM_TIME".to_owned(), 1)),
+                    "BROWSE" => Some(("FOR BROWSE".to_owned(), 1)),
+                    "REPLICATION" => Some(("FOR REPLICATION".to_owned(), 1)),
+                    _ => None,
+                };
+                if let Some((name, n)) = clause {
+                    let kind = if name == "FOR REPLICATION" {
+                        K::Option
+                    } else {
+                        K::Clause
+                    };
+                    self.emit(kind, name, None, i, i + n);
+                    self.pos += 1 + n;
+                    return true;
+                }
+                if st.ddl_trigger {
+                    // DDL trigger events: FOR CREATE_TABLE, ALTER_TABLE ...
+                    let mut j = i + 1;
+                    while self.kind(j) == Some(TokenKind::Word) && !self.is_word(j, "AS") {
+                        let ev = self.name_text(j);
+                        self.emit(K::Option, ev, None, j, j);
+                        j += 1;
+                        if self.is_op(j, ",") {
+                            j += 1;
+                        }
+                    }
+                    self.pos = j;
+                    return true;
+                }
+                false
+            }
+            "OUTPUT"
+                if matches!(
+                    st.kind,
+                    Kind::Insert | Kind::Update | Kind::Delete | Kind::Merge
+                ) && self.kind(i.wrapping_sub(1)) != Some(TokenKind::Variable) =>
+            {
+                self.emit(K::Clause, "OUTPUT", None, i, i);
+                st.output_open = true;
+                self.pos += 1;
+                true
+            }
+            "INTO" if st.output_open && depth0 => {
+                self.emit(K::Clause, "OUTPUT INTO", None, i, i);
+                st.output_open = false;
+                false
+            }
+            "PIVOT" | "UNPIVOT" if paren => {
+                self.emit(K::Clause, w.to_owned(), None, i, i);
+                self.pos += 1;
+                true
+            }
+            "CROSS" | "OUTER" if next == "APPLY" => {
+                self.emit(K::Clause, format!("{w} APPLY"), None, i, i + 1);
+                self.pos += 2;
+                true
+            }
+            "TOP" => {
+                if self.is_any_word(i.wrapping_sub(1), &["SELECT", "DISTINCT", "ALL"])
+                    && st.tops.len() < 64
+                {
+                    st.tops.push((st.frames.len(), i));
+                }
+                // TOP n PERCENT / TOP (n) PERCENT
+                let mut j = i + 1;
+                if self.is_op(j, "(") {
+                    let mut d = 0usize;
+                    while j < i + 64 && j < self.toks.len() {
+                        if self.is_op(j, "(") {
+                            d += 1;
+                        } else if self.is_op(j, ")") {
+                            d -= 1;
+                            if d == 0 {
+                                break;
+                            }
+                        }
+                        j += 1;
+                    }
+                }
+                if self.is_word(j + 1, "PERCENT") {
+                    self.emit(K::Clause, "TOP PERCENT", None, i, j + 1);
+                }
+                false
+            }
+            "ORDER" if next == "BY" => {
+                // Orders the innermost open TOP query at this depth (an
+                // OVER (ORDER BY) is in a deeper frame and does not).
+                let depth = st.frames.len();
+                if st.tops.last().is_some_and(|&(d, _)| d == depth) {
+                    st.tops.pop();
+                }
+                false
+            }
+            "COMPUTE" if depth0 => {
+                self.emit(K::Clause, "COMPUTE", None, i, i);
+                self.pos += 1;
+                true
+            }
+            "CURRENT_TIMESTAMP" | "CURRENT_USER" | "SESSION_USER" | "SYSTEM_USER" if !paren => {
+                self.emit(K::Function, w.to_owned(), Some("0".into()), i, i);
+                self.pos += 1;
+                true
+            }
+            "WHERE" if depth0 && st.kind == Kind::CreateIndex => {
+                self.emit(K::Clause, "FILTERED INDEX", None, i, i);
+                self.pos += 1;
+                true
+            }
+            "AT" if depth0 && st.kind == Kind::Exec && self.is_op(i.wrapping_sub(1), ")") => {
+                self.emit(K::Clause, "EXECUTE AT", None, i, i + 1);
+                self.pos += 1;
+                true
+            }
+            "GROUPING" if next == "SETS" => {
+                self.emit(K::Clause, "GROUPING SETS", None, i, i + 1);
+                self.pos += 2;
+                true
+            }
+            "CUBE" | "ROLLUP" if paren => {
+                self.emit(K::Clause, w.to_owned(), None, i, i);
+                self.pos += 1;
+                true
+            }
+            "TABLESAMPLE" => {
+                self.emit(K::Clause, "TABLESAMPLE", None, i, i);
+                self.pos += 1;
+                true
+            }
+            "COLLATE" => {
+                let detail = self.is_name(i + 1).then(|| self.name_text(i + 1));
+                self.emit(K::Clause, "COLLATE", detail, i, i + 1);
+                self.pos += 2;
+                true
+            }
+            "NEXT" if next == "VALUE" && self.is_word(i + 2, "FOR") => {
+                self.emit(K::Clause, "NEXT VALUE FOR", None, i, i + 2);
+                self.pos += 3;
+                true
+            }
+            "INSTEAD" if next == "OF" => {
+                self.emit(K::Clause, "INSTEAD OF", None, i, i + 1);
+                self.pos += 2;
+                true
+            }
+            "NOT" if next == "FOR" && self.is_word(i + 2, "REPLICATION") => {
+                self.emit(K::Clause, "NOT FOR REPLICATION", None, i, i + 2);
+                self.pos += 3;
+                true
+            }
+            "WHEN" if next == "NOT" && self.is_word(i + 2, "MATCHED") => {
+                if self.is_word(i + 3, "BY") && self.is_any_word(i + 4, &["SOURCE", "TARGET"]) {
+                    let by = self.name_text(i + 4);
+                    self.emit(
+                        K::Clause,
+                        format!("WHEN NOT MATCHED BY {by}"),
+                        None,
+                        i,
+                        i + 4,
+                    );
+                    self.pos += 5;
+                } else {
+                    self.emit(K::Clause, "WHEN NOT MATCHED", None, i, i + 2);
+                    self.pos += 3;
+                }
+                true
+            }
+            "PERIOD" if next == "FOR" => {
+                let detail = self
+                    .is_any_word(i.wrapping_sub(1), &["ADD", "DROP"])
+                    .then(|| self.name_text(i - 1));
+                self.emit(K::Clause, "PERIOD FOR SYSTEM_TIME", detail, i, i + 2);
+                self.pos += 3;
+                true
+            }
+            "ROWGUIDCOL" | "SPARSE" | "FILESTREAM" | "PERSISTED" | "HIDDEN"
+                if !depth0 || st.is_ddl() =>
+            {
+                self.emit(K::Clause, w.to_owned(), None, i, i);
+                self.pos += 1;
+                true
+            }
+            "MASKED" if next == "WITH" => {
+                self.emit(K::Clause, "MASKED WITH", None, i, i + 1);
+                self.pos += 2;
+                true
+            }
+            "GENERATED" if next == "ALWAYS" => {
+                self.emit(K::Clause, "GENERATED ALWAYS", None, i, i + 1);
+                self.pos += 2;
+                true
+            }
+            "IDENTITY" => {
+                self.emit(K::Clause, "IDENTITY", None, i, i);
+                if paren && st.kind == Kind::Select {
+                    self.call(st, K::Function, "IDENTITY".into(), i, i);
+                } else {
+                    self.pos += 1;
+                }
+                true
+            }
+            "LOOP" | "HASH" | "MERGE" | "REMOTE" if next == "JOIN" && depth0 => {
+                self.emit(K::JoinHint, w.to_owned(), None, i, i + 1);
+                self.pos += 2;
+                true
+            }
+            "CLUSTERED" | "NONCLUSTERED"
+                if self.is_any_word(i.wrapping_sub(1), &["KEY", "UNIQUE"])
+                    || self.is_word(i.wrapping_sub(2), "INDEX") =>
+            {
+                self.emit(K::Option, w.to_owned(), None, i, i);
+                if next == "COLUMNSTORE" {
+                    self.emit(K::Option, "COLUMNSTORE", None, i + 1, i + 1);
+                    self.pos += 1;
+                }
+                self.pos += 1;
+                true
+            }
+            "AUTHORIZATION" if depth0 && st.is_ddl() => {
+                self.emit(K::Option, "AUTHORIZATION", None, i, i);
+                self.pos += 1;
+                true
+            }
+            "UNIQUE" if matches!(st.kind, Kind::AlterTable | Kind::Ddl) && next != "INDEX" => {
+                self.emit(K::Option, "UNIQUE", None, i, i);
+                self.pos += 1;
+                true
+            }
+            "PRIMARY" if next == "KEY" && matches!(st.kind, Kind::AlterTable | Kind::Ddl) => {
+                self.emit(K::Option, "PRIMARY KEY", None, i, i + 1);
+                self.pos += 2;
+                true
+            }
+            "$PARTITION" => {
+                self.emit(K::Clause, "$PARTITION", None, i, i);
+                self.pos += 1;
+                // `$PARTITION.function(value)`: the function is part of it.
+                if self.is_op(self.pos, ".") && self.is_name(self.pos + 1) {
+                    self.pos += 2;
+                }
+                true
+            }
+            "SET" if depth0 && matches!(st.kind, Kind::AlterDatabase) => {
+                st.item_at_depth0 = true;
+                self.pos += 1;
+                true
+            }
+            "SET" if depth0 && matches!(st.kind, Kind::AlterTable | Kind::AlterIndex) && paren => {
+                st.pending = Some(FrameKind::Options);
+                self.pos += 1;
+                true
+            }
+            "ADD" if depth0 && st.kind == Kind::AlterTable => {
+                st.alter_add = true;
+                st.item_at_depth0 = true;
+                self.pos += 1;
+                true
+            }
+            "ALTER" if depth0 && st.kind == Kind::AlterTable && next == "COLUMN" => {
+                self.pos += 2;
+                if self.is_name(self.pos) {
+                    self.pos += 1;
+                    if !self.is_any_word(self.pos, &["ADD", "DROP"]) {
+                        self.data_type();
+                    }
+                }
+                true
+            }
+            "NOCHECK" | "CHECK"
+                if depth0 && st.kind == Kind::AlterTable && next == "CONSTRAINT" =>
+            {
+                self.emit(K::Clause, format!("{w} CONSTRAINT"), None, i, i + 1);
+                self.pos += 2;
+                true
+            }
+            "ENABLE" | "DISABLE" if depth0 && st.kind == Kind::AlterTable && next == "TRIGGER" => {
+                self.emit(K::Clause, format!("{w} TRIGGER"), None, i, i + 1);
+                self.pos += 2;
+                true
+            }
+            "SWITCH" if depth0 && st.kind == Kind::AlterTable => {
+                self.emit(K::Clause, "SWITCH", None, i, i);
+                self.pos += 1;
+                true
+            }
+            "REBUILD" | "REORGANIZE" | "DISABLE" | "RESUME" | "PAUSE" | "ABORT"
+                if depth0 && st.kind == Kind::AlterIndex =>
+            {
+                self.emit(K::Option, w.to_owned(), None, i, i);
+                self.pos += 1;
+                true
+            }
+            "RETURNS" if st.kind == Kind::Routine => {
+                self.pos += 1;
+                if self.kind(self.pos) == Some(TokenKind::Variable) {
+                    self.emit(
+                        K::Clause,
+                        "MULTI-STATEMENT TABLE-VALUED FUNCTION",
+                        None,
+                        i,
+                        self.pos,
+                    );
+                    self.pos += 1;
+                    if self.is_word(self.pos, "TABLE") {
+                        self.pos += 1;
+                        st.pending = Some(FrameKind::ColumnDefs);
+                    }
+                } else if self.is_word(self.pos, "TABLE") {
+                    self.emit(K::Clause, "INLINE TABLE-VALUED FUNCTION", None, i, self.pos);
+                    self.pos += 1;
+                } else {
+                    self.data_type();
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `WITH` inside a statement: hints, options, TIES, CHECK OPTION, ...
+    fn with_word(&mut self, st: &mut Stmt, depth0: bool, paren: bool) -> bool {
+        let i = self.pos;
+        if paren && i > 0 && st.rowset_close == Some(i - 1) {
+            self.emit(K::Clause, "WITH SCHEMA", None, i, i);
+            st.pending = Some(FrameKind::ColumnDefs);
+            self.pos += 1;
+            return true;
+        }
+        if paren {
+            let hint = self.is_any_word(i + 2, keywords::TABLE_HINTS)
+                && !st.is_ddl()
+                && self.stmt != "BULK INSERT";
+            st.pending = Some(if hint {
+                FrameKind::TableHints
+            } else {
+                FrameKind::Options
+            });
+            self.pos += 1;
+            return true;
+        }
+        let next = self.upper(i + 1);
+        let name = match next.as_str() {
+            "TIES" => Some("WITH TIES"),
+            "ROLLUP" => Some("WITH ROLLUP"),
+            "CUBE" => Some("WITH CUBE"),
+            "CHECK" if self.is_word(i + 2, "OPTION") => Some("WITH CHECK OPTION"),
+            "GRANT" if self.is_word(i + 2, "OPTION") => Some("WITH GRANT OPTION"),
+            _ => None,
+        };
+        if let Some(name) = name {
+            let n = if name.ends_with(" OPTION") { 2 } else { 1 };
+            self.emit(K::Clause, name, None, i, i + n);
+            self.pos += 1 + n;
+            return true;
+        }
+        if !depth0 {
+            return false;
+        }
+        if matches!(next.as_str(), "CHECK" | "NOCHECK") {
+            let opt = format!("WITH {}", next.as_str());
+            self.emit(K::Option, opt, None, i, i + 1);
+            self.pos += 2;
+            return true;
+        }
+        // Option words: WITH RECOMPILE, EXECUTE AS OWNER, NOWAIT, LOG,
+        // FILLFACTOR = 80, ROLLBACK IMMEDIATE ...
+        let mut j = i + 1;
+        let mut any = false;
+        while self.kind(j) == Some(TokenKind::Word) {
+            let item = j;
+            let w = self.upper(j);
+            if matches!(w.as_str(), "EXECUTE" | "EXEC") && self.is_word(j + 1, "AS") {
+                let detail = self.value_text(j + 2);
+                self.emit(K::Option, "EXECUTE AS", Some(detail), j, j + 2);
+                j += 3;
+            } else if w.as_str() == "AS"
+                || w.as_str() == "FOR" && !self.is_word(j + 1, "REPLICATION")
+            {
+                break;
+            } else {
+                let mut words = vec![self.name_text(j)];
+                j += 1;
+                while self.kind(j) == Some(TokenKind::Word)
+                    && !self.is_any_word(j, &["AS", "FOR", "ON"])
+                    && !in_sorted(keywords::STATEMENT_STARTS, self.text(j))
+                    && !self.is_op(j + 1, "=")
+                    && words.len() < 4
+                    && matches!(
+                        words[0].as_str(),
+                        "ROLLBACK"
+                            | "RETURNS"
+                            | "CALLED"
+                            | "NULL"
+                            | "NO_WAIT"
+                            | "NOT"
+                            | "VIEW_METADATA"
+                    )
+                {
+                    words.push(self.name_text(j));
+                    j += 1;
+                }
+                let mut detail = None;
+                if self.is_op(j, "=") {
+                    detail = Some(self.value_text(j + 1));
+                    j += 2;
+                }
+                let name = words.join(" ");
+                self.emit(K::Option, name, detail, item, j - 1);
+            }
+            any = true;
+            // Flags after a value (`PASSWORD = '...' MUST_CHANGE, ...`).
+            while self.kind(j) == Some(TokenKind::Word)
+                && self.is_op(j + 1, ",")
+                && !in_sorted(keywords::STATEMENT_STARTS, self.text(j))
+            {
+                let flag = self.name_text(j);
+                self.emit(K::Option, flag, None, j, j);
+                j += 1;
+            }
+            if self.is_op(j, ",") && self.kind(j + 1) == Some(TokenKind::Word) {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        if any {
+            self.pos = j;
+        }
+        any
+    }
+
+    /// `EXEC ...` at the current position (statement start or inside
+    /// INSERT ... EXEC).
+    pub(super) fn exec(&mut self) {
+        let i = self.pos;
+        self.pos += 1;
+        if self.is_word(self.pos, "AS") {
+            let detail = self.value_text(self.pos + 1);
+            self.emit(K::Clause, "EXECUTE AS", Some(detail), i, self.pos + 1);
+            self.pos += 2;
+            return;
+        }
+        if self.is_op(self.pos, "(") {
+            self.emit(K::Clause, "EXECUTE(string)", None, i, self.pos);
+            if let (Some(lit), true) = (self.tok(self.pos + 1), self.is_op(self.pos + 2, ")"))
+                && matches!(lit.kind, TokenKind::String | TokenKind::NString)
+            {
+                parse_dynamic(self.src, lit, self.dyn_depth, &mut self.obs);
+            }
+            return;
+        }
+        // @ret = proc
+        if self.kind(self.pos) == Some(TokenKind::Variable) && self.is_op(self.pos + 1, "=") {
+            self.pos += 2;
+        }
+        self.exec_target();
+    }
+
+    /// The procedure name of an EXEC and its special arguments.
+    pub(super) fn exec_target(&mut self) {
+        let i = self.pos;
+        if self.kind(i) == Some(TokenKind::Variable) {
+            self.emit(K::Clause, "EXECUTE(variable)", None, i, i);
+            self.pos += 1;
+            return;
+        }
+        if !self.is_name(i) {
+            return;
+        }
+        let n = self.read_name(i);
+        let last = n.last_part().map(|p| self.name_text(p)).unwrap_or_default();
+        let system = last.starts_with("SP_") || last.starts_with("XP_");
+        let name = if system {
+            last.clone()
+        } else {
+            self.name_string(&n)
+        };
+        if n.n >= 4 {
+            self.emit(K::Clause, "LINKED SERVER REFERENCE", None, n.first, n.last);
+        } else if n.n == 3 && !system {
+            self.emit(K::Clause, "CROSS DATABASE REFERENCE", None, n.first, n.last);
+        }
+        let detail = if last == "SP_ADDEXTENDEDPROPERTY" {
+            self.extended_property_type(n.last + 1)
+        } else {
+            None
+        };
+        self.emit(K::Procedure, name, detail, n.first, n.last);
+        self.pos = n.last + 1;
+        // Procedures whose first argument is a T-SQL string.
+        if matches!(
+            last.as_str(),
+            "SP_EXECUTESQL" | "SP_MSFOREACHDB" | "SP_MSFOREACHTABLE"
+        ) {
+            let mut j = self.pos;
+            if self.kind(j) == Some(TokenKind::Variable) && self.is_op(j + 1, "=") {
+                j += 2;
+            }
+            if let Some(lit) = self.tok(j)
+                && matches!(lit.kind, TokenKind::String | TokenKind::NString)
+            {
+                parse_dynamic(self.src, lit, self.dyn_depth, &mut self.obs);
+            }
+        }
+    }
+
+    /// The deepest `@levelNtype` of an sp_addextendedproperty call.
+    fn extended_property_type(&self, from: usize) -> Option<String> {
+        let mut positional = 0usize;
+        let mut found: Option<String> = None;
+        let mut named: Option<String> = None;
+        let mut j = from;
+        let end = (from + 64).min(self.toks.len());
+        while j < end {
+            if self.is_op(j, ";")
+                || (self.kind(j) == Some(TokenKind::Word)
+                    && in_sorted(keywords::STATEMENT_STARTS, self.text(j)))
+            {
+                break;
+            }
+            if self.kind(j) == Some(TokenKind::Variable) && self.is_op(j + 1, "=") {
+                named = Some(self.text(j).to_ascii_lowercase());
+                j += 2;
+                continue;
+            }
+            if matches!(self.kind(j), Some(TokenKind::String | TokenKind::NString)) {
+                let is_type = match &named {
+                    Some(p) => p.starts_with("@level") && p.ends_with("type"),
+                    None => matches!(positional, 2 | 4 | 6),
+                };
+                if is_type {
+                    let t = self.text(j);
+                    let t = t.trim_start_matches(['N', 'n']).trim_matches('\'');
+                    // Only the documented level types: never echo an
+                    // arbitrary literal.
+                    found = Some(if keywords::one_of(t, EXTENDED_PROPERTY_LEVELS) {
+                        t.to_uppercase()
+                    } else {
+                        "OTHER".to_owned()
+                    });
+                }
+            }
+            if self.is_op(j, ",") {
+                positional += 1;
+                named = None;
+            }
+            j += 1;
+        }
+        found
+    }
+}

@@ -1,0 +1,746 @@
+//! Statement recognition: leading keywords, control-of-flow blocks, object
+//! headers (CREATE/ALTER of procedures, views, tables, ...).
+//!
+//! Guarantees: [`Parser::statement`] always consumes at least one token;
+//! block recursion is bounded by `MAX_BLOCK_DEPTH`.
+
+use super::body::{FrameKind, Kind, Stmt};
+use super::keywords::{self, OBJECT_TYPES, in_sorted, one_of};
+use super::{MAX_BLOCK_DEPTH, MAX_DYNAMIC_BLOCK_DEPTH, Parser};
+use crate::findings::{ObjectKind, ObjectRef};
+use crate::tsql::ObjectSpan;
+use crate::tsql::lexer::TokenKind;
+use crate::tsql::observation::ObservationKind as K;
+
+impl Parser<'_> {
+    /// Parses one statement (or block) at the current position.
+    pub(super) fn statement(&mut self) {
+        let before = self.pos;
+        while self.is_op(self.pos, ";") {
+            self.pos += 1;
+        }
+        if self.pos >= self.toks.len()
+            || (self.pos > before
+                && (self.is_block_end(self.pos) || self.is_word(self.pos, "ELSE")))
+        {
+            // Block ends and ELSE belong to the caller.
+            return;
+        }
+        if self.block_depth >= self.max_block_depth() {
+            self.unparsed("NESTING TOO DEEP", self.pos);
+            self.pos = self.toks.len();
+            return;
+        }
+        self.block_depth += 1;
+        self.statement_inner();
+        self.block_depth -= 1;
+        if self.pos == before {
+            // Safety net: whatever happened, make progress.
+            self.unparsed("UNEXPECTED TOKEN", self.pos);
+            self.pos += 1;
+        }
+    }
+
+    /// Dynamic SQL parses nest inside the outer parse's stack, so they get
+    /// a smaller budget.
+    fn max_block_depth(&self) -> usize {
+        if self.dyn_depth == 0 {
+            MAX_BLOCK_DEPTH
+        } else {
+            MAX_DYNAMIC_BLOCK_DEPTH
+        }
+    }
+
+    fn statement_inner(&mut self) {
+        let i = self.pos;
+        let w = self.upper(i);
+        match w.as_str() {
+            "BEGIN" => self.begin(),
+            "IF" | "WHILE" => {
+                self.stmt = w.as_str().to_owned();
+                self.pos += 1;
+                let mut st = Stmt::new(Kind::Cond);
+                self.scan(&mut st);
+                let start = self.pos;
+                if self.pos < self.toks.len() && !self.is_word(self.pos, "ELSE") {
+                    self.statement();
+                }
+                if w.as_str() == "IF" && self.is_word(self.pos, "ELSE") && self.pos >= start {
+                    self.pos += 1;
+                    if self.pos < self.toks.len() {
+                        self.statement();
+                    }
+                }
+            }
+            "ELSE" | "END" if w.as_str() == "ELSE" || self.is_block_end(i) => {
+                self.unparsed(
+                    if w.as_str() == "END" {
+                        "UNEXPECTED END"
+                    } else {
+                        "UNEXPECTED ELSE"
+                    },
+                    i,
+                );
+                self.pos += 1;
+            }
+            "WITH" => self.with_cte(),
+            "" if self.is_op(i, "(") => {
+                self.stmt = "SELECT".into();
+                let mut st = Stmt::new(Kind::Select);
+                self.scan(&mut st);
+            }
+            _ if self.kind(i) == Some(TokenKind::Error) => {
+                self.unparsed("UNTERMINATED STRING OR COMMENT", i);
+                self.pos += 1;
+            }
+            _ if self.is_name(i) && self.is_op(i + 1, ":") && !self.is_op(i + 2, ":") => {
+                // Label.
+                self.pos += 2;
+            }
+            _ if in_sorted(keywords::STATEMENT_STARTS, self.text(i)) => self.simple_statement(),
+            _ if self.is_name(i) && i == 0 => {
+                // A procedure call without EXEC, allowed as a batch's first
+                // statement.
+                self.stmt = "EXECUTE".into();
+                let mut st = Stmt::new(Kind::Exec);
+                self.exec_target();
+                self.scan(&mut st);
+            }
+            _ => {
+                self.unparsed("UNKNOWN STATEMENT", i);
+                self.pos += 1;
+                self.resync();
+            }
+        }
+    }
+
+    fn begin(&mut self) {
+        let i = self.pos;
+        let next = self.upper(i + 1);
+        match next.as_str() {
+            "TRAN" | "TRANSACTION" => {
+                self.simple_named("BEGIN TRANSACTION", 2, Kind::Other);
+            }
+            "DISTRIBUTED" => {
+                self.simple_named("BEGIN DISTRIBUTED TRANSACTION", 3, Kind::Other);
+            }
+            "DIALOG" | "CONVERSATION" => {
+                let name = format!("BEGIN {}", next.as_str());
+                self.simple_named(&name, 2, Kind::Other);
+            }
+            "TRY" | "CATCH" => {
+                let name = format!("BEGIN {}", next.as_str());
+                self.stmt = name.clone();
+                self.emit(K::Statement, name, None, i, i + 1);
+                self.pos += 2;
+                self.block(Some(next.as_str()));
+            }
+            "ATOMIC" => {
+                self.stmt = "BEGIN ATOMIC".into();
+                self.emit(K::Statement, "BEGIN ATOMIC", None, i, i + 1);
+                self.pos += 2;
+                if self.is_word(self.pos, "WITH") && self.is_op(self.pos + 1, "(") {
+                    self.pos += 1;
+                    let mut st = Stmt::new(Kind::Other);
+                    st.until_close = true;
+                    st.pending = Some(FrameKind::Options);
+                    self.scan(&mut st);
+                }
+                self.block(Some("ATOMIC"));
+            }
+            _ => {
+                self.pos += 1;
+                self.block(None);
+            }
+        }
+    }
+
+    /// Whether token `i` is the `END` of a block (not `END CONVERSATION`).
+    fn is_block_end(&self, i: usize) -> bool {
+        self.is_word(i, "END") && !self.is_word(i + 1, "CONVERSATION")
+    }
+
+    /// Statements until `END` (and the optional word after it).
+    fn block(&mut self, end_word: Option<&str>) {
+        loop {
+            if self.pos >= self.toks.len() {
+                return;
+            }
+            if self.is_block_end(self.pos) {
+                self.pos += 1;
+                if let Some(w) = end_word
+                    && self.is_word(self.pos, w)
+                {
+                    self.pos += 1;
+                }
+                return;
+            }
+            self.statement();
+        }
+    }
+
+    /// `WITH [XMLNAMESPACES (...),] cte [(cols)] AS (...) [, ...] <DML>`.
+    fn with_cte(&mut self) {
+        self.stmt = "SELECT".into();
+        self.pos += 1;
+        loop {
+            let i = self.pos;
+            if self.is_word(i, "XMLNAMESPACES") && self.is_op(i + 1, "(") {
+                self.emit(K::Clause, "WITH XMLNAMESPACES", None, i, i);
+                self.pos += 1;
+                let mut st = Stmt::new(Kind::Select);
+                st.until_close = true;
+                self.scan(&mut st);
+            } else if self.is_name(i) {
+                self.emit(K::Clause, "CTE", None, i, i);
+                let cte = self.unquoted(i);
+                self.pos += 1;
+                if self.is_op(self.pos, "(") {
+                    let mut st = Stmt::new(Kind::Other);
+                    st.until_close = true;
+                    self.scan(&mut st);
+                }
+                if self.is_word(self.pos, "AS") {
+                    self.pos += 1;
+                }
+                if !self.is_op(self.pos, "(") {
+                    self.unparsed(
+                        "CTE WITHOUT BODY",
+                        self.pos.min(self.toks.len().saturating_sub(1)),
+                    );
+                    self.resync();
+                    return;
+                }
+                let body_start = self.pos;
+                let mut st = Stmt::new(Kind::Select);
+                st.until_close = true;
+                self.scan(&mut st);
+                // Recursive when the body names the CTE itself.
+                let recursive = (body_start..self.pos)
+                    .any(|j| self.is_name(j) && self.unquoted(j).eq_ignore_ascii_case(cte));
+                if recursive {
+                    self.emit(K::Clause, "RECURSIVE CTE", None, i, i);
+                }
+            } else {
+                self.unparsed(
+                    "UNEXPECTED TOKEN IN WITH",
+                    i.min(self.toks.len().saturating_sub(1)),
+                );
+                self.resync();
+                return;
+            }
+            if self.is_op(self.pos, ",") {
+                self.pos += 1;
+                continue;
+            }
+            break;
+        }
+        if self.pos < self.toks.len()
+            && self.is_any_word(self.pos, &["SELECT", "INSERT", "UPDATE", "DELETE", "MERGE"])
+        {
+            self.simple_statement();
+        } else if self.pos < self.toks.len() {
+            self.unparsed("CTE WITHOUT STATEMENT", self.pos);
+            self.resync();
+        }
+    }
+
+    /// Emits the statement observation for `n` head words and scans the body.
+    fn simple_named(&mut self, name: &str, n: usize, kind: Kind) {
+        let i = self.pos;
+        self.stmt = name.to_owned();
+        self.emit(K::Statement, name, None, i, i + n - 1);
+        self.pos += n;
+        let mut st = Stmt::new(kind);
+        self.scan(&mut st);
+    }
+
+    /// A statement introduced by a keyword from `STATEMENT_STARTS`.
+    fn simple_statement(&mut self) {
+        let i = self.pos;
+        let w = self.upper(i);
+        let w1 = self.upper(i + 1);
+        match w.as_str() {
+            "CREATE" | "ALTER" | "DROP" => self.ddl(),
+            "SELECT" => self.simple_named("SELECT", 1, Kind::Select),
+            "INSERT" => self.simple_named("INSERT", 1, Kind::Insert),
+            "UPDATE" if w1.as_str() == "STATISTICS" => {
+                self.simple_named("UPDATE STATISTICS", 2, Kind::Other)
+            }
+            "UPDATE" => self.simple_named("UPDATE", 1, Kind::Update),
+            "DELETE" => self.simple_named("DELETE", 1, Kind::Delete),
+            "MERGE" => self.simple_named("MERGE", 1, Kind::Merge),
+            "BULK" => self.simple_named("BULK INSERT", 2, Kind::Other),
+            "TRUNCATE" => self.simple_named("TRUNCATE TABLE", 2, Kind::Other),
+            "DECLARE" => {
+                let cursor = self.is_name(i + 1)
+                    && self.kind(i + 1) != Some(TokenKind::Variable)
+                    && !self.is_op(i + 2, "=");
+                if cursor {
+                    self.declare_cursor();
+                } else {
+                    self.simple_named("DECLARE", 1, Kind::Declare);
+                }
+            }
+            "SET" => self.set_statement(),
+            "EXEC" | "EXECUTE" => {
+                self.stmt = "EXECUTE".into();
+                self.emit(K::Statement, "EXECUTE", None, i, i);
+                let mut st = Stmt::new(Kind::Exec);
+                self.exec();
+                self.scan(&mut st);
+            }
+            "COMMIT" | "ROLLBACK" => {
+                let n = if one_of(w1.as_str(), &["TRAN", "TRANSACTION", "WORK"]) {
+                    2
+                } else {
+                    1
+                };
+                self.simple_named(w.as_str(), n, Kind::Other);
+            }
+            "SAVE" => self.simple_named("SAVE TRANSACTION", 2, Kind::Other),
+            "DBCC" => {
+                let name = format!("DBCC {}", w1.as_str());
+                self.simple_named(&name, 2, Kind::Other);
+            }
+            "GRANT" | "REVOKE" | "DENY" => {
+                let mut st = Stmt::new(Kind::Grant);
+                st.grant_open = true;
+                self.stmt = w.as_str().to_owned();
+                self.emit(K::Statement, w.as_str(), None, i, i);
+                self.pos += 1;
+                if self.is_word(self.pos, "GRANT") && self.is_word(self.pos + 1, "OPTION") {
+                    // REVOKE GRANT OPTION FOR ...
+                    self.pos += 3;
+                }
+                self.permissions();
+                self.scan(&mut st);
+            }
+            "OPEN" | "CLOSE"
+                if one_of(w1.as_str(), &["SYMMETRIC", "ASYMMETRIC", "MASTER", "ALL"]) =>
+            {
+                let name = if w1.as_str() == "ALL" {
+                    format!("{} ALL SYMMETRIC KEYS", w.as_str())
+                } else {
+                    format!("{} {} KEY", w.as_str(), w1.as_str())
+                };
+                let n = if w1.as_str() == "ALL" { 4 } else { 3 };
+                self.simple_named(&name, n, Kind::Other);
+            }
+            "WAITFOR" => {
+                // detail: DELAY or TIME (RECEIVE / GET CONVERSATION in parentheses).
+                self.stmt = "WAITFOR".into();
+                let detail =
+                    one_of(w1.as_str(), &["DELAY", "TIME"]).then(|| w1.as_str().to_owned());
+                self.emit(K::Statement, "WAITFOR", detail, i, i);
+                self.pos += 1;
+                let mut st = Stmt::new(Kind::Other);
+                self.scan(&mut st);
+            }
+            "ENABLE" | "DISABLE" => {
+                let name = format!("{} TRIGGER", w.as_str());
+                self.simple_named(&name, 2, Kind::Other);
+            }
+            "GET" | "MOVE" => {
+                let name = format!("{} CONVERSATION", w.as_str());
+                self.simple_named(&name, 2, Kind::Other);
+            }
+            "END" => self.simple_named("END CONVERSATION", 2, Kind::Other),
+            "ADD" => {
+                let name = format!("ADD {}", w1.as_str());
+                self.simple_named(&name, 2, Kind::Other);
+            }
+            "BACKUP" | "RESTORE" => {
+                let n = if one_of(w1.as_str(), &["DATABASE", "LOG"]) {
+                    2
+                } else {
+                    1
+                };
+                let name = w.as_str().to_owned();
+                self.simple_named(&name, n, Kind::Other);
+            }
+            "RAISERROR" => self.simple_named("RAISERROR", 1, Kind::Raiserror),
+            _ => {
+                let name = w.as_str().to_owned();
+                self.simple_named(&name, 1, Kind::Other);
+            }
+        }
+    }
+
+    /// The permission list of GRANT / REVOKE / DENY, one `Option` each
+    /// (`SELECT`, `VIEW SERVER STATE`, `EXECUTE`, ...).
+    fn permissions(&mut self) {
+        let mut j = self.pos;
+        while j < self.toks.len() && j < self.pos + 64 {
+            let first = j;
+            let mut words = Vec::new();
+            while self.kind(j) == Some(TokenKind::Word)
+                && !self.is_any_word(j, &["ON", "TO", "FROM"])
+                && words.len() < 6
+            {
+                words.push(self.name_text(j));
+                j += 1;
+            }
+            if words.is_empty() {
+                break;
+            }
+            self.emit(K::Option, words.join(" "), None, first, j - 1);
+            if self.is_op(j, "(") {
+                // Column list: GRANT SELECT (a, b) ON t.
+                while j < self.toks.len() && j < self.pos + 64 && !self.is_op(j, ")") {
+                    j += 1;
+                }
+                j += 1;
+            }
+            if self.is_op(j, ",") {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        self.pos = j.min(self.toks.len());
+    }
+
+    fn declare_cursor(&mut self) {
+        let i = self.pos;
+        self.stmt = "DECLARE CURSOR".into();
+        self.emit(K::Statement, "DECLARE CURSOR", None, i, i + 1);
+        self.pos += 2;
+        // Options between the name and FOR (ISO and T-SQL forms).
+        while let Some(t) = self.tok(self.pos) {
+            if t.kind != TokenKind::Word || self.is_word(self.pos, "FOR") {
+                break;
+            }
+            if !self.is_word(self.pos, "CURSOR") {
+                let name = self.name_text(self.pos);
+                self.emit(K::Option, name, None, self.pos, self.pos);
+            }
+            self.pos += 1;
+        }
+        let mut st = Stmt::new(Kind::DeclareCursor);
+        self.scan(&mut st);
+    }
+
+    fn set_statement(&mut self) {
+        let i = self.pos;
+        self.stmt = "SET".into();
+        self.emit(K::Statement, "SET", None, i, i);
+        self.pos += 1;
+        if self.kind(self.pos) == Some(TokenKind::Variable) {
+            let mut st = Stmt::new(Kind::Set);
+            self.scan(&mut st);
+            return;
+        }
+        // SET option[, option...] value   |   SET TRANSACTION ISOLATION LEVEL x
+        let first = self.pos;
+        let w1 = self.upper(first);
+        if self.kind(first) != Some(TokenKind::Word) {
+            self.unparsed(
+                "SET WITHOUT OPTION",
+                first.min(self.toks.len().saturating_sub(1)),
+            );
+            self.resync();
+            return;
+        }
+        match w1.as_str() {
+            "TRANSACTION" => {
+                let mut j = first + 1;
+                while self.is_any_word(j, &["ISOLATION", "LEVEL"]) {
+                    j += 1;
+                }
+                let level_start = j;
+                let levels = [
+                    "READ",
+                    "COMMITTED",
+                    "UNCOMMITTED",
+                    "REPEATABLE",
+                    "SNAPSHOT",
+                    "SERIALIZABLE",
+                ];
+                while self.is_any_word(j, &levels) && j < level_start + 2 {
+                    j += 1;
+                }
+                let detail = (level_start..j)
+                    .map(|k| self.name_text(k))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                self.emit(
+                    K::SetOption,
+                    "TRANSACTION ISOLATION LEVEL",
+                    Some(detail),
+                    first,
+                    j.saturating_sub(1).max(first),
+                );
+                self.pos = j;
+            }
+            "IDENTITY_INSERT" => {
+                let mut j = first + 1;
+                if self.is_name(j) {
+                    j = self.read_name(j).last + 1;
+                }
+                let value = self.value_text(j);
+                self.emit(K::SetOption, "IDENTITY_INSERT", Some(value), first, j);
+                self.pos = j + 1;
+            }
+            _ => {
+                let mut names: Vec<(String, usize)> = Vec::new();
+                let mut j = first;
+                while self.kind(j) == Some(TokenKind::Word) && names.len() < 32 {
+                    if self.is_word(j, "STATISTICS") && self.kind(j + 1) == Some(TokenKind::Word) {
+                        names.push((format!("STATISTICS {}", self.name_text(j + 1)), j));
+                        j += 2;
+                    } else {
+                        names.push((self.name_text(j), j));
+                        j += 1;
+                    }
+                    if self.is_op(j, ",") && self.kind(j + 1) == Some(TokenKind::Word) {
+                        j += 1;
+                    } else {
+                        break;
+                    }
+                }
+                let has_value = self.tok(j).is_some_and(|t| {
+                    !(t.is_op(self.src, ";")
+                        || t.kind == TokenKind::Word
+                            && in_sorted(keywords::STATEMENT_STARTS, t.text(self.src)))
+                });
+                let (value, last) = if has_value {
+                    let last = if self.is_op(j, "-") { j + 1 } else { j };
+                    (Some(self.value_text(j)), last)
+                } else {
+                    (None, j.saturating_sub(1))
+                };
+                for (name, k) in names {
+                    self.emit(K::SetOption, name, value.clone(), k, last);
+                }
+                self.pos = last + 1;
+            }
+        }
+        let mut st = Stmt::new(Kind::Other);
+        self.scan(&mut st);
+    }
+
+    /// Text of an option value token: words upper-cased, numbers as is,
+    /// strings and variables as a placeholder (never customer values).
+    pub(super) fn value_text(&self, i: usize) -> String {
+        match self.kind(i) {
+            Some(TokenKind::Word | TokenKind::QuotedIdent) => self.name_text(i),
+            Some(
+                TokenKind::Integer | TokenKind::Decimal | TokenKind::Float | TokenKind::Binary,
+            ) => self.text(i).to_owned(),
+            Some(TokenKind::Operator) if self.is_op(i, "-") => {
+                format!("-{}", self.text(i + 1))
+            }
+            Some(TokenKind::Variable) => "@VARIABLE".into(),
+            Some(TokenKind::String | TokenKind::NString) => "STRING".into(),
+            _ => self.text(i).to_uppercase(),
+        }
+    }
+
+    /// CREATE / ALTER / DROP statements.
+    fn ddl(&mut self) {
+        let i = self.pos;
+        let verb = self.upper(i);
+        let mut j = i + 1;
+        let mut name = verb.as_str().to_owned();
+        if verb.as_str() == "CREATE" && self.is_word(j, "OR") && self.is_word(j + 1, "ALTER") {
+            name.push_str(" OR ALTER");
+            j += 2;
+        }
+        // Index modifiers (UNIQUE CLUSTERED COLUMNSTORE ...).
+        let mods_start = j;
+        while self.is_any_word(j, keywords::INDEX_MODIFIERS) && j < mods_start + 4 {
+            j += 1;
+        }
+        let mods_end = j;
+        let Some((ty, n)) = self.object_type(j) else {
+            self.stmt = name.clone();
+            self.emit(K::Statement, name, None, i, j.saturating_sub(1));
+            self.unparsed(
+                "UNKNOWN OBJECT TYPE",
+                j.min(self.toks.len().saturating_sub(1)),
+            );
+            self.pos = j;
+            self.resync();
+            return;
+        };
+        if mods_end > mods_start && !ty.ends_with("INDEX") {
+            // e.g. CREATE PRIMARY ...: not an index; treat words as type.
+            self.unparsed("UNKNOWN OBJECT TYPE", mods_start);
+        }
+        name.push(' ');
+        name.push_str(&ty);
+        self.stmt = name.clone();
+        self.emit(K::Statement, name.clone(), None, i, j + n - 1);
+        for m in mods_start..mods_end {
+            let opt = self.name_text(m);
+            self.emit(K::Option, opt, None, m, m);
+        }
+        self.pos = j + n;
+        let verb = verb.as_str();
+        let creating = verb != "DROP";
+        let kind = match (ty.as_str(), verb) {
+            ("TABLE", "ALTER") => Kind::AlterTable,
+            ("DATABASE" | "DATABASE SCOPED CONFIGURATION", "ALTER") => Kind::AlterDatabase,
+            ("INDEX", "ALTER") => Kind::AlterIndex,
+            (_, "DROP") => Kind::Other,
+            ("PROCEDURE" | "FUNCTION" | "TRIGGER" | "VIEW", _) => Kind::Routine,
+            (
+                "INDEX"
+                | "XML INDEX"
+                | "SPATIAL INDEX"
+                | "FULLTEXT INDEX"
+                | "SELECTIVE XML INDEX"
+                | "JSON INDEX"
+                | "VECTOR INDEX"
+                | "STATISTICS",
+                _,
+            ) => Kind::CreateIndex,
+            _ => Kind::Ddl,
+        };
+        let mut st = Stmt::new(kind);
+        if kind == Kind::Routine {
+            st.routine = ty.clone();
+        }
+        // The object's name.
+        let object_kind = match ty.as_str() {
+            "PROCEDURE" => Some(ObjectKind::Procedure),
+            "FUNCTION" => Some(ObjectKind::Function),
+            "VIEW" => Some(ObjectKind::View),
+            "TRIGGER" => Some(ObjectKind::Trigger),
+            "TABLE" => Some(ObjectKind::Table),
+            "TYPE" => Some(ObjectKind::Type),
+            "SEQUENCE" => Some(ObjectKind::Sequence),
+            "SYNONYM" => Some(ObjectKind::Synonym),
+            _ => None,
+        };
+        if ty == "DATABASE" && self.is_word(self.pos, "CURRENT") {
+            self.emit(
+                K::Clause,
+                format!("{} DATABASE CURRENT", verb),
+                None,
+                self.pos,
+                self.pos,
+            );
+        }
+        let mut span_index = None;
+        if let (Some(ok), true) = (object_kind, creating && self.is_name(self.pos)) {
+            let n = self.read_name(self.pos);
+            self.pos = n.last + 1;
+            let parts: Vec<usize> = (0..n.n.min(4)).filter_map(|k| n.part(k)).collect();
+            let obj_name = parts.last().map(|&p| self.name_as_written(p));
+            let schema = (parts.len() >= 2).then(|| self.name_as_written(parts[parts.len() - 2]));
+            let start = self.tok(i).map_or(0, |t| t.start);
+            if let Some(obj_name) = obj_name {
+                if obj_name.starts_with("##") {
+                    self.emit(K::Clause, "GLOBAL TEMPORARY TABLE", None, n.first, n.last);
+                } else if obj_name.starts_with('#') {
+                    self.emit(K::Clause, "TEMPORARY TABLE", None, n.first, n.last);
+                }
+                if start >= self.object_end && !obj_name.starts_with('#') {
+                    let end = match kind {
+                        Kind::Routine => self.batch_end(),
+                        _ => start,
+                    };
+                    self.objects.push(ObjectSpan {
+                        object: ObjectRef {
+                            schema,
+                            name: obj_name,
+                            kind: ok,
+                        },
+                        start,
+                        end,
+                    });
+                    self.object_end = end.max(start + 1);
+                    if kind != Kind::Routine {
+                        span_index = Some(self.objects.len() - 1);
+                    }
+                }
+            }
+            if kind == Kind::Routine
+                && self.is_op(self.pos, ";")
+                && self.kind(self.pos + 1) == Some(TokenKind::Integer)
+            {
+                self.emit(
+                    K::Clause,
+                    "NUMBERED PROCEDURE",
+                    None,
+                    self.pos,
+                    self.pos + 1,
+                );
+                self.pos += 2;
+            }
+            if ty == "TABLE" && self.is_op(self.pos, "(") {
+                st.pending = Some(FrameKind::ColumnDefs);
+            }
+            if ty == "TYPE" && self.is_word(self.pos, "FROM") {
+                self.pos += 1;
+                self.data_type();
+            }
+            if ty == "TRIGGER" {
+                self.trigger_head(&mut st);
+            }
+        }
+        self.scan(&mut st);
+        if let Some(k) = span_index {
+            let end = self.tok(self.pos.saturating_sub(1)).map_or(0, |t| t.end);
+            if let Some(span) = self.objects.get_mut(k) {
+                span.end = end.max(span.start);
+                self.object_end = span.end.max(span.start + 1);
+            }
+        }
+    }
+
+    /// Longest object type starting at token `j`: (normalised name, words).
+    fn object_type(&self, j: usize) -> Option<(String, usize)> {
+        let mut best: Option<&[&str]> = None;
+        for words in OBJECT_TYPES {
+            let matches = words
+                .iter()
+                .enumerate()
+                .all(|(k, w)| self.is_word(j + k, w));
+            if matches && best.is_none_or(|b| b.len() < words.len()) {
+                best = Some(words);
+            }
+        }
+        let words = best?;
+        let name = match words {
+            ["PROC"] => "PROCEDURE".to_owned(),
+            _ => words.join(" "),
+        };
+        Some((name, words.len()))
+    }
+
+    /// `ON table|DATABASE|ALL SERVER` and the event list of a trigger.
+    fn trigger_head(&mut self, st: &mut Stmt) {
+        if !self.is_word(self.pos, "ON") {
+            return;
+        }
+        let on = self.pos;
+        self.pos += 1;
+        if self.is_word(self.pos, "DATABASE") {
+            self.emit(
+                K::Clause,
+                "DDL TRIGGER",
+                Some("DATABASE".into()),
+                on,
+                self.pos,
+            );
+            self.pos += 1;
+            st.ddl_trigger = true;
+        } else if self.is_word(self.pos, "ALL") && self.is_word(self.pos + 1, "SERVER") {
+            self.emit(
+                K::Clause,
+                "DDL TRIGGER",
+                Some("ALL SERVER".into()),
+                on,
+                self.pos + 1,
+            );
+            self.pos += 2;
+            st.ddl_trigger = true;
+        } else if self.is_name(self.pos) {
+            let n = self.read_name(self.pos);
+            self.pos = n.last + 1;
+        }
+    }
+}

@@ -1,0 +1,35 @@
+USE [msdb]
+GO
+BEGIN TRANSACTION
+DECLARE @ReturnCode INT
+SELECT @ReturnCode = 0
+IF NOT EXISTS (SELECT name FROM msdb.dbo.syscategories WHERE name=N'[Uncategorized (Local)]' AND category_class=1)
+BEGIN
+EXEC @ReturnCode = msdb.dbo.sp_add_category @class=N'JOB', @type=N'LOCAL', @name=N'[Uncategorized (Local)]'
+IF (@@ERROR <> 0 OR @ReturnCode <> 0) GOTO QuitWithRollback
+END
+DECLARE @jobId BINARY(16)
+EXEC @ReturnCode =  msdb.dbo.sp_add_job @job_name=N'Nightly', @enabled=1, @job_id = @jobId OUTPUT
+IF (@@ERROR <> 0 OR @ReturnCode <> 0) GOTO QuitWithRollback
+COMMIT TRANSACTION
+GOTO EndSave
+QuitWithRollback:
+    IF (@@TRANCOUNT > 0) ROLLBACK TRANSACTION
+EndSave:
+GO
+CREATE LOGIN [app] WITH PASSWORD=N'secret' MUST_CHANGE, DEFAULT_DATABASE=[master], CHECK_EXPIRATION=ON
+CREATE DATABASE [X] CONTAINMENT = NONE ON PRIMARY ( NAME = N'X', FILENAME = N'C:\x.mdf' , SIZE = 8192KB , FILEGROWTH = 65536KB ) LOG ON ( NAME = N'X_log', FILENAME = N'C:\x.ldf') WITH CATALOG_COLLATION = DATABASE_DEFAULT
+ALTER DATABASE [X] SET TARGET_RECOVERY_TIME = 60 SECONDS
+ALTER DATABASE [X] SET FILESTREAM( NON_TRANSACTED_ACCESS = OFF )
+ALTER DATABASE [X] SET SINGLE_USER WITH ROLLBACK IMMEDIATE
+IF (1 = FULLTEXTSERVICEPROPERTY('IsFullTextInstalled')) begin EXEC [X].[dbo].[sp_fulltext_database] @action = 'enable' end
+SELECT * FROM OPENROWSET(BULK 'c:\f.txt', SINGLE_CLOB) AS x
+SELECT * FROM OPENQUERY(srv, 'SELECT 1')
+EXEC sp_OACreate 'Scripting.FileSystemObject', @obj OUTPUT
+GO
+BEGIN DIALOG CONVERSATION @h FROM SERVICE [s] TO SERVICE 't' ON CONTRACT [c] WITH ENCRYPTION = OFF;
+SEND ON CONVERSATION @h MESSAGE TYPE [m] (@body);
+END CONVERSATION @h WITH CLEANUP;
+ADD SIGNATURE TO dbo.p BY CERTIFICATE c;
+SELECT db.dbo.t.col FROM db.dbo.t;
+GO

@@ -1,0 +1,552 @@
+//! Parser observations for representative statements, the two Compass
+//! grammar-gap statements, object spans and dynamic SQL offsets.
+
+use assessor::findings::ObjectKind;
+use assessor::tsql::observation::{Observation, ObservationKind as K};
+use assessor::tsql::parse_script;
+
+fn obs(src: &str) -> Vec<Observation> {
+    parse_script(src).observations
+}
+
+/// Finds the observation of `kind` and `name`, or fails listing what exists.
+fn find<'a>(all: &'a [Observation], kind: K, name: &str) -> &'a Observation {
+    all.iter()
+        .find(|o| o.kind == kind && o.name == name)
+        .unwrap_or_else(|| {
+            panic!(
+                "no {kind:?} {name}; have: {:#?}",
+                all.iter().map(|o| (o.kind, &o.name)).collect::<Vec<_>>()
+            )
+        })
+}
+
+fn at<'a>(src: &'a str, o: &Observation) -> &'a str {
+    &src[o.offset..o.offset + o.len]
+}
+
+fn no_unparsed(all: &[Observation]) {
+    let bad: Vec<_> = all.iter().filter(|o| o.kind == K::Unparsed).collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+#[test]
+fn compass_grammar_gap_statements_parse() {
+    let src = "ALTER DATABASE CURRENT SET OPTIMIZED_LOCKING = ON;\n\
+               ALTER INDEX cci ON dbo.Fact REORGANIZE WITH (COMPRESS_ALL_ROW_GROUPS = ON);\n\
+               SELECT 1;";
+    let all = obs(src);
+    no_unparsed(&all);
+    let o = find(&all, K::Option, "OPTIMIZED_LOCKING");
+    assert_eq!(
+        (o.detail.as_deref(), o.statement.as_str()),
+        (Some("ON"), "ALTER DATABASE")
+    );
+    let o = find(&all, K::Option, "COMPRESS_ALL_ROW_GROUPS");
+    assert_eq!(
+        (o.detail.as_deref(), o.statement.as_str()),
+        (Some("ON"), "ALTER INDEX")
+    );
+    find(&all, K::Option, "REORGANIZE");
+    // The batch goes on after them.
+    assert_eq!(all.iter().filter(|o| o.kind == K::Statement).count(), 3);
+}
+
+#[test]
+fn statements_are_named_by_leading_keywords() {
+    let src = "CREATE PROC a AS SELECT 1\nGO\nALTER PROCEDURE a AS SELECT 1\nGO\n\
+               CREATE OR ALTER PROCEDURE a AS SELECT 1\nGO\n\
+               CREATE UNIQUE NONCLUSTERED INDEX i ON t (a)\nCREATE CLUSTERED COLUMNSTORE INDEX c ON t\n\
+               BULK INSERT t FROM 'f'\nTRUNCATE TABLE t\nBEGIN TRAN\nSAVE TRAN s\nCOMMIT TRANSACTION\n\
+               DBCC CHECKIDENT ('t')\nGRANT SELECT, INSERT ON t TO u\nDENY EXECUTE ON p TO u\n\
+               CREATE XML SCHEMA COLLECTION x AS N'<a/>'\nCREATE FULLTEXT INDEX ON t (a) KEY INDEX pk\n\
+               CREATE PARTITION FUNCTION pf (int) AS RANGE LEFT FOR VALUES (1)\nUPDATE STATISTICS t\n\
+               ENABLE TRIGGER tr ON t\nALTER AUTHORIZATION ON SCHEMA::s TO u\nTHROW 50000, 'x', 1\n\
+               DECLARE c CURSOR FOR SELECT 1\nOPEN c\nFETCH NEXT FROM c\nWAITFOR DELAY '00:00:01'\n\
+               GOTO l\nl:\nRETURN";
+    let all = obs(src);
+    no_unparsed(&all);
+    let names: Vec<&str> = all
+        .iter()
+        .filter(|o| o.kind == K::Statement)
+        .map(|o| o.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "CREATE PROCEDURE",
+            "SELECT",
+            "ALTER PROCEDURE",
+            "SELECT",
+            "CREATE OR ALTER PROCEDURE",
+            "SELECT",
+            "CREATE INDEX",
+            "CREATE INDEX",
+            "BULK INSERT",
+            "TRUNCATE TABLE",
+            "BEGIN TRANSACTION",
+            "SAVE TRANSACTION",
+            "COMMIT",
+            "DBCC CHECKIDENT",
+            "GRANT",
+            "DENY",
+            "CREATE XML SCHEMA COLLECTION",
+            "CREATE FULLTEXT INDEX",
+            "CREATE PARTITION FUNCTION",
+            "UPDATE STATISTICS",
+            "ENABLE TRIGGER",
+            "ALTER AUTHORIZATION",
+            "THROW",
+            "DECLARE CURSOR",
+            "OPEN",
+            "FETCH",
+            "WAITFOR",
+            "GOTO",
+            "RETURN",
+        ]
+    );
+    let opts: Vec<&str> = all
+        .iter()
+        .filter(|o| o.kind == K::Option && o.statement == "CREATE INDEX")
+        .map(|o| o.name.as_str())
+        .collect();
+    assert_eq!(
+        opts,
+        vec!["UNIQUE", "NONCLUSTERED", "CLUSTERED", "COLUMNSTORE"]
+    );
+}
+
+#[test]
+fn statement_boundaries_without_semicolons() {
+    // Keywords that continue a statement must not split it.
+    let src = "INSERT INTO t (a) SELECT a FROM s UNION ALL SELECT 1\n\
+               UPDATE t SET a = 1 WHERE b IN (SELECT b FROM u)\n\
+               ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES u (a) ON DELETE CASCADE ON UPDATE SET NULL\n\
+               DECLARE c CURSOR FOR SELECT a FROM t FOR UPDATE OF a\n\
+               SELECT a FROM t ORDER BY a OFFSET 1 ROWS FETCH NEXT 5 ROWS ONLY\n\
+               IF EXISTS (SELECT 1) DROP TABLE IF EXISTS t ELSE PRINT 'x'";
+    let all = obs(src);
+    no_unparsed(&all);
+    let names: Vec<&str> = all
+        .iter()
+        .filter(|o| o.kind == K::Statement)
+        .map(|o| o.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "INSERT",
+            "UPDATE",
+            "ALTER TABLE",
+            "DECLARE CURSOR",
+            "SELECT",
+            "DROP TABLE",
+            "PRINT"
+        ]
+    );
+}
+
+#[test]
+fn functions_with_argument_counts_and_types() {
+    let src = "SELECT STR(a, 10, 2), FORMAT(b, 'N'), CHOOSE(1, 'a', 'b'), IIF(a > 1, 1, 0), \
+               TRY_CONVERT(int, '1'), CONVERT(varchar(30), GETDATE(), 113), CAST(x AS nvarchar(max)), \
+               OBJECT_ID('t'), JSON_VALUE(j, '$.a'), STRING_AGG(a, ',') WITHIN GROUP (ORDER BY a), \
+               dbo.fn(1), GETDATE()";
+    let all = obs(src);
+    no_unparsed(&all);
+    for (name, count) in [
+        ("STR", "3"),
+        ("FORMAT", "2"),
+        ("CHOOSE", "3"),
+        ("IIF", "3"),
+        ("TRY_CONVERT", "2"),
+        ("CONVERT", "3"),
+        ("CAST", "1"),
+        ("OBJECT_ID", "1"),
+        ("JSON_VALUE", "2"),
+        ("STRING_AGG", "2"),
+        ("DBO.FN", "1"),
+        ("GETDATE", "0"),
+    ] {
+        assert_eq!(
+            find(&all, K::Function, name).detail.as_deref(),
+            Some(count),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        find(&all, K::Option, "CONVERT STYLE").detail.as_deref(),
+        Some("113")
+    );
+    assert_eq!(
+        find(&all, K::DataType, "NVARCHAR").detail.as_deref(),
+        Some("MAX")
+    );
+    assert_eq!(find(&all, K::DataType, "VARCHAR").detail, None);
+    find(&all, K::DataType, "INT");
+}
+
+#[test]
+fn set_options_with_values() {
+    let src = "SET NOCOUNT ON\nSET DATEFORMAT mdy\nSET NOEXEC ON\nSET ANSI_NULLS OFF\n\
+               SET TRANSACTION ISOLATION LEVEL READ COMMITTED\nSET ROWCOUNT 10\nSET LOCK_TIMEOUT -1\n\
+               SET @x = 1\nSET XACT_ABORT, ARITHABORT ON";
+    let all = obs(src);
+    no_unparsed(&all);
+    let got: Vec<(&str, Option<&str>)> = all
+        .iter()
+        .filter(|o| o.kind == K::SetOption)
+        .map(|o| (o.name.as_str(), o.detail.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("NOCOUNT", Some("ON")),
+            ("DATEFORMAT", Some("MDY")),
+            ("NOEXEC", Some("ON")),
+            ("ANSI_NULLS", Some("OFF")),
+            ("TRANSACTION ISOLATION LEVEL", Some("READ COMMITTED")),
+            ("ROWCOUNT", Some("10")),
+            ("LOCK_TIMEOUT", Some("-1")),
+            ("XACT_ABORT", Some("ON")),
+            ("ARITHABORT", Some("ON")),
+        ]
+    );
+}
+
+#[test]
+fn routine_options_and_objects() {
+    let src = "CREATE PROCEDURE [Sales].[Get Orders] @id int, @x xml OUTPUT\nWITH EXECUTE AS OWNER, RECOMPILE\nAS\nBEGIN\n  SELECT 1;\nEND;\nGO\n\
+               CREATE VIEW dbo.v WITH SCHEMABINDING AS SELECT a FROM dbo.t\nGO\n\
+               CREATE TABLE dbo.t (id int NOT NULL, CONSTRAINT pk PRIMARY KEY CLUSTERED (id))\n\
+               CREATE SEQUENCE s.q START WITH 1\nCREATE SYNONYM syn FOR dbo.t\nCREATE TYPE dbo.tt AS TABLE (a int)\nGO\n\
+               CREATE FUNCTION f(@a int) RETURNS TABLE AS RETURN (SELECT @a AS a)\nGO\n\
+               CREATE TRIGGER tr ON dbo.t AFTER INSERT, UPDATE AS SELECT 1";
+    let script = parse_script(src);
+    no_unparsed(&script.observations);
+    let objs: Vec<(Option<&str>, &str, ObjectKind)> = script
+        .objects
+        .iter()
+        .map(|o| {
+            (
+                o.object.schema.as_deref(),
+                o.object.name.as_str(),
+                o.object.kind,
+            )
+        })
+        .collect();
+    assert_eq!(
+        objs,
+        vec![
+            (Some("Sales"), "Get Orders", ObjectKind::Procedure),
+            (Some("dbo"), "v", ObjectKind::View),
+            (Some("dbo"), "t", ObjectKind::Table),
+            (Some("s"), "q", ObjectKind::Sequence),
+            (None, "syn", ObjectKind::Synonym),
+            (Some("dbo"), "tt", ObjectKind::Type),
+            (None, "f", ObjectKind::Function),
+            (None, "tr", ObjectKind::Trigger),
+        ]
+    );
+    // The procedure spans its whole batch; spans do not overlap.
+    let p = &script.objects[0];
+    assert_eq!(&src[p.start..p.end], &src[..src.find("\nGO").unwrap()]);
+    assert!(script.objects.windows(2).all(|w| w[0].end <= w[1].start));
+    let all = &script.observations;
+    assert_eq!(
+        find(all, K::Option, "EXECUTE AS").detail.as_deref(),
+        Some("OWNER")
+    );
+    assert_eq!(
+        find(all, K::Option, "EXECUTE AS").statement,
+        "CREATE PROCEDURE"
+    );
+    find(all, K::Option, "RECOMPILE");
+    assert_eq!(
+        find(all, K::Option, "SCHEMABINDING").statement,
+        "CREATE VIEW"
+    );
+    assert_eq!(find(all, K::Option, "CLUSTERED").statement, "CREATE TABLE");
+    find(all, K::DataType, "XML");
+}
+
+#[test]
+fn clauses_hints_and_names() {
+    let src = "SELECT TOP (10) PERCENT WITH TIES a, ROW_NUMBER() OVER (ORDER BY a ROWS UNBOUNDED PRECEDING)\n\
+               FROM dbo.t WITH (NOLOCK, INDEX(ix)) INNER LOOP JOIN db.dbo.u ON 1=1\n\
+               LEFT JOIN srv.db.dbo.w (NOLOCK) ON 1=1 OUTER APPLY dbo.f(a) x\n\
+               WHERE a COLLATE Latin1_General_BIN = 'x' GROUP BY ROLLUP (a) ORDER BY a\n\
+               OPTION (MAXRECURSION 0, RECOMPILE) FOR JSON PATH\n\
+               SELECT name FROM sys.objects, sysobjects, INFORMATION_SCHEMA.COLUMNS, @@SERVERNAME x\n\
+               DELETE t OUTPUT deleted.* INTO #log FROM t\n\
+               SELECT * FROM t FOR SYSTEM_TIME ALL UNPIVOT (v FOR k IN (a, b)) u";
+    let all = obs(src);
+    no_unparsed(&all);
+    for (kind, name) in [
+        (K::Clause, "TOP PERCENT"),
+        (K::Clause, "WITH TIES"),
+        (K::Clause, "OVER"),
+        (K::Clause, "OVER ROWS"),
+        (K::TableHint, "NOLOCK"),
+        (K::TableHint, "INDEX"),
+        (K::JoinHint, "LOOP"),
+        (K::Clause, "CROSS DATABASE REFERENCE"),
+        (K::Clause, "LINKED SERVER REFERENCE"),
+        (K::Clause, "OUTER APPLY"),
+        (K::Clause, "COLLATE"),
+        (K::Clause, "ROLLUP"),
+        (K::QueryHint, "MAXRECURSION"),
+        (K::QueryHint, "RECOMPILE"),
+        (K::Clause, "FOR JSON PATH"),
+        (K::SystemObject, "SYS.OBJECTS"),
+        (K::SystemObject, "SYSOBJECTS"),
+        (K::SystemObject, "INFORMATION_SCHEMA.COLUMNS"),
+        (K::GlobalVariable, "@@SERVERNAME"),
+        (K::Clause, "OUTPUT"),
+        (K::Clause, "OUTPUT INTO"),
+        (K::Clause, "FOR SYSTEM_TIME"),
+        (K::Clause, "UNPIVOT"),
+        (K::Function, "DBO.F"),
+    ] {
+        find(&all, kind, name);
+    }
+    assert_eq!(
+        find(&all, K::Clause, "COLLATE").detail.as_deref(),
+        Some("LATIN1_GENERAL_BIN")
+    );
+    assert_eq!(
+        find(&all, K::QueryHint, "MAXRECURSION").detail.as_deref(),
+        Some("0")
+    );
+    // Three-part names outside table positions are columns, not databases.
+    assert_eq!(
+        all.iter()
+            .filter(|o| o.name == "CROSS DATABASE REFERENCE")
+            .count(),
+        1
+    );
+    assert_eq!(
+        all.iter()
+            .filter(|o| o.name == "LINKED SERVER REFERENCE")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn xml_methods_and_temp_tables() {
+    let src = "DECLARE @x xml, @t TABLE (a int)\n\
+               SELECT n.c.value('.', 'int'), @x.exist('/a'), @x.query('/a') FROM @x.nodes('/a') n(c)\n\
+               SET @x.modify('delete /a')\nCREATE TABLE #t (a int)\nCREATE TABLE ##g (a int)\nSELECT 1 AS a INTO #u";
+    let all = obs(src);
+    no_unparsed(&all);
+    for m in ["VALUE", "EXIST", "QUERY", "NODES", "MODIFY"] {
+        find(&all, K::Method, m);
+    }
+    find(&all, K::Clause, "TABLE VARIABLE");
+    assert_eq!(
+        all.iter().filter(|o| o.name == "TEMPORARY TABLE").count(),
+        2
+    );
+    find(&all, K::Clause, "GLOBAL TEMPORARY TABLE");
+    assert!(!all.iter().any(|o| o.kind == K::Function && o.name == "N"));
+    assert!(parse_script(src).objects.is_empty());
+}
+
+#[test]
+fn dynamic_sql_is_parsed_at_the_right_offsets() {
+    let src = "EXEC ('SELECT FORMAT(1, ''N'') FROM sys.tables');\n\
+               EXEC sp_executesql N'SELECT ''x'', CHOOSE(1, 2)', N'@p int', @p = 1;\n\
+               EXEC (@sql);";
+    let all = obs(src);
+    no_unparsed(&all);
+    assert_eq!(
+        all.iter().filter(|o| o.name == "EXECUTE(string)").count(),
+        2
+    );
+    find(&all, K::Procedure, "SP_EXECUTESQL");
+    let f = find(&all, K::Function, "FORMAT");
+    assert_eq!(at(src, f), "FORMAT");
+    let t = find(&all, K::SystemObject, "SYS.TABLES");
+    assert_eq!(at(src, t), "sys.tables");
+    let c = find(&all, K::Function, "CHOOSE");
+    assert_eq!(at(src, c), "CHOOSE");
+    assert_eq!(c.detail.as_deref(), Some("2"));
+}
+
+#[test]
+fn procedure_calls_and_execute_as() {
+    let src = "EXEC sp_addextendedproperty N'MS_Description', N'x', N'SCHEMA', N'dbo', N'TABLE', N't', N'CONSTRAINT', N'pk'\n\
+               EXECUTE master.dbo.xp_cmdshell 'dir'\nEXEC @rc = dbo.usp 1, @a OUTPUT\nEXECUTE AS LOGIN = 'x'\nREVERT\n\
+               RAISERROR ('m', 16, 1) WITH LOG";
+    let all = obs(src);
+    no_unparsed(&all);
+    assert_eq!(
+        find(&all, K::Procedure, "SP_ADDEXTENDEDPROPERTY")
+            .detail
+            .as_deref(),
+        Some("CONSTRAINT")
+    );
+    find(&all, K::Procedure, "XP_CMDSHELL");
+    find(&all, K::Procedure, "DBO.USP");
+    assert_eq!(
+        find(&all, K::Clause, "EXECUTE AS").detail.as_deref(),
+        Some("LOGIN")
+    );
+    assert_eq!(find(&all, K::Option, "LOG").statement, "RAISERROR");
+}
+
+#[test]
+fn table_ddl_constructs() {
+    let src = "CREATE TABLE dbo.t (\n id int IDENTITY(1,1) NOT FOR REPLICATION,\n g uniqueidentifier ROWGUIDCOL,\n \
+               s varchar(10) SPARSE NULL,\n f varbinary(max) FILESTREAM,\n m varchar(9) MASKED WITH (FUNCTION = 'default()'),\n \
+               c AS (id * 2),\n vf datetime2 GENERATED ALWAYS AS ROW START HIDDEN,\n vt datetime2 GENERATED ALWAYS AS ROW END,\n \
+               PERIOD FOR SYSTEM_TIME (vf, vt),\n INDEX ix NONCLUSTERED (id)\n) WITH (SYSTEM_VERSIONING = ON (HISTORY_TABLE = dbo.h), DATA_COMPRESSION = PAGE)\n\
+               ALTER TABLE dbo.t SET (SYSTEM_VERSIONING = OFF)\nALTER TABLE dbo.t NOCHECK CONSTRAINT ALL\n\
+               ALTER TABLE dbo.t ADD x int, y AS x + 1\nALTER TABLE dbo.t ALTER COLUMN x bigint\nALTER TABLE dbo.t DROP PERIOD FOR SYSTEM_TIME";
+    let all = obs(src);
+    no_unparsed(&all);
+    for (kind, name) in [
+        (K::Clause, "IDENTITY"),
+        (K::Clause, "NOT FOR REPLICATION"),
+        (K::Clause, "ROWGUIDCOL"),
+        (K::Clause, "SPARSE"),
+        (K::Clause, "FILESTREAM"),
+        (K::Clause, "MASKED WITH"),
+        (K::Clause, "GENERATED ALWAYS"),
+        (K::Clause, "HIDDEN"),
+        (K::Clause, "INLINE INDEX"),
+        (K::Option, "DATA_COMPRESSION"),
+        (K::Clause, "NOCHECK CONSTRAINT"),
+        (K::DataType, "BIGINT"),
+    ] {
+        find(&all, kind, name);
+    }
+    let sv: Vec<_> = all
+        .iter()
+        .filter(|o| o.name == "SYSTEM_VERSIONING")
+        .collect();
+    assert_eq!(sv.len(), 2);
+    assert_eq!(
+        (sv[0].statement.as_str(), sv[0].detail.as_deref()),
+        ("CREATE TABLE", Some("ON"))
+    );
+    assert_eq!(
+        (sv[1].statement.as_str(), sv[1].detail.as_deref()),
+        ("ALTER TABLE", Some("OFF"))
+    );
+    let computed: Vec<_> = all.iter().filter(|o| o.name == "COMPUTED COLUMN").collect();
+    assert_eq!(computed.len(), 2);
+    let periods: Vec<_> = all
+        .iter()
+        .filter(|o| o.name == "PERIOD FOR SYSTEM_TIME")
+        .map(|o| o.detail.as_deref())
+        .collect();
+    assert_eq!(periods, vec![None, Some("DROP")]);
+}
+
+#[test]
+fn unparsable_code_is_reported_and_parsing_resumes() {
+    let src = "SELECT 1;\nFOO BAR BAZ\nSELECT 2\nEND\nSELECT 3)\nSELECT 4";
+    let all = obs(src);
+    let bad: Vec<(&str, &str)> = all
+        .iter()
+        .filter(|o| o.kind == K::Unparsed)
+        .map(|o| (o.name.as_str(), at(src, o)))
+        .collect();
+    assert_eq!(
+        bad,
+        vec![
+            ("UNKNOWN STATEMENT", "FOO"),
+            ("UNEXPECTED END", "END"),
+            ("UNBALANCED PARENTHESIS", ")")
+        ]
+    );
+    assert_eq!(all.iter().filter(|o| o.name == "SELECT").count(), 4);
+}
+
+#[test]
+fn control_flow_blocks() {
+    let src = "BEGIN TRY\n  IF @a = 1\n    BEGIN SELECT 1 END\n  ELSE IF @a = 2 SELECT 2; ELSE BEGIN SELECT 3; END;\n\
+               WHILE @i < 10 BEGIN SET @i += 1; IF @i = 5 BREAK; CONTINUE; END\nEND TRY\n\
+               BEGIN CATCH\n  SELECT CASE WHEN 1 = 1 THEN 'a' ELSE 'b' END;\n  THROW;\nEND CATCH";
+    let all = obs(src);
+    no_unparsed(&all);
+    assert_eq!(all.iter().filter(|o| o.name == "SELECT").count(), 4);
+    find(&all, K::Statement, "BEGIN TRY");
+    find(&all, K::Statement, "BEGIN CATCH");
+    find(&all, K::Statement, "THROW");
+}
+
+#[test]
+fn top_without_order_by_per_query() {
+    let src = "SELECT TOP 5 a FROM t WHERE b IN (SELECT TOP 1 c FROM u ORDER BY c) AND d IN (SELECT TOP 2 e FROM v)\n\
+               SELECT TOP 3 a, ROW_NUMBER() OVER (ORDER BY a) FROM t\n\
+               SELECT TOP (3) a FROM t ORDER BY a\nUPDATE TOP (1) t SET a = 1";
+    let all = obs(src);
+    no_unparsed(&all);
+    let tops: Vec<usize> = all
+        .iter()
+        .filter(|o| o.name == "TOP WITHOUT ORDER BY")
+        .map(|o| o.offset)
+        .collect();
+    let expected: Vec<usize> = ["TOP 5", "TOP 2", "TOP 3 a,"]
+        .iter()
+        .map(|t| src.find(t).unwrap())
+        .collect();
+    assert_eq!(tops, expected);
+}
+
+#[test]
+fn legacy_and_rare_forms() {
+    let src = "SELECT a FROM t, u WHERE t.a *= u.a AND t.b =* u.b COMPUTE SUM(a)\nSET @x *= 2\n\
+               CREATE PROC p;2 AS SELECT CURRENT_TIMESTAMP, SYSTEM_USER\nGO\n\
+               CREATE INDEX i ON t (a) WHERE a IS NOT NULL\nEXEC ('SELECT 1') AT srv\n\
+               ALTER DATABASE SCOPED CONFIGURATION SET MAXDOP = 1\n\
+               SELECT EVENTDATA().value('(/a)[1]', 'int'), geography::Point(1, 2, 4326).STAsText()\n\
+               IF UPDATE(a) PRINT 'a'";
+    let all = obs(src);
+    no_unparsed(&all);
+    let old: Vec<_> = all
+        .iter()
+        .filter(|o| o.name == "OLD STYLE OUTER JOIN")
+        .map(|o| o.detail.as_deref())
+        .collect();
+    assert_eq!(old, vec![Some("*="), Some("=*")]);
+    for (kind, name) in [
+        (K::Clause, "COMPUTE"),
+        (K::Clause, "NUMBERED PROCEDURE"),
+        (K::Function, "CURRENT_TIMESTAMP"),
+        (K::Clause, "FILTERED INDEX"),
+        (K::Clause, "EXECUTE AT"),
+        (K::Option, "MAXDOP"),
+        (K::Method, "VALUE"),
+        (K::Method, "POINT"),
+        (K::Method, "STASTEXT"),
+        (K::Function, "UPDATE"),
+    ] {
+        find(&all, kind, name);
+    }
+    assert!(
+        !all.iter()
+            .any(|o| o.kind == K::Statement && o.name == "UPDATE")
+    );
+}
+
+#[test]
+fn service_broker_and_signatures_are_statements() {
+    let src = "BEGIN\n  END CONVERSATION @h WITH CLEANUP;\n  ADD SIGNATURE TO dbo.p BY CERTIFICATE c;\nEND\n\
+               SELECT db.dbo.t.col FROM db.dbo.t";
+    let all = obs(src);
+    no_unparsed(&all);
+    find(&all, K::Statement, "END CONVERSATION");
+    find(&all, K::Statement, "ADD SIGNATURE");
+    // A four-part column name is not a linked server; the table is cross-database.
+    assert!(!all.iter().any(|o| o.name == "LINKED SERVER REFERENCE"));
+    assert_eq!(
+        all.iter()
+            .filter(|o| o.name == "CROSS DATABASE REFERENCE")
+            .count(),
+        1
+    );
+}
