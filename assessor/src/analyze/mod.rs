@@ -1,1 +1,262 @@
-//! (in progress)
+//! The analysis: scripts -> observations -> findings, one file at a time.
+//!
+//! [`Analyzer`] ties the pipeline together: [`crate::source`] finds and
+//! decodes the files, [`crate::tsql::parse_script`] observes constructs,
+//! [`crate::rules::Matcher`] classifies them for the chosen target, and each
+//! classification that is not `supported` becomes a [`Finding`] with its
+//! file, 1-based line and column, enclosing object and a one-line snippet.
+//!
+//! Guarantees:
+//! - Streaming: one script is in memory at a time; what is kept per file is
+//!   its findings and object list, never its text.
+//! - One finding per (feature, line) in a file: a construct observed twice
+//!   on a line (e.g. a statement and its option) is reported once.
+//! - Supported constructs are not findings, but are counted
+//!   ([`Analysis::supported_occurrences`]).
+//! - A file that cannot be read or decoded is recorded in
+//!   [`Analysis::skipped`] with the reason (never its content) and the run
+//!   goes on; a missing input path is an error naming the path.
+//! - No log line or error message contains script text.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+
+use crate::findings::{Finding, ObjectRef};
+use crate::report::ObjectSummary;
+use crate::rules::{Catalog, Matcher, Version};
+use crate::source::{self, InputFile, LineIndex, SourceError};
+use crate::tsql::{self, ObjectSpan};
+
+/// Longest snippet, in characters.
+pub const SNIPPET_CHARS: usize = 160;
+
+/// Why an analysis could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+}
+
+/// A file that was listed but not analysed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Path relative to the input root.
+    pub file: String,
+    /// Why (never the file's content).
+    pub reason: String,
+}
+
+/// The result of analysing one script.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileAnalysis {
+    pub findings: Vec<Finding>,
+    /// Objects the script defines, plus its top-level code when it has any.
+    pub objects: Vec<ObjectSummary>,
+    pub lines: u64,
+    /// Supported constructs, by feature id.
+    pub supported: BTreeMap<String, usize>,
+}
+
+/// The result of analysing all inputs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Analysis {
+    pub findings: Vec<Finding>,
+    pub objects: Vec<ObjectSummary>,
+    pub files_analyzed: usize,
+    pub lines_analyzed: u64,
+    pub bytes_analyzed: u64,
+    /// Supported constructs seen, by feature id.
+    pub supported_occurrences: BTreeMap<String, usize>,
+    pub skipped: Vec<Skipped>,
+    /// Files decoded with a fallback encoding, with the decoder's warning.
+    pub warnings: Vec<Skipped>,
+}
+
+/// Progress of a run, reported after each file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub files_done: usize,
+    pub files_total: usize,
+    pub bytes_done: u64,
+}
+
+/// Analyses scripts for one Babelfish target.
+#[derive(Debug)]
+pub struct Analyzer<'c> {
+    matcher: Matcher<'c>,
+}
+
+impl<'c> Analyzer<'c> {
+    pub fn new(catalog: &'c Catalog, target: Version) -> Analyzer<'c> {
+        Analyzer {
+            matcher: Matcher::new(catalog, target),
+        }
+    }
+
+    pub fn target(&self) -> Version {
+        self.matcher.target()
+    }
+
+    /// Analyses every `.sql` file under `paths`, one file at a time.
+    pub fn analyze_paths(
+        &self,
+        paths: &[PathBuf],
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Analysis, AnalyzeError> {
+        let files = source::discover(paths)?;
+        let mut out = Analysis::default();
+        let total = files.len();
+        for (done, file) in files.iter().enumerate() {
+            self.analyze_input(file, &mut out);
+            progress(Progress {
+                files_done: done + 1,
+                files_total: total,
+                bytes_done: out.bytes_analyzed,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Reads, decodes and analyses one listed file into `out`.
+    pub fn analyze_input(&self, file: &InputFile, out: &mut Analysis) {
+        let bytes = match std::fs::read(&file.path) {
+            Ok(b) => b,
+            Err(e) => {
+                out.skipped.push(Skipped {
+                    file: file.relative.clone(),
+                    reason: format!("cannot read the file: {e}"),
+                });
+                return;
+            }
+        };
+        let decoded = match source::decode(&bytes) {
+            Ok(d) => d,
+            Err(e) => {
+                out.skipped.push(Skipped {
+                    file: file.relative.clone(),
+                    reason: e.to_string(),
+                });
+                return;
+            }
+        };
+        out.bytes_analyzed += bytes.len() as u64;
+        drop(bytes);
+        if let Some(warning) = decoded.warning {
+            out.warnings.push(Skipped {
+                file: file.relative.clone(),
+                reason: warning,
+            });
+        }
+        let result = self.analyze_text(&file.relative, &decoded.text);
+        out.files_analyzed += 1;
+        out.lines_analyzed += result.lines;
+        out.findings.extend(result.findings);
+        out.objects.extend(result.objects);
+        for (feature, n) in result.supported {
+            *out.supported_occurrences.entry(feature).or_default() += n;
+        }
+    }
+
+    /// Analyses one decoded script; `file` is the name findings carry.
+    pub fn analyze_text(&self, file: &str, text: &str) -> FileAnalysis {
+        let script = tsql::parse_script(text);
+        let index = LineIndex::new(text);
+        let classified = self.matcher.classify(text, &script);
+        let mut out = FileAnalysis {
+            lines: index.line_count() as u64,
+            ..FileAnalysis::default()
+        };
+        let mut seen: HashSet<(&str, u32)> = HashSet::new();
+        let spans: Vec<(usize, usize)> = script.objects.iter().map(|o| (o.start, o.end)).collect();
+        let mut top_level = script.objects.is_empty();
+        for c in &classified {
+            let object = crate::rules::matcher::find_object(&spans, c.offset)
+                .and_then(|i| script.objects.get(i));
+            top_level |= object.is_none();
+            if c.status == crate::findings::Status::Supported {
+                *out.supported.entry(c.feature.id.clone()).or_default() += 1;
+                continue;
+            }
+            let (line, column) = index.position(text, c.offset);
+            if !seen.insert((c.feature.id.as_str(), line)) {
+                continue;
+            }
+            out.findings.push(Finding {
+                file: file.to_string(),
+                line,
+                column,
+                object: object.map(|o| o.object.clone()),
+                feature: c.feature.id.clone(),
+                group: c.feature.group.clone(),
+                status: c.status,
+                complexity: c.feature.complexity,
+                effort_minutes: c.feature.effort_minutes,
+                snippet: snippet(text, c.offset),
+            });
+        }
+        // Top-level code counts as an object when observations fall outside
+        // every object (or the script defines none).
+        top_level |= script
+            .observations
+            .iter()
+            .any(|o| crate::rules::matcher::find_object(&spans, o.offset).is_none());
+        if top_level {
+            out.objects.push(ObjectSummary {
+                file: file.to_string(),
+                object: None,
+                line: 1,
+            });
+        }
+        out.objects.extend(
+            script
+                .objects
+                .iter()
+                .map(|o| object_summary(file, text, &index, o)),
+        );
+        out
+    }
+}
+
+fn object_summary(file: &str, text: &str, index: &LineIndex, span: &ObjectSpan) -> ObjectSummary {
+    let object: ObjectRef = span.object.clone();
+    ObjectSummary {
+        file: file.to_string(),
+        object: Some(object),
+        line: index.position(text, span.start).0,
+    }
+}
+
+/// The source line containing `offset`, trimmed, at most [`SNIPPET_CHARS`]
+/// characters (an ellipsis marks a cut).
+pub fn snippet(text: &str, offset: usize) -> String {
+    let mut offset = offset.min(text.len());
+    while offset > 0 && !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let line = text[start..end].trim();
+    if line.chars().count() <= SNIPPET_CHARS {
+        return line.to_string();
+    }
+    let mut cut: String = line.chars().take(SNIPPET_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippet_is_the_trimmed_line_and_bounded() {
+        let text = "SELECT 1\r\n   SET DATEFORMAT mdy   \r\nGO";
+        let at = text.find("DATEFORMAT").unwrap();
+        assert_eq!(snippet(text, at), "SET DATEFORMAT mdy");
+        let long = format!("x{}", "é".repeat(400));
+        let s = snippet(&long, 3);
+        assert_eq!(s.chars().count(), SNIPPET_CHARS);
+        assert!(s.ends_with('…'));
+        assert_eq!(snippet("", 10), "");
+    }
+}

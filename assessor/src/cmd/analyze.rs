@@ -1,19 +1,237 @@
-//! `assessor analyze` (in progress).
+//! `assessor analyze`: analyse exported T-SQL scripts offline and write a
+//! report.
+//!
+//! Exit codes: 0 done; 2 usage or input error (one message naming what is
+//! wrong: an unknown target lists the valid ones, a missing path names it);
+//! 3 the run completed but `--fail-on STATUS` matched at least one finding
+//! ([`EXIT_FAIL_ON`]); 1 the run could not complete (e.g. the report could
+//! not be written).
 
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::EXIT_USAGE;
+use anyhow::Context;
 
-/// Analyse exported T-SQL scripts.
+use super::EXIT_USAGE;
+use assessor::analyze::{AnalyzeError, Analyzer, Progress};
+use assessor::findings::Status;
+use assessor::report::{self, Format, ReportInput};
+use assessor::rules::Catalog;
+use assessor::source::SourceError;
+
+/// Exit code when `--fail-on` matched a finding.
+pub const EXIT_FAIL_ON: u8 = 3;
+
+/// Inputs at least this large get a progress line on a terminal.
+const PROGRESS_MIN_FILES: usize = 50;
+const PROGRESS_MIN_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Analyse exported T-SQL scripts for Babelfish compatibility.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Files or directories of `.sql` scripts.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Babelfish version to assess against, e.g. `babelfish-5.5` (default:
+    /// the newest version the rule catalog documents).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Report formats, comma-separated: html, json, csv, sarif (default: all
+    /// four into --out; json with --output).
+    #[arg(long, value_delimiter = ',')]
+    pub format: Vec<String>,
+    /// Directory the report files are written to.
+    #[arg(long, default_value = "assessment-report")]
+    pub out: PathBuf,
+    /// Write ONE format to this file instead, or to standard output with `-`.
+    #[arg(long)]
+    pub output: Option<String>,
+    /// Exit with code 3 when any finding has this status (not_supported,
+    /// review_manually, review_semantics, review_performance, ignored).
+    #[arg(long, value_name = "STATUS")]
+    pub fail_on: Option<String>,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    eprintln!("assessor: analyze is not available in this build yet");
+/// A usage error: printed as one line, exit code 2.
+fn usage(message: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
+    eprintln!("assessor: {message}");
     Ok(ExitCode::from(EXIT_USAGE))
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let catalog =
+        Catalog::shipped().context("the rule catalog shipped with this build is invalid")?;
+    let target = match &args.target {
+        None => catalog.latest(),
+        Some(word) => match catalog.resolve_target(word) {
+            Some(v) => v,
+            None => {
+                return usage(format_args!(
+                    "unknown target `{word}`; valid targets: {}",
+                    catalog.target_names().join(", ")
+                ));
+            }
+        },
+    };
+    let mut formats = Vec::new();
+    for word in &args.format {
+        match Format::parse(word.trim()) {
+            Some(f) if !formats.contains(&f) => formats.push(f),
+            Some(_) => {}
+            None => {
+                return usage(format_args!(
+                    "unknown format `{word}`; valid formats: html, json, csv, sarif"
+                ));
+            }
+        }
+    }
+    if args.output.is_some() {
+        if formats.len() > 1 {
+            return usage("--output writes one format: give a single --format (or use --out DIR)");
+        }
+        if formats.is_empty() {
+            formats.push(Format::Json);
+        }
+    } else if formats.is_empty() {
+        formats.extend(Format::ALL);
+    }
+    let fail_on = match &args.fail_on {
+        None => None,
+        Some(word) => match Status::parse(word) {
+            Some(s) => Some(s),
+            None => {
+                return usage(format_args!(
+                    "unknown status `{word}` for --fail-on; valid: {}",
+                    Status::ALL.map(Status::as_str).join(", ")
+                ));
+            }
+        },
+    };
+
+    let analyzer = Analyzer::new(&catalog, target);
+    let mut progress = ProgressLine::new();
+    let analysis = match analyzer.analyze_paths(&args.paths, &mut |p| progress.update(p)) {
+        Ok(a) => a,
+        Err(AnalyzeError::Source(SourceError::Io { path, source })) => {
+            progress.finish();
+            return usage(format_args!(
+                "cannot read input {}: {source}",
+                path.display()
+            ));
+        }
+        Err(AnalyzeError::Source(e)) => {
+            progress.finish();
+            return usage(e);
+        }
+    };
+    progress.finish();
+    for s in &analysis.skipped {
+        eprintln!("assessor: skipped {}: {}", s.file, s.reason);
+    }
+    for w in &analysis.warnings {
+        eprintln!("assessor: warning: {}: {}", w.file, w.reason);
+    }
+    tracing::debug!(
+        files = analysis.files_analyzed,
+        findings = analysis.findings.len(),
+        target = %target,
+        "analysis complete"
+    );
+
+    let target_name = target.target_name();
+    let inputs: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+    let input = ReportInput {
+        tool_version: env!("CARGO_PKG_VERSION"),
+        target: &target_name,
+        inputs: &inputs,
+        generated_at: None,
+        findings: &analysis.findings,
+        objects: &analysis.objects,
+        features: &catalog,
+        files_analyzed: analysis.files_analyzed,
+        lines_analyzed: analysis.lines_analyzed,
+    };
+    match args.output.as_deref() {
+        Some("-") => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            let written = formats[0]
+                .write(&mut lock, &input)
+                .and_then(|()| lock.flush());
+            if let Err(e) = written {
+                // A closed pipe (`| head`) is the reader's choice, not a failure.
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(e).context("cannot write the report to standard output");
+                }
+            }
+        }
+        Some(path) => {
+            let path = PathBuf::from(path);
+            let mut file = std::fs::File::create(&path)
+                .with_context(|| format!("cannot create the report file {}", path.display()))?;
+            formats[0]
+                .write(&mut file, &input)
+                .with_context(|| format!("cannot write the report file {}", path.display()))?;
+            eprintln!("assessor: report written to {}", path.display());
+        }
+        None => {
+            let written = report::write_all(&args.out, &formats, &input)?;
+            for path in written {
+                eprintln!("assessor: report written to {}", path.display());
+            }
+        }
+    }
+    if let Some(status) = fail_on {
+        let matched = analysis
+            .findings
+            .iter()
+            .filter(|f| f.status == status)
+            .count();
+        if matched > 0 {
+            eprintln!(
+                "assessor: {matched} finding(s) with status {} (--fail-on)",
+                status.as_str()
+            );
+            return Ok(ExitCode::from(EXIT_FAIL_ON));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A one-line progress counter on stderr, shown only on a terminal and only
+/// for large inputs.
+struct ProgressLine {
+    tty: bool,
+    shown: bool,
+}
+
+impl ProgressLine {
+    fn new() -> ProgressLine {
+        ProgressLine {
+            tty: std::io::stderr().is_terminal(),
+            shown: false,
+        }
+    }
+
+    fn update(&mut self, p: Progress) {
+        let large = p.files_total >= PROGRESS_MIN_FILES || p.bytes_done >= PROGRESS_MIN_BYTES;
+        if !self.tty || !large {
+            return;
+        }
+        self.shown = true;
+        eprint!(
+            "\ranalysing: {}/{} files, {:.1} MB",
+            p.files_done,
+            p.files_total,
+            p.bytes_done as f64 / 1_048_576.0
+        );
+    }
+
+    fn finish(&mut self) {
+        if self.shown {
+            eprintln!();
+            self.shown = false;
+        }
+    }
 }

@@ -1,0 +1,692 @@
+//! The rule catalog: features, their groups, statuses per Babelfish version,
+//! complexity, effort and detection patterns, loaded from TOML data files.
+//!
+//! Guarantees: a [`Catalog`] is only built from data that passed validation:
+//! unique feature ids, known statuses, complexities and versions, at least
+//! one status and one pattern per feature, well-formed patterns, and the two
+//! fallback features ([`UNPARSED_FEATURE`], [`SQLCMD_FEATURE`]) present with
+//! `review_manually` status everywhere. Errors name the file and the feature.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use serde::Deserialize;
+
+use super::checks::Check;
+use super::pattern::{self, Anchor, Condition, Glob, Pattern, Simple};
+use super::version::Version;
+use crate::findings::{Complexity, Status};
+
+/// Feature used for code the parser could not understand.
+pub const UNPARSED_FEATURE: &str = "code.unparsed";
+/// Feature used for sqlcmd directives no more specific feature covers.
+pub const SQLCMD_FEATURE: &str = "sqlcmd.other";
+
+/// The catalog files shipped in the crate, in load order.
+const SHIPPED: &[(&str, &str)] = &[
+    ("versions.toml", include_str!("../../rules/versions.toml")),
+    ("functions.toml", include_str!("../../rules/functions.toml")),
+    (
+        "global_variables.toml",
+        include_str!("../../rules/global_variables.toml"),
+    ),
+    (
+        "data_types.toml",
+        include_str!("../../rules/data_types.toml"),
+    ),
+    (
+        "statements.toml",
+        include_str!("../../rules/statements.toml"),
+    ),
+    ("ddl.toml", include_str!("../../rules/ddl.toml")),
+    (
+        "set_options.toml",
+        include_str!("../../rules/set_options.toml"),
+    ),
+    ("databases.toml", include_str!("../../rules/databases.toml")),
+    ("hints.toml", include_str!("../../rules/hints.toml")),
+    ("clauses.toml", include_str!("../../rules/clauses.toml")),
+    (
+        "catalog_views.toml",
+        include_str!("../../rules/catalog_views.toml"),
+    ),
+    (
+        "system_procedures.toml",
+        include_str!("../../rules/system_procedures.toml"),
+    ),
+    (
+        "deployment.toml",
+        include_str!("../../rules/deployment.toml"),
+    ),
+];
+
+/// Why a catalog could not be loaded. Always names the file, and the
+/// feature id when the problem is inside a feature.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("rule catalog {file}: not valid TOML for the catalog schema: {message}")]
+    Syntax { file: String, message: String },
+    #[error("rule catalog {file}: feature `{feature}`: {problem}")]
+    Feature {
+        file: String,
+        feature: String,
+        problem: String,
+    },
+    #[error("rule catalog {file}: {problem}")]
+    File { file: String, problem: String },
+}
+
+/// One Babelfish version the catalog documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetInfo {
+    pub version: Version,
+    /// The Aurora PostgreSQL major version it ships with.
+    pub postgres: String,
+}
+
+/// One feature of the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feature {
+    /// Stable id, e.g. `function.str`.
+    pub id: String,
+    /// Report group, e.g. `Built-in functions: string`.
+    pub group: String,
+    pub description: String,
+    pub complexity: Complexity,
+    /// Minutes to remediate one occurrence.
+    pub effort_minutes: u32,
+    /// Minutes to learn the remediation once per assessment (0 if none).
+    pub learning_minutes: u32,
+    pub remediation: String,
+    /// Public documentation page.
+    pub docs: String,
+    /// `(since, status)`, sorted by version.
+    statuses: Vec<(Version, Status)>,
+    pub patterns: Vec<Pattern>,
+}
+
+impl Feature {
+    /// The status on `target`: the entry with the greatest version not
+    /// after the target; before the first entry the feature does not exist
+    /// on Babelfish, which is `not_supported`.
+    pub fn status_at(&self, target: Version) -> Status {
+        self.statuses
+            .iter()
+            .rev()
+            .find(|(since, _)| *since <= target)
+            .map_or(Status::NotSupported, |(_, status)| *status)
+    }
+
+    /// The `(since, status)` entries, sorted by version.
+    pub fn statuses(&self) -> &[(Version, Status)] {
+        &self.statuses
+    }
+}
+
+/// The validated catalog.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    targets: Vec<TargetInfo>,
+    features: Vec<Feature>,
+}
+
+impl Catalog {
+    /// The catalog shipped in the crate.
+    pub fn shipped() -> Result<Catalog, CatalogError> {
+        Catalog::from_sources(SHIPPED)
+    }
+
+    /// Loads a catalog from `(file name, TOML text)` pairs. Exactly one file
+    /// must define `[[version]]` entries; any file may define `[[feature]]`s.
+    pub fn from_sources(sources: &[(&str, &str)]) -> Result<Catalog, CatalogError> {
+        let mut targets: Vec<TargetInfo> = Vec::new();
+        let mut raw_features: Vec<(&str, RawFeature)> = Vec::new();
+        for (file, text) in sources {
+            let parsed: RawFile = toml::from_str(text).map_err(|e| CatalogError::Syntax {
+                file: (*file).to_string(),
+                message: e.message().to_string(),
+            })?;
+            if !parsed.version.is_empty() {
+                if !targets.is_empty() {
+                    return Err(CatalogError::File {
+                        file: (*file).to_string(),
+                        problem: "versions are defined in more than one file".into(),
+                    });
+                }
+                targets = parse_versions(file, parsed.version)?;
+            }
+            raw_features.extend(parsed.feature.into_iter().map(|f| (*file, f)));
+        }
+        if targets.is_empty() {
+            return Err(CatalogError::File {
+                file: "(all files)".into(),
+                problem: "no [[version]] entries: the catalog must list the Babelfish versions it \
+                          documents"
+                    .into(),
+            });
+        }
+        let known: HashSet<Version> = targets.iter().map(|t| t.version).collect();
+        let mut ids = HashSet::new();
+        let mut features = Vec::with_capacity(raw_features.len());
+        for (file, raw) in raw_features {
+            let feature = validate_feature(file, raw, &known)?;
+            if !ids.insert(feature.id.clone()) {
+                return Err(feature_error(file, &feature.id, "duplicate feature id"));
+            }
+            features.push(feature);
+        }
+        let catalog = Catalog { targets, features };
+        for required in [UNPARSED_FEATURE, SQLCMD_FEATURE] {
+            let feature = catalog
+                .feature(required)
+                .ok_or_else(|| CatalogError::File {
+                    file: "(all files)".into(),
+                    problem: format!("required fallback feature `{required}` is missing"),
+                })?;
+            if catalog
+                .targets
+                .iter()
+                .any(|t| feature.status_at(t.version) != Status::ReviewManually)
+            {
+                return Err(feature_error(
+                    "(all files)",
+                    required,
+                    "a fallback feature must be review_manually on every version",
+                ));
+            }
+        }
+        Ok(catalog)
+    }
+
+    /// Documented versions, oldest first.
+    pub fn targets(&self) -> &[TargetInfo] {
+        &self.targets
+    }
+
+    /// The newest documented version (the default target).
+    pub fn latest(&self) -> Version {
+        // `from_sources` refuses a catalog without versions, and sorts them.
+        self.targets
+            .last()
+            .map_or(Version { major: 1, minor: 0 }, |t| t.version)
+    }
+
+    /// Parses a `--target` word and checks the catalog documents it.
+    pub fn resolve_target(&self, word: &str) -> Option<Version> {
+        let version = Version::parse(word)?;
+        self.targets
+            .iter()
+            .any(|t| t.version == version)
+            .then_some(version)
+    }
+
+    /// All target words (`babelfish-X.Y`), oldest first.
+    pub fn target_names(&self) -> Vec<String> {
+        self.targets
+            .iter()
+            .map(|t| t.version.target_name())
+            .collect()
+    }
+
+    pub fn features(&self) -> &[Feature] {
+        &self.features
+    }
+
+    pub fn feature(&self, id: &str) -> Option<&Feature> {
+        self.features.iter().find(|f| f.id == id)
+    }
+
+    /// Distinct group names, sorted.
+    pub fn groups(&self) -> BTreeSet<&str> {
+        self.features.iter().map(|f| f.group.as_str()).collect()
+    }
+}
+
+// ---- raw (serde) shapes of the data files ----
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    version: Vec<RawVersion>,
+    #[serde(default)]
+    feature: Vec<RawFeature>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVersion {
+    id: String,
+    postgres: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeature {
+    id: String,
+    group: String,
+    description: String,
+    complexity: String,
+    effort_minutes: u32,
+    #[serde(default)]
+    learning_minutes: u32,
+    remediation: String,
+    docs: String,
+    status: BTreeMap<String, String>,
+    #[serde(rename = "match")]
+    patterns: Vec<RawPattern>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPattern {
+    kind: String,
+    name: String,
+    detail: Option<String>,
+    statement: Option<String>,
+    in_statement: Option<RawCondition>,
+    in_object: Option<RawCondition>,
+    #[serde(default)]
+    text_contains: Vec<String>,
+    #[serde(default)]
+    text_starts_with: Vec<String>,
+    #[serde(default)]
+    text_lacks: Vec<String>,
+    check: Option<String>,
+    anchor: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCondition {
+    kind: String,
+    name: String,
+    detail: Option<String>,
+    statement: Option<String>,
+    #[serde(default)]
+    text_contains: Vec<String>,
+}
+
+fn feature_error(file: &str, feature: &str, problem: impl Into<String>) -> CatalogError {
+    CatalogError::Feature {
+        file: file.to_string(),
+        feature: feature.to_string(),
+        problem: problem.into(),
+    }
+}
+
+fn parse_versions(file: &str, raw: Vec<RawVersion>) -> Result<Vec<TargetInfo>, CatalogError> {
+    let mut targets = Vec::with_capacity(raw.len());
+    for v in raw {
+        let version = Version::parse(&v.id).ok_or_else(|| CatalogError::File {
+            file: file.to_string(),
+            problem: format!("version `{}` is not of the form MAJOR.MINOR", v.id),
+        })?;
+        targets.push(TargetInfo {
+            version,
+            postgres: v.postgres,
+        });
+    }
+    targets.sort_by_key(|t| t.version);
+    if targets.windows(2).any(|w| w[0].version == w[1].version) {
+        return Err(CatalogError::File {
+            file: file.to_string(),
+            problem: "a version is listed twice".into(),
+        });
+    }
+    Ok(targets)
+}
+
+fn parse_complexity(word: &str) -> Option<Complexity> {
+    match word {
+        "low" => Some(Complexity::Low),
+        "medium" => Some(Complexity::Medium),
+        "high" => Some(Complexity::High),
+        _ => None,
+    }
+}
+
+fn validate_feature(
+    file: &str,
+    raw: RawFeature,
+    known: &HashSet<Version>,
+) -> Result<Feature, CatalogError> {
+    let id = raw.id.trim().to_string();
+    let err = |problem: String| feature_error(file, &id, problem);
+    if id.is_empty() || id.chars().any(char::is_whitespace) {
+        return Err(err("the id must be non-empty and contain no spaces".into()));
+    }
+    for (field, value) in [
+        ("group", &raw.group),
+        ("description", &raw.description),
+        ("remediation", &raw.remediation),
+    ] {
+        if value.trim().is_empty() {
+            return Err(err(format!("`{field}` is empty")));
+        }
+    }
+    if !raw.docs.starts_with("https://") {
+        return Err(err("`docs` must be an https:// URL".into()));
+    }
+    let complexity = parse_complexity(&raw.complexity).ok_or_else(|| {
+        err(format!(
+            "unknown complexity `{}` (low, medium, high)",
+            raw.complexity
+        ))
+    })?;
+    if raw.status.is_empty() {
+        return Err(err(
+            "`status` needs at least one `\"VERSION\" = \"status\"` entry".into(),
+        ));
+    }
+    let mut statuses = Vec::with_capacity(raw.status.len());
+    for (since, word) in &raw.status {
+        let version = Version::parse(since)
+            .filter(|v| known.contains(v))
+            .ok_or_else(|| err(format!("status for unknown version `{since}`")))?;
+        let status = Status::parse(word).ok_or_else(|| {
+            err(format!(
+                "unknown status `{word}` (supported, not_supported, review_manually, \
+                 review_semantics, review_performance, ignored)"
+            ))
+        })?;
+        statuses.push((version, status));
+    }
+    statuses.sort_by_key(|(v, _)| *v);
+    if raw.patterns.is_empty() {
+        return Err(err("`match` needs at least one pattern".into()));
+    }
+    let patterns = raw
+        .patterns
+        .into_iter()
+        .map(|p| validate_pattern(p).map_err(&err))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Feature {
+        id: id.clone(),
+        group: raw.group.trim().to_string(),
+        description: raw.description.trim().to_string(),
+        complexity,
+        effort_minutes: raw.effort_minutes,
+        learning_minutes: raw.learning_minutes,
+        remediation: raw.remediation.trim().to_string(),
+        docs: raw.docs,
+        statuses,
+        patterns,
+    })
+}
+
+fn validate_simple(
+    kind: &str,
+    name: &str,
+    detail: Option<String>,
+    statement: Option<String>,
+) -> Result<Simple, String> {
+    let kind = pattern::parse_kind(kind).ok_or_else(|| format!("unknown pattern kind `{kind}`"))?;
+    if name.trim().is_empty() {
+        return Err("a pattern name is empty (use `*` to match any name)".into());
+    }
+    let glob_of = |text: Option<String>, what: &str| -> Result<Option<Glob>, String> {
+        match text {
+            Some(t) if t.trim().is_empty() => Err(format!("pattern `{what}` is empty")),
+            Some(t) => Ok(Some(Glob::new(&t))),
+            None => Ok(None),
+        }
+    };
+    Ok(Simple {
+        kind,
+        name: Glob::new(name),
+        detail: glob_of(detail, "detail")?,
+        statement: glob_of(statement, "statement")?,
+    })
+}
+
+/// Upper case, whitespace removed: how pattern texts are compared.
+fn squeeze(texts: &[String]) -> Result<Vec<String>, String> {
+    let out: Vec<String> = texts
+        .iter()
+        .map(|t| t.split_whitespace().collect::<String>().to_uppercase())
+        .collect();
+    if out.iter().any(String::is_empty) {
+        return Err("a `text_contains` / `text_starts_with` entry is empty".into());
+    }
+    Ok(out)
+}
+
+fn validate_pattern(raw: RawPattern) -> Result<Pattern, String> {
+    let what = validate_simple(&raw.kind, &raw.name, raw.detail, raw.statement)?;
+    let context = |c: Option<RawCondition>| -> Result<Option<Condition>, String> {
+        c.map(|c| {
+            Ok(Condition {
+                what: validate_simple(&c.kind, &c.name, c.detail, c.statement)?,
+                text_contains: squeeze(&c.text_contains)?,
+            })
+        })
+        .transpose()
+    };
+    let check = raw
+        .check
+        .as_deref()
+        .map(|name| Check::parse(name).ok_or_else(|| format!("unknown check `{name}`")))
+        .transpose()?;
+    let anchor = match raw.anchor.as_deref() {
+        None | Some("construct") => Anchor::Construct,
+        Some("statement") => Anchor::Statement,
+        Some(other) => return Err(format!("unknown anchor `{other}` (construct, statement)")),
+    };
+    Ok(Pattern {
+        what,
+        in_statement: context(raw.in_statement)?,
+        in_object: context(raw.in_object)?,
+        text_contains: squeeze(&raw.text_contains)?,
+        text_starts_with: squeeze(&raw.text_starts_with)?,
+        text_lacks: squeeze(&raw.text_lacks)?,
+        check,
+        anchor,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VERSIONS: &str = r#"
+[[version]]
+id = "1.0"
+postgres = "13"
+[[version]]
+id = "2.4"
+postgres = "14"
+[[version]]
+id = "5.5"
+postgres = "17"
+"#;
+
+    const FALLBACKS: &str = r#"
+[[feature]]
+id = "code.unparsed"
+group = "Unparsed code"
+description = "d"
+complexity = "medium"
+effort_minutes = 30
+remediation = "r"
+docs = "https://example.org"
+status = { "1.0" = "review_manually" }
+match = [{ kind = "unparsed", name = "*" }]
+
+[[feature]]
+id = "sqlcmd.other"
+group = "sqlcmd"
+description = "d"
+complexity = "low"
+effort_minutes = 5
+remediation = "r"
+docs = "https://example.org"
+status = { "1.0" = "review_manually" }
+match = [{ kind = "sqlcmd", name = "*" }]
+"#;
+
+    fn feature_toml(id: &str, extra: &str) -> String {
+        format!(
+            r#"
+[[feature]]
+id = "{id}"
+group = "Built-in functions: string"
+description = "d"
+complexity = "low"
+effort_minutes = 10
+remediation = "r"
+docs = "https://example.org"
+{extra}
+"#
+        )
+    }
+
+    fn load(features: &str) -> Result<Catalog, CatalogError> {
+        Catalog::from_sources(&[
+            ("versions.toml", VERSIONS),
+            ("fallback.toml", FALLBACKS),
+            ("test.toml", features),
+        ])
+    }
+
+    #[test]
+    fn shipped_catalog_loads_with_enough_groups_and_features() {
+        let catalog = Catalog::shipped().unwrap();
+        let groups = catalog.groups();
+        assert!(groups.len() >= 256, "only {} groups", groups.len());
+        for group in &groups {
+            assert!(catalog.features().iter().any(|f| f.group == *group));
+        }
+        assert!(
+            catalog.features().len() >= 1000,
+            "{}",
+            catalog.features().len()
+        );
+        assert_eq!(catalog.latest(), Version::parse("5.5").unwrap());
+    }
+
+    #[test]
+    fn status_follows_the_since_entries() {
+        let text = feature_toml(
+            "function.str",
+            r#"status = { "1.0" = "not_supported", "2.4" = "supported" }
+match = [{ kind = "function", name = "str" }]"#,
+        );
+        let catalog = load(&text).unwrap();
+        let f = catalog.feature("function.str").unwrap();
+        assert_eq!(
+            f.status_at(Version::parse("1.0").unwrap()),
+            Status::NotSupported
+        );
+        assert_eq!(
+            f.status_at(Version::parse("2.3").unwrap()),
+            Status::NotSupported
+        );
+        assert_eq!(
+            f.status_at(Version::parse("2.4").unwrap()),
+            Status::Supported
+        );
+        assert_eq!(
+            f.status_at(Version::parse("5.5").unwrap()),
+            Status::Supported
+        );
+    }
+
+    #[test]
+    fn status_before_first_entry_is_not_supported() {
+        let text = feature_toml(
+            "x.y",
+            r#"status = { "2.4" = "supported" }
+match = [{ kind = "function", name = "X" }]"#,
+        );
+        let catalog = load(&text).unwrap();
+        let f = catalog.feature("x.y").unwrap();
+        assert_eq!(
+            f.status_at(Version::parse("1.0").unwrap()),
+            Status::NotSupported
+        );
+    }
+
+    #[test]
+    fn errors_name_file_and_feature() {
+        let cases = [
+            (
+                r#"status = { "9.9" = "supported" }
+match = [{ kind = "function", name = "X" }]"#,
+                "unknown version",
+            ),
+            (
+                r#"status = { "1.0" = "works" }
+match = [{ kind = "function", name = "X" }]"#,
+                "unknown status",
+            ),
+            (
+                r#"status = { "1.0" = "supported" }
+match = [{ kind = "funktion", name = "X" }]"#,
+                "unknown pattern kind",
+            ),
+            (
+                r#"status = { "1.0" = "supported" }
+match = []"#,
+                "at least one pattern",
+            ),
+            (
+                r#"status = { "1.0" = "supported" }
+match = [{ kind = "function", name = "X", anchor = "line" }]"#,
+                "unknown anchor",
+            ),
+            (
+                r#"status = { "1.0" = "supported" }
+match = [{ kind = "function", name = "X", check = "magic" }]"#,
+                "unknown check",
+            ),
+        ];
+        for (extra, expected) in cases {
+            let err = load(&feature_toml("bad.feature", extra))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("test.toml"), "{err}");
+            assert!(err.contains("bad.feature"), "{err}");
+            assert!(err.contains(expected), "{err} (expected {expected})");
+        }
+    }
+
+    #[test]
+    fn duplicate_ids_are_refused() {
+        let one = feature_toml(
+            "dup.id",
+            r#"status = { "1.0" = "supported" }
+match = [{ kind = "function", name = "X" }]"#,
+        );
+        let err = load(&format!("{one}{one}")).unwrap_err().to_string();
+        assert!(
+            err.contains("duplicate feature id") && err.contains("dup.id"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_and_missing_fallbacks_are_refused() {
+        let err = Catalog::from_sources(&[("v.toml", VERSIONS), ("t.toml", "[[feature]]\nid=1")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("t.toml"), "{err}");
+        let err = Catalog::from_sources(&[("v.toml", VERSIONS)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("code.unparsed"), "{err}");
+    }
+
+    #[test]
+    fn targets_resolve_and_list() {
+        let catalog = load("").unwrap();
+        assert_eq!(
+            catalog.resolve_target("babelfish-2.4"),
+            Version::parse("2.4")
+        );
+        assert_eq!(catalog.resolve_target("babelfish-2.5"), None);
+        assert_eq!(
+            catalog.target_names(),
+            vec!["babelfish-1.0", "babelfish-2.4", "babelfish-5.5"]
+        );
+    }
+}

@@ -1,0 +1,836 @@
+//! Matching a script's observations against the catalog for one target.
+//!
+//! Guarantees: among patterns that only look at observations, the most
+//! specific one classifies the observation (ties go to the feature listed
+//! first); patterns that also read the statement text add their feature;
+//! lookups go through a hash map keyed by (kind, name) plus a short per-kind
+//! list of glob patterns, never a scan of the whole catalog; `unparsed`
+//! observations and sqlcmd directives always classify (as the catalog's
+//! fallback features when nothing more specific matches). A construct the
+//! catalog does not know is supported and yields nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use super::catalog::{Catalog, Feature, SQLCMD_FEATURE, UNPARSED_FEATURE};
+use super::pattern::{Anchor, Condition, Pattern};
+use super::version::Version;
+use crate::findings::{ObjectKind, Status};
+use crate::tsql::Script;
+use crate::tsql::observation::{Observation, ObservationKind};
+
+/// Upper bound on the statement text searched by text conditions, so a
+/// pathological statement cannot make matching quadratic.
+const TEXT_WINDOW: usize = 4096;
+
+/// Index of a pattern: (feature index, pattern index).
+type PatternRef = (usize, usize);
+
+/// One classified observation (an observation may yield several).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classified<'c> {
+    /// Index of the observation in `Script::observations`.
+    pub observation: usize,
+    pub feature: &'c Feature,
+    pub status: Status,
+    /// Byte offset the finding is reported at (the construct, or the start
+    /// of its statement when the pattern says so).
+    pub offset: usize,
+}
+
+/// The catalog indexed for fast lookups, with statuses resolved for one
+/// target version.
+#[derive(Debug)]
+pub struct Matcher<'c> {
+    catalog: &'c Catalog,
+    target: Version,
+    exact: HashMap<ObservationKind, HashMap<String, Vec<PatternRef>>>,
+    globs: HashMap<ObservationKind, Vec<PatternRef>>,
+    /// Distinct context conditions (`in_statement` / `in_object`).
+    contexts: Vec<Condition>,
+    /// For each (feature, pattern) with context: indices into `contexts`.
+    context_of: HashMap<PatternRef, (Option<usize>, Option<usize>)>,
+    statuses: Vec<Status>,
+    unparsed: Option<usize>,
+    sqlcmd: Option<usize>,
+}
+
+impl<'c> Matcher<'c> {
+    pub fn new(catalog: &'c Catalog, target: Version) -> Matcher<'c> {
+        let mut exact: HashMap<ObservationKind, HashMap<String, Vec<PatternRef>>> = HashMap::new();
+        let mut globs: HashMap<ObservationKind, Vec<PatternRef>> = HashMap::new();
+        let mut contexts: Vec<Condition> = Vec::new();
+        let mut context_of = HashMap::new();
+        let mut intern = |s: &Option<Condition>| -> Option<usize> {
+            let s = s.as_ref()?;
+            Some(match contexts.iter().position(|c| c == s) {
+                Some(i) => i,
+                None => {
+                    contexts.push(s.clone());
+                    contexts.len() - 1
+                }
+            })
+        };
+        for (fi, feature) in catalog.features().iter().enumerate() {
+            for (pi, pattern) in feature.patterns.iter().enumerate() {
+                let what = &pattern.what;
+                if what.name.is_wildcard() {
+                    globs.entry(what.kind).or_default().push((fi, pi));
+                } else {
+                    exact
+                        .entry(what.kind)
+                        .or_default()
+                        .entry(what.name.as_str().to_string())
+                        .or_default()
+                        .push((fi, pi));
+                }
+                let ctx = (intern(&pattern.in_statement), intern(&pattern.in_object));
+                if ctx != (None, None) {
+                    context_of.insert((fi, pi), ctx);
+                }
+            }
+        }
+        let position = |id: &str| catalog.features().iter().position(|f| f.id == id);
+        Matcher {
+            catalog,
+            target,
+            exact,
+            globs,
+            contexts,
+            context_of,
+            statuses: catalog
+                .features()
+                .iter()
+                .map(|f| f.status_at(target))
+                .collect(),
+            unparsed: position(UNPARSED_FEATURE),
+            sqlcmd: position(SQLCMD_FEATURE),
+        }
+    }
+
+    pub fn target(&self) -> Version {
+        self.target
+    }
+
+    pub fn catalog(&self) -> &'c Catalog {
+        self.catalog
+    }
+
+    /// Classifies every observation of a parsed script. `text` is the
+    /// decoded script the offsets refer to.
+    pub fn classify(&self, text: &str, script: &Script) -> Vec<Classified<'c>> {
+        let layout = Layout::new(text, script, &self.contexts);
+        let mut out = Vec::new();
+        for (i, obs) in script.observations.iter().enumerate() {
+            self.classify_one(i, obs, &layout, &mut out);
+        }
+        out
+    }
+
+    fn candidates(
+        &self,
+        kind: ObservationKind,
+        name: &str,
+    ) -> impl Iterator<Item = PatternRef> + '_ {
+        let exact = self
+            .exact
+            .get(&kind)
+            .and_then(|m| m.get(name))
+            .map_or(&[][..], Vec::as_slice);
+        let globs = self.globs.get(&kind).map_or(&[][..], Vec::as_slice);
+        exact.iter().chain(globs).copied()
+    }
+
+    /// Classifies one observation. Patterns without text conditions compete:
+    /// the most specific wins. Patterns with text conditions (or checks) add
+    /// their feature on top, so one statement can carry several findings
+    /// (e.g. several `ALTER DATABASE` options).
+    fn classify_one(
+        &self,
+        i: usize,
+        obs: &Observation,
+        layout: &Layout<'_>,
+        out: &mut Vec<Classified<'c>>,
+    ) {
+        let mut best: Option<(u32, PatternRef)> = None;
+        let mut additive: Vec<PatternRef> = Vec::new();
+        // The squeezed text after the construct, computed once if needed.
+        let mut window: Option<String> = None;
+        // Qualified names are tried whole first, then without their leading
+        // parts (`MSDB.DBO.SP_ADD_JOB` -> `DBO.SP_ADD_JOB` -> `SP_ADD_JOB`);
+        // the first form that matches anything decides.
+        for name in name_forms(&obs.name) {
+            for pref in self.candidates(obs.kind, name) {
+                let pattern = &self.catalog.features()[pref.0].patterns[pref.1];
+                if !pattern.what.matches_named(obs, name)
+                    || !self.context_holds(pref, i, obs, layout)
+                {
+                    continue;
+                }
+                if pattern.needs_text() {
+                    let raw = layout.raw_window(i, obs);
+                    let squeezed = window.get_or_insert_with(|| squeeze(raw));
+                    if text_holds(pattern, squeezed, raw, layout)
+                        && !additive.iter().any(|a| a.0 == pref.0)
+                    {
+                        additive.push(pref);
+                    }
+                    continue;
+                }
+                let score = pattern.score();
+                if best.is_none_or(|(s, b)| score > s || (score == s && pref < b)) {
+                    best = Some((score, pref));
+                }
+            }
+            if best.is_some() || !additive.is_empty() {
+                break;
+            }
+        }
+        let mut chosen: Vec<PatternRef> = best.map(|(_, p)| p).into_iter().collect();
+        chosen.extend(
+            additive
+                .into_iter()
+                .filter(|a| Some(a.0) != best.map(|b| b.1.0)),
+        );
+        if chosen.is_empty() {
+            let fallback = match obs.kind {
+                ObservationKind::Unparsed => self.unparsed,
+                ObservationKind::Sqlcmd => self.sqlcmd,
+                _ => None,
+            };
+            if let Some(fi) = fallback {
+                out.push(self.classified(i, fi, obs.offset));
+            }
+            return;
+        }
+        for (fi, pi) in chosen {
+            let offset = match self.catalog.features()[fi].patterns[pi].anchor {
+                Anchor::Construct => obs.offset,
+                Anchor::Statement => layout.statement_start(i).unwrap_or(obs.offset),
+            };
+            out.push(self.classified(i, fi, offset));
+        }
+    }
+
+    fn classified(&self, observation: usize, fi: usize, offset: usize) -> Classified<'c> {
+        Classified {
+            observation,
+            feature: &self.catalog.features()[fi],
+            status: self.statuses[fi],
+            offset,
+        }
+    }
+
+    fn context_holds(
+        &self,
+        pref: PatternRef,
+        i: usize,
+        obs: &Observation,
+        layout: &Layout<'_>,
+    ) -> bool {
+        let Some(&(in_statement, in_object)) = self.context_of.get(&pref) else {
+            return true;
+        };
+        in_statement.is_none_or(|c| layout.statement_has(i, c))
+            && in_object.is_none_or(|c| layout.object_has(obs.offset, c))
+    }
+}
+
+fn text_holds(pattern: &Pattern, squeezed: &str, raw: &str, layout: &Layout<'_>) -> bool {
+    (pattern.text_contains.is_empty()
+        || pattern
+            .text_contains
+            .iter()
+            .any(|needle| squeezed.contains(needle.as_str())))
+        && (pattern.text_starts_with.is_empty()
+            || pattern
+                .text_starts_with
+                .iter()
+                .any(|prefix| squeezed.starts_with(prefix.as_str())))
+        && !pattern
+            .text_lacks
+            .iter()
+            .any(|needle| squeezed.contains(needle.as_str()))
+        && pattern.check.is_none_or(|c| c.holds(raw, &layout.views))
+}
+
+/// The name, then the name without each leading dotted part.
+fn name_forms(name: &str) -> impl Iterator<Item = &str> {
+    std::iter::once(name).chain(name.match_indices('.').map(move |(i, _)| &name[i + 1..]))
+}
+
+/// Upper case, whitespace removed.
+fn squeeze(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// Where each observation sits: its statement and object, and which
+/// context conditions each statement and object satisfies.
+struct Layout<'t> {
+    text: &'t str,
+    /// For each observation, the index of its statement in `starts`.
+    statement_of: Vec<Option<usize>>,
+    /// Statement start offsets (offsets of `statement` observations).
+    starts: Vec<usize>,
+    /// Per statement, per context: present?
+    statement_ctx: Vec<Vec<bool>>,
+    /// Object spans (start, end) and per object, per context: present?
+    objects: Vec<(usize, usize)>,
+    object_ctx: Vec<Vec<bool>>,
+    /// Views the script defines, upper case, `SCHEMA.NAME` and `NAME`.
+    views: HashSet<String>,
+}
+
+impl<'t> Layout<'t> {
+    fn new(text: &'t str, script: &Script, contexts: &[Condition]) -> Layout<'t> {
+        let mut starts = Vec::new();
+        let mut statement_of = Vec::with_capacity(script.observations.len());
+        for obs in &script.observations {
+            if obs.kind == ObservationKind::Statement {
+                starts.push(obs.offset);
+            }
+            statement_of.push(starts.len().checked_sub(1));
+        }
+        let objects: Vec<(usize, usize)> =
+            script.objects.iter().map(|o| (o.start, o.end)).collect();
+        let mut views = HashSet::new();
+        for o in &script.objects {
+            if o.object.kind == ObjectKind::View {
+                let name = o.object.name.to_uppercase();
+                if let Some(schema) = &o.object.schema {
+                    views.insert(format!("{}.{name}", schema.to_uppercase()));
+                }
+                views.insert(name);
+            }
+        }
+        let mut layout = Layout {
+            text,
+            statement_of,
+            starts,
+            statement_ctx: Vec::new(),
+            objects,
+            object_ctx: Vec::new(),
+            views,
+        };
+        let mut statement_ctx = vec![Vec::new(); layout.starts.len()];
+        let mut object_ctx = vec![Vec::new(); layout.objects.len()];
+        for (i, obs) in script.observations.iter().enumerate() {
+            for (c, ctx) in contexts.iter().enumerate() {
+                if !ctx.what.matches(obs) {
+                    continue;
+                }
+                if !ctx.text_contains.is_empty() {
+                    let squeezed = squeeze(layout.raw_window(i, obs));
+                    if !ctx
+                        .text_contains
+                        .iter()
+                        .any(|n| squeezed.contains(n.as_str()))
+                    {
+                        continue;
+                    }
+                }
+                if let Some(s) = layout.statement_of[i] {
+                    set_flag(&mut statement_ctx[s], c, contexts.len());
+                }
+                if let Some(o) = find_object(&layout.objects, obs.offset) {
+                    set_flag(&mut object_ctx[o], c, contexts.len());
+                }
+            }
+        }
+        layout.statement_ctx = statement_ctx;
+        layout.object_ctx = object_ctx;
+        layout
+    }
+
+    /// The source from the construct to the end of its statement (the next
+    /// statement's start), bounded by [`TEXT_WINDOW`] bytes.
+    fn raw_window(&self, i: usize, obs: &Observation) -> &'t str {
+        let len = self.text.len();
+        let start = obs.offset.min(len);
+        let next = self.statement_of[i]
+            .and_then(|s| self.starts.get(s + 1).copied())
+            .filter(|&n| n > start)
+            .unwrap_or(len);
+        let mut end = next.min(start.saturating_add(TEXT_WINDOW)).min(len);
+        while end > start && !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut start = start;
+        while start > 0 && !self.text.is_char_boundary(start) {
+            start -= 1;
+        }
+        self.text.get(start..end).unwrap_or("")
+    }
+
+    fn statement_start(&self, i: usize) -> Option<usize> {
+        self.statement_of[i].map(|s| self.starts[s])
+    }
+
+    fn statement_has(&self, i: usize, ctx: usize) -> bool {
+        self.statement_of[i]
+            .is_some_and(|s| self.statement_ctx[s].get(ctx).copied().unwrap_or(false))
+    }
+
+    fn object_has(&self, offset: usize, ctx: usize) -> bool {
+        find_object(&self.objects, offset)
+            .is_some_and(|o| self.object_ctx[o].get(ctx).copied().unwrap_or(false))
+    }
+}
+
+fn set_flag(flags: &mut Vec<bool>, index: usize, len: usize) {
+    if flags.is_empty() {
+        flags.resize(len, false);
+    }
+    flags[index] = true;
+}
+
+/// The object span containing `offset` (spans are sorted, not overlapping).
+pub(crate) fn find_object(objects: &[(usize, usize)], offset: usize) -> Option<usize> {
+    let i = objects.partition_point(|&(start, _)| start <= offset);
+    let candidate = i.checked_sub(1)?;
+    (offset < objects[candidate].1).then_some(candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::ObjectRef;
+    use crate::tsql::ObjectSpan;
+
+    const VERSIONS: &str = r#"
+[[version]]
+id = "1.0"
+postgres = "13"
+[[version]]
+id = "2.4"
+postgres = "14"
+"#;
+
+    const FEATURES: &str = r#"
+[[feature]]
+id = "code.unparsed"
+group = "Unparsed code"
+description = "d"
+complexity = "medium"
+effort_minutes = 30
+remediation = "r"
+docs = "https://example.org"
+status = { "1.0" = "review_manually" }
+match = [{ kind = "unparsed", name = "*" }]
+
+[[feature]]
+id = "sqlcmd.other"
+group = "sqlcmd"
+description = "d"
+complexity = "low"
+effort_minutes = 5
+remediation = "r"
+docs = "https://example.org"
+status = { "1.0" = "review_manually" }
+match = [{ kind = "sqlcmd", name = "*" }]
+
+[[feature]]
+id = "function.str"
+group = "Built-in functions: string"
+description = "d"
+complexity = "low"
+effort_minutes = 10
+remediation = "r"
+docs = "https://example.org"
+status = { "1.0" = "not_supported", "2.4" = "supported" }
+match = [{ kind = "function", name = "STR" }]
+
+[[feature]]
+id = "dmv.any"
+group = "Dynamic management views"
+description = "d"
+complexity = "high"
+effort_minutes = 60
+remediation = "r"
+docs = "https://example.org"
+status = { "1.0" = "not_supported" }
+match = [{ kind = "system_object", name = "SYS.DM_*" }]
+
+[[feature]]
+id = "dmv.sessions"
+group = "Dynamic management views"
+description = "d"
+complexity = "low"
+effort_minutes = 5
+remediation = "r"
+docs = "https://example.org"
+status = { "1.0" = "supported" }
+match = [{ kind = "system_object", name = "SYS.DM_EXEC_SESSIONS" }]
+
+[[feature]]
+id = "transaction.begin"
+group = "Transactions"
+description = "d"
+complexity = "low"
+effort_minutes = 5
+remediation = "r"
+docs = "https://example.org"
+status = { "1.0" = "supported" }
+match = [{ kind = "statement", name = "BEGIN TRANSACTION" }]
+
+[[feature]]
+id = "transaction.begin.security_definer"
+group = "Transactions: EXECUTE AS OWNER"
+description = "d"
+complexity = "high"
+effort_minutes = 60
+remediation = "r"
+docs = "https://example.org"
+status = { "1.0" = "not_supported" }
+match = [{ kind = "statement", name = "BEGIN TRANSACTION", in_object = { kind = "option", name = "EXECUTE AS", detail = "OWNER" } }]
+
+[[feature]]
+id = "database.option.recovery"
+group = "ALTER DATABASE options"
+description = "d"
+complexity = "low"
+effort_minutes = 5
+remediation = "r"
+docs = "https://example.org"
+status = { "1.0" = "not_supported" }
+match = [{ kind = "option", name = "RECOVERY", statement = "ALTER DATABASE", anchor = "statement" }]
+
+[[feature]]
+id = "extended_property.index"
+group = "Extended properties"
+description = "d"
+complexity = "low"
+effort_minutes = 5
+remediation = "r"
+docs = "https://example.org"
+status = { "1.0" = "not_supported" }
+match = [{ kind = "procedure", name = "SP_ADDEXTENDEDPROPERTY", text_contains = ["= N'INDEX'", "'INDEX'"] }]
+"#;
+
+    fn catalog() -> Catalog {
+        Catalog::from_sources(&[("v.toml", VERSIONS), ("f.toml", FEATURES)]).unwrap()
+    }
+
+    fn obs(
+        kind: ObservationKind,
+        name: &str,
+        detail: Option<&str>,
+        statement: &str,
+        offset: usize,
+    ) -> Observation {
+        Observation {
+            kind,
+            name: name.into(),
+            detail: detail.map(str::to_string),
+            statement: statement.into(),
+            offset,
+            len: name.len(),
+        }
+    }
+
+    fn ids(classified: &[Classified<'_>]) -> Vec<(String, Status, usize)> {
+        classified
+            .iter()
+            .map(|c| (c.feature.id.clone(), c.status, c.offset))
+            .collect()
+    }
+
+    #[test]
+    fn status_depends_on_target() {
+        let catalog = catalog();
+        let script = Script {
+            observations: vec![obs(
+                ObservationKind::Function,
+                "STR",
+                Some("1"),
+                "SELECT",
+                7,
+            )],
+            objects: vec![],
+        };
+        let old = Matcher::new(&catalog, Version::parse("1.0").unwrap());
+        let new = Matcher::new(&catalog, Version::parse("2.4").unwrap());
+        assert_eq!(old.classify("", &script)[0].status, Status::NotSupported);
+        assert_eq!(new.classify("", &script)[0].status, Status::Supported);
+    }
+
+    #[test]
+    fn exact_name_beats_glob_and_unknown_names_yield_nothing() {
+        let catalog = catalog();
+        let m = Matcher::new(&catalog, Version::parse("2.4").unwrap());
+        let script = Script {
+            observations: vec![
+                obs(
+                    ObservationKind::SystemObject,
+                    "SYS.DM_EXEC_SESSIONS",
+                    None,
+                    "SELECT",
+                    0,
+                ),
+                obs(
+                    ObservationKind::SystemObject,
+                    "SYS.DM_OS_WAIT_STATS",
+                    None,
+                    "SELECT",
+                    10,
+                ),
+                obs(ObservationKind::Function, "MY_UDF", None, "SELECT", 20),
+            ],
+            objects: vec![],
+        };
+        assert_eq!(
+            ids(&m.classify("", &script)),
+            vec![
+                ("dmv.sessions".into(), Status::Supported, 0),
+                ("dmv.any".into(), Status::NotSupported, 10)
+            ]
+        );
+    }
+
+    #[test]
+    fn unparsed_and_sqlcmd_always_need_review() {
+        let catalog = catalog();
+        let m = Matcher::new(&catalog, Version::parse("2.4").unwrap());
+        let script = Script {
+            observations: vec![
+                obs(ObservationKind::Sqlcmd, ":SETVAR", None, "", 0),
+                obs(ObservationKind::Unparsed, "", None, "", 5),
+            ],
+            objects: vec![],
+        };
+        let got = ids(&m.classify("", &script));
+        assert_eq!(
+            got,
+            vec![
+                ("sqlcmd.other".into(), Status::ReviewManually, 0),
+                ("code.unparsed".into(), Status::ReviewManually, 5)
+            ]
+        );
+    }
+
+    #[test]
+    fn object_context_selects_the_security_definer_variant() {
+        let catalog = catalog();
+        let m = Matcher::new(&catalog, Version::parse("2.4").unwrap());
+        let object = |start, end| ObjectSpan {
+            object: ObjectRef {
+                schema: None,
+                name: "p".into(),
+                kind: ObjectKind::Procedure,
+            },
+            start,
+            end,
+        };
+        let script = Script {
+            observations: vec![
+                obs(
+                    ObservationKind::Statement,
+                    "CREATE PROCEDURE",
+                    None,
+                    "CREATE PROCEDURE",
+                    0,
+                ),
+                obs(
+                    ObservationKind::Option,
+                    "EXECUTE AS",
+                    Some("OWNER"),
+                    "CREATE PROCEDURE",
+                    20,
+                ),
+                obs(
+                    ObservationKind::Statement,
+                    "BEGIN TRANSACTION",
+                    None,
+                    "BEGIN TRANSACTION",
+                    40,
+                ),
+                obs(
+                    ObservationKind::Statement,
+                    "CREATE PROCEDURE",
+                    None,
+                    "CREATE PROCEDURE",
+                    100,
+                ),
+                obs(
+                    ObservationKind::Statement,
+                    "BEGIN TRANSACTION",
+                    None,
+                    "BEGIN TRANSACTION",
+                    140,
+                ),
+            ],
+            objects: vec![object(0, 99), object(100, 200)],
+        };
+        let got = ids(&m.classify("", &script));
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "transaction.begin.security_definer".into(),
+                    Status::NotSupported,
+                    40
+                ),
+                ("transaction.begin".into(), Status::Supported, 140)
+            ]
+        );
+    }
+
+    #[test]
+    fn statement_anchor_and_text_constraint() {
+        let catalog = catalog();
+        let m = Matcher::new(&catalog, Version::parse("2.4").unwrap());
+        let text = "ALTER DATABASE x\n SET RECOVERY SIMPLE\nEXEC sp_addextendedproperty @level2type = N'INDEX'\nEXEC sp_addextendedproperty @level1type = N'TABLE'";
+        let exec1 = text.find("EXEC").unwrap();
+        let exec2 = text.rfind("EXEC").unwrap();
+        let script = Script {
+            observations: vec![
+                obs(
+                    ObservationKind::Statement,
+                    "ALTER DATABASE",
+                    None,
+                    "ALTER DATABASE",
+                    0,
+                ),
+                obs(
+                    ObservationKind::Option,
+                    "RECOVERY",
+                    Some("SIMPLE"),
+                    "ALTER DATABASE",
+                    22,
+                ),
+                obs(
+                    ObservationKind::Statement,
+                    "EXECUTE",
+                    None,
+                    "EXECUTE",
+                    exec1,
+                ),
+                obs(
+                    ObservationKind::Procedure,
+                    "SP_ADDEXTENDEDPROPERTY",
+                    None,
+                    "EXECUTE",
+                    exec1 + 5,
+                ),
+                obs(
+                    ObservationKind::Statement,
+                    "EXECUTE",
+                    None,
+                    "EXECUTE",
+                    exec2,
+                ),
+                obs(
+                    ObservationKind::Procedure,
+                    "SP_ADDEXTENDEDPROPERTY",
+                    None,
+                    "EXECUTE",
+                    exec2 + 5,
+                ),
+            ],
+            objects: vec![],
+        };
+        let got = ids(&m.classify(text, &script));
+        assert_eq!(
+            got,
+            vec![
+                ("database.option.recovery".into(), Status::NotSupported, 0),
+                (
+                    "extended_property.index".into(),
+                    Status::NotSupported,
+                    exec1 + 5
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn text_lacks_and_starts_with_split_one_construct_into_two_features() {
+        let extra = r#"
+[[feature]]
+id = "index.inline"
+group = "Inline indexes"
+description = "d"
+complexity = "low"
+effort_minutes = 5
+remediation = "r"
+docs = "https://example.org"
+status = { "1.0" = "not_supported" }
+match = [{ kind = "clause", name = "INLINE INDEX", text_lacks = ["COLUMNSTORE"] }]
+
+[[feature]]
+id = "index.inline.columnstore"
+group = "Columnstore"
+description = "d"
+complexity = "low"
+effort_minutes = 5
+remediation = "r"
+docs = "https://example.org"
+status = { "1.0" = "review_performance" }
+match = [{ kind = "clause", name = "INLINE INDEX", text_starts_with = ["INDEX ix CLUSTERED COLUMNSTORE"] }]
+"#;
+        let features = format!("{FEATURES}{extra}");
+        let catalog =
+            Catalog::from_sources(&[("v.toml", VERSIONS), ("f.toml", features.as_str())]).unwrap();
+        let m = Matcher::new(&catalog, Version::parse("2.4").unwrap());
+        let text = "CREATE TABLE t (a int, INDEX ix CLUSTERED COLUMNSTORE)
+CREATE TABLE u (a int, INDEX iy (a))";
+        let first = text.find("INDEX ix").unwrap();
+        let second_stmt = text.find("CREATE TABLE u").unwrap();
+        let second = text.find("INDEX iy").unwrap();
+        let script = Script {
+            observations: vec![
+                obs(
+                    ObservationKind::Statement,
+                    "CREATE TABLE",
+                    None,
+                    "CREATE TABLE",
+                    0,
+                ),
+                obs(
+                    ObservationKind::Clause,
+                    "INLINE INDEX",
+                    None,
+                    "CREATE TABLE",
+                    first,
+                ),
+                obs(
+                    ObservationKind::Statement,
+                    "CREATE TABLE",
+                    None,
+                    "CREATE TABLE",
+                    second_stmt,
+                ),
+                obs(
+                    ObservationKind::Clause,
+                    "INLINE INDEX",
+                    None,
+                    "CREATE TABLE",
+                    second,
+                ),
+            ],
+            objects: vec![],
+        };
+        assert_eq!(
+            ids(&m.classify(text, &script)),
+            vec![
+                (
+                    "index.inline.columnstore".into(),
+                    Status::ReviewPerformance,
+                    first
+                ),
+                ("index.inline".into(), Status::NotSupported, second),
+            ]
+        );
+    }
+
+    #[test]
+    fn find_object_respects_span_ends() {
+        let spans = [(0, 10), (20, 30)];
+        assert_eq!(find_object(&spans, 5), Some(0));
+        assert_eq!(find_object(&spans, 15), None);
+        assert_eq!(find_object(&spans, 20), Some(1));
+        assert_eq!(find_object(&spans, 30), None);
+    }
+}

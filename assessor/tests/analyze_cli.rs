@@ -1,0 +1,167 @@
+//! `assessor analyze` end to end: the real binary on scripts in a temporary
+//! directory; exit codes, the JSON document on stdout, report files.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(args: &[&str], cwd: &Path) -> std::io::Result<Output> {
+    Command::new(env!("CARGO_BIN_EXE_assessor"))
+        .args(args)
+        .current_dir(cwd)
+        .env("RUST_LOG", "warn")
+        .output()
+}
+
+const SCRIPT: &str = "SET DATEFORMAT mdy\nGO\nCREATE PROCEDURE dbo.p AS\nBEGIN\n  SELECT STR(1.5), GETDATE()\n  MERGE t USING s ON t.id = s.id WHEN MATCHED THEN DELETE;\nEND\nGO\n";
+
+fn write_script(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir.join("procs"))?;
+    std::fs::write(dir.join("procs/p.sql"), SCRIPT)
+}
+
+#[test]
+fn json_to_stdout_has_findings_with_lines_statuses_and_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(&tmp.path().join("in")).unwrap();
+    let out = run(
+        &[
+            "analyze",
+            "in",
+            "--target",
+            "babelfish-5.5",
+            "--format",
+            "json",
+            "--output",
+            "-",
+        ],
+        tmp.path(),
+    )
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["target"], "babelfish-5.5");
+    assert!(doc["schema_version"].is_number());
+    let findings = doc["findings"].as_array().unwrap();
+    let find = |feature: &str| {
+        findings
+            .iter()
+            .find(|f| f["feature"] == feature)
+            .unwrap_or_else(|| panic!("no {feature} in {findings:?}"))
+    };
+    let dateformat = find("set.dateformat");
+    assert_eq!(dateformat["file"], "procs/p.sql");
+    assert_eq!(dateformat["line"], 1);
+    assert_eq!(dateformat["status"], "not_supported");
+    let merge = find("statement.merge");
+    assert_eq!(merge["line"], 6);
+    assert_eq!(merge["object"]["name"], "p");
+    // STR() is accepted since 2.4 but formats differently: a deployment-time
+    // difference Compass does not report.
+    assert_eq!(find("function.str")["status"], "review_semantics");
+    // Supported constructs (GETDATE) are not findings.
+    assert!(findings.iter().all(|f| f["feature"] != "function.getdate"));
+    let summary = &doc["summary"];
+    assert_eq!(summary["by_status"]["not_supported"], 2);
+    assert!(summary["objects_total"].as_u64().unwrap() >= 2);
+    assert!(summary["readiness_percent"].is_number());
+}
+
+#[test]
+fn older_target_changes_statuses() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(&tmp.path().join("in")).unwrap();
+    let out = run(
+        &[
+            "analyze",
+            "in",
+            "--target",
+            "babelfish-2.3",
+            "--output",
+            "-",
+        ],
+        tmp.path(),
+    )
+    .unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let str_finding = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["feature"] == "function.str")
+        .unwrap();
+    assert_eq!(str_finding["status"], "not_supported");
+}
+
+#[test]
+fn fail_on_exits_3_and_usage_errors_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(&tmp.path().join("in")).unwrap();
+    let out = run(
+        &[
+            "analyze",
+            "in",
+            "--output",
+            "-",
+            "--fail-on",
+            "not_supported",
+        ],
+        tmp.path(),
+    )
+    .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let out = run(
+        &["analyze", "in", "--output", "-", "--fail-on", "ignored"],
+        tmp.path(),
+    )
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+
+    let out = run(&["analyze", "in", "--target", "babelfish-9.9"], tmp.path()).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("babelfish-9.9") && err.contains("babelfish-5.5"),
+        "{err}"
+    );
+
+    let out = run(&["analyze", "no-such-dir"], tmp.path()).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-dir"));
+
+    let out = run(
+        &["analyze", "in", "--output", "-", "--format", "json,csv"],
+        tmp.path(),
+    )
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&["analyze", "in", "--fail-on", "bad"], tmp.path()).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn default_writes_all_formats_to_the_out_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(&tmp.path().join("in")).unwrap();
+    let out = run(&["analyze", "in"], tmp.path()).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = tmp.path().join("assessment-report");
+    for name in ["report.html", "report.json", "findings.csv", "report.sarif"] {
+        assert!(dir.join(name).is_file(), "{name} missing");
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("assessment-report"), "{err}");
+    // Customer code stays in the report files: nothing of it on stderr.
+    assert!(
+        !err.contains("DATEFORMAT") && !err.contains("MERGE"),
+        "{err}"
+    );
+}
