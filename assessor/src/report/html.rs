@@ -1,0 +1,835 @@
+//! The HTML report: one self-contained file for people (consultants,
+//! customers, their security reviewers).
+//!
+//! Guarantees:
+//! - **Self-contained.** No external resource of any kind: the CSS, the
+//!   script and the SVG charts are inline, and the page's
+//!   Content-Security-Policy (`default-src 'none'`) forbids every fetch.
+//! - **Strict CSP, no `unsafe-inline`.** The inline `<style>` and `<script>`
+//!   blocks are allowed by their SHA-256 hashes, computed at render time
+//!   from the exact bytes written; nothing else may run or style the page.
+//!   The page uses no `style` attributes (SVG uses presentation attributes).
+//! - **Customer text is inert.** Every piece of input text (object and file
+//!   names, snippets, feature text) is HTML-escaped where the page shows it.
+//!   The findings reach the script as JSON in a
+//!   `<script type="application/json">` block with `<`, `>`, `&`, U+2028 and
+//!   U+2029 escaped, so `</script>` inside data cannot end the block; the
+//!   script builds the table with `textContent` and never parses data as
+//!   HTML.
+//! - **Works without a server.** Filters and the sort order live in the URL
+//!   fragment (`#status=not_supported&feature=…&object=…&q=…&sort=effort&dir=desc`),
+//!   so a filtered view is a link, and the page reads it on load. `object`
+//!   names one object exactly (as the cross-reference links do) or else
+//!   matches as a case-insensitive substring; `q` searches file, object,
+//!   feature and code.
+//!
+//! The executive summary, charts, features and objects are rendered here
+//! (readable without script); the findings table, which can be large, is
+//! built by the script from the embedded JSON, a page at a time.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use base64::Engine as _;
+use serde::Serialize;
+
+use super::summary::{FeatureUsage, rank};
+use super::{FeatureText, ReportInput, Summary, kind_str, object_display, summarize};
+use crate::findings::{Complexity, ObjectRef, Status};
+
+/// The page's stylesheet (inlined; allowed by hash).
+const CSS: &str = include_str!("report.css");
+/// The page's script (inlined; allowed by hash).
+const JS: &str = include_str!("report.js");
+
+/// Writes the HTML report.
+pub fn write_html(w: &mut dyn Write, input: &ReportInput<'_>) -> io::Result<()> {
+    let summary = summarize(input);
+    write_html_with(w, input, &summary)
+}
+
+pub(crate) fn write_html_with(
+    w: &mut dyn Write,
+    input: &ReportInput<'_>,
+    summary: &Summary,
+) -> io::Result<()> {
+    let data = embedded_data(input, summary)?;
+    let mut page = String::with_capacity(64 * 1024 + data.len());
+    render_page(&mut page, input, summary, &data).map_err(io::Error::other)?;
+    w.write_all(page.as_bytes())
+}
+
+/// The CSP source for an inline block: `'sha256-<base64>'`.
+pub fn csp_hash(block: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, block.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+    )
+}
+
+/// The Content-Security-Policy of the page.
+pub fn content_security_policy() -> String {
+    format!(
+        "default-src 'none'; style-src {}; script-src {}; img-src data:; \
+         base-uri 'none'; form-action 'none'",
+        csp_hash(CSS),
+        csp_hash(JS)
+    )
+}
+
+/// Escapes text for an HTML text node or a double- or single-quoted
+/// attribute value.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Makes JSON safe inside a `<script>` element: no `<`, `>` or `&` (so no
+/// `</script>` or `<!--`), and no U+2028/U+2029. These characters only
+/// occur inside JSON strings, where the `\u` escapes mean the same.
+pub fn json_for_script(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The findings and lookup tables the script renders, compactly: findings
+/// are arrays of indexes into the tables, so a large report stays small.
+#[derive(Serialize)]
+struct Data<'a> {
+    statuses: Vec<&'static str>,
+    complexities: [&'static str; 3],
+    files: Vec<&'a str>,
+    /// `[display name, kind, file index]`.
+    objects: Vec<(String, &'static str, usize)>,
+    /// `[id, title, group, remediation]`.
+    features: Vec<(&'a str, &'a str, &'a str, &'a str)>,
+    /// `[file, line, column, object, feature, status, complexity, effort,
+    /// snippet]`, indexes into the tables above.
+    findings: Vec<CompactFinding<'a>>,
+}
+
+/// See [`Data::findings`].
+type CompactFinding<'a> = (usize, u32, u32, usize, usize, usize, usize, u32, &'a str);
+
+fn embedded_data<'a>(input: &ReportInput<'a>, summary: &'a Summary) -> io::Result<String> {
+    let mut files: Vec<&'a str> = Vec::new();
+    let mut file_index: HashMap<&'a str, usize> = HashMap::new();
+    let mut file_of = |file: &'a str| -> usize {
+        if let Some(&i) = file_index.get(file) {
+            return i;
+        }
+        files.push(file);
+        file_index.insert(file, files.len() - 1);
+        files.len() - 1
+    };
+    let mut objects = Vec::with_capacity(summary.objects.len());
+    let mut object_index: HashMap<(&str, Option<&ObjectRef>), usize> = HashMap::new();
+    for (i, o) in summary.objects.iter().enumerate() {
+        let kind = o
+            .object
+            .as_ref()
+            .map(|o| kind_str(o.kind))
+            .unwrap_or("script");
+        objects.push((
+            object_label(&o.file, o.object.as_ref()),
+            kind,
+            file_of(&o.file),
+        ));
+        object_index.insert((o.file.as_str(), o.object.as_ref()), i);
+    }
+    let features: Vec<_> = summary
+        .features
+        .iter()
+        .map(|f| {
+            let info = input.features.feature_text(&f.feature);
+            (
+                f.feature.as_str(),
+                info.map(|i| i.title).unwrap_or(&f.feature),
+                f.group.as_str(),
+                info.map(|i| i.remediation).unwrap_or(""),
+            )
+        })
+        .collect();
+    let feature_index: HashMap<&str, usize> = summary
+        .features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.feature.as_str(), i))
+        .collect();
+    let findings = input
+        .findings
+        .iter()
+        .map(|f| {
+            // The summary has an entry for every finding's object and
+            // feature; 0 is never reached but keeps this total.
+            let object = object_index
+                .get(&(f.file.as_str(), f.object.as_ref()))
+                .copied()
+                .unwrap_or(0);
+            let feature = feature_index.get(f.feature.as_str()).copied().unwrap_or(0);
+            (
+                file_of(&f.file),
+                f.line,
+                f.column,
+                object,
+                feature,
+                rank(f.status),
+                complexity_index(f.complexity),
+                f.effort_minutes,
+                f.snippet.as_str(),
+            )
+        })
+        .collect();
+    let data = Data {
+        statuses: Status::ALL.iter().map(|s| s.as_str()).collect(),
+        complexities: ["low", "medium", "high"],
+        files,
+        objects,
+        features,
+        findings,
+    };
+    let json = serde_json::to_string(&data).map_err(io::Error::from)?;
+    Ok(json_for_script(&json))
+}
+
+/// The name the page shows and filters on: `schema.name`, or for code
+/// outside any object, "(top-level code of <file>)", so that each file's
+/// top-level code is a distinct filter.
+fn object_label(file: &str, object: Option<&ObjectRef>) -> String {
+    match object {
+        Some(_) => object_display(object),
+        None => format!("(top-level code of {file})"),
+    }
+}
+
+fn complexity_index(c: Complexity) -> usize {
+    match c {
+        Complexity::Low => 0,
+        Complexity::Medium => 1,
+        Complexity::High => 2,
+    }
+}
+
+/// Display label of a status.
+fn status_label(status: Status) -> &'static str {
+    match status {
+        Status::NotSupported => "Not supported",
+        Status::ReviewManually => "Review manually",
+        Status::ReviewSemantics => "Review semantics",
+        Status::ReviewPerformance => "Review performance",
+        Status::Ignored => "Ignored",
+        Status::Supported => "Supported",
+    }
+}
+
+/// Chart colour of a status (also in report.css, `.st-*`).
+fn status_colour(status: Status) -> &'static str {
+    match status {
+        Status::NotSupported => "#c62828",
+        Status::ReviewManually => "#e65100",
+        Status::ReviewSemantics => "#b58100",
+        Status::ReviewPerformance => "#6a3fb5",
+        Status::Ignored => "#78808a",
+        Status::Supported => "#2e7d32",
+    }
+}
+
+fn complexity_colour(c: Complexity) -> &'static str {
+    match c {
+        Complexity::Low => "#5b8def",
+        Complexity::Medium => "#2f5fc4",
+        Complexity::High => "#173a80",
+    }
+}
+
+/// `12345` -> `12,345`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn count(n: usize) -> String {
+    thousands(n as u64)
+}
+
+/// An escaped path that may wrap after each `/` (and nowhere else).
+fn path_html(path: &str) -> String {
+    escape(path).replace('/', "/<wbr>")
+}
+
+/// `#key=value` link to a filtered findings view.
+fn filter_href(key: &str, value: &str) -> String {
+    let mut encoded = String::new();
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                encoded.push(char::from(b))
+            }
+            b => {
+                let _ = write!(encoded, "%{b:02X}");
+            }
+        }
+    }
+    escape(&format!("#{key}={encoded}"))
+}
+
+type Out = std::fmt::Result;
+
+fn render_page(p: &mut String, input: &ReportInput<'_>, s: &Summary, data: &str) -> Out {
+    let title = format!("Babelfish compatibility assessment: {}", input.target);
+    writeln!(
+        p,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">\n\
+         <meta name=\"referrer\" content=\"no-referrer\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"generator\" content=\"assessor {version}\">\n\
+         <title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>",
+        csp = escape(&content_security_policy()),
+        version = escape(input.tool_version),
+        title = escape(&title),
+    )?;
+    render_header(p, input, s)?;
+    p.push_str("<main>\n");
+    render_summary(p, input, s)?;
+    render_features(p, input, s)?;
+    render_objects(p, s)?;
+    render_findings(p, input, s)?;
+    p.push_str("</main>\n");
+    writeln!(
+        p,
+        "<footer><p>Generated by assessor {} for {}. This file is self-contained and makes \
+         no network requests. Snippets are the customer's code: handle this report as \
+         confidential.</p></footer>",
+        escape(input.tool_version),
+        escape(input.target)
+    )?;
+    writeln!(
+        p,
+        "<script type=\"application/json\" id=\"report-data\">{data}</script>\n\
+         <script>{JS}</script>\n</body>\n</html>"
+    )
+}
+
+fn render_header(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
+    p.push_str("<header class=\"top\">\n<div class=\"wrap\">\n");
+    p.push_str("<p class=\"kicker\">SQL Server to Babelfish for Aurora PostgreSQL</p>\n");
+    p.push_str("<h1>Compatibility assessment</h1>\n<dl class=\"meta\">\n");
+    let mut item = |k: &str, v: &str| {
+        let _ = writeln!(p, "<div><dt>{}</dt><dd>{}</dd></div>", escape(k), escape(v));
+    };
+    item("Target", input.target);
+    item(
+        "Input",
+        &if input.inputs.is_empty() {
+            "(none named)".to_string()
+        } else {
+            input.inputs.join(", ")
+        },
+    );
+    if let Some(at) = input.generated_at {
+        item("Generated", at);
+    }
+    item("Files", &count(s.files_analyzed));
+    item("Lines", &thousands(s.lines_analyzed));
+    item("Tool", &format!("assessor {}", input.tool_version));
+    p.push_str("</dl>\n</div>\n</header>\n");
+    p.push_str(
+        "<nav class=\"toc\"><div class=\"wrap\"><a href=\"#summary\">Summary</a>\
+         <a href=\"#features\">Features</a><a href=\"#objects\">Objects</a>\
+         <a href=\"#findings\">Findings</a></div></nav>\n",
+    );
+    Ok(())
+}
+
+fn render_summary(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
+    p.push_str("<section id=\"summary\" class=\"wrap\">\n<h2>Executive summary</h2>\n");
+    p.push_str("<div class=\"cards\">\n");
+
+    // Readiness card with a gauge ring.
+    let (readiness_text, share) = match s.readiness_percent {
+        Some(pct) => (format!("{pct:.1}%"), pct / 100.0),
+        None => ("n/a".to_string(), 0.0),
+    };
+    p.push_str("<div class=\"card card-readiness\">\n");
+    gauge(p, share)?;
+    writeln!(
+        p,
+        "<div><h3>Readiness</h3><p class=\"big\" id=\"readiness\">{}</p>\
+         <p class=\"sub\">{} of {} objects have no blocker</p></div>\n</div>",
+        escape(&readiness_text),
+        count(s.objects_ready),
+        count(s.objects_total)
+    )?;
+    let blocked_objects = s.objects_total - s.objects_ready;
+    writeln!(
+        p,
+        "<div class=\"card\"><h3>Blockers</h3><p class=\"big st-text-not_supported\">{}</p>\
+         <p class=\"sub\">not-supported findings in {} objects</p></div>",
+        count(s.by_status.not_supported),
+        count(blocked_objects)
+    )?;
+    writeln!(
+        p,
+        "<div class=\"card\"><h3>Estimated effort</h3><p class=\"big\">{:.1} <small>person-days</small></p>\
+         <p class=\"sub\">{:.1} hours at 8 hours a day: {:.1} h remediation, {:.1} h learning</p></div>",
+        s.effort.person_days,
+        s.effort.hours,
+        s.effort.remediation_minutes as f64 / 60.0,
+        s.effort.learning_minutes as f64 / 60.0,
+    )?;
+    writeln!(
+        p,
+        "<div class=\"card\"><h3>Findings</h3><p class=\"big\">{}</p>\
+         <p class=\"sub\">in {} files, {} lines analysed</p></div>",
+        count(s.findings_total),
+        count(s.files_analyzed),
+        thousands(s.lines_analyzed)
+    )?;
+    p.push_str("</div>\n<div class=\"charts\">\n");
+    status_chart(p, s)?;
+    complexity_chart(p, s)?;
+    p.push_str("</div>\n");
+
+    p.push_str("<h3 id=\"blockers\">Top blockers</h3>\n");
+    if s.top_blockers.is_empty() {
+        p.push_str("<p class=\"empty\">No feature blocks the migration.</p>\n");
+    } else {
+        p.push_str(
+            "<table class=\"sortable\"><thead><tr><th data-type=\"text\">Feature</th>\
+             <th data-type=\"num\" class=\"num\">Occurrences</th><th data-type=\"num\" class=\"num\">Objects</th>\
+             <th data-type=\"num\" class=\"num\">Effort (h)</th><th>Findings</th></tr></thead><tbody>\n",
+        );
+        for f in &s.top_blockers {
+            feature_row_start(p, input, f)?;
+            writeln!(
+                p,
+                "<td class=\"num\" data-v=\"{occ}\">{occ_s}</td><td class=\"num\" data-v=\"{obj}\">{obj_s}</td>\
+                 <td class=\"num\" data-v=\"{eff}\">{hours:.1}</td>\
+                 <td><a class=\"xref\" href=\"{href}\">Show</a></td></tr>",
+                occ = f.by_status.not_supported,
+                occ_s = count(f.by_status.not_supported),
+                obj = f.objects,
+                obj_s = count(f.objects),
+                eff = f.effort_minutes,
+                hours = f.effort_minutes as f64 / 60.0,
+                href = filter_href("feature", &f.feature),
+            )?;
+        }
+        p.push_str("</tbody></table>\n");
+    }
+    p.push_str("</section>\n");
+    Ok(())
+}
+
+fn feature_row_start(p: &mut String, input: &ReportInput<'_>, f: &FeatureUsage) -> Out {
+    let title = input
+        .features
+        .feature_text(&f.feature)
+        .map(|i| i.title)
+        .unwrap_or(&f.feature);
+    write!(
+        p,
+        "<tr><td data-v=\"{t}\"><span class=\"ftitle\">{t}</span> <code class=\"fid\">{id}</code></td>",
+        t = escape(title),
+        id = escape(&f.feature)
+    )
+}
+
+/// A ring showing `share` (0..=1) in green, the rest in red.
+fn gauge(p: &mut String, share: f64) -> Out {
+    // r = 15.9155 makes the circumference 100, so dash lengths are percent.
+    let ready = (share.clamp(0.0, 1.0) * 100.0 * 10.0).round() / 10.0;
+    writeln!(
+        p,
+        "<svg class=\"gauge\" viewBox=\"0 0 42 42\" width=\"96\" height=\"96\" role=\"img\" \
+         aria-label=\"Readiness {ready:.1} percent\">\
+         <circle cx=\"21\" cy=\"21\" r=\"15.9155\" fill=\"none\" stroke=\"#e3e6ea\" stroke-width=\"5\"/>\
+         <circle cx=\"21\" cy=\"21\" r=\"15.9155\" fill=\"none\" stroke=\"#2e7d32\" stroke-width=\"5\" \
+         stroke-dasharray=\"{ready:.1} {rest:.1}\" transform=\"rotate(-90 21 21)\"/></svg>",
+        rest = 100.0 - ready,
+    )
+}
+
+fn status_chart(p: &mut String, s: &Summary) -> Out {
+    let total = s.findings_total.max(1) as f64;
+    p.push_str(
+        "<figure class=\"chart\"><figcaption>Findings by status</figcaption><div class=\"donut-wrap\">\
+         <svg viewBox=\"0 0 42 42\" width=\"160\" height=\"160\" role=\"img\" aria-label=\"Findings by status\">\
+         <circle cx=\"21\" cy=\"21\" r=\"15.9155\" fill=\"none\" stroke=\"#e3e6ea\" stroke-width=\"6\"/>",
+    );
+    let mut offset = 0.0;
+    for status in Status::ALL {
+        let n = s.by_status.get(status);
+        if n == 0 {
+            continue;
+        }
+        let len = n as f64 * 100.0 / total;
+        write!(
+            p,
+            "<circle cx=\"21\" cy=\"21\" r=\"15.9155\" fill=\"none\" stroke=\"{c}\" stroke-width=\"6\" \
+             stroke-dasharray=\"{len:.3} {rest:.3}\" stroke-dashoffset=\"{off:.3}\" \
+             transform=\"rotate(-90 21 21)\"><title>{label}: {n}</title></circle>",
+            c = status_colour(status),
+            rest = 100.0 - len,
+            off = -offset,
+            label = status_label(status),
+        )?;
+        offset += len;
+    }
+    write!(
+        p,
+        "<text x=\"21\" y=\"21\" text-anchor=\"middle\" class=\"donut-n\">{}</text>\
+         <text x=\"21\" y=\"26.5\" text-anchor=\"middle\" class=\"donut-l\">findings</text></svg>\n<ul class=\"legend\">",
+        count(s.findings_total)
+    )?;
+    for status in Status::ALL {
+        let n = s.by_status.get(status);
+        write!(
+            p,
+            "<li><a href=\"{href}\"><span class=\"swatch st-{w}\"></span>{label}</a><span class=\"n\">{n}</span></li>",
+            href = filter_href("status", status.as_str()),
+            w = status.as_str(),
+            label = status_label(status),
+            n = count(n),
+        )?;
+    }
+    p.push_str("</ul></div></figure>\n");
+    Ok(())
+}
+
+fn complexity_chart(p: &mut String, s: &Summary) -> Out {
+    let levels = [Complexity::High, Complexity::Medium, Complexity::Low];
+    let max = levels
+        .iter()
+        .map(|&c| s.by_complexity.get(c))
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    p.push_str(
+        "<figure class=\"chart\"><figcaption>Findings by complexity</figcaption>\
+         <svg viewBox=\"0 0 320 120\" width=\"100%\" height=\"120\" role=\"img\" \
+         aria-label=\"Findings by complexity\" preserveAspectRatio=\"xMinYMid meet\">",
+    );
+    for (i, c) in levels.into_iter().enumerate() {
+        let n = s.by_complexity.get(c);
+        let y = 10 + i * 36;
+        let width = n as f64 / max * 200.0;
+        write!(
+            p,
+            "<text x=\"0\" y=\"{ty}\" class=\"bar-l\">{label}</text>\
+             <rect x=\"64\" y=\"{y}\" width=\"200\" height=\"22\" rx=\"3\" fill=\"#eef1f5\"/>\
+             <rect x=\"64\" y=\"{y}\" width=\"{width:.1}\" height=\"22\" rx=\"3\" fill=\"{col}\"><title>{label}: {n}</title></rect>\
+             <text x=\"272\" y=\"{ty}\" class=\"bar-n\">{ns}</text>",
+            ty = y + 16,
+            label = match c {
+                Complexity::Low => "Low",
+                Complexity::Medium => "Medium",
+                Complexity::High => "High",
+            },
+            col = complexity_colour(c),
+            ns = count(n),
+        )?;
+    }
+    p.push_str("</svg></figure>\n");
+    Ok(())
+}
+
+fn status_badge(status: Status) -> String {
+    format!(
+        "<span class=\"badge st-{}\">{}</span>",
+        status.as_str(),
+        status_label(status)
+    )
+}
+
+/// Only http(s) links are rendered as links; anything else is shown as text.
+fn safe_link(url: &str) -> Option<String> {
+    let lower = url.to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://")).then(|| escape(url))
+}
+
+fn render_features(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
+    p.push_str(
+        "<section id=\"features\" class=\"wrap\">\n<h2>Features found</h2>\n\
+         <p class=\"lead\">Each catalog feature found in the code, worst status first. \
+         Open a feature for what it means and how to remediate it.</p>\n",
+    );
+    if s.features.is_empty() {
+        p.push_str("<p class=\"empty\">No findings.</p>\n</section>\n");
+        return Ok(());
+    }
+    p.push_str(
+        "<table class=\"sortable\"><thead><tr><th data-type=\"text\">Feature</th>\
+         <th data-type=\"text\">Group</th><th data-type=\"num\">Status</th>\
+         <th data-type=\"num\" class=\"num\">Occurrences</th><th data-type=\"num\" class=\"num\">Objects</th>\
+         <th data-type=\"num\" class=\"num\">Effort (h)</th><th>Findings</th></tr></thead><tbody>\n",
+    );
+    for f in &s.features {
+        let info: Option<FeatureText<'_>> = input.features.feature_text(&f.feature);
+        let title = info.map(|i| i.title).unwrap_or(&f.feature);
+        write!(
+            p,
+            "<tr><td data-v=\"{t}\"><details><summary><span class=\"ftitle\">{t}</span> \
+             <code class=\"fid\">{id}</code></summary>",
+            t = escape(title),
+            id = escape(&f.feature)
+        )?;
+        match info {
+            Some(info) => {
+                write!(
+                    p,
+                    "<p>{}</p><p><strong>Remediation.</strong> {}</p>",
+                    escape(info.description),
+                    escape(info.remediation)
+                )?;
+                if let Some(url) = info.docs_url {
+                    match safe_link(url) {
+                        Some(href) => write!(
+                            p,
+                            "<p><a href=\"{href}\" rel=\"noreferrer noopener\" target=\"_blank\">Documentation</a></p>"
+                        )?,
+                        None => write!(p, "<p>Documentation: {}</p>", escape(url))?,
+                    }
+                }
+            }
+            None => p.push_str("<p>The catalog has no description of this feature.</p>"),
+        }
+        writeln!(
+            p,
+            "</details></td><td>{group}</td><td data-v=\"{rank}\">{badge}</td>\
+             <td class=\"num\" data-v=\"{occ}\">{occ_s}</td><td class=\"num\" data-v=\"{obj}\">{obj_s}</td>\
+             <td class=\"num\" data-v=\"{eff}\">{hours:.1}</td>\
+             <td><a class=\"xref\" href=\"{href}\">Show</a></td></tr>",
+            group = escape(&f.group),
+            rank = rank(f.status),
+            badge = status_badge(f.status),
+            occ = f.occurrences,
+            occ_s = count(f.occurrences),
+            obj = f.objects,
+            obj_s = count(f.objects),
+            eff = f.effort_minutes,
+            hours = f.effort_minutes as f64 / 60.0,
+            href = filter_href("feature", &f.feature),
+        )?;
+    }
+    p.push_str("</tbody></table>\n</section>\n");
+    Ok(())
+}
+
+fn render_objects(p: &mut String, s: &Summary) -> Out {
+    writeln!(
+        p,
+        "<section id=\"objects\" class=\"wrap\">\n<h2>Objects</h2>\n\
+         <p class=\"lead\">Every object analysed ({} in all; {} ready). An object is ready when \
+         none of its findings is <em>not supported</em>. Top-level code is the code of a file \
+         outside any object definition.</p>",
+        count(s.objects_total),
+        count(s.objects_ready)
+    )?;
+    if s.objects.is_empty() {
+        p.push_str("<p class=\"empty\">No objects.</p>\n</section>\n");
+        return Ok(());
+    }
+    p.push_str(
+        "<table class=\"sortable\"><thead><tr><th data-type=\"text\">Object</th>\
+         <th data-type=\"text\">Kind</th><th data-type=\"text\">File</th>\
+         <th data-type=\"num\" class=\"num\">Line</th><th data-type=\"num\">Ready</th>\
+         <th data-type=\"num\" class=\"num\">Blockers</th><th data-type=\"num\" class=\"num\">Review</th>\
+         <th data-type=\"num\" class=\"num\">Findings</th><th data-type=\"num\" class=\"num\">Effort (h)</th>\
+         </tr></thead><tbody>\n",
+    );
+    for o in &s.objects {
+        let name = object_label(&o.file, o.object.as_ref());
+        let kind = o
+            .object
+            .as_ref()
+            .map(|o| kind_str(o.kind))
+            .unwrap_or("script");
+        let review = o.by_status.review_manually
+            + o.by_status.review_semantics
+            + o.by_status.review_performance;
+        let ready = if o.ready {
+            "<span class=\"badge st-supported\">Ready</span>"
+        } else {
+            "<span class=\"badge st-not_supported\">Blocked</span>"
+        };
+        // The name links to the object's findings (cross-reference).
+        let shown = if o.findings > 0 {
+            format!(
+                "<a class=\"xref\" href=\"{}\">{}</a>",
+                filter_href("object", &name),
+                escape(&name)
+            )
+        } else {
+            escape(&name)
+        };
+        writeln!(
+            p,
+            "<tr><td data-v=\"{n}\" class=\"obj\">{shown}</td><td>{kind}</td><td data-v=\"{f}\" class=\"path\">{fp}</td>\
+             <td class=\"num\" data-v=\"{line}\">{line}</td><td data-v=\"{r}\">{ready}</td>\
+             <td class=\"num\" data-v=\"{ns}\">{ns_s}</td><td class=\"num\" data-v=\"{rv}\">{rv_s}</td>\
+             <td class=\"num\" data-v=\"{fc}\">{fc_s}</td><td class=\"num\" data-v=\"{eff}\">{hours:.1}</td></tr>",
+            n = escape(&name),
+            f = escape(&o.file),
+            fp = path_html(&o.file),
+            line = o.line,
+            r = u8::from(o.ready),
+            ns = o.by_status.not_supported,
+            ns_s = count(o.by_status.not_supported),
+            rv = review,
+            rv_s = count(review),
+            fc = o.findings,
+            fc_s = count(o.findings),
+            eff = o.effort_minutes,
+            hours = o.effort_minutes as f64 / 60.0,
+        )?;
+    }
+    p.push_str("</tbody></table>\n</section>\n");
+    Ok(())
+}
+
+fn render_findings(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
+    p.push_str(
+        "<section id=\"findings\" class=\"wrap\">\n<h2>Findings</h2>\n\
+         <p class=\"lead\">Filter, sort (click a column header) and open a finding to see its code. \
+         Filters are kept in the address, so a filtered view can be bookmarked.</p>\n\
+         <form class=\"filters\" id=\"filters\" autocomplete=\"off\">\n\
+         <label>Status<select id=\"f-status\"><option value=\"\">All statuses</option>",
+    );
+    for status in Status::ALL {
+        write!(
+            p,
+            "<option value=\"{}\">{}</option>",
+            status.as_str(),
+            status_label(status)
+        )?;
+    }
+    p.push_str(
+        "</select></label>\n<label>Feature<select id=\"f-feature\"><option value=\"\">All features</option>",
+    );
+    for f in &s.features {
+        let title = input
+            .features
+            .feature_text(&f.feature)
+            .map(|t| t.title)
+            .unwrap_or(&f.feature);
+        write!(
+            p,
+            "<option value=\"{id}\">{title} ({id})</option>",
+            id = escape(&f.feature),
+            title = escape(title),
+        )?;
+    }
+    p.push_str(
+        "</select></label>\n<label>Object<input id=\"f-object\" type=\"search\" list=\"object-names\" \
+         placeholder=\"schema.name\"></label>\n<datalist id=\"object-names\">",
+    );
+    let mut names: Vec<String> = s
+        .objects
+        .iter()
+        .filter(|o| o.findings > 0)
+        .map(|o| object_label(&o.file, o.object.as_ref()))
+        .collect();
+    names.sort();
+    names.dedup();
+    for name in &names {
+        write!(p, "<option value=\"{}\">", escape(name))?;
+    }
+    p.push_str(
+        "</datalist>\n<label class=\"grow\">Search<input id=\"f-q\" type=\"search\" \
+         placeholder=\"file, object, feature or code\"></label>\n\
+         <button type=\"button\" id=\"f-clear\">Clear</button>\n</form>\n\
+         <p class=\"count\" id=\"findings-count\" aria-live=\"polite\"></p>\n\
+         <noscript><p class=\"empty\">The findings table needs JavaScript. The JSON and CSV \
+         reports hold the same findings.</p></noscript>\n\
+         <table id=\"findings-table\"><thead><tr>\
+         <th data-key=\"status\">Status</th><th data-key=\"feature\">Feature</th>\
+         <th data-key=\"object\">Object</th><th data-key=\"file\">Location</th>\
+         <th data-key=\"complexity\">Complexity</th><th data-key=\"effort\" class=\"num\">Effort (min)</th>\
+         </tr></thead><tbody id=\"findings-body\"></tbody></table>\n\
+         <p><button type=\"button\" id=\"more\" hidden>Show more</button></p>\n</section>\n",
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_quotes() {
+        assert_eq!(
+            escape("<script>alert(1)</script>"),
+            "&lt;script&gt;alert(1)&lt;/script&gt;"
+        );
+        assert_eq!(
+            escape("\"><img src=x onerror='a'>&"),
+            "&quot;&gt;&lt;img src=x onerror=&#39;a&#39;&gt;&amp;"
+        );
+    }
+
+    #[test]
+    fn json_for_script_cannot_close_the_block() {
+        let json = serde_json::to_string("</script><!-- \u{2028}\u{2029}&").unwrap();
+        let safe = json_for_script(&json);
+        assert!(!safe.contains('<') && !safe.contains('>') && !safe.contains('&'));
+        assert!(!safe.contains('\u{2028}') && !safe.contains('\u{2029}'));
+        let back: String = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, "</script><!-- \u{2028}\u{2029}&");
+    }
+
+    #[test]
+    fn inline_blocks_cannot_end_early() {
+        assert!(!JS.to_ascii_lowercase().contains("</script"));
+        assert!(!CSS.to_ascii_lowercase().contains("</style"));
+        assert!(!JS.contains("innerHTML") && !JS.contains("outerHTML"));
+        assert!(!JS.contains("insertAdjacentHTML") && !JS.contains("document.write"));
+    }
+
+    #[test]
+    fn csp_hash_matches_known_vector() {
+        // sha256("") in base64.
+        assert_eq!(
+            csp_hash(""),
+            "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+        );
+    }
+
+    #[test]
+    fn numbers_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}

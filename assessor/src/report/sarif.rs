@@ -1,0 +1,277 @@
+//! The SARIF 2.1.0 report, for code-scanning tools (GitHub code scanning,
+//! Azure DevOps, IDE viewers).
+//!
+//! One run. `tool.driver.rules` holds one rule per catalog feature found, in
+//! the summary's feature order; each result names its rule by `ruleId` and
+//! `ruleIndex`. Levels: `not_supported` is `error`, the three `review_*`
+//! statuses are `warning`, `ignored` is `note`, `supported` is `none`.
+//! Locations are relative URIs (percent-encoded, `/`-separated) against the
+//! `%SRCROOT%` base (the input root); columns count Unicode code points
+//! (`columnKind`), as the findings do.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::{ReportInput, Summary, complexity_str, kind_str, object_display, summarize};
+use crate::findings::Status;
+
+/// The SARIF version written.
+pub const SARIF_VERSION: &str = "2.1.0";
+
+/// The schema URI written in `$schema` (a name, never fetched).
+pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/// The base id locations are relative to.
+pub const SRCROOT: &str = "%SRCROOT%";
+
+/// The SARIF level of a status.
+pub fn level(status: Status) -> &'static str {
+    match status {
+        Status::NotSupported => "error",
+        Status::ReviewManually | Status::ReviewSemantics | Status::ReviewPerformance => "warning",
+        Status::Ignored => "note",
+        Status::Supported => "none",
+    }
+}
+
+/// Writes the SARIF log (compact: a machine format, and indentation more
+/// than doubles a large log; trailing newline).
+pub fn write_sarif(w: &mut dyn Write, input: &ReportInput<'_>) -> io::Result<()> {
+    let summary = summarize(input);
+    write_sarif_with(w, input, &summary)
+}
+
+pub(crate) fn write_sarif_with(
+    w: &mut dyn Write,
+    input: &ReportInput<'_>,
+    summary: &Summary,
+) -> io::Result<()> {
+    let rules: Vec<Value> = summary
+        .features
+        .iter()
+        .map(|f| {
+            let info = input.features.feature_text(&f.feature);
+            let title = info.map(|i| i.title).unwrap_or(&f.feature);
+            let mut rule = json!({
+                "id": f.feature,
+                "shortDescription": { "text": title },
+                "defaultConfiguration": { "level": level(f.status) },
+                "properties": { "group": f.group, "status": f.status.as_str(), "tags": [f.group] },
+            });
+            if let Some(info) = info {
+                rule["fullDescription"] = json!({ "text": info.description });
+                rule["help"] = json!({ "text": info.remediation });
+                if let Some(url) = &info.docs_url {
+                    rule["helpUri"] = json!(url);
+                }
+            }
+            rule
+        })
+        .collect();
+
+    let rule_index: HashMap<&str, usize> = summary
+        .features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.feature.as_str(), i))
+        .collect();
+    // Typed, not `Value`: results are most of a large log, and a tree of
+    // maps for each would dominate the time.
+    let results: Vec<SarifResult<'_>> = input
+        .findings
+        .iter()
+        .map(|f| {
+            let title = input
+                .features
+                .feature_text(&f.feature)
+                .map(|i| i.title)
+                .unwrap_or(&f.feature);
+            SarifResult {
+                rule_id: &f.feature,
+                rule_index: rule_index.get(f.feature.as_str()).copied(),
+                level: level(f.status),
+                message: Text {
+                    text: format!("{title} ({})", f.status.as_str()),
+                },
+                locations: [Location {
+                    physical_location: PhysicalLocation {
+                        artifact_location: ArtifactLocation {
+                            uri: relative_uri(&f.file),
+                            uri_base_id: SRCROOT,
+                        },
+                        region: Region {
+                            start_line: f.line.max(1),
+                            start_column: f.column.max(1),
+                            snippet: Text { text: &f.snippet },
+                        },
+                    },
+                    logical_locations: f.object.as_ref().map(|o| {
+                        [LogicalLocation {
+                            fully_qualified_name: object_display(Some(o)),
+                            name: &o.name,
+                        }]
+                    }),
+                }],
+                properties: ResultProperties {
+                    status: f.status.as_str(),
+                    group: &f.group,
+                    complexity: complexity_str(f.complexity),
+                    effort_minutes: f.effort_minutes,
+                    object_kind: f.object.as_ref().map(|o| kind_str(o.kind)),
+                },
+            }
+        })
+        .collect();
+
+    let log = Log {
+        schema: SARIF_SCHEMA,
+        version: SARIF_VERSION,
+        runs: [Run {
+            tool: json!({ "driver": {
+                "name": super::json::TOOL_NAME,
+                "version": input.tool_version,
+                "rules": rules,
+            }}),
+            original_uri_base_ids: json!({
+                SRCROOT: { "description": { "text": "The input root the analysis was run on." } },
+            }),
+            column_kind: "unicodeCodePoints",
+            results,
+            properties: json!({
+                "target": input.target,
+                "readinessPercent": summary.readiness_percent,
+                "objectsTotal": summary.objects_total,
+                "objectsReady": summary.objects_ready,
+                "effortMinutes": summary.effort.minutes,
+            }),
+        }],
+    };
+    serde_json::to_writer(&mut *w, &log).map_err(io::Error::from)?;
+    w.write_all(b"\n")
+}
+
+#[derive(Serialize)]
+struct Log<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [Run<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run<'a> {
+    tool: Value,
+    original_uri_base_ids: Value,
+    column_kind: &'static str,
+    results: Vec<SarifResult<'a>>,
+    properties: Value,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'a> {
+    rule_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_index: Option<usize>,
+    level: &'static str,
+    message: Text<String>,
+    locations: [Location<'a>; 1],
+    properties: ResultProperties<'a>,
+}
+
+#[derive(Serialize)]
+struct Text<T> {
+    text: T,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location<'a> {
+    physical_location: PhysicalLocation<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logical_locations: Option<[LogicalLocation<'a>; 1]>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation<'a> {
+    artifact_location: ArtifactLocation,
+    region: Region<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactLocation {
+    uri: String,
+    uri_base_id: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region<'a> {
+    start_line: u32,
+    start_column: u32,
+    snippet: Text<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LogicalLocation<'a> {
+    fully_qualified_name: String,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultProperties<'a> {
+    status: &'static str,
+    group: &'a str,
+    complexity: &'static str,
+    effort_minutes: u32,
+    object_kind: Option<&'static str>,
+}
+
+/// A relative URI reference for a relative path: `/`-separated, with every
+/// byte outside RFC 3986 unreserved characters percent-encoded.
+pub fn relative_uri(path: &str) -> String {
+    // A leading separator would make the reference absolute.
+    let path = path.trim_start_matches(['/', '\\']);
+    let mut out = String::with_capacity(path.len());
+    for segment_byte in path.bytes() {
+        match segment_byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(char::from(segment_byte));
+            }
+            // Paths from Windows exports.
+            b'\\' => out.push('/'),
+            b => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_relative_and_encoded() {
+        assert_eq!(relative_uri("procs/orders.sql"), "procs/orders.sql");
+        assert_eq!(relative_uri("my procs\\a b.sql"), "my%20procs/a%20b.sql");
+        assert_eq!(relative_uri("c:#?%é.sql"), "c%3A%23%3F%25%C3%A9.sql");
+        assert_eq!(relative_uri("/abs/x.sql"), "abs/x.sql");
+    }
+
+    #[test]
+    fn levels_follow_status() {
+        assert_eq!(level(Status::NotSupported), "error");
+        assert_eq!(level(Status::ReviewSemantics), "warning");
+        assert_eq!(level(Status::ReviewManually), "warning");
+        assert_eq!(level(Status::ReviewPerformance), "warning");
+        assert_eq!(level(Status::Ignored), "note");
+    }
+}

@@ -1,0 +1,499 @@
+//! The executive summary: readiness, counts, effort and top blockers,
+//! computed once from a [`ReportInput`] and rendered by every format.
+//!
+//! Definitions (also in docs/report-schema.md):
+//! - An *object* is a database object defined by a script, or the top-level
+//!   code of a file (see [`ObjectSummary`]). Objects named by findings but
+//!   missing from [`ReportInput::objects`] are added, so a blocker always
+//!   counts.
+//! - An object is *ready* when none of its findings is a blocker
+//!   ([`Status::is_blocker`], i.e. `not_supported`). Readiness is the share
+//!   of ready objects, in percent, rounded to one decimal; it is `None` when
+//!   no object was analysed (there is nothing to be ready).
+//! - Effort is the sum of the findings' `effort_minutes` (remediation) plus,
+//!   once per feature found, the catalog's `learning_minutes` for it
+//!   (learning the remediation). Hours are total minutes / 60 and
+//!   person-days are hours / [`HOURS_PER_PERSON_DAY`], both rounded to one
+//!   decimal.
+//! - Top blockers are the features with `not_supported` findings, most
+//!   occurrences first (ties: more objects first, then feature id), at most
+//!   [`TOP_BLOCKERS`].
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{ObjectSummary, ReportInput};
+use crate::findings::{Complexity, Finding, ObjectRef, Status};
+
+/// Working hours in one person-day of effort.
+pub const HOURS_PER_PERSON_DAY: f64 = 8.0;
+
+/// How many features the top-blockers list shows.
+pub const TOP_BLOCKERS: usize = 10;
+
+/// The executive summary of one report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub files_analyzed: usize,
+    pub lines_analyzed: u64,
+    pub objects_total: usize,
+    /// Objects without any blocker.
+    pub objects_ready: usize,
+    /// `objects_ready / objects_total` in percent, one decimal; `None` when
+    /// no object was analysed.
+    pub readiness_percent: Option<f64>,
+    pub findings_total: usize,
+    pub by_status: StatusCounts,
+    pub by_complexity: ComplexityCounts,
+    pub effort: Effort,
+    /// Features with blockers, most occurrences first, at most
+    /// [`TOP_BLOCKERS`].
+    pub top_blockers: Vec<FeatureUsage>,
+    /// Every feature found, worst status first, then most occurrences.
+    pub features: Vec<FeatureUsage>,
+    /// Every object, by file, then line, then name.
+    pub objects: Vec<ObjectReadiness>,
+}
+
+/// Finding counts by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StatusCounts {
+    pub not_supported: usize,
+    pub review_manually: usize,
+    pub review_semantics: usize,
+    pub review_performance: usize,
+    pub ignored: usize,
+    pub supported: usize,
+}
+
+impl StatusCounts {
+    /// The count for one status.
+    pub fn get(&self, status: Status) -> usize {
+        match status {
+            Status::NotSupported => self.not_supported,
+            Status::ReviewManually => self.review_manually,
+            Status::ReviewSemantics => self.review_semantics,
+            Status::ReviewPerformance => self.review_performance,
+            Status::Ignored => self.ignored,
+            Status::Supported => self.supported,
+        }
+    }
+
+    fn add(&mut self, status: Status) {
+        let slot = match status {
+            Status::NotSupported => &mut self.not_supported,
+            Status::ReviewManually => &mut self.review_manually,
+            Status::ReviewSemantics => &mut self.review_semantics,
+            Status::ReviewPerformance => &mut self.review_performance,
+            Status::Ignored => &mut self.ignored,
+            Status::Supported => &mut self.supported,
+        };
+        *slot += 1;
+    }
+
+    /// The worst status with a non-zero count ([`Status::ALL`] order).
+    pub fn worst(&self) -> Option<Status> {
+        Status::ALL.into_iter().find(|&s| self.get(s) > 0)
+    }
+}
+
+/// Finding counts by complexity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ComplexityCounts {
+    pub low: usize,
+    pub medium: usize,
+    pub high: usize,
+}
+
+impl ComplexityCounts {
+    /// The count for one complexity.
+    pub fn get(&self, complexity: Complexity) -> usize {
+        match complexity {
+            Complexity::Low => self.low,
+            Complexity::Medium => self.medium,
+            Complexity::High => self.high,
+        }
+    }
+
+    fn add(&mut self, complexity: Complexity) {
+        match complexity {
+            Complexity::Low => self.low += 1,
+            Complexity::Medium => self.medium += 1,
+            Complexity::High => self.high += 1,
+        }
+    }
+}
+
+/// Estimated remediation effort.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Effort {
+    /// Remediation plus learning.
+    pub minutes: u64,
+    /// Sum of the findings' `effort_minutes`.
+    pub remediation_minutes: u64,
+    /// Once per feature found, the catalog's learning time.
+    pub learning_minutes: u64,
+    /// One decimal.
+    pub hours: f64,
+    /// Hours / [`HOURS_PER_PERSON_DAY`], one decimal.
+    pub person_days: f64,
+}
+
+impl Effort {
+    fn new(remediation_minutes: u64, learning_minutes: u64) -> Effort {
+        let minutes = remediation_minutes.saturating_add(learning_minutes);
+        // Precision: u64 minutes beyond 2^53 are not a realistic estimate.
+        let hours = minutes as f64 / 60.0;
+        Effort {
+            minutes,
+            remediation_minutes,
+            learning_minutes,
+            hours: round1(hours),
+            person_days: round1(hours / HOURS_PER_PERSON_DAY),
+        }
+    }
+}
+
+/// How one catalog feature occurs in the analysed code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FeatureUsage {
+    pub feature: String,
+    /// The catalog group (from the first finding of the feature).
+    pub group: String,
+    /// The worst status among its findings.
+    pub status: Status,
+    pub occurrences: usize,
+    pub by_status: StatusCounts,
+    /// Distinct objects it occurs in.
+    pub objects: usize,
+    pub effort_minutes: u64,
+}
+
+/// The readiness of one object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectReadiness {
+    pub file: String,
+    /// `None` for the top-level code of `file`.
+    pub object: Option<ObjectRef>,
+    pub line: u32,
+    /// No blocker among its findings.
+    pub ready: bool,
+    pub findings: usize,
+    pub by_status: StatusCounts,
+    pub effort_minutes: u64,
+}
+
+/// Computes the executive summary. Linear in findings plus objects (times a
+/// logarithm for the maps).
+pub fn summarize(input: &ReportInput<'_>) -> Summary {
+    let mut objects: BTreeMap<(&str, Option<&ObjectRef>), ObjectAcc> = BTreeMap::new();
+    for ObjectSummary { file, object, line } in input.objects {
+        let acc = objects
+            .entry((file.as_str(), object.as_ref()))
+            .or_insert_with(|| ObjectAcc::new(*line));
+        acc.line = acc.line.min(*line);
+    }
+
+    let mut by_status = StatusCounts::default();
+    let mut by_complexity = ComplexityCounts::default();
+    let mut minutes: u64 = 0;
+    let mut features: BTreeMap<&str, FeatureAcc<'_>> = BTreeMap::new();
+    for finding in input.findings {
+        by_status.add(finding.status);
+        by_complexity.add(finding.complexity);
+        let effort = u64::from(finding.effort_minutes);
+        minutes = minutes.saturating_add(effort);
+
+        let key = (finding.file.as_str(), finding.object.as_ref());
+        // An object the caller did not list still counts (see module docs).
+        let obj = objects
+            .entry(key)
+            .or_insert_with(|| ObjectAcc::new(finding.line));
+        obj.line = obj.line.min(finding.line.max(1));
+        obj.findings += 1;
+        obj.by_status.add(finding.status);
+        obj.effort = obj.effort.saturating_add(effort);
+
+        let feat = features
+            .entry(finding.feature.as_str())
+            .or_insert_with(|| FeatureAcc::new(finding));
+        feat.occurrences += 1;
+        feat.by_status.add(finding.status);
+        feat.effort = feat.effort.saturating_add(effort);
+        feat.objects.insert(key);
+    }
+
+    let objects: Vec<ObjectReadiness> = objects
+        .into_iter()
+        .map(|((file, object), acc)| ObjectReadiness {
+            file: file.to_string(),
+            object: object.cloned(),
+            line: acc.line,
+            ready: !Status::ALL
+                .into_iter()
+                .any(|s| s.is_blocker() && acc.by_status.get(s) > 0),
+            findings: acc.findings,
+            by_status: acc.by_status,
+            effort_minutes: acc.effort,
+        })
+        .collect();
+    let mut objects = objects;
+    objects.sort_by(|a, b| (&a.file, a.line, &a.object).cmp(&(&b.file, b.line, &b.object)));
+
+    let mut features: Vec<FeatureUsage> = features
+        .into_iter()
+        .map(|(id, acc)| FeatureUsage {
+            feature: id.to_string(),
+            group: acc.group.to_string(),
+            // A feature in the map has at least one finding.
+            status: acc.by_status.worst().unwrap_or(Status::Supported),
+            occurrences: acc.occurrences,
+            by_status: acc.by_status,
+            objects: acc.objects.len(),
+            effort_minutes: acc.effort,
+        })
+        .collect();
+    features.sort_by(|a, b| {
+        rank(a.status)
+            .cmp(&rank(b.status))
+            .then(b.occurrences.cmp(&a.occurrences))
+            .then(a.feature.cmp(&b.feature))
+    });
+
+    let mut top_blockers: Vec<FeatureUsage> = features
+        .iter()
+        .filter(|f| blockers(&f.by_status) > 0)
+        .cloned()
+        .collect();
+    top_blockers.sort_by(|a, b| {
+        blockers(&b.by_status)
+            .cmp(&blockers(&a.by_status))
+            .then(b.objects.cmp(&a.objects))
+            .then(a.feature.cmp(&b.feature))
+    });
+    top_blockers.truncate(TOP_BLOCKERS);
+
+    let learning: u64 = features
+        .iter()
+        .filter_map(|f| input.features.feature_text(&f.feature))
+        .map(|t| u64::from(t.learning_minutes))
+        .sum();
+
+    let objects_total = objects.len();
+    let objects_ready = objects.iter().filter(|o| o.ready).count();
+    let readiness_percent =
+        (objects_total > 0).then(|| round1(objects_ready as f64 * 100.0 / objects_total as f64));
+
+    Summary {
+        files_analyzed: input.files_analyzed,
+        lines_analyzed: input.lines_analyzed,
+        objects_total,
+        objects_ready,
+        readiness_percent,
+        findings_total: input.findings.len(),
+        by_status,
+        by_complexity,
+        effort: Effort::new(minutes, learning),
+        top_blockers,
+        features,
+        objects,
+    }
+}
+
+/// Position in [`Status::ALL`]: 0 is the worst.
+pub(crate) fn rank(status: Status) -> usize {
+    Status::ALL
+        .iter()
+        .position(|&s| s == status)
+        .unwrap_or(Status::ALL.len())
+}
+
+fn blockers(counts: &StatusCounts) -> usize {
+    Status::ALL
+        .into_iter()
+        .filter(|s| s.is_blocker())
+        .map(|s| counts.get(s))
+        .sum()
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+struct ObjectAcc {
+    line: u32,
+    findings: usize,
+    by_status: StatusCounts,
+    effort: u64,
+}
+
+impl ObjectAcc {
+    fn new(line: u32) -> ObjectAcc {
+        ObjectAcc {
+            line: line.max(1),
+            findings: 0,
+            by_status: StatusCounts::default(),
+            effort: 0,
+        }
+    }
+}
+
+struct FeatureAcc<'a> {
+    group: &'a str,
+    occurrences: usize,
+    by_status: StatusCounts,
+    effort: u64,
+    objects: std::collections::BTreeSet<(&'a str, Option<&'a ObjectRef>)>,
+}
+
+impl<'a> FeatureAcc<'a> {
+    fn new(first: &'a Finding) -> FeatureAcc<'a> {
+        FeatureAcc {
+            group: &first.group,
+            occurrences: 0,
+            by_status: StatusCounts::default(),
+            effort: 0,
+            objects: Default::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::findings::ObjectKind;
+    use crate::report::FeatureInfo;
+
+    fn obj(name: &str) -> ObjectRef {
+        ObjectRef {
+            schema: Some("dbo".into()),
+            name: name.into(),
+            kind: ObjectKind::Procedure,
+        }
+    }
+
+    fn finding(file: &str, object: Option<ObjectRef>, feature: &str, status: Status) -> Finding {
+        Finding {
+            file: file.into(),
+            line: 3,
+            column: 1,
+            object,
+            feature: feature.into(),
+            group: "g".into(),
+            status,
+            complexity: Complexity::Medium,
+            effort_minutes: 30,
+            snippet: "x".into(),
+        }
+    }
+
+    #[test]
+    fn readiness_counts_objects_without_findings_and_unlisted_objects() {
+        let objects = vec![
+            ObjectSummary {
+                file: "a.sql".into(),
+                object: Some(obj("p1")),
+                line: 1,
+            },
+            ObjectSummary {
+                file: "a.sql".into(),
+                object: Some(obj("p2")),
+                line: 10,
+            },
+            ObjectSummary {
+                file: "a.sql".into(),
+                object: Some(obj("clean")),
+                line: 20,
+            },
+        ];
+        let findings = vec![
+            finding("a.sql", Some(obj("p1")), "f.block", Status::NotSupported),
+            finding("a.sql", Some(obj("p1")), "f.block", Status::NotSupported),
+            finding(
+                "a.sql",
+                Some(obj("p2")),
+                "f.review",
+                Status::ReviewSemantics,
+            ),
+            // Not listed in `objects`: must still count, as not ready.
+            finding("b.sql", Some(obj("p3")), "f.other", Status::NotSupported),
+            finding("b.sql", None, "f.review", Status::ReviewSemantics),
+        ];
+        let mut features: BTreeMap<String, FeatureInfo> = BTreeMap::new();
+        let learn = |minutes| FeatureInfo {
+            title: "t".into(),
+            description: String::new(),
+            remediation: String::new(),
+            docs_url: None,
+            learning_minutes: minutes,
+        };
+        // Counted once although f.block occurs twice.
+        features.insert("f.block".into(), learn(60));
+        features.insert("f.review".into(), learn(30));
+        // Not found: not counted.
+        features.insert("f.unused".into(), learn(1000));
+        let input = ReportInput {
+            tool_version: "0",
+            target: "t",
+            inputs: &[],
+            generated_at: None,
+            findings: &findings,
+            objects: &objects,
+            features: &features,
+            files_analyzed: 2,
+            lines_analyzed: 40,
+        };
+        let s = summarize(&input);
+        assert_eq!(s.objects_total, 5);
+        // p2, clean, b.sql top-level code.
+        assert_eq!(s.objects_ready, 3);
+        assert_eq!(s.readiness_percent, Some(60.0));
+        assert_eq!(s.by_status.not_supported, 3);
+        assert_eq!(s.by_status.review_semantics, 2);
+        assert_eq!(s.by_complexity.medium, 5);
+        assert_eq!(s.effort.remediation_minutes, 150);
+        assert_eq!(s.effort.learning_minutes, 90);
+        assert_eq!(s.effort.minutes, 240);
+        assert_eq!(s.effort.hours, 4.0);
+        assert_eq!(s.effort.person_days, 0.5);
+        let top: Vec<(&str, usize)> = s
+            .top_blockers
+            .iter()
+            .map(|f| (f.feature.as_str(), f.occurrences))
+            .collect();
+        assert_eq!(top, vec![("f.block", 2), ("f.other", 1)]);
+        assert_eq!(s.features[0].status, Status::NotSupported);
+        let review = s.features.iter().find(|f| f.feature == "f.review").unwrap();
+        assert_eq!(review.objects, 2);
+        let p1 = s
+            .objects
+            .iter()
+            .find(|o| o.object.as_ref().is_some_and(|o| o.name == "p1"))
+            .unwrap();
+        assert!(!p1.ready);
+        assert_eq!(p1.findings, 2);
+        assert_eq!(p1.effort_minutes, 60);
+    }
+
+    #[test]
+    fn no_objects_means_no_readiness_figure() {
+        let features: BTreeMap<String, FeatureInfo> = BTreeMap::new();
+        let input = ReportInput {
+            tool_version: "0",
+            target: "t",
+            inputs: &[],
+            generated_at: None,
+            findings: &[],
+            objects: &[],
+            features: &features,
+            files_analyzed: 0,
+            lines_analyzed: 0,
+        };
+        let s = summarize(&input);
+        assert_eq!(s.readiness_percent, None);
+        assert!(s.top_blockers.is_empty());
+    }
+}

@@ -1,0 +1,232 @@
+//! Shared fixture for the report tests: a small but complete assessment with
+//! every status and complexity, an object without findings, top-level code,
+//! and hostile text in every customer-controlled field.
+
+#![allow(dead_code)] // Each test binary uses a different part.
+
+use std::collections::BTreeMap;
+
+use assessor::findings::{Complexity, Finding, ObjectKind, ObjectRef, Status};
+use assessor::report::{FeatureInfo, ObjectSummary, ReportInput};
+
+/// Object names that would run script if a renderer did not escape them.
+pub const XSS_SCRIPT: &str = "<script>document.title='PWNED-SCRIPT';alert(1)</script>";
+pub const XSS_IMG: &str = "\"><img src=x onerror=\"document.title='PWNED-IMG';alert(1)\">";
+
+pub struct Sample {
+    pub findings: Vec<Finding>,
+    pub objects: Vec<ObjectSummary>,
+    pub features: BTreeMap<String, FeatureInfo>,
+    pub inputs: Vec<String>,
+}
+
+impl Sample {
+    pub fn input(&self) -> ReportInput<'_> {
+        ReportInput {
+            tool_version: "0.1.0-test",
+            target: "babelfish-5.5",
+            inputs: &self.inputs,
+            generated_at: Some("2026-11-22T08:00:00Z"),
+            findings: &self.findings,
+            objects: &self.objects,
+            features: &self.features,
+            files_analyzed: 3,
+            lines_analyzed: 1234,
+        }
+    }
+
+    /// How many findings have `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.findings.iter().filter(|f| f.status == status).count()
+    }
+}
+
+fn obj(schema: Option<&str>, name: &str, kind: ObjectKind) -> ObjectRef {
+    ObjectRef {
+        schema: schema.map(str::to_string),
+        name: name.to_string(),
+        kind,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finding(
+    file: &str,
+    line: u32,
+    object: Option<ObjectRef>,
+    feature: &str,
+    status: Status,
+    complexity: Complexity,
+    effort: u32,
+    snippet: &str,
+) -> Finding {
+    Finding {
+        file: file.to_string(),
+        line,
+        column: 5,
+        object,
+        feature: feature.to_string(),
+        group: feature.split('.').next().unwrap_or("other").to_string(),
+        status,
+        complexity,
+        effort_minutes: effort,
+        snippet: snippet.to_string(),
+    }
+}
+
+/// The sample. `beacon` is a URL that must never be fetched: it is planted
+/// in customer text as `<img src>` and `<link href>` payloads.
+pub fn sample(beacon: &str) -> Sample {
+    let orders = obj(Some("Sales"), "usp_GetOrders", ObjectKind::Procedure);
+    let xss1 = obj(Some("dbo"), XSS_SCRIPT, ObjectKind::Procedure);
+    let xss2 = obj(None, XSS_IMG, ObjectKind::View);
+    let clean = obj(Some("dbo"), "CleanView", ObjectKind::View);
+    let leak_snippet = format!(
+        "SELECT 1 -- </script><img src=\"{beacon}/img\"><link rel=stylesheet href=\"{beacon}/css\">"
+    );
+    let findings = vec![
+        finding(
+            "procs/orders.sql",
+            12,
+            Some(orders.clone()),
+            "service_broker.send",
+            Status::NotSupported,
+            Complexity::High,
+            240,
+            "SEND ON CONVERSATION @h MESSAGE TYPE [//Orders/Request] (@body);",
+        ),
+        finding(
+            "procs/orders.sql",
+            20,
+            Some(orders.clone()),
+            "query_hint.nolock",
+            Status::ReviewSemantics,
+            Complexity::Low,
+            10,
+            "SELECT * FROM Sales.Orders WITH (NOLOCK)\nWHERE OrderDate > @since;",
+        ),
+        finding(
+            "procs/orders.sql",
+            31,
+            Some(orders),
+            "dynamic_sql.exec",
+            Status::ReviewManually,
+            Complexity::Medium,
+            30,
+            "EXEC (@sql);",
+        ),
+        finding(
+            "hostile/<b>evil</b>.sql",
+            3,
+            Some(xss1.clone()),
+            "service_broker.send",
+            Status::NotSupported,
+            Complexity::High,
+            240,
+            "=HYPERLINK(\"http://x\",\"y\") </script><script>document.title='PWNED-SNIPPET'</script>",
+        ),
+        finding(
+            "hostile/<b>evil</b>.sql",
+            9,
+            Some(xss1),
+            "option.fillfactor",
+            Status::Ignored,
+            Complexity::Low,
+            0,
+            "-- \u{2028} line separator \u{2029} & <!-- comment",
+        ),
+        finding(
+            "hostile/<b>evil</b>.sql",
+            15,
+            Some(xss2.clone()),
+            "hint.index",
+            Status::ReviewPerformance,
+            Complexity::Medium,
+            20,
+            &leak_snippet,
+        ),
+        finding(
+            "scripts/setup.sql",
+            1,
+            None,
+            "xml.for_xml_explicit",
+            Status::NotSupported,
+            Complexity::Medium,
+            60,
+            "+SELECT 1 AS Tag FOR XML EXPLICIT",
+        ),
+        finding(
+            "scripts/setup.sql",
+            4,
+            None,
+            "statement.select",
+            Status::Supported,
+            Complexity::Low,
+            0,
+            "@SELECT 2",
+        ),
+    ];
+    let objects = vec![
+        ObjectSummary {
+            file: "procs/orders.sql".into(),
+            object: Some(obj(Some("Sales"), "usp_GetOrders", ObjectKind::Procedure)),
+            line: 10,
+        },
+        ObjectSummary {
+            file: "procs/clean.sql".into(),
+            object: Some(clean),
+            line: 1,
+        },
+        ObjectSummary {
+            file: "hostile/<b>evil</b>.sql".into(),
+            object: Some(xss2),
+            line: 14,
+        },
+        ObjectSummary {
+            file: "scripts/setup.sql".into(),
+            object: None,
+            line: 1,
+        },
+    ];
+    let mut features = BTreeMap::new();
+    let mut add = |id: &str, title: &str, docs: Option<&str>| {
+        let learning_minutes = if id.starts_with("service_broker") {
+            120
+        } else {
+            0
+        };
+        features.insert(
+            id.to_string(),
+            FeatureInfo {
+                title: title.to_string(),
+                description: format!("What {title} means on Babelfish."),
+                remediation: format!("Rewrite uses of {title}."),
+                docs_url: docs.map(str::to_string),
+                learning_minutes,
+            },
+        );
+    };
+    add(
+        "service_broker.send",
+        "Service Broker SEND",
+        Some(
+            "https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/babelfish-compatibility.html",
+        ),
+    );
+    add("query_hint.nolock", "NOLOCK table hint", None);
+    add("dynamic_sql.exec", "Dynamic SQL (EXEC of a string)", None);
+    add(
+        "option.fillfactor",
+        "FILLFACTOR <i>option</i> & \"quotes\"",
+        Some("javascript:document.title='PWNED-DOCS'"),
+    );
+    add("hint.index", "Index hints", None);
+    add("xml.for_xml_explicit", "FOR XML EXPLICIT", None);
+    // "statement.select" is deliberately not in the catalog.
+    Sample {
+        findings,
+        objects,
+        features,
+        inputs: vec!["./exported <scripts>".to_string()],
+    }
+}
