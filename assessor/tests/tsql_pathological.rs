@@ -4,7 +4,6 @@
 use assessor::source::decode;
 use assessor::tsql::observation::ObservationKind;
 use assessor::tsql::parse_script;
-use std::time::{Duration, Instant};
 
 /// Runs `f` on a thread with a small stack (1 MiB, half the default test
 /// thread's), so a recursion bug shows up as a crash here.
@@ -83,9 +82,9 @@ fn fifty_megabyte_single_line() {
         src.push_str("a+ISNULL(b,'x''y')+");
     }
     src.push('1');
-    let started = Instant::now();
+    // Time is measured by `benches/analyze.rs`, not here: this proves the
+    // parser neither recurses per token nor gives up on a huge line.
     let script = parse_script(&src);
-    assert!(started.elapsed() < Duration::from_secs(120));
     assert!(script.observations.iter().any(|o| o.name == "ISNULL"));
     assert!(
         script
