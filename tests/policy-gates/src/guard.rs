@@ -1,0 +1,176 @@
+//! cfn-guard's structured report (`--structured -S none -o json`), reduced to
+//! what the gates assert: each rule's status and the resources it blamed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::{GateError, Result};
+
+/// The guard rules directory, relative to the repository root.
+pub const RULES_DIR: &str = "policies/guard";
+
+/// How one rule came out on one template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Pass,
+    Fail {
+        /// Logical ids of the resources the failed checks point at.
+        resources: BTreeSet<String>,
+    },
+    /// The rule did not apply (nothing it looks at is in the template).
+    Skip,
+}
+
+/// Reads the report of one data file into rule name -> status.
+pub fn parse_report(json: &str) -> Result<BTreeMap<String, Status>> {
+    let bad = |detail: String| GateError::Parse {
+        what: "cfn-guard's structured report".into(),
+        detail,
+    };
+    let files: Value = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+    let [file] = files.as_array().map(Vec::as_slice).unwrap_or_default() else {
+        return Err(bad(format!("expected one data file, got: {files}")));
+    };
+    let mut rules = BTreeMap::new();
+    for (key, status) in [
+        ("compliant", Status::Pass),
+        ("not_applicable", Status::Skip),
+    ] {
+        for name in file
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = name.as_str().ok_or_else(|| bad(format!("{key}: {name}")))?;
+            rules.insert(name.to_owned(), status.clone());
+        }
+    }
+    for failed in file
+        .get("not_compliant")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let rule = failed.get("Rule").ok_or_else(|| bad(failed.to_string()))?;
+        let name = rule
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad(rule.to_string()))?;
+        let mut resources = BTreeSet::new();
+        blamed_resources(rule.get("checks").unwrap_or(&Value::Null), &mut resources);
+        rules.insert(name.to_owned(), Status::Fail { resources });
+    }
+    Ok(rules)
+}
+
+/// Collects the resources a failed check points at: the `/Resources/<id>`
+/// prefix of each property path, or, for a check on the resource's key
+/// itself (path `/Resources`), the key's value. Paths under `to` are what
+/// the property was compared with (other resources), not the culprit.
+fn blamed_resources(check: &Value, out: &mut BTreeSet<String>) {
+    match check {
+        Value::Object(map) => {
+            if let Some(path) = map.get("path").and_then(Value::as_str) {
+                if path == "/Resources" {
+                    if let Some(id) = map.get("value").and_then(Value::as_str) {
+                        out.insert(id.to_owned());
+                    }
+                } else if let Some(rest) = path.strip_prefix("/Resources/") {
+                    let id = rest.split('/').next().unwrap_or(rest);
+                    out.insert(id.to_owned());
+                }
+            }
+            for (key, value) in map {
+                if key != "to" {
+                    blamed_resources(value, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| blamed_resources(v, out)),
+        _ => {}
+    }
+}
+
+/// The top-level rules defined in the guard files (parameterised helper rules,
+/// `rule name(arg)`, are not reported on their own and are left out).
+pub fn defined_rules() -> Result<BTreeSet<String>> {
+    let dir = crate::repo_root().join(RULES_DIR);
+    let entries = std::fs::read_dir(&dir).map_err(|source| GateError::Read {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let mut rules = BTreeSet::new();
+    for entry in entries.filter_map(|e| e.ok()) {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("guard") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).map_err(|source| GateError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        for line in text.lines() {
+            let Some(rest) = line.strip_prefix("rule ") else {
+                continue;
+            };
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !rest[name.len()..].starts_with('(') {
+                rules.insert(name);
+            }
+        }
+    }
+    Ok(rules)
+}
+
+/// `s3_bucket_tls_only` -> `ViolatesS3BucketTlsOnly`: the logical id of the
+/// resource in the bad template that breaks that rule.
+pub fn violating_resource(rule: &str) -> String {
+    let mut id = String::from("Violates");
+    for word in rule.split('_') {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            id.extend(first.to_uppercase());
+            id.push_str(chars.as_str());
+        }
+    }
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn violating_resource_names_follow_the_rule_names() {
+        assert_eq!(
+            violating_resource("s3_bucket_tls_only"),
+            "ViolatesS3BucketTlsOnly"
+        );
+        assert_eq!(
+            violating_resource("ec2_imdsv2_required"),
+            "ViolatesEc2Imdsv2Required"
+        );
+    }
+
+    #[test]
+    fn blamed_resources_skip_the_compared_values() {
+        let check = serde_json::json!({
+            "InResolved": {
+                "from": { "path": "/Resources", "value": "BadBucket" },
+                "to": [{ "path": "/Resources/OtherPolicy/Properties/Bucket/Ref", "value": "Good" }]
+            },
+            "Resolved": { "from": { "path": "/Resources/Lt/Properties/X", "value": 1 } }
+        });
+        let mut out = BTreeSet::new();
+        blamed_resources(&check, &mut out);
+        assert_eq!(
+            out,
+            BTreeSet::from(["BadBucket".to_owned(), "Lt".to_owned()])
+        );
+    }
+}

@@ -1,0 +1,368 @@
+//! Gate: every cfn-guard rule in policies/guard passes on the appliance stack
+//! (passes, not "not applicable"), and each rule is proven to catch what it
+//! claims, twice:
+//!
+//! - on the deliberately bad template, it fails because of exactly the one
+//!   resource written to break it (`Violates<RuleName>`), and nothing else;
+//! - on the appliance stack with one targeted change that breaks that rule
+//!   (an IMDSv1 launch template, a volume under the AWS-managed key, ...), it
+//!   fails on the changed resource while every other rule still passes. So
+//!   the rules understand the real template's shapes (`Fn::If` keys, inline
+//!   and standalone egress rules), not only the fixture's.
+//!
+//! Each rule has its own module of tests below.
+
+// Helpers of these tests panic like the tests do: a failed gate with a location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use policy_gates::checkers::Checker;
+use policy_gates::guard::{self, RULES_DIR, Status};
+use policy_gates::template::{APPLIANCE, BAD, Template};
+use serde_json::{Value, json};
+
+/// Runs every rule on `data` (a path below the repository root, or an
+/// absolute path) and returns the exit code and each rule's outcome.
+fn guard(data: &str) -> (Option<i32>, BTreeMap<String, Status>) {
+    let out = Checker::CfnGuard
+        .run(
+            [
+                "validate",
+                "--rules",
+                RULES_DIR,
+                "--data",
+                data,
+                "--structured",
+                "--show-summary",
+                "none",
+                "--output-format",
+                "json",
+            ],
+            None,
+        )
+        .unwrap();
+    let rules =
+        guard::parse_report(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{}", out.transcript()));
+    (out.code, rules)
+}
+
+fn fail_on(resource: &str) -> Status {
+    Status::Fail {
+        resources: BTreeSet::from([resource.to_owned()]),
+    }
+}
+
+#[test]
+fn the_rule_files_define_the_expected_rules() {
+    let rules = guard::defined_rules().unwrap();
+    let expected: BTreeSet<String> = [
+        "sg_no_ingress_from_anywhere",
+        "sg_egress_on_allow_list",
+        "ec2_imdsv2_required",
+        "ebs_encrypted_with_customer_key",
+        "s3_bucket_private",
+        "s3_bucket_tls_only",
+        "s3_bucket_sse_kms",
+        "iam_no_wildcard_resource_on_mutating_actions",
+        "log_group_encrypted",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(rules, expected);
+}
+
+#[test]
+fn every_rule_passes_on_the_appliance_stack() {
+    let (code, rules) = guard(APPLIANCE);
+    let defined = guard::defined_rules().unwrap();
+    assert_eq!(rules.keys().cloned().collect::<BTreeSet<_>>(), defined);
+    for (rule, status) in &rules {
+        assert_eq!(status, &Status::Pass, "{rule} on {APPLIANCE}");
+    }
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn the_bad_template_breaks_every_rule_and_cfn_guard_says_so() {
+    let (code, rules) = guard(BAD);
+    let defined = guard::defined_rules().unwrap();
+    assert_eq!(rules.keys().cloned().collect::<BTreeSet<_>>(), defined);
+    assert!(
+        rules.values().all(|s| matches!(s, Status::Fail { .. })),
+        "{rules:?}"
+    );
+    // cfn-guard exits 19 when a rule fails.
+    assert_eq!(code, Some(19));
+}
+
+/// The rule fails on the bad template because of its own resource only.
+fn fails_on_the_bad_template(rule: &str) {
+    let (_, rules) = guard(BAD);
+    let culprit = guard::violating_resource(rule);
+    let bad = Template::load(BAD).unwrap();
+    assert!(
+        bad.resource(&culprit).is_some(),
+        "{BAD} has no {culprit} to break {rule}"
+    );
+    assert_eq!(
+        rules.get(rule),
+        Some(&fail_on(&culprit)),
+        "{rule} must fail on {culprit} and nothing else; all outcomes: {rules:?}"
+    );
+}
+
+/// A change to the appliance template that must break one rule.
+type Mutation = fn(&mut Value);
+
+/// Applies `mutation` to the appliance stack and checks that `rule` fails
+/// on `culprit` and every other rule still passes.
+fn catches(rule: &str, variant: usize, culprit: &str, mutation: Mutation) {
+    let original = Template::appliance().unwrap().doc;
+    let mut doc = original.clone();
+    mutation(&mut doc);
+    assert_ne!(doc, original, "the mutation changed nothing");
+    let path: PathBuf = [
+        env!("CARGO_TARGET_TMPDIR"),
+        &format!("appliance-breaking-{rule}-{variant}.json"),
+    ]
+    .iter()
+    .collect();
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    let (code, rules) = guard(path.to_str().unwrap());
+    assert_eq!(code, Some(19), "{rules:?}");
+    for (name, status) in &rules {
+        if name == rule {
+            assert_eq!(status, &fail_on(culprit), "{rule}, variant {variant}");
+        } else {
+            assert_eq!(
+                status,
+                &Status::Pass,
+                "variant {variant} of the {rule} mutation also broke {name}"
+            );
+        }
+    }
+    assert!(rules.contains_key(rule), "{rule} was not evaluated");
+}
+
+/// The value at a JSON pointer into the template, which must exist.
+fn at<'a>(doc: &'a mut Value, pointer: &str) -> &'a mut Value {
+    doc.pointer_mut(pointer)
+        .unwrap_or_else(|| panic!("the appliance template has nothing at {pointer}"))
+}
+
+/// Removes a key from the object at `pointer`; it must have been there.
+fn remove(doc: &mut Value, pointer: &str, key: &str) {
+    let removed = at(doc, pointer).as_object_mut().and_then(|m| m.remove(key));
+    assert!(removed.is_some(), "no {key} at {pointer}");
+}
+
+/// Adds `item` to the list at `pointer`.
+fn push(doc: &mut Value, pointer: &str, item: Value) {
+    at(doc, pointer)
+        .as_array_mut()
+        .unwrap_or_else(|| panic!("{pointer} is not a list"))
+        .push(item);
+}
+
+/// One module per rule: its failure on the bad template, and on each
+/// mutation of the appliance stack, as separate tests.
+macro_rules! rule_is_proven {
+    ($rule:ident, $(($culprit:literal, $mutation:expr)),+ $(,)?) => {
+        mod $rule {
+            // The mutations are written where the macro is called.
+            use super::*;
+
+            #[test]
+            fn fails_on_the_bad_template_because_of_its_own_resource() {
+                super::fails_on_the_bad_template(stringify!($rule));
+            }
+
+            #[test]
+            fn catches_its_violation_in_the_appliance_stack() {
+                let mutations: &[(&str, super::Mutation)] = &[$(($culprit, $mutation)),+];
+                for (variant, (culprit, mutation)) in mutations.iter().enumerate() {
+                    super::catches(stringify!($rule), variant, culprit, *mutation);
+                }
+            }
+        }
+    };
+}
+
+const SG: &str = "/Resources/InstanceSecurityGroup/Properties";
+const LT: &str = "/Resources/LaunchTemplate/Properties/LaunchTemplateData";
+const BUCKET: &str = "/Resources/ReportBucket/Properties";
+const ROLE_POLICY: &str = "/Resources/InstanceRolePolicy/Properties/PolicyDocument/Statement";
+
+rule_is_proven!(
+    sg_no_ingress_from_anywhere,
+    ("InstanceSecurityGroup", |t| {
+        at(t, SG).as_object_mut().unwrap().insert(
+            "SecurityGroupIngress".into(),
+            json!([{ "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "0.0.0.0/0" }]),
+        );
+    }),
+    ("InstanceSecurityGroup", |t| {
+        at(t, SG).as_object_mut().unwrap().insert(
+            "SecurityGroupIngress".into(),
+            json!([{ "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIpv6": "::/0" }]),
+        );
+    })
+);
+
+rule_is_proven!(
+    sg_egress_on_allow_list,
+    ("InstanceSecurityGroup", |t| {
+        push(
+            t,
+            &format!("{SG}/SecurityGroupEgress"),
+            json!({ "IpProtocol": "-1", "CidrIp": "0.0.0.0/0" }),
+        );
+    }),
+    ("SqlServerEgressToCidr", |t| {
+        // The SQL Server rule widened to every port.
+        *at(t, "/Resources/SqlServerEgressToCidr/Properties/FromPort") = json!(0);
+        *at(t, "/Resources/SqlServerEgressToCidr/Properties/ToPort") = json!(65535);
+    }),
+    ("InstanceSecurityGroup", |t| {
+        // HTTPS, but to the whole internet rather than the endpoints.
+        let egress = at(t, &format!("{SG}/SecurityGroupEgress/0"));
+        egress
+            .as_object_mut()
+            .unwrap()
+            .remove("DestinationSecurityGroupId");
+        egress["CidrIp"] = json!("0.0.0.0/0");
+    })
+);
+
+rule_is_proven!(
+    ec2_imdsv2_required,
+    ("LaunchTemplate", |t| {
+        *at(t, &format!("{LT}/MetadataOptions/HttpTokens")) = json!("optional");
+    }),
+    ("LaunchTemplate", |t| {
+        *at(t, &format!("{LT}/MetadataOptions/HttpPutResponseHopLimit")) = json!(2);
+    }),
+    ("Instance", |t| {
+        remove(t, "/Resources/Instance/Properties", "LaunchTemplate");
+    })
+);
+
+rule_is_proven!(
+    ebs_encrypted_with_customer_key,
+    ("LaunchTemplate", |t| {
+        // Encrypted, but under the AWS-managed key.
+        remove(t, &format!("{LT}/BlockDeviceMappings/0/Ebs"), "KmsKeyId");
+    }),
+    ("LaunchTemplate", |t| {
+        *at(t, &format!("{LT}/BlockDeviceMappings/1/Ebs/Encrypted")) = json!(false);
+    }),
+    ("LaunchTemplate", |t| {
+        *at(t, &format!("{LT}/BlockDeviceMappings/1/Ebs/KmsKeyId")) = json!("alias/aws/ebs");
+    })
+);
+
+rule_is_proven!(
+    s3_bucket_private,
+    ("ReportBucket", |t| {
+        *at(
+            t,
+            &format!("{BUCKET}/PublicAccessBlockConfiguration/RestrictPublicBuckets"),
+        ) = json!(false);
+    }),
+    ("ReportBucket", |t| {
+        at(t, BUCKET)
+            .as_object_mut()
+            .unwrap()
+            .insert("AccessControl".into(), json!("PublicRead"));
+    })
+);
+
+rule_is_proven!(
+    s3_bucket_tls_only,
+    ("ReportBucket", |t| {
+        let statements = at(
+            t,
+            "/Resources/ReportBucketPolicy/Properties/PolicyDocument/Statement",
+        );
+        let list = statements.as_array_mut().unwrap();
+        let before = list.len();
+        list.retain(|s| s["Sid"] != "DenyInsecureTransport");
+        assert_eq!(list.len(), before - 1);
+    })
+);
+
+rule_is_proven!(
+    s3_bucket_sse_kms,
+    ("ReportBucket", |t| {
+        let sse = at(
+            t,
+            &format!("{BUCKET}/BucketEncryption/ServerSideEncryptionConfiguration/0"),
+        );
+        *sse = json!({ "ServerSideEncryptionByDefault": { "SSEAlgorithm": "AES256" } });
+    }),
+    ("ReportBucket", |t| {
+        *at(
+            t,
+            &format!(
+                "{BUCKET}/BucketEncryption/ServerSideEncryptionConfiguration/0/BucketKeyEnabled"
+            ),
+        ) = json!(false);
+    }),
+    ("ReportBucket", |t| {
+        let statements = at(
+            t,
+            "/Resources/ReportBucketPolicy/Properties/PolicyDocument/Statement",
+        );
+        let list = statements.as_array_mut().unwrap();
+        let before = list.len();
+        list.retain(|s| s["Sid"] != "DenyUploadsWithoutSseKms");
+        assert_eq!(list.len(), before - 1);
+    })
+);
+
+rule_is_proven!(
+    iam_no_wildcard_resource_on_mutating_actions,
+    ("InstanceRolePolicy", |t| {
+        // A read of data on "*" is caught too: every secret of the account.
+        let statement = at(t, &format!("{ROLE_POLICY}/0"));
+        assert_eq!(statement["Action"], "secretsmanager:GetSecretValue");
+        statement["Resource"] = json!("*");
+    }),
+    ("InstanceRolePolicy", |t| {
+        // "*" hidden in a list of resources.
+        let statement = at(t, &format!("{ROLE_POLICY}/5"));
+        assert_eq!(statement["Action"], "s3:PutObject");
+        let arn = statement["Resource"].clone();
+        statement["Resource"] = json!([arn, "*"]);
+    }),
+    ("InstanceRolePolicy", |t| {
+        push(
+            t,
+            ROLE_POLICY,
+            json!({ "Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:aws:s3:::b" }),
+        );
+    }),
+    ("InstanceRole", |t| {
+        at(t, "/Resources/InstanceRole/Properties")
+            .as_object_mut()
+            .unwrap()
+            .insert(
+                "Policies".into(),
+                json!([{ "PolicyName": "inline", "PolicyDocument": { "Version": "2012-10-17",
+            "Statement": [{ "Effect": "Allow", "Action": "kms:*", "Resource": "*" }] } }]),
+            );
+    })
+);
+
+rule_is_proven!(
+    log_group_encrypted,
+    ("LogGroup", |t| {
+        remove(t, "/Resources/LogGroup/Properties", "KmsKeyId");
+    }),
+    ("LogGroup", |t| {
+        remove(t, "/Resources/LogGroup/Properties", "RetentionInDays");
+    })
+);
