@@ -32,6 +32,8 @@ pub mod deliver;
 #[cfg(feature = "appliance")]
 pub mod envelope;
 #[cfg(feature = "appliance")]
+pub mod pipeline;
+#[cfg(feature = "appliance")]
 pub mod secrets;
 #[cfg(feature = "appliance")]
 pub mod store;

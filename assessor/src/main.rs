@@ -20,6 +20,9 @@ struct Cli {
 enum Command {
     /// Analyse exported T-SQL scripts offline (no AWS, no SQL Server).
     Analyze(cmd::analyze::Args),
+    /// Run the appliance job: collect, analyse, deliver the report, wipe.
+    #[cfg(feature = "appliance")]
+    Run(cmd::run::Args),
     /// Destroy a session's leftovers (idempotent).
     #[cfg(feature = "appliance")]
     Wipe(cmd::wipe::Args),
@@ -33,6 +36,8 @@ fn main() -> ExitCode {
     logging::init();
     let result = match cli.command {
         Command::Analyze(args) => cmd::analyze::run(args),
+        #[cfg(feature = "appliance")]
+        Command::Run(args) => cmd::block_on(cmd::run::run(args)),
         #[cfg(feature = "appliance")]
         Command::Wipe(args) => cmd::wipe::run(args),
         #[cfg(feature = "appliance")]

@@ -5,6 +5,8 @@ pub mod analyze;
 #[cfg(feature = "appliance")]
 pub mod report;
 #[cfg(feature = "appliance")]
+pub mod run;
+#[cfg(feature = "appliance")]
 pub mod wipe;
 
 /// Exit code for usage and input errors.

@@ -6,8 +6,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use serde::Serialize;
+
 /// Everything collected from one SQL Server.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Inventory {
     /// The config's label for the server.
     pub target: String,
@@ -42,7 +44,7 @@ impl fmt::Debug for Inventory {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ServerInfo {
     pub version: String,
     pub edition: String,
@@ -53,7 +55,7 @@ pub struct ServerInfo {
 }
 
 /// A `sys.configurations` value.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct Setting {
     pub name: String,
     pub value: String,
@@ -69,7 +71,7 @@ impl fmt::Debug for Setting {
     }
 }
 
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DatabaseInventory {
     pub name: String,
     pub compatibility_level: i32,
@@ -90,13 +92,15 @@ impl fmt::Debug for DatabaseInventory {
 }
 
 /// A procedure, function, view or trigger definition.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct ModuleDef {
     pub schema: String,
     pub name: String,
     /// `sys.objects.type_desc`, e.g. `SQL_STORED_PROCEDURE`.
     pub kind: String,
     /// `None` for a module created WITH ENCRYPTION (reported as such).
+    /// Not part of the serialized inventory: code travels as findings.
+    #[serde(skip)]
     pub definition: Option<String>,
 }
 
@@ -109,11 +113,13 @@ impl fmt::Debug for ModuleDef {
     }
 }
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct JobStep {
     pub job: String,
     pub step_id: i32,
     pub subsystem: String,
+    /// Analysed like a module; not part of the serialized inventory.
+    #[serde(skip)]
     pub command: String,
 }
 
@@ -126,7 +132,7 @@ impl fmt::Debug for JobStep {
 }
 
 /// A collection step that could not run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Skipped {
     pub step: &'static str,
     /// The database, for per-database steps.

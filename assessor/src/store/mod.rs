@@ -16,9 +16,19 @@ pub mod cluster;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::Type;
 
-use crate::envelope::{Binding, EnvelopeError, Sealer};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use zeroize::Zeroizing;
 
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_session.sql"))];
+use crate::collect::inventory::Inventory;
+use crate::envelope::{Binding, EnvelopeError, Sealer};
+use crate::findings::Finding;
+use crate::report::ObjectSummary;
+
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_session.sql")),
+    (2, include_str!("migrations/0002_results.sql")),
+];
 
 /// Why the store failed. Messages never include sealed or plaintext values.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +44,8 @@ pub enum StoreError {
     Envelope(#[from] EnvelopeError),
     #[error("a stored value is not valid UTF-8 after opening: {binding}")]
     NotText { binding: String },
+    #[error("a stored value does not have the expected shape after opening: {binding}: {detail}")]
+    Shape { binding: String, detail: String },
 }
 
 fn db(action: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
@@ -198,6 +210,159 @@ impl SessionStore {
                 })
             })
             .collect()
+    }
+
+    /// Stores one server's inventory (no code: that is in `module`), sealed.
+    pub async fn put_inventory(&self, inventory: &Inventory) -> Result<(), StoreError> {
+        let binding = Binding::new(&self.run_id, "inventory", &inventory.target, "body");
+        let body = self.seal_json(&binding, inventory)?;
+        self.client
+            .execute(
+                "INSERT INTO inventory (run_id, target, body) VALUES ($1, $2, $3)",
+                &[&self.run_id, &inventory.target, &body],
+            )
+            .await
+            .map_err(db("storing an inventory"))?;
+        Ok(())
+    }
+
+    /// Every stored inventory of this run, as JSON, by target.
+    pub async fn inventories(&self) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT target, body FROM inventory WHERE run_id = $1 ORDER BY target",
+                &[&self.run_id],
+            )
+            .await
+            .map_err(db("reading inventories"))?;
+        rows.iter()
+            .map(|row| {
+                let target: String = row.get(0);
+                let binding = Binding::new(&self.run_id, "inventory", &target, "body");
+                let value = self.open_json(binding, row.get(1))?;
+                Ok((target, value))
+            })
+            .collect()
+    }
+
+    /// Stores findings and analysed objects with one binary COPY each. Ids
+    /// follow the slices' order, so reading back gives the same order.
+    pub async fn put_analysis(
+        &self,
+        findings: &[Finding],
+        objects: &[ObjectSummary],
+    ) -> Result<(), StoreError> {
+        let sink = self
+            .client
+            .copy_in("COPY finding (run_id, id, feature, status, body) FROM STDIN BINARY")
+            .await
+            .map_err(db("starting the finding COPY"))?;
+        let writer = BinaryCopyInWriter::new(
+            sink,
+            &[Type::TEXT, Type::INT8, Type::TEXT, Type::TEXT, Type::BYTEA],
+        );
+        futures_util::pin_mut!(writer);
+        for (id, finding) in (0i64..).zip(findings) {
+            let binding = Binding::new(&self.run_id, "finding", &id.to_string(), "body");
+            let body = self.seal_json(&binding, finding)?;
+            writer
+                .as_mut()
+                .write(&[
+                    &self.run_id,
+                    &id,
+                    &finding.feature,
+                    &finding.status.as_str(),
+                    &body,
+                ])
+                .await
+                .map_err(db("copying findings"))?;
+        }
+        writer
+            .finish()
+            .await
+            .map_err(db("finishing the finding COPY"))?;
+
+        let sink = self
+            .client
+            .copy_in("COPY analysed_object (run_id, id, body) FROM STDIN BINARY")
+            .await
+            .map_err(db("starting the object COPY"))?;
+        let writer = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::INT8, Type::BYTEA]);
+        futures_util::pin_mut!(writer);
+        for (id, object) in (0i64..).zip(objects) {
+            let binding = Binding::new(&self.run_id, "analysed_object", &id.to_string(), "body");
+            let body = self.seal_json(&binding, object)?;
+            writer
+                .as_mut()
+                .write(&[&self.run_id, &id, &body])
+                .await
+                .map_err(db("copying analysed objects"))?;
+        }
+        writer
+            .finish()
+            .await
+            .map_err(db("finishing the object COPY"))?;
+        Ok(())
+    }
+
+    /// Reads back this run's findings and analysed objects, in stored order.
+    pub async fn analysis(&self) -> Result<(Vec<Finding>, Vec<ObjectSummary>), StoreError> {
+        let findings = self
+            .client
+            .query(
+                "SELECT id, body FROM finding WHERE run_id = $1 ORDER BY id",
+                &[&self.run_id],
+            )
+            .await
+            .map_err(db("reading findings"))?
+            .iter()
+            .map(|row| {
+                let id: i64 = row.get(0);
+                let binding = Binding::new(&self.run_id, "finding", &id.to_string(), "body");
+                self.open_json(binding, row.get(1))
+            })
+            .collect::<Result<Vec<Finding>, _>>()?;
+        let objects = self
+            .client
+            .query(
+                "SELECT id, body FROM analysed_object WHERE run_id = $1 ORDER BY id",
+                &[&self.run_id],
+            )
+            .await
+            .map_err(db("reading analysed objects"))?
+            .iter()
+            .map(|row| {
+                let id: i64 = row.get(0);
+                let binding =
+                    Binding::new(&self.run_id, "analysed_object", &id.to_string(), "body");
+                self.open_json(binding, row.get(1))
+            })
+            .collect::<Result<Vec<ObjectSummary>, _>>()?;
+        Ok((findings, objects))
+    }
+
+    fn seal_json(&self, binding: &Binding, value: &impl Serialize) -> Result<Vec<u8>, StoreError> {
+        // Serializing our own types into memory cannot fail; the error arm
+        // keeps it a typed error rather than a panic all the same.
+        let json = Zeroizing::new(serde_json::to_vec(value).map_err(|e| StoreError::Shape {
+            binding: binding.to_string(),
+            detail: format!("{:?} error", e.classify()),
+        })?);
+        Ok(self.sealer.seal(binding, &json)?)
+    }
+
+    fn open_json<T: DeserializeOwned>(
+        &self,
+        binding: Binding,
+        sealed: &[u8],
+    ) -> Result<T, StoreError> {
+        let plain = self.sealer.open(&binding, sealed)?;
+        serde_json::from_slice(&plain).map_err(|e| StoreError::Shape {
+            binding: binding.to_string(),
+            // Position only: serde_json's message can quote the value.
+            detail: format!("{:?} error at byte {}", e.classify(), e.column()),
+        })
     }
 
     fn open_text(&self, binding: Binding, sealed: &[u8]) -> Result<String, StoreError> {

@@ -5,6 +5,8 @@
 //!   between tests through its reset endpoint.
 //! - [`postgres::PgCluster`]: a throwaway PostgreSQL cluster (initdb into a
 //!   temporary directory, unix socket only, random password).
+//! - [`appliance::LocalAppliance`]: the peers here arranged for the
+//!   appliance job (key, bucket, secret, TDS peer, job config).
 //! - [`tds::TdsPeer`]: a SQL Server stand-in (pysqlbridge, PyPI) presenting a
 //!   leaf certificate signed by a test CA from [`pki::TestPki`].
 //!
@@ -17,6 +19,7 @@
 // location, which is what unwrap/expect give.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod appliance;
 pub mod catalog_fixture;
 pub mod mock_tds;
 pub mod moto;

@@ -1,0 +1,91 @@
+//! `assessor run --config FILE`: the appliance job (see
+//! `assessor::pipeline`). Adds what only a process can: the config file,
+//! the exit code, and the wipe on SIGTERM and SIGINT.
+//!
+//! Prints the run summary (JSON) on standard output; logs go to stderr.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use assessor::analyze::Analyzer;
+use assessor::config::JobConfig;
+use assessor::pipeline::{self, Aws, Engine, exit};
+use assessor::rules::Catalog;
+use tokio::signal::unix::{SignalKind, signal};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The job config (TOML); see assessor/examples/job.toml.
+    #[arg(long)]
+    pub config: PathBuf,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = match JobConfig::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("assessor: {e}");
+            return Ok(ExitCode::from(exit::CONFIG));
+        }
+    };
+    let catalog =
+        Catalog::shipped().context("the rule catalog shipped with this build is invalid")?;
+    let target = match &config.report.target {
+        None => catalog.latest(),
+        Some(word) => match catalog.resolve_target(word) {
+            Some(v) => v,
+            None => {
+                eprintln!(
+                    "assessor: {}: report.target `{word}` is unknown; valid targets: {}",
+                    args.config.display(),
+                    catalog.target_names().join(", ")
+                );
+                return Ok(ExitCode::from(exit::CONFIG));
+            }
+        },
+    };
+    let target_name = target.target_name();
+    let analyzer = Analyzer::new(&catalog, target);
+    let engine = Engine {
+        analyzer: &analyzer,
+        features: &catalog,
+        target_name: &target_name,
+    };
+    let run_id = pipeline::new_run_id().context("cannot make a run id")?;
+    tracing::info!(run_id = %run_id, targets = config.targets.len(), "run started");
+    let aws = Aws::from_config(&config).await;
+
+    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+    let job = pipeline::run(&config, &aws, engine, &run_id);
+    let summary = tokio::select! {
+        summary = job => summary,
+        _ = terminate.recv() => return Ok(interrupted(&config, "SIGTERM")),
+        _ = interrupt.recv() => return Ok(interrupted(&config, "SIGINT")),
+    };
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    match &summary.delivered_to {
+        Some(location) if summary.exit_code == exit::OK || summary.exit_code == exit::PARTIAL => {
+            eprintln!(
+                "assessor: report delivered to {location}/ (assessor report download {location}/)"
+            );
+        }
+        _ => {}
+    }
+    if let Some(error) = &summary.error {
+        eprintln!("assessor: run {} failed: {error}", summary.run_id);
+    }
+    Ok(ExitCode::from(summary.exit_code))
+}
+
+/// The job future is dropped (its connections and store client with it);
+/// what it left on disk is destroyed before the process exits.
+fn interrupted(config: &JobConfig, signal: &str) -> ExitCode {
+    tracing::warn!(signal, "interrupted; wiping the session");
+    match assessor::wipe::wipe(&config.job.session_dir) {
+        Ok(report) => eprintln!("assessor: interrupted by {signal}; {report}"),
+        Err(e) => eprintln!("assessor: interrupted by {signal}; the wipe failed: {e}"),
+    }
+    ExitCode::from(exit::INTERRUPTED)
+}

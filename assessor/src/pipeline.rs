@@ -1,0 +1,773 @@
+//! The appliance job, one way through its stages:
+//! preflight -> collect (secrets, TLS, catalog) -> store -> analyze -> report
+//! -> deliver -> wipe.
+//!
+//! Guarantees:
+//! - Nothing is collected unless the KMS key is usable and the report bucket
+//!   answers (preflight). A disabled key or a missing bucket costs the
+//!   customer nothing but an error.
+//! - The session directory is wiped before the run (a crashed run's leftovers
+//!   go first) and after it, on every path that returns: success, failure,
+//!   time limit. The binary adds SIGTERM and SIGINT (`cmd/run.rs`).
+//! - Customer content reaches PostgreSQL only sealed under the run's data
+//!   key; the plaintext key lives in memory only. Each stage reads what the
+//!   previous one stored, never a later stage's output.
+//! - Reports are rendered in memory and written nowhere but the bucket
+//!   (SSE-KMS under the customer's key).
+//! - The run summary carries stage names, counts, timings and error
+//!   messages. Every error type on these paths is built to name what failed
+//!   (target label, step, secret id, error class), never a value, a name
+//!   read from the server or code.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use crate::analyze::Analyzer;
+use crate::collect::catalog::{self, CollectError};
+use crate::collect::connect::{self, ConnectError, ConnectOptions, Endpoint};
+use crate::collect::inventory::Inventory;
+use crate::collect::tls::TlsPolicy;
+use crate::config::{JobConfig, Target};
+use crate::deliver::{self, DeliverError, S3Location};
+use crate::envelope::{DataKey, EnvelopeError};
+use crate::report::{FeatureCatalog, Format, ObjectSummary, ReportInput};
+use crate::secrets::{DbCredentials, SecretError};
+use crate::store::cluster::{Cluster, ClusterError};
+use crate::store::{Module, SessionStore, StoreError};
+use crate::wipe::{self, WipeError};
+
+/// Process exit codes of `assessor run`, one per failure class.
+pub mod exit {
+    /// Every target assessed and the report delivered.
+    pub const OK: u8 = 0;
+    /// The run failed (no target could be assessed, or a stage failed).
+    pub const FAILED: u8 = 1;
+    /// The job config is invalid.
+    pub const CONFIG: u8 = 2;
+    /// The preflight failed (KMS key, bucket): nothing was collected.
+    pub const PREFLIGHT: u8 = 4;
+    /// The report could not be delivered; the session was wiped.
+    pub const DELIVERY: u8 = 5;
+    /// Some targets failed; the report covers the others.
+    pub const PARTIAL: u8 = 6;
+    /// Stopped by SIGTERM or SIGINT; the session was wiped.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+/// The name of the encrypted data key file in the session directory.
+pub const DATA_KEY_FILE: &str = "data-key.enc";
+/// The run summary's name in the bundle.
+pub const SUMMARY_FILE: &str = "run-summary.json";
+/// The inventory's name in the bundle.
+pub const INVENTORY_FILE: &str = "inventory.json";
+
+/// The AWS clients a run uses.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    pub kms: aws_sdk_kms::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub s3: aws_sdk_s3::Client,
+}
+
+impl Aws {
+    /// Clients for the job's region; `[testing] aws_endpoint_url` (loopback
+    /// only, checked by the config) sends every call to an emulator.
+    pub async fn from_config(config: &JobConfig) -> Aws {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(config.job.region.clone()));
+        let endpoint = config.testing.as_ref().map(|t| t.aws_endpoint_url.clone());
+        if let Some(url) = &endpoint {
+            tracing::warn!(endpoint = %url, "TEST MODE: every AWS call goes to an emulator");
+            loader = loader.endpoint_url(url);
+        }
+        let shared = loader.load().await;
+        let s3 = aws_sdk_s3::config::Builder::from(&shared)
+            // Emulators serve buckets by path, not by virtual host.
+            .force_path_style(endpoint.is_some())
+            .build();
+        Aws {
+            kms: aws_sdk_kms::Client::new(&shared),
+            secrets: aws_sdk_secretsmanager::Client::new(&shared),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+        }
+    }
+}
+
+/// A new run id: time-ordered, unique enough for one bucket.
+pub fn new_run_id() -> Result<String, EnvelopeError> {
+    let mut random = [0u8; 4];
+    aws_lc_rs::rand::fill(&mut random).map_err(|_| EnvelopeError::Random)?;
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("run-{seconds}-{suffix}"))
+}
+
+/// Why a stage failed. Messages are safe for the run summary.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("preflight: {0}")]
+    Key(#[source] EnvelopeError),
+    #[error(
+        "preflight: the report bucket {bucket} cannot be reached ({detail}); check that it exists \
+         in the job's region and that the instance role may list it"
+    )]
+    Bucket { bucket: String, detail: String },
+    #[error("session directory {}: {source}", dir.display())]
+    Session {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("session database: {0}")]
+    Cluster(#[from] ClusterError),
+    #[error("session store: {0}")]
+    Store(#[from] StoreError),
+    #[error("no target could be assessed")]
+    NoTarget,
+    #[error("rendering the {format} report: {detail}")]
+    Render {
+        format: &'static str,
+        detail: String,
+    },
+    #[error("delivery: {0}; the session was wiped, run the job again to retry")]
+    Deliver(#[from] DeliverError),
+    #[error("the run exceeded job.time_limit_minutes ({minutes} min)")]
+    TimeLimit { minutes: u32 },
+    #[error("wipe: {0}")]
+    Wipe(#[from] WipeError),
+}
+
+impl RunError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Key(_) | RunError::Bucket { .. } => exit::PREFLIGHT,
+            RunError::Deliver(_) => exit::DELIVERY,
+            _ => exit::FAILED,
+        }
+    }
+}
+
+/// Why one target could not be assessed.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("{target}: no host: set `host` in the job config or in the secret")]
+    NoHost { target: String },
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error(transparent)]
+    Collect(#[from] CollectError),
+}
+
+/// How one stage went.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageRecord {
+    pub stage: &'static str,
+    pub ok: bool,
+    pub seconds: f64,
+}
+
+/// How one target went.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetRecord {
+    pub target: String,
+    pub ok: bool,
+    /// Why it failed (names the target and step, never data).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub databases: usize,
+    pub modules: usize,
+    pub encrypted_modules: usize,
+    pub job_steps: usize,
+    /// Collection steps skipped for lack of permission.
+    pub skipped_steps: usize,
+    pub round_trips: u32,
+    /// The TLS trust was disabled by the config (reported as a finding).
+    pub dangerously_trusted_certificate: bool,
+}
+
+/// The machine-readable summary delivered beside the report (and alone on
+/// failure). No customer data: counts, stage names, timings, errors.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub tool_version: &'static str,
+    /// `succeeded`, `partial`, `failed` or `interrupted`.
+    pub outcome: &'static str,
+    pub exit_code: u8,
+    pub started_unix: u64,
+    pub seconds: f64,
+    /// The Babelfish version assessed against.
+    pub target_version: String,
+    pub stages: Vec<StageRecord>,
+    pub targets: Vec<TargetRecord>,
+    pub findings: usize,
+    pub findings_by_status: BTreeMap<String, usize>,
+    /// Where the bundle (or this summary alone) was delivered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered_to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The session directory was wiped at the end.
+    pub wiped: bool,
+}
+
+impl RunSummary {
+    fn new(run_id: &str, target_version: String) -> RunSummary {
+        RunSummary {
+            schema_version: 1,
+            run_id: run_id.to_owned(),
+            tool_version: env!("CARGO_PKG_VERSION"),
+            outcome: "failed",
+            exit_code: exit::FAILED,
+            started_unix: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            seconds: 0.0,
+            target_version,
+            stages: Vec::new(),
+            targets: Vec::new(),
+            findings: 0,
+            findings_by_status: BTreeMap::new(),
+            delivered_to: None,
+            error: None,
+            wiped: false,
+        }
+    }
+
+    fn to_json(&self) -> Vec<u8> {
+        // Serializing plain data into memory cannot fail.
+        serde_json::to_vec_pretty(self).unwrap_or_default()
+    }
+}
+
+/// What the analysis stage needs beside the config: the engine and the
+/// catalog's display text for the report.
+#[derive(Debug, Clone, Copy)]
+pub struct Engine<'a> {
+    pub analyzer: &'a Analyzer<'a>,
+    pub features: &'a dyn FeatureCatalog,
+    /// e.g. `babelfish-5.5`.
+    pub target_name: &'a str,
+}
+
+/// Runs the whole job and returns its summary; the session is wiped on
+/// every path. The summary is also delivered: with the report on success,
+/// alone on failure (if the bucket can take it).
+pub async fn run(config: &JobConfig, aws: &Aws, engine: Engine<'_>, run_id: &str) -> RunSummary {
+    let started = Instant::now();
+    let mut summary = RunSummary::new(run_id, engine.target_name.to_owned());
+    let location = S3Location::new(&config.report.bucket, &config.report.prefix).join(run_id);
+    let limit = Duration::from_secs(u64::from(config.job.time_limit_minutes) * 60);
+    let stages = run_stages(config, aws, engine, run_id, &location, &mut summary);
+    let result = match tokio::time::timeout(limit, stages).await {
+        Ok(result) => result,
+        Err(_) => Err(RunError::TimeLimit {
+            minutes: config.job.time_limit_minutes,
+        }),
+    };
+    // The stages future is gone by now, and with it every client; what is
+    // left on disk goes here, on success and failure alike.
+    let wipe_started = Instant::now();
+    let wiped = wipe::wipe(&config.job.session_dir);
+    summary.stages.push(StageRecord {
+        stage: "wipe",
+        ok: wiped.is_ok(),
+        seconds: wipe_started.elapsed().as_secs_f64(),
+    });
+    summary.wiped = wiped.is_ok();
+    let result = result.and(wiped.map(|_| ()).map_err(RunError::from));
+    summary.seconds = started.elapsed().as_secs_f64();
+    match result {
+        Ok(()) => {
+            let failed = summary.targets.iter().filter(|t| !t.ok).count();
+            (summary.outcome, summary.exit_code) = if failed == 0 {
+                ("succeeded", exit::OK)
+            } else {
+                ("partial", exit::PARTIAL)
+            };
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "run failed");
+            summary.outcome = "failed";
+            summary.exit_code = err.exit_code();
+            summary.error = Some(err.to_string());
+            deliver_failure_summary(aws, config, run_id, &location, &mut summary).await;
+        }
+    }
+    summary
+}
+
+/// Delivers the summary alone, so the bucket says what happened. Best
+/// effort: the failure being reported may be the bucket itself.
+async fn deliver_failure_summary(
+    aws: &Aws,
+    config: &JobConfig,
+    run_id: &str,
+    location: &S3Location,
+    summary: &mut RunSummary,
+) {
+    summary.delivered_to = Some(location.to_string());
+    let files = vec![(SUMMARY_FILE.to_owned(), summary.to_json())];
+    if let Err(e) = deliver::upload(&aws.s3, location, &config.job.kms_key_id, run_id, &files).await
+    {
+        tracing::warn!(error = %e, "the failure summary could not be delivered");
+        summary.delivered_to = None;
+    }
+}
+
+/// Times one stage into the summary.
+struct Stopwatch {
+    stage: &'static str,
+    started: Instant,
+}
+
+impl Stopwatch {
+    fn start(stage: &'static str) -> Stopwatch {
+        tracing::info!(stage, "stage started");
+        Stopwatch {
+            stage,
+            started: Instant::now(),
+        }
+    }
+
+    fn record<T, E>(self, summary: &mut RunSummary, result: Result<T, E>) -> Result<T, E> {
+        summary.stages.push(StageRecord {
+            stage: self.stage,
+            ok: result.is_ok(),
+            seconds: self.started.elapsed().as_secs_f64(),
+        });
+        result
+    }
+}
+
+async fn run_stages(
+    config: &JobConfig,
+    aws: &Aws,
+    engine: Engine<'_>,
+    run_id: &str,
+    location: &S3Location,
+    summary: &mut RunSummary,
+) -> Result<(), RunError> {
+    let session_dir = &config.job.session_dir;
+
+    // Preflight: a clean session, a usable key, a reachable bucket.
+    let watch = Stopwatch::start("preflight");
+    let preflight = preflight(config, aws, run_id).await;
+    let key = watch.record(summary, preflight)?;
+
+    let watch = Stopwatch::start("store");
+    let opened = open_store(session_dir, &key, run_id).await;
+    let (cluster, store) = watch.record(summary, opened)?;
+    let result = stages_with_store(config, aws, engine, &store, location, run_id, summary).await;
+    // Stop the server before the wipe deletes its files; a failure here is
+    // handled by the wipe, which stops any cluster it finds.
+    drop(store);
+    if let Err(e) = cluster.stop() {
+        tracing::warn!(error = %e, "stopping the session database failed; the wipe will retry");
+    }
+    drop(key);
+    result
+}
+
+async fn preflight(config: &JobConfig, aws: &Aws, run_id: &str) -> Result<DataKey, RunError> {
+    let dir = &config.job.session_dir;
+    let report = wipe::prepare(dir)?;
+    if !report.removed.is_empty() || report.stopped_cluster {
+        tracing::warn!(%report, "destroyed a previous run's leftovers");
+    }
+    let key = DataKey::generate(&aws.kms, &config.job.kms_key_id, run_id)
+        .await
+        .map_err(RunError::Key)?;
+    write_private(&dir.join(DATA_KEY_FILE), key.encrypted_blob()).map_err(|source| {
+        RunError::Session {
+            dir: dir.clone(),
+            source,
+        }
+    })?;
+    aws.s3
+        .head_bucket()
+        .bucket(&config.report.bucket)
+        .send()
+        .await
+        .map_err(|e| RunError::Bucket {
+            bucket: config.report.bucket.clone(),
+            detail: aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+        })?;
+    Ok(key)
+}
+
+async fn open_store(
+    session_dir: &Path,
+    key: &DataKey,
+    run_id: &str,
+) -> Result<(Cluster, SessionStore), RunError> {
+    let pg_root = session_dir.join("pg");
+    let cluster = tokio::task::spawn_blocking(move || Cluster::create(&pg_root))
+        .await
+        .map_err(|e| RunError::Session {
+            dir: session_dir.to_owned(),
+            source: std::io::Error::other(e),
+        })??;
+    let sealer = key.sealer().map_err(RunError::Key)?;
+    match SessionStore::open(&cluster, sealer, run_id).await {
+        Ok(store) => Ok((cluster, store)),
+        Err(e) => {
+            let _ = cluster.stop();
+            Err(e.into())
+        }
+    }
+}
+
+async fn stages_with_store(
+    config: &JobConfig,
+    aws: &Aws,
+    engine: Engine<'_>,
+    store: &SessionStore,
+    location: &S3Location,
+    run_id: &str,
+    summary: &mut RunSummary,
+) -> Result<(), RunError> {
+    let watch = Stopwatch::start("collect");
+    let collected = collect_all(config, aws, store, summary).await;
+    watch.record(summary, collected)?;
+    store.checkpoint("collect").await?;
+
+    let watch = Stopwatch::start("analyze");
+    let analyzed = analyze_stored(store, engine).await;
+    watch.record(summary, analyzed)?;
+    store.checkpoint("analyze").await?;
+
+    let watch = Stopwatch::start("report");
+    let rendered = render_bundle(store, engine, config, summary).await;
+    let files = watch.record(summary, rendered)?;
+    store.checkpoint("report").await?;
+
+    let watch = Stopwatch::start("deliver");
+    summary.delivered_to = Some(location.to_string());
+    let delivered =
+        deliver::upload(&aws.s3, location, &config.job.kms_key_id, run_id, &files).await;
+    if delivered.is_err() {
+        summary.delivered_to = None;
+    }
+    watch.record(summary, delivered)?;
+    store.checkpoint("deliver").await?;
+    Ok(())
+}
+
+/// Collects every target, at most `max_concurrent_targets` at once, and
+/// stores each inventory and its code as it arrives.
+async fn collect_all(
+    config: &JobConfig,
+    aws: &Aws,
+    store: &SessionStore,
+    summary: &mut RunSummary,
+) -> Result<(), RunError> {
+    let query_timeout = Duration::from_secs(u64::from(config.timeouts.query_seconds));
+    let options = ConnectOptions {
+        timeout: Duration::from_secs(u64::from(config.timeouts.connect_seconds)),
+        ..ConnectOptions::default()
+    };
+    let mut results = futures_util::stream::iter(config.targets.iter())
+        .map(|target| async move {
+            let result = collect_target(aws, target, options, query_timeout).await;
+            (target, result)
+        })
+        .buffer_unordered(usize::from(config.job.max_concurrent_targets.max(1)));
+    let mut next_id = 0i64;
+    while let Some((target, result)) = results.next().await {
+        let dangerous = TlsPolicy::from_config(&target.tls).is_dangerous();
+        match result {
+            Ok(inventory) => {
+                let modules = modules_of(&inventory, &mut next_id);
+                store.put_inventory(&inventory).await?;
+                store.put_modules(&modules).await?;
+                summary.targets.push(target_record(&inventory, dangerous));
+            }
+            Err(e) => {
+                tracing::error!(target = %target.name, error = %e, "target not assessed");
+                summary.targets.push(TargetRecord {
+                    target: target.name.clone(),
+                    ok: false,
+                    error: Some(e.to_string()),
+                    databases: 0,
+                    modules: 0,
+                    encrypted_modules: 0,
+                    job_steps: 0,
+                    skipped_steps: 0,
+                    round_trips: 0,
+                    dangerously_trusted_certificate: dangerous,
+                });
+            }
+        }
+    }
+    summary.targets.sort_by(|a, b| a.target.cmp(&b.target));
+    if summary.targets.iter().any(|t| t.ok) {
+        Ok(())
+    } else {
+        Err(RunError::NoTarget)
+    }
+}
+
+async fn collect_target(
+    aws: &Aws,
+    target: &Target,
+    options: ConnectOptions,
+    query_timeout: Duration,
+) -> Result<Inventory, TargetError> {
+    let credentials = DbCredentials::fetch(&aws.secrets, &target.secret_id).await?;
+    let host = target
+        .host
+        .clone()
+        .or(credentials.host.clone())
+        .ok_or_else(|| TargetError::NoHost {
+            target: target.name.clone(),
+        })?;
+    let endpoint = Endpoint {
+        target: target.name.clone(),
+        host,
+        port: target.port.or(credentials.port).unwrap_or(1433),
+        username: credentials.username.clone(),
+        password: credentials.password.clone(),
+        database: None,
+    };
+    drop(credentials);
+    let policy = TlsPolicy::from_config(&target.tls);
+    let mut client = connect::connect(&endpoint, &policy, options).await?;
+    drop(endpoint);
+    let inventory =
+        catalog::collect(&mut client, &target.name, &target.databases, query_timeout).await?;
+    Ok(inventory)
+}
+
+/// The code of an inventory as store rows: module definitions and T-SQL job
+/// steps, named `database.schema.name` and `msdb.job.step`.
+fn modules_of(inventory: &Inventory, next_id: &mut i64) -> Vec<Module> {
+    let mut modules = Vec::new();
+    let mut push = |kind: &str, name: String, definition: &str| {
+        modules.push(Module {
+            id: *next_id,
+            target: inventory.target.clone(),
+            kind: kind.to_owned(),
+            name,
+            definition: definition.to_owned(),
+        });
+        *next_id += 1;
+    };
+    for db in &inventory.databases {
+        for m in &db.modules {
+            if let Some(definition) = &m.definition {
+                push(
+                    &m.kind,
+                    format!("{}.{}.{}", db.name, m.schema, m.name),
+                    definition,
+                );
+            }
+        }
+    }
+    for step in &inventory.job_steps {
+        if step.subsystem.eq_ignore_ascii_case("TSQL") {
+            push(
+                "JOB_STEP",
+                format!("msdb.{}.step{}", step.job, step.step_id),
+                &step.command,
+            );
+        }
+    }
+    modules
+}
+
+fn target_record(inventory: &Inventory, dangerous: bool) -> TargetRecord {
+    let all_modules = || inventory.databases.iter().flat_map(|d| &d.modules);
+    TargetRecord {
+        target: inventory.target.clone(),
+        ok: true,
+        error: None,
+        databases: inventory.databases.len(),
+        modules: all_modules().count(),
+        encrypted_modules: all_modules().filter(|m| m.definition.is_none()).count(),
+        job_steps: inventory.job_steps.len(),
+        skipped_steps: inventory.skipped.len(),
+        round_trips: inventory.round_trips,
+        dangerously_trusted_certificate: dangerous,
+    }
+}
+
+/// Analyses the stored code and stores the findings.
+async fn analyze_stored(store: &SessionStore, engine: Engine<'_>) -> Result<(), RunError> {
+    let modules = store.modules().await?;
+    let mut findings = Vec::new();
+    let mut objects: Vec<ObjectSummary> = Vec::new();
+    for module in &modules {
+        // The file a finding names: server / database.schema.object.
+        let file = format!("{}/{}.sql", module.target, module.name);
+        let analysis = engine.analyzer.analyze_text(&file, &module.definition);
+        findings.extend(analysis.findings);
+        objects.extend(analysis.objects);
+    }
+    drop(modules);
+    store.put_analysis(&findings, &objects).await?;
+    Ok(())
+}
+
+/// Renders the report bundle in memory from what the store holds.
+async fn render_bundle(
+    store: &SessionStore,
+    engine: Engine<'_>,
+    config: &JobConfig,
+    summary: &mut RunSummary,
+) -> Result<Vec<(String, Vec<u8>)>, RunError> {
+    let (findings, objects) = store.analysis().await?;
+    let inventories = store.inventories().await?;
+    let inputs: Vec<String> = config.targets.iter().map(|t| t.name.clone()).collect();
+    let lines = store
+        .modules()
+        .await?
+        .iter()
+        .map(|m| m.definition.lines().count() as u64)
+        .sum();
+    let input = ReportInput {
+        tool_version: env!("CARGO_PKG_VERSION"),
+        target: engine.target_name,
+        inputs: &inputs,
+        generated_at: None,
+        findings: &findings,
+        objects: &objects,
+        features: engine.features,
+        files_analyzed: objects.len(),
+        lines_analyzed: lines,
+    };
+    let mut files = Vec::with_capacity(Format::ALL.len() + 2);
+    for format in Format::ALL {
+        let mut bytes = Vec::new();
+        format
+            .write(&mut bytes, &input)
+            .map_err(|e| RunError::Render {
+                format: format.as_str(),
+                detail: e.kind().to_string(),
+            })?;
+        files.push((format.file_name().to_owned(), bytes));
+    }
+    let inventory: BTreeMap<String, serde_json::Value> = inventories.into_iter().collect();
+    let inventory = serde_json::to_vec_pretty(&inventory).map_err(|e| RunError::Render {
+        format: "inventory",
+        detail: format!("{:?}", e.classify()),
+    })?;
+    files.push((INVENTORY_FILE.to_owned(), inventory));
+    summary.findings = findings.len();
+    for f in &findings {
+        *summary
+            .findings_by_status
+            .entry(f.status.as_str().to_owned())
+            .or_default() += 1;
+    }
+    // The summary in the bundle says "delivered"; its wipe and timing are
+    // final only in the copy the command prints.
+    let mut delivered = summary.clone();
+    delivered.outcome = if summary.targets.iter().all(|t| t.ok) {
+        "succeeded"
+    } else {
+        "partial"
+    };
+    delivered.exit_code = if delivered.outcome == "succeeded" {
+        exit::OK
+    } else {
+        exit::PARTIAL
+    };
+    files.push((SUMMARY_FILE.to_owned(), delivered.to_json()));
+    Ok(files)
+}
+
+/// Writes `bytes` to a new file readable by the owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::inventory::{DatabaseInventory, JobStep, ModuleDef};
+
+    #[test]
+    fn run_ids_are_unique_and_safe_as_s3_names() {
+        let a = new_run_id().unwrap();
+        let b = new_run_id().unwrap();
+        assert_ne!(a, b);
+        assert!(
+            a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "{a}"
+        );
+    }
+
+    #[test]
+    fn modules_cover_definitions_and_tsql_job_steps_only() {
+        let inventory = Inventory {
+            target: "sql-01".into(),
+            databases: vec![DatabaseInventory {
+                name: "Sales".into(),
+                modules: vec![
+                    ModuleDef {
+                        schema: "dbo".into(),
+                        name: "p".into(),
+                        kind: "SQL_STORED_PROCEDURE".into(),
+                        definition: Some("CREATE PROCEDURE p AS SELECT 1".into()),
+                    },
+                    ModuleDef {
+                        schema: "dbo".into(),
+                        name: "secret".into(),
+                        kind: "SQL_STORED_PROCEDURE".into(),
+                        definition: None,
+                    },
+                ],
+                ..DatabaseInventory::default()
+            }],
+            job_steps: vec![
+                JobStep {
+                    job: "nightly".into(),
+                    step_id: 1,
+                    subsystem: "TSQL".into(),
+                    command: "EXEC p".into(),
+                },
+                JobStep {
+                    job: "nightly".into(),
+                    step_id: 2,
+                    subsystem: "CmdExec".into(),
+                    command: "dir".into(),
+                },
+            ],
+            ..Inventory::default()
+        };
+        let mut next = 10;
+        let modules = modules_of(&inventory, &mut next);
+        let names: Vec<_> = modules.iter().map(|m| (m.id, m.name.as_str())).collect();
+        assert_eq!(names, [(10, "Sales.dbo.p"), (11, "msdb.nightly.step1")]);
+        assert_eq!(next, 12);
+        let record = target_record(&inventory, false);
+        assert_eq!((record.modules, record.encrypted_modules), (2, 1));
+    }
+
+    #[test]
+    fn preflight_failures_have_their_own_exit_code() {
+        let bucket = RunError::Bucket {
+            bucket: "b".into(),
+            detail: "NotFound".into(),
+        };
+        assert_eq!(bucket.exit_code(), exit::PREFLIGHT);
+        assert_eq!(RunError::NoTarget.exit_code(), exit::FAILED);
+    }
+}

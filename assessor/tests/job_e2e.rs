@@ -1,0 +1,515 @@
+//! The appliance job end to end on one machine: the real `assessor` binary
+//! against moto_server (KMS, Secrets Manager, S3), a TDS peer with verified
+//! TLS serving the WideWorldImporters catalog, and a real PostgreSQL.
+//!
+//! The canary test scans every file of the session directory (PostgreSQL's
+//! data files and WAL included) while the job runs, and all of its output
+//! afterwards, for two planted strings: one in a module definition and one
+//! in the SQL password.
+#![cfg(feature = "appliance")]
+// Test code: a panic is a failed test with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use testbed::appliance::{ApplianceOptions, BUCKET, LocalAppliance, PREFIX};
+use testbed::catalog_fixture::{CatalogFixture, FixtureModule};
+use testbed::postgres::random_hex;
+
+fn assessor(app: &LocalAppliance) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_assessor"));
+    cmd.envs(app.assessor_env())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+fn start_job(app: &LocalAppliance) -> Child {
+    assessor(app)
+        .arg("run")
+        .arg("--config")
+        .arg(&app.config_path)
+        .spawn()
+        .unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn summary(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not the run summary ({e}):\n{}", text(output)))
+}
+
+/// Every regular file under `dir` (what is there at this instant).
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(path),
+                Ok(t) if t.is_file() => out.push(path),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// What the scanner saw while the job ran.
+#[derive(Debug, Default)]
+struct Scan {
+    /// Scans made while the session's PostgreSQL data directory existed.
+    with_cluster: usize,
+    /// Scans made after module definitions were stored (the module
+    /// table's file is non-empty).
+    files_seen: usize,
+    hits: Vec<(PathBuf, String)>,
+}
+
+/// Waits for the job, scanning the session directory for `canaries` the
+/// whole time.
+fn scan_while_running(mut child: Child, session: &Path, canaries: &[&str]) -> (Output, Scan) {
+    // Drain the pipes meanwhile, or a chatty job blocks on a full pipe.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                pipe.read_to_end(&mut bytes).unwrap();
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let mut scan = Scan::default();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the job did not finish in 10 min"
+        );
+        let files = files_under(session);
+        if session.join("pg/data/base").is_dir() {
+            scan.with_cluster += 1;
+        }
+        scan.files_seen = scan.files_seen.max(files.len());
+        for file in files {
+            // A file can vanish between listing and reading.
+            let Ok(bytes) = std::fs::read(&file) else {
+                continue;
+            };
+            for canary in canaries {
+                if contains(&bytes, canary.as_bytes()) {
+                    scan.hits.push((file.clone(), (*canary).to_owned()));
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = Output {
+        status: child.wait().unwrap(),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    };
+    (output, scan)
+}
+
+fn canary_fixture(canary: &str) -> CatalogFixture {
+    let mut fixture = CatalogFixture::wide_world_importers().unwrap();
+    fixture.databases[0].modules.push(FixtureModule {
+        schema: "Application".into(),
+        name: "CanaryReport".into(),
+        kind: "SQL_STORED_PROCEDURE".into(),
+        definition: Some(format!(
+            "CREATE PROCEDURE [Application].[CanaryReport]\nAS\nBEGIN\n    DECLARE @marker nvarchar(64) = N'{canary}';\n    SELECT STR(123.456, 8, 2) AS amount, @marker AS marker;\n    RAISERROR(N'report done', 10, 1) WITH LOG;\nEND\n"
+        )),
+    });
+    fixture
+}
+
+async fn stand_up(options: ApplianceOptions) -> LocalAppliance {
+    LocalAppliance::start(options).await.unwrap()
+}
+
+fn options(fixture: CatalogFixture, password: &str) -> ApplianceOptions {
+    ApplianceOptions {
+        fixture,
+        password: password.to_owned(),
+        sql_server_down: false,
+        key_disabled: false,
+    }
+}
+
+async fn s3(app: &LocalAppliance) -> aws_sdk_s3::Client {
+    let shared = testbed::appliance::sdk_config(&app.moto.endpoint_url()).await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// Every key in the bucket.
+async fn bucket_keys(app: &LocalAppliance) -> Vec<String> {
+    s3(app)
+        .await
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
+    let module_canary = format!("CANARY-MODULE-{}", random_hex(8).unwrap());
+    let password_canary = format!("CANARY-PASSWORD-{}", random_hex(8).unwrap());
+    let fixture = canary_fixture(&module_canary);
+    let modules = fixture.module_count();
+    let app = stand_up(options(fixture, &password_canary)).await;
+
+    // Debug logs too: they must not carry the canaries either.
+    let child = assessor(&app)
+        .env("RUST_LOG", "debug")
+        .arg("run")
+        .arg("--config")
+        .arg(&app.config_path)
+        .spawn()
+        .unwrap();
+    let canaries = [module_canary.clone(), password_canary.clone()];
+    let session = app.session_dir.clone();
+    let (output, scan) = tokio::task::spawn_blocking(move || {
+        let canaries: Vec<&str> = canaries.iter().map(String::as_str).collect();
+        scan_while_running(child, &session, &canaries)
+    })
+    .await
+    .unwrap();
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    assert!(
+        scan.with_cluster > 0 && scan.files_seen > 100,
+        "the scanner never saw the session's PostgreSQL at work: {scan:?}"
+    );
+    assert!(scan.hits.is_empty(), "plaintext on disk: {:?}", scan.hits);
+    assert!(!app.session_dir.exists(), "the session directory survived");
+    for canary in [&module_canary, &password_canary] {
+        assert!(!all.contains(canary.as_str()), "{canary} in the output");
+    }
+
+    let run = summary(&output);
+    assert_eq!(run["outcome"], "succeeded");
+    assert_eq!(run["wiped"], true);
+    assert_eq!(run["targets"][0]["target"], "sql-01");
+    assert_eq!(run["targets"][0]["modules"], modules);
+    assert_eq!(run["targets"][0]["databases"], 2);
+    let stages: Vec<&str> = run["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            "preflight",
+            "store",
+            "collect",
+            "analyze",
+            "report",
+            "deliver",
+            "wipe"
+        ]
+    );
+    let run_id = run["run_id"].as_str().unwrap();
+
+    // Every object is under the customer's key.
+    let client = s3(&app).await;
+    let keys = bucket_keys(&app).await;
+    assert!(keys.len() >= 7, "{keys:?}");
+    for key in &keys {
+        assert!(key.starts_with(&format!("{PREFIX}/{run_id}/")), "{key}");
+        let head = client
+            .head_object()
+            .bucket(BUCKET)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            head.server_side_encryption().map(|s| s.as_str()),
+            Some("aws:kms"),
+            "{key}"
+        );
+        assert!(
+            head.ssekms_key_id().unwrap_or("").contains(&app.key_id),
+            "{key}"
+        );
+    }
+
+    // The operator's side: list, then download with every checksum verified.
+    let listed = assessor(&app)
+        .args(["report", "list", &app.reports_url()])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains(run_id),
+        "{}",
+        text(&listed)
+    );
+    let out = app.scratch().join("downloaded");
+    let downloaded = assessor(&app)
+        .args(["report", "download"])
+        .arg(format!("{}{run_id}/", app.reports_url()))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(downloaded.status.code(), Some(0), "{}", text(&downloaded));
+    assert!(text(&downloaded).contains("report.html"));
+
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let in_canary = |feature: &str| {
+        findings.iter().any(|f| {
+            f["feature"] == feature
+                && f["file"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("WideWorldImporters.Application.CanaryReport.sql")
+        })
+    };
+    // The two differences Compass misses, found in code that came over TDS.
+    assert!(in_canary("function.str"), "no STR() finding");
+    assert!(
+        in_canary("statement.raiserror.with_log"),
+        "no RAISERROR WITH LOG finding"
+    );
+    assert_eq!(findings.len() as u64, run["findings"].as_u64().unwrap());
+    let inventory: Value =
+        serde_json::from_slice(&std::fs::read(out.join("inventory.json")).unwrap()).unwrap();
+    assert_eq!(inventory["sql-01"]["server"]["version"], "16.0.4125.3");
+    let delivered: Value =
+        serde_json::from_slice(&std::fs::read(out.join("run-summary.json")).unwrap()).unwrap();
+    assert_eq!(delivered["run_id"], run_id);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sql_server_down_fails_the_run_delivers_a_summary_without_data_and_wipes() {
+    let password = format!("CANARY-PASSWORD-{}", random_hex(8).unwrap());
+    let app = stand_up(ApplianceOptions {
+        sql_server_down: true,
+        ..options(CatalogFixture::wide_world_importers().unwrap(), &password)
+    })
+    .await;
+    let output = assessor(&app)
+        .args(["run", "--config"])
+        .arg(&app.config_path)
+        .output()
+        .unwrap();
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert!(!all.contains(&password));
+    let run = summary(&output);
+    assert_eq!(run["outcome"], "failed");
+    assert_eq!(run["wiped"], true);
+    let error = run["targets"][0]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("sql-01: cannot reach 127.0.0.1:"),
+        "{error}"
+    );
+    assert!(!app.session_dir.exists());
+
+    // The bucket says what happened, and holds nothing else.
+    let run_id = run["run_id"].as_str().unwrap();
+    let mut keys = bucket_keys(&app).await;
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            format!("{PREFIX}/{run_id}/manifest.json"),
+            format!("{PREFIX}/{run_id}/run-summary.json"),
+        ]
+    );
+    let body = s3(&app)
+        .await
+        .get_object()
+        .bucket(BUCKET)
+        .key(format!("{PREFIX}/{run_id}/run-summary.json"))
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    let delivered: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(delivered["outcome"], "failed");
+    assert_eq!(delivered["findings"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disabled_key_stops_the_run_before_anything_is_collected() {
+    let app = stand_up(ApplianceOptions {
+        key_disabled: true,
+        ..options(
+            CatalogFixture::wide_world_importers().unwrap(),
+            "pw-key-test",
+        )
+    })
+    .await;
+    let output = assessor(&app)
+        .args(["run", "--config"])
+        .arg(&app.config_path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{}", text(&output));
+    let run = summary(&output);
+    assert!(
+        run["error"].as_str().unwrap().starts_with("preflight:"),
+        "{run}"
+    );
+    assert_eq!(run["targets"].as_array().unwrap().len(), 0);
+    // Not a single statement reached the SQL Server.
+    assert_eq!(app.tds.as_ref().unwrap().statements(), Vec::<String>::new());
+    assert!(!app.session_dir.exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_bucket_stops_the_run_before_anything_is_collected() {
+    let app = stand_up(options(
+        CatalogFixture::wide_world_importers().unwrap(),
+        "pw-bucket-test",
+    ))
+    .await;
+    s3(&app)
+        .await
+        .delete_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let output = assessor(&app)
+        .args(["run", "--config"])
+        .arg(&app.config_path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{}", text(&output));
+    let error = summary(&output)["error"].as_str().unwrap().to_owned();
+    assert!(
+        error.contains(&format!("the report bucket {BUCKET} cannot be reached")),
+        "{error}"
+    );
+    assert_eq!(app.tds.as_ref().unwrap().statements(), Vec::<String>::new());
+    assert!(!app.session_dir.exists());
+}
+
+/// Waits until the job's session PostgreSQL is running; returns its pid.
+fn wait_for_cluster(session: &Path, child: &mut Child) -> u32 {
+    let pid_file = session.join("pg/data/postmaster.pid");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the job ended before its cluster ran"
+        );
+        assert!(Instant::now() < deadline, "no session cluster after 120 s");
+        if let Ok(text) = std::fs::read_to_string(&pid_file)
+            && let Some(pid) = text.lines().next().and_then(|l| l.trim().parse().ok())
+        {
+            return pid;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_sigkill_the_next_run_destroys_the_leftovers_and_starts_clean() {
+    let app = stand_up(options(
+        CatalogFixture::wide_world_importers().unwrap(),
+        "pw-kill-test",
+    ))
+    .await;
+    let mut child = start_job(&app);
+    let session = app.session_dir.clone();
+    let postmaster = wait_for_cluster(&session, &mut child);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        alive(postmaster),
+        "the killed run's PostgreSQL should be orphaned"
+    );
+    assert!(session.join("data-key.enc").is_file());
+
+    let output = assessor(&app)
+        .args(["run", "--config"])
+        .arg(&app.config_path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("destroyed a previous run's leftovers"),
+        "{}",
+        text(&output)
+    );
+    assert!(
+        !alive(postmaster),
+        "the orphaned PostgreSQL is still running"
+    );
+    assert!(!session.exists());
+    // Only the second run delivered anything.
+    let run_id = summary(&output)["run_id"].as_str().unwrap().to_owned();
+    assert!(bucket_keys(&app).await.iter().all(|k| k.contains(&run_id)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_wipes_the_session_and_exits_130() {
+    let app = stand_up(options(
+        CatalogFixture::wide_world_importers().unwrap(),
+        "pw-term-test",
+    ))
+    .await;
+    let mut child = start_job(&app);
+    let session = app.session_dir.clone();
+    let postmaster = wait_for_cluster(&session, &mut child);
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output));
+    assert!(text(&output).contains("interrupted by SIGTERM"));
+    assert!(!session.exists(), "the session survived SIGTERM");
+    assert!(
+        !alive(postmaster),
+        "the session PostgreSQL survived SIGTERM"
+    );
+}
