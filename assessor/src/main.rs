@@ -20,6 +20,9 @@ struct Cli {
 enum Command {
     /// Analyse exported T-SQL scripts offline (no AWS, no SQL Server).
     Analyze(cmd::analyze::Args),
+    /// Check a job config without collecting: AWS side, TLS login, permissions.
+    #[cfg(feature = "appliance")]
+    Check(cmd::check::Args),
     /// Run the appliance job: collect, analyse, deliver the report, wipe.
     #[cfg(feature = "appliance")]
     Run(cmd::run::Args),
@@ -36,6 +39,8 @@ fn main() -> ExitCode {
     logging::init();
     let result = match cli.command {
         Command::Analyze(args) => cmd::analyze::run(args),
+        #[cfg(feature = "appliance")]
+        Command::Check(args) => cmd::block_on(cmd::check::run(args)),
         #[cfg(feature = "appliance")]
         Command::Run(args) => cmd::block_on(cmd::run::run(args)),
         #[cfg(feature = "appliance")]

@@ -471,10 +471,7 @@ async fn collect_all(
     summary: &mut RunSummary,
 ) -> Result<(), RunError> {
     let query_timeout = Duration::from_secs(u64::from(config.timeouts.query_seconds));
-    let options = ConnectOptions {
-        timeout: Duration::from_secs(u64::from(config.timeouts.connect_seconds)),
-        ..ConnectOptions::default()
-    };
+    let options = connect_options(config);
     let mut results = futures_util::stream::iter(config.targets.iter())
         .map(|target| async move {
             let result = collect_target(aws, target, options, query_timeout).await;
@@ -516,12 +513,33 @@ async fn collect_all(
     }
 }
 
+/// Connection settings from the job's timeouts.
+pub(crate) fn connect_options(config: &JobConfig) -> ConnectOptions {
+    ConnectOptions {
+        timeout: Duration::from_secs(u64::from(config.timeouts.connect_seconds)),
+        ..ConnectOptions::default()
+    }
+}
+
 async fn collect_target(
     aws: &Aws,
     target: &Target,
     options: ConnectOptions,
     query_timeout: Duration,
 ) -> Result<Inventory, TargetError> {
+    let mut client = connect_target(aws, target, options).await?;
+    let inventory =
+        catalog::collect(&mut client, &target.name, &target.databases, query_timeout).await?;
+    Ok(inventory)
+}
+
+/// Fetches the target's secret and connects with its TLS policy. The
+/// credentials are dropped (and zeroized) once the login is done.
+pub(crate) async fn connect_target(
+    aws: &Aws,
+    target: &Target,
+    options: ConnectOptions,
+) -> Result<connect::Client, TargetError> {
     let credentials = DbCredentials::fetch(&aws.secrets, &target.secret_id).await?;
     let host = target
         .host
@@ -540,11 +558,7 @@ async fn collect_target(
     };
     drop(credentials);
     let policy = TlsPolicy::from_config(&target.tls);
-    let mut client = connect::connect(&endpoint, &policy, options).await?;
-    drop(endpoint);
-    let inventory =
-        catalog::collect(&mut client, &target.name, &target.databases, query_timeout).await?;
-    Ok(inventory)
+    Ok(connect::connect(&endpoint, &policy, options).await?)
 }
 
 /// The code of an inventory as store rows: module definitions and T-SQL job

@@ -136,14 +136,7 @@ pub async fn collect(
         )
         .await?;
     if let Some(row) = server.as_ref().and_then(|rows| rows.first()) {
-        c.inventory.server = ServerInfo {
-            version: text(row, 0),
-            edition: text(row, 1),
-            product_level: text(row, 2),
-            collation: text(row, 3),
-            is_clustered: int(row, 4) != 0,
-            hadr_enabled: int(row, 5) != 0,
-        };
+        c.inventory.server = server_info(row);
     }
     if let Some(rows) = c
         .rows(
@@ -301,7 +294,19 @@ impl Collector<'_> {
     }
 }
 
-fn text(row: &Row, i: usize) -> String {
+/// A [`SERVER_QUERY`] row.
+pub(super) fn server_info(row: &Row) -> ServerInfo {
+    ServerInfo {
+        version: text(row, 0),
+        edition: text(row, 1),
+        product_level: text(row, 2),
+        collation: text(row, 3),
+        is_clustered: int(row, 4) != 0,
+        hadr_enabled: int(row, 5) != 0,
+    }
+}
+
+pub(super) fn text(row: &Row, i: usize) -> String {
     row.try_get::<&str, _>(i)
         .ok()
         .flatten()
@@ -309,7 +314,7 @@ fn text(row: &Row, i: usize) -> String {
         .to_owned()
 }
 
-fn int(row: &Row, i: usize) -> i32 {
+pub(super) fn int(row: &Row, i: usize) -> i32 {
     row.try_get::<i32, _>(i).ok().flatten().unwrap_or_default()
 }
 
@@ -329,6 +334,7 @@ pub fn is_collector_statement(sql: &str) -> bool {
         CONFIGURATIONS_QUERY,
         DATABASES_QUERY,
         JOB_STEPS_QUERY,
+        super::permissions::PERMISSIONS_QUERY,
     ]
     .contains(&trimmed)
         || trimmed.starts_with("SELECT o.type_desc, COUNT_BIG(*) AS n FROM [")

@@ -7,9 +7,12 @@
 //!   faults only, and errors that say which check failed.
 //! - [`catalog`]: the read-only catalog queries and the collection itself,
 //!   producing an [`inventory::Inventory`]; [`sql`] quotes untrusted names.
+//! - [`permissions`]: what the login may read, asked without collecting
+//!   (the preflight behind `assessor check`).
 
 pub mod catalog;
 pub mod connect;
 pub mod inventory;
+pub mod permissions;
 pub mod sql;
 pub mod tls;

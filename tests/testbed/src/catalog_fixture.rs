@@ -48,6 +48,9 @@ pub struct CatalogFixture {
     pub databases: Vec<FixtureDatabase>,
     /// (job, step, subsystem, command)
     pub job_steps: Vec<(String, i32, String, String)>,
+    /// The login's answers to `HAS_PERMS_BY_NAME`: VIEW ANY DATABASE, VIEW
+    /// ANY DEFINITION, CONNECT ANY DATABASE, SELECT on msdb.dbo.sysjobs.
+    pub permissions: [bool; 4],
 }
 
 /// The shared T-SQL corpora (`ASSESSOR_CORPORA` or `../shared/corpora/tsql`).
@@ -179,6 +182,7 @@ impl CatalogFixture {
                 "EXEC [WideWorldImporters].[DataLoadSimulation].[DailyProcessToCreateHistory] @StartDate = '20130101'"
                     .into(),
             )],
+            permissions: [true; 4],
         })
     }
 
@@ -190,6 +194,12 @@ impl CatalogFixture {
                 "columns": [["version","nvarchar"],["edition","nvarchar"],["product_level","nvarchar"],
                             ["collation","nvarchar"],["is_clustered","int"],["hadr_enabled","int"]],
                 "rows": [[self.version, "Enterprise Edition (64-bit)", "RTM", "SQL_Latin1_General_CP1_CI_AS", 0, 1]]
+            }),
+            json!({
+                "match": "HAS_PERMS_BY_NAME",
+                "columns": [["view_any_database","int"],["view_any_definition","int"],
+                            ["connect_any_database","int"],["agent_jobs","int"]],
+                "rows": [self.permissions.map(i32::from)]
             }),
             json!({
                 "match": "FROM sys\\.configurations",
