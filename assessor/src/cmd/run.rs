@@ -68,7 +68,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     match &summary.delivered_to {
         Some(location) if summary.exit_code == exit::OK || summary.exit_code == exit::PARTIAL => {
             eprintln!(
-                "assessor: report delivered to {location}/ (assessor report download {location}/)"
+                "assessor: report delivered to {location} (assessor report download {location})"
             );
         }
         _ => {}
