@@ -343,30 +343,7 @@ async fn sql_server_down_fails_the_run_delivers_a_summary_without_data_and_wipes
     assert!(!app.session_dir.exists());
 
     // The bucket says what happened, and holds nothing else.
-    let run_id = run["run_id"].as_str().unwrap();
-    let mut keys = bucket_keys(&app).await;
-    keys.sort();
-    assert_eq!(
-        keys,
-        [
-            format!("{PREFIX}/{run_id}/manifest.json"),
-            format!("{PREFIX}/{run_id}/run-summary.json"),
-        ]
-    );
-    let body = s3(&app)
-        .await
-        .get_object()
-        .bucket(BUCKET)
-        .key(format!("{PREFIX}/{run_id}/run-summary.json"))
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes();
-    let delivered: Value = serde_json::from_slice(&body).unwrap();
+    let delivered = delivered_failure(&app, &run).await;
     assert_eq!(delivered["outcome"], "failed");
     assert_eq!(delivered["findings"], 0);
 }
@@ -512,4 +489,128 @@ async fn sigterm_wipes_the_session_and_exits_130() {
         !alive(postmaster),
         "the session PostgreSQL survived SIGTERM"
     );
+}
+
+/// Runs the job with `session_dir` moved to `dir` and extra environment.
+fn run_with_session(app: &LocalAppliance, dir: &Path, env: &[(&str, &str)]) -> Output {
+    let config = std::fs::read_to_string(&app.config_path).unwrap();
+    let moved = config
+        .lines()
+        .map(|l| {
+            if l.starts_with("session_dir = ") {
+                format!("session_dir = \"{}\"", dir.display())
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let path = app.scratch().join("moved.toml");
+    std::fs::write(&path, moved).unwrap();
+    assessor(app)
+        .envs(env.iter().copied())
+        .args(["run", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap()
+}
+
+/// The failure summary the bucket received, alone with its manifest.
+async fn delivered_failure(app: &LocalAppliance, run: &Value) -> Value {
+    let run_id = run["run_id"].as_str().unwrap();
+    let mut keys = bucket_keys(app).await;
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            format!("{PREFIX}/{run_id}/manifest.json"),
+            format!("{PREFIX}/{run_id}/run-summary.json"),
+        ]
+    );
+    let body = s3(app)
+        .await
+        .get_object()
+        .bucket(BUCKET)
+        .key(format!("{PREFIX}/{run_id}/run-summary.json"))
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    serde_json::from_slice(&body).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_session_disk_fails_cleanly_and_wipes() {
+    let app = stand_up(options(
+        CatalogFixture::wide_world_importers().unwrap(),
+        "pw-disk-test",
+    ))
+    .await;
+    // A 4 MB file system: the data key fits, a PostgreSQL cluster does not.
+    let mount = app.scratch().join("small");
+    std::fs::create_dir(&mount).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs"])
+        .arg(&mount)
+        .status()
+        .unwrap();
+    assert!(
+        mounted.success(),
+        "mounting a small tmpfs needs root (the tests run as root)"
+    );
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(mount.clone());
+    let session = mount.join("session");
+    let output = run_with_session(&app, &session, &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let run = summary(&output);
+    let error = run["error"].as_str().unwrap();
+    assert!(error.starts_with("session database:"), "{error}");
+    assert_eq!(run["wiped"], true);
+    assert!(!session.exists(), "the session survived a full disk");
+    assert_eq!(
+        std::fs::read_dir(&mount).unwrap().count(),
+        0,
+        "something was left on the small file system"
+    );
+    assert_eq!(delivered_failure(&app, &run).await["outcome"], "failed");
+    assert_eq!(app.tds.as_ref().unwrap().statements(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgresql_failing_to_start_fails_cleanly_and_wipes() {
+    let app = stand_up(options(
+        CatalogFixture::wide_world_importers().unwrap(),
+        "pw-pg-test",
+    ))
+    .await;
+    // A PostgreSQL installation without its server binaries.
+    let empty = app.scratch().join("no-postgres");
+    std::fs::create_dir(&empty).unwrap();
+    let session = app.scratch().join("session-pg");
+    let output = run_with_session(
+        &app,
+        &session,
+        &[("ASSESSOR_PG_BIN", empty.to_str().unwrap())],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let run = summary(&output);
+    assert!(
+        run["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("session database:"),
+        "{run}"
+    );
+    assert!(!session.exists());
+    assert_eq!(delivered_failure(&app, &run).await["outcome"], "failed");
 }
