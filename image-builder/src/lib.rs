@@ -2,7 +2,21 @@
 //! verifiable appliance image, and publishes it as a private encrypted AMI.
 //!
 //! The image is data: a declarative profile (`profiles/*.toml`) says what goes
-//! in; this crate only executes it. So far the crate holds the profile model;
-//! building, verifying and publishing arrive with their issues.
+//! in; this crate only executes it.
+//!
+//! Building: [`build`] drives [`rootfs`] (mmdebstrap and the package lock),
+//! [`harden`] (the profile applied to the tree), [`verify`] (offline gates)
+//! and [`disk`] (erofs, dm-verity, UKI, ESP, GPT); [`boot`] boots the result
+//! under qemu and reads its serial console; [`tool`] runs the external tools.
 
+pub mod boot;
+pub mod build;
+pub mod disk;
+pub mod harden;
+pub mod manifest;
 pub mod profile;
+pub mod publish;
+pub mod rootfs;
+pub mod sbom;
+pub mod tool;
+pub mod verify;

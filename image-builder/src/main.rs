@@ -22,11 +22,167 @@ enum Command {
         #[arg(long)]
         profile: PathBuf,
     },
+    /// Build the appliance disk image (raw, qcow2, VMDK) from a profile. Needs root.
+    Build {
+        /// The profile file, e.g. image-builder/profiles/appliance.toml.
+        #[arg(long)]
+        profile: PathBuf,
+        /// Output folder (disk.raw, disk.qcow2, disk.vmdk, build-info.json, packages.lock).
+        #[arg(long)]
+        out: PathBuf,
+        /// The release `assessor` binary to install; a placeholder unit body otherwise.
+        #[arg(long)]
+        assessor: Option<PathBuf>,
+        /// Take the mirror's current package versions and rewrite the lock.
+        #[arg(long)]
+        update_lock: bool,
+        /// The package lock (default: the profile's path with `.lock`).
+        #[arg(long)]
+        lock: Option<PathBuf>,
+        /// Downloaded packages kept between builds.
+        #[arg(long, default_value = "/var/tmp/image-build/apt-cache")]
+        apt_cache: PathBuf,
+        /// ed25519 private key (PKCS#8) to sign manifest.json with.
+        #[arg(long)]
+        signing_key: Option<PathBuf>,
+        /// Print build-info.json on stdout instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Boot a built image under qemu (TCG) and check what it reports; with
+    /// --tamper, also check that a copy with a modified root does not boot.
+    Verify {
+        /// The folder `build` wrote.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also boot a tampered copy and require the boot to be refused.
+        #[arg(long)]
+        tamper: bool,
+        /// Print the verdict as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check an image folder's manifest signature and every digest it records.
+    VerifyManifest {
+        /// The image folder (holds manifest.json, manifest.json.sig, disk.raw).
+        #[arg(long)]
+        image: PathBuf,
+        /// The publisher's ed25519 public key (PEM, as `keygen` writes it).
+        #[arg(long)]
+        public_key: PathBuf,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish a signed image folder as a private, encrypted AMI (EBS direct APIs).
+    Publish {
+        /// The image folder (manifest.json, manifest.json.sig, disk.raw).
+        #[arg(long)]
+        image: PathBuf,
+        /// The publisher's ed25519 public key: the image is refused unless it verifies.
+        #[arg(long)]
+        public_key: PathBuf,
+        /// AWS region (default: from the environment / profile).
+        #[arg(long)]
+        region: Option<String>,
+        /// KMS key ARN for the snapshot (default: the account's EBS default key).
+        #[arg(long)]
+        kms_key: Option<String>,
+        /// AMI name (default: NAME-VERSION-DIGEST12).
+        #[arg(long)]
+        name: Option<String>,
+        /// Give this account (12 digits) launch permission; repeatable. Needs --kms-key.
+        #[arg(long = "share-with", value_name = "ACCOUNT")]
+        share_with: Vec<String>,
+        /// Copy to REGION, re-encrypted under KMS_KEY_ARN; repeatable.
+        #[arg(long = "copy-to", value_name = "REGION=KMS_KEY_ARN")]
+        copy_to: Vec<String>,
+        /// Parallel block uploads.
+        #[arg(long, default_value_t = 32)]
+        workers: usize,
+        /// Root volume size in GiB (default: the image size, rounded up).
+        #[arg(long)]
+        root_volume_gib: Option<u64>,
+        /// Print the result as JSON on stdout (the AMI id is `image_id`).
+        #[arg(long)]
+        json: bool,
+        /// No progress line even on a terminal.
+        #[arg(long)]
+        no_progress: bool,
+    },
+    /// Create an ed25519 signing key (PKCS#8 PEM, mode 0600) and its public key.
+    Keygen {
+        /// Private key file to create; never overwritten.
+        #[arg(long)]
+        private_key: PathBuf,
+        /// Public key file to write (PEM SubjectPublicKeyInfo).
+        #[arg(long)]
+        public_key: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Build {
+            profile,
+            out,
+            assessor,
+            update_lock,
+            lock,
+            apt_cache,
+            signing_key,
+            json,
+        } => {
+            let opts = image_builder::build::BuildOptions {
+                profile,
+                out,
+                assessor,
+                update_lock,
+                apt_cache,
+                lock,
+                signing_key,
+            };
+            exit_with(build_image(&opts, json))
+        }
+        Command::Verify { out, tamper, json } => exit_with(verify_image(&out, tamper, json)),
+        Command::VerifyManifest {
+            image,
+            public_key,
+            json,
+        } => exit_with(verify_manifest(&image, &public_key, json)),
+        Command::Keygen {
+            private_key,
+            public_key,
+        } => exit_with(keygen(&private_key, &public_key)),
+        Command::Publish {
+            image,
+            public_key,
+            region,
+            kms_key,
+            name,
+            share_with,
+            copy_to,
+            workers,
+            root_volume_gib,
+            json,
+            no_progress,
+        } => {
+            let args = PublishArgs {
+                image,
+                public_key,
+                region,
+                kms_key,
+                name,
+                share_with,
+                copy_to,
+                workers,
+                root_volume_gib,
+                json,
+                no_progress,
+            };
+            exit_with(publish_image(args))
+        }
         Command::CheckProfile { profile } => match Profile::load(&profile) {
             Ok(p) => {
                 println!(
@@ -42,5 +198,264 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+    }
+}
+
+/// 0: done and passed; 1: checks ran and failed; 2: could not run.
+fn exit_with(result: anyhow::Result<bool>) -> ExitCode {
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("image-builder: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn build_image(opts: &image_builder::build::BuildOptions, json: bool) -> anyhow::Result<bool> {
+    std::fs::create_dir_all(&opts.out)?;
+    let mut progress = |step: &str, done: Option<f64>| match done {
+        None => eprintln!("==> {step}"),
+        Some(s) => eprintln!("    {step}: {s:.1} s"),
+    };
+    let info = match image_builder::build::build(opts, &mut progress) {
+        Ok(info) => info,
+        Err(image_builder::build::BuildError::Gates { report, failures }) => {
+            eprintln!(
+                "image-builder: the offline gates failed (report: {}):",
+                report.display()
+            );
+            for f in failures {
+                eprintln!("  {f}");
+            }
+            return Ok(false);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&info)?);
+    } else {
+        println!(
+            "{} built in {:.0} s: {} ({} MiB raw, qcow2 {} MiB), root hash {}",
+            info.name,
+            info.total_seconds,
+            opts.out.join("disk.raw").display(),
+            info.image.size >> 20,
+            info.qcow2.size >> 20,
+            info.verity.root_hash
+        );
+    }
+    Ok(true)
+}
+
+fn verify_image(out: &std::path::Path, tamper: bool, json: bool) -> anyhow::Result<bool> {
+    eprintln!(
+        "==> booting {} under qemu (TCG)",
+        out.join("disk.raw").display()
+    );
+    let verdict = image_builder::boot::verify_dir(out, tamper)?;
+    let path = out.join("verify-report.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&verdict)? + "\n")?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&verdict)?);
+    } else {
+        let b = &verdict.boot;
+        println!(
+            "boot: {:.0} s, verity verified {}, assessor started {}, state {:?}, failed units {:?}",
+            b.seconds, b.verity_verified, b.assessor_started, b.state, b.failed_units
+        );
+        for f in &verdict.boot_failures {
+            println!("  FAIL {f}");
+        }
+        if let Some(t) = &verdict.tamper {
+            println!(
+                "tampered root: refused {}, stopped {}, {:.0} s",
+                t.refused, t.qemu_exited, t.seconds
+            );
+            for f in &verdict.tamper_failures {
+                println!("  FAIL {f}");
+            }
+        }
+        println!("report: {}", path.display());
+    }
+    Ok(verdict.passed())
+}
+
+/// `verify-manifest`: a failed check is exit 1 with the reason; an unreadable
+/// key or folder is exit 2.
+fn verify_manifest(
+    dir: &std::path::Path,
+    public_key: &std::path::Path,
+    json: bool,
+) -> anyhow::Result<bool> {
+    use image_builder::manifest::{ManifestError, PublicKey, verify_image};
+    let key = PublicKey::load(public_key)?;
+    match verify_image(dir, &key) {
+        Ok(v) => {
+            if json {
+                let out = serde_json::json!({
+                    "verified": true,
+                    "manifest_sha256": v.digest().to_hex(),
+                    "key_id": v.key_id(),
+                    "manifest": v.manifest(),
+                });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                let m = v.manifest();
+                println!(
+                    "{} {}: signature by {} valid; image and {} partitions and {} files match; manifest sha256 {}",
+                    m.name,
+                    m.version,
+                    v.key_id(),
+                    m.partitions.len(),
+                    m.files.len(),
+                    v.digest()
+                );
+            }
+            Ok(true)
+        }
+        Err(e @ ManifestError::Io { .. }) | Err(e @ ManifestError::KeyFile { .. }) => Err(e.into()),
+        Err(e) => {
+            if json {
+                let out = serde_json::json!({ "verified": false, "error": e.to_string() });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                eprintln!("image-builder: REFUSED: {e}");
+            }
+            Ok(false)
+        }
+    }
+}
+
+fn keygen(private_key: &std::path::Path, public_key: &std::path::Path) -> anyhow::Result<bool> {
+    let key = image_builder::manifest::generate_key_files(private_key, public_key)?;
+    println!(
+        "{}: private key {} (keep it secret), public key {}",
+        key.key_id(),
+        private_key.display(),
+        public_key.display()
+    );
+    Ok(true)
+}
+
+#[derive(Debug)]
+struct PublishArgs {
+    image: PathBuf,
+    public_key: PathBuf,
+    region: Option<String>,
+    kms_key: Option<String>,
+    name: Option<String>,
+    share_with: Vec<String>,
+    copy_to: Vec<String>,
+    workers: usize,
+    root_volume_gib: Option<u64>,
+    json: bool,
+    no_progress: bool,
+}
+
+/// `publish`: exit 1 when the image is refused (unsigned, tampered), 2 when
+/// publishing could not be done.
+fn publish_image(args: PublishArgs) -> anyhow::Result<bool> {
+    use image_builder::manifest::PublicKey;
+    use image_builder::publish::{self, Clients, PublishDirError, PublishOptions};
+    use std::io::IsTerminal as _;
+
+    let copy_to = args
+        .copy_to
+        .iter()
+        .map(|s| s.parse())
+        .collect::<Result<Vec<publish::CopyTarget>, _>>()?;
+    let opts = PublishOptions {
+        kms_key_arn: args.kms_key,
+        name: args.name,
+        share_with: args.share_with,
+        copy_to,
+        workers: args.workers,
+        root_volume_gib: args.root_volume_gib,
+        ..PublishOptions::default()
+    };
+    opts.validate()?;
+    let key = PublicKey::load(&args.public_key)?;
+    let tty = std::io::stderr().is_terminal() && !args.no_progress;
+    let progress: publish::Progress = std::sync::Arc::new(move |ev| render_progress(ev, tty));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(async {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(r) = &args.region {
+            loader = loader.region(aws_config::Region::new(r.clone()));
+        }
+        let sdk = loader.load().await;
+        if sdk.region().is_none() {
+            anyhow::bail!("no AWS region: pass --region or set AWS_REGION");
+        }
+        let clients = Clients::new(&sdk);
+        Ok(publish::publish_dir(&clients, &args.image, &key, &opts, Some(progress)).await)
+    })?;
+    let out = match result {
+        Ok(out) => out,
+        Err(PublishDirError::Refused(e)) => {
+            eprintln!("image-builder: REFUSED, nothing was uploaded: {e}");
+            return Ok(false);
+        }
+        Err(PublishDirError::Publish(e)) => return Err(e.into()),
+    };
+    for w in &out.warnings {
+        eprintln!("image-builder: warning: {w}");
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        let how = if out.already_published {
+            "already published".to_owned()
+        } else {
+            format!(
+                "{} MiB sent in {:.1} s ({:.1} MB/s), {} zero blocks skipped, snapshot {:?}",
+                out.uploaded_bytes >> 20,
+                out.upload_seconds,
+                out.upload_mb_per_s,
+                out.zero_blocks_skipped,
+                out.snapshot
+            )
+        };
+        println!("{} in {}: {} ({how})", out.image_id, out.region, out.name);
+        for c in &out.copies {
+            println!("{} in {}", c.image_id, c.region);
+        }
+    }
+    Ok(true)
+}
+
+fn render_progress(ev: image_builder::publish::ProgressEvent, tty: bool) {
+    use image_builder::publish::ProgressEvent;
+    match ev {
+        ProgressEvent::Step(s) => eprintln!("==> {s}"),
+        ProgressEvent::Planned {
+            to_upload,
+            zero_skipped,
+            present_skipped,
+        } => eprintln!(
+            "    {to_upload} blocks to send ({} MiB), {zero_skipped} zero blocks skipped, {present_skipped} already in the snapshot",
+            to_upload / 2
+        ),
+        ProgressEvent::Uploaded {
+            blocks,
+            of,
+            bytes,
+            elapsed,
+        } if tty => {
+            let secs = elapsed.as_secs_f64().max(1e-3);
+            eprint!(
+                "\r    {blocks}/{of} blocks, {} MiB, {:.1} MB/s   ",
+                bytes >> 20,
+                bytes as f64 / 1e6 / secs
+            );
+            if blocks == of {
+                eprintln!();
+            }
+        }
+        ProgressEvent::Uploaded { .. } => {}
     }
 }
