@@ -104,7 +104,11 @@ pub struct ObjectRef {
 }
 
 /// One occurrence of a catalog feature in the analysed code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `Debug` leaves out the snippet, the object and the file: they are
+/// customer data (code and names) and `Debug` output ends up in logs and
+/// panic messages.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// Path relative to the input root; the file name for a single file.
     pub file: String,
@@ -124,4 +128,40 @@ pub struct Finding {
     pub effort_minutes: u32,
     /// A short excerpt of the code (customer data: never logged).
     pub snippet: String,
+}
+
+impl std::fmt::Debug for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finding")
+            .field("line", &self.line)
+            .field("column", &self.column)
+            .field("feature", &self.feature)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn finding_debug_shows_no_code_or_names() {
+        let finding = super::Finding {
+            file: "secret_file.sql".into(),
+            line: 3,
+            column: 7,
+            object: None,
+            feature: "function.str".into(),
+            group: "g".into(),
+            status: super::Status::ReviewSemantics,
+            complexity: super::Complexity::Low,
+            effort_minutes: 10,
+            snippet: "SELECT STR(canary_value)".into(),
+        };
+        let shown = format!("{finding:?}");
+        assert!(shown.contains("function.str"), "{shown}");
+        assert!(
+            !shown.contains("canary_value") && !shown.contains("secret_file"),
+            "{shown}"
+        );
+    }
 }
