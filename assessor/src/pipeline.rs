@@ -641,12 +641,14 @@ async fn render_bundle(
     let (findings, objects) = store.analysis().await?;
     let inventories = store.inventories().await?;
     let inputs: Vec<String> = config.targets.iter().map(|t| t.name.clone()).collect();
-    let lines = store
-        .modules()
-        .await?
+    let modules = store.modules().await?;
+    // Each module is one "file" of the report: the code of one object.
+    let files_analyzed = modules.len();
+    let lines = modules
         .iter()
         .map(|m| m.definition.lines().count() as u64)
         .sum();
+    drop(modules);
     let input = ReportInput {
         tool_version: env!("CARGO_PKG_VERSION"),
         target: engine.target_name,
@@ -655,7 +657,7 @@ async fn render_bundle(
         findings: &findings,
         objects: &objects,
         features: engine.features,
-        files_analyzed: objects.len(),
+        files_analyzed,
         lines_analyzed: lines,
     };
     let mut files = Vec::with_capacity(Format::ALL.len() + 2);

@@ -188,6 +188,7 @@ async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
     let password_canary = format!("CANARY-PASSWORD-{}", random_hex(8).unwrap());
     let fixture = canary_fixture(&module_canary);
     let modules = fixture.module_count();
+    let job_steps = fixture.job_steps.len();
     let app = stand_up(options(fixture, &password_canary)).await;
 
     // Debug logs too: they must not carry the canaries either.
@@ -308,6 +309,8 @@ async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
         "no RAISERROR WITH LOG finding"
     );
     assert_eq!(findings.len() as u64, run["findings"].as_u64().unwrap());
+    // Every collected module and T-SQL job step is one analysed unit of code.
+    assert_eq!(report["summary"]["files_analyzed"], modules + job_steps);
     let inventory: Value =
         serde_json::from_slice(&std::fs::read(out.join("inventory.json")).unwrap()).unwrap();
     assert_eq!(inventory["sql-01"]["server"]["version"], "16.0.4125.3");
