@@ -81,20 +81,22 @@ pub async fn check(config: &JobConfig, aws: &Aws) -> CheckReport {
     );
     let timeout = Duration::from_secs(u64::from(config.timeouts.query_seconds));
     for target in &config.targets {
-        let secret = DbCredentials::fetch(&aws.secrets, &target.secret_id).await;
-        report.push(
-            format!("{}: secret", target.name),
-            secret
-                .as_ref()
-                .map(|_| format!("{} is readable and well formed", target.secret_id))
-                .map_err(|e| e.to_string()),
-        );
-        if secret.is_err() {
-            continue;
-        }
-        drop(secret);
+        let credentials = match DbCredentials::fetch(&aws.secrets, &target.secret_id).await {
+            Ok(c) => {
+                report.push(
+                    format!("{}: secret", target.name),
+                    Ok(format!("{} is readable and well formed", target.secret_id)),
+                );
+                c
+            }
+            Err(e) => {
+                report.push(format!("{}: secret", target.name), Err(e.to_string()));
+                continue;
+            }
+        };
         let mode = TlsPolicy::from_config(&target.tls);
-        let login = pipeline::connect_target(aws, target, pipeline::connect_options(config)).await;
+        let login =
+            pipeline::connect_target(credentials, target, pipeline::connect_options(config)).await;
         let mut client = match login {
             Ok(client) => {
                 report.push(

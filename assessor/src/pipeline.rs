@@ -286,14 +286,7 @@ pub async fn run(config: &JobConfig, aws: &Aws, engine: Engine<'_>, run_id: &str
     let result = result.and(wiped.map(|_| ()).map_err(RunError::from));
     summary.seconds = started.elapsed().as_secs_f64();
     match result {
-        Ok(()) => {
-            let failed = summary.targets.iter().filter(|t| !t.ok).count();
-            (summary.outcome, summary.exit_code) = if failed == 0 {
-                ("succeeded", exit::OK)
-            } else {
-                ("partial", exit::PARTIAL)
-            };
-        }
+        Ok(()) => (summary.outcome, summary.exit_code) = completed_outcome(&summary.targets),
         Err(err) => {
             tracing::error!(error = %err, "run failed");
             summary.outcome = "failed";
@@ -303,6 +296,16 @@ pub async fn run(config: &JobConfig, aws: &Aws, engine: Engine<'_>, run_id: &str
         }
     }
     summary
+}
+
+/// The outcome of a run whose stages all completed: partial when a target
+/// failed (the report covers the others).
+fn completed_outcome(targets: &[TargetRecord]) -> (&'static str, u8) {
+    if targets.iter().all(|t| t.ok) {
+        ("succeeded", exit::OK)
+    } else {
+        ("partial", exit::PARTIAL)
+    }
 }
 
 /// Delivers the summary alone, so the bucket says what happened. Best
@@ -442,11 +445,11 @@ async fn stages_with_store(
 
     let watch = Stopwatch::start("analyze");
     let analyzed = analyze_stored(store, engine).await;
-    watch.record(summary, analyzed)?;
+    let analysed = watch.record(summary, analyzed)?;
     store.checkpoint("analyze").await?;
 
     let watch = Stopwatch::start("report");
-    let rendered = render_bundle(store, engine, config, summary).await;
+    let rendered = render_bundle(store, engine, config, analysed, summary).await;
     let files = watch.record(summary, rendered)?;
     store.checkpoint("report").await?;
 
@@ -527,20 +530,21 @@ async fn collect_target(
     options: ConnectOptions,
     query_timeout: Duration,
 ) -> Result<Inventory, TargetError> {
-    let mut client = connect_target(aws, target, options).await?;
+    let credentials = DbCredentials::fetch(&aws.secrets, &target.secret_id).await?;
+    let mut client = connect_target(credentials, target, options).await?;
     let inventory =
         catalog::collect(&mut client, &target.name, &target.databases, query_timeout).await?;
     Ok(inventory)
 }
 
-/// Fetches the target's secret and connects with its TLS policy. The
-/// credentials are dropped (and zeroized) once the login is done.
+/// Connects to the target with its TLS policy; the config's host and port
+/// override the secret's. The credentials are dropped (and zeroized) once
+/// the login is done.
 pub(crate) async fn connect_target(
-    aws: &Aws,
+    credentials: DbCredentials,
     target: &Target,
     options: ConnectOptions,
 ) -> Result<connect::Client, TargetError> {
-    let credentials = DbCredentials::fetch(&aws.secrets, &target.secret_id).await?;
     let host = target
         .host
         .clone()
@@ -614,21 +618,34 @@ fn target_record(inventory: &Inventory, dangerous: bool) -> TargetRecord {
     }
 }
 
+/// How much code the analysis read: counts only, no customer data.
+#[derive(Debug, Clone, Copy, Default)]
+struct Analysed {
+    /// Modules and T-SQL job steps: each is one "file" of the report.
+    files: usize,
+    lines: u64,
+}
+
 /// Analyses the stored code and stores the findings.
-async fn analyze_stored(store: &SessionStore, engine: Engine<'_>) -> Result<(), RunError> {
+async fn analyze_stored(store: &SessionStore, engine: Engine<'_>) -> Result<Analysed, RunError> {
     let modules = store.modules().await?;
+    let mut analysed = Analysed {
+        files: modules.len(),
+        lines: 0,
+    };
     let mut findings = Vec::new();
     let mut objects: Vec<ObjectSummary> = Vec::new();
     for module in &modules {
         // The file a finding names: server / database.schema.object.
         let file = format!("{}/{}.sql", module.target, module.name);
         let analysis = engine.analyzer.analyze_text(&file, &module.definition);
+        analysed.lines += analysis.lines;
         findings.extend(analysis.findings);
         objects.extend(analysis.objects);
     }
     drop(modules);
     store.put_analysis(&findings, &objects).await?;
-    Ok(())
+    Ok(analysed)
 }
 
 /// Renders the report bundle in memory from what the store holds.
@@ -636,19 +653,12 @@ async fn render_bundle(
     store: &SessionStore,
     engine: Engine<'_>,
     config: &JobConfig,
+    analysed: Analysed,
     summary: &mut RunSummary,
 ) -> Result<Vec<(String, Vec<u8>)>, RunError> {
     let (findings, objects) = store.analysis().await?;
     let inventories = store.inventories().await?;
     let inputs: Vec<String> = config.targets.iter().map(|t| t.name.clone()).collect();
-    let modules = store.modules().await?;
-    // Each module is one "file" of the report: the code of one object.
-    let files_analyzed = modules.len();
-    let lines = modules
-        .iter()
-        .map(|m| m.definition.lines().count() as u64)
-        .sum();
-    drop(modules);
     let input = ReportInput {
         tool_version: env!("CARGO_PKG_VERSION"),
         target: engine.target_name,
@@ -657,8 +667,8 @@ async fn render_bundle(
         findings: &findings,
         objects: &objects,
         features: engine.features,
-        files_analyzed,
-        lines_analyzed: lines,
+        files_analyzed: analysed.files,
+        lines_analyzed: analysed.lines,
     };
     let mut files = Vec::with_capacity(Format::ALL.len() + 2);
     for format in Format::ALL {
@@ -687,16 +697,7 @@ async fn render_bundle(
     // The summary in the bundle says "delivered"; its wipe and timing are
     // final only in the copy the command prints.
     let mut delivered = summary.clone();
-    delivered.outcome = if summary.targets.iter().all(|t| t.ok) {
-        "succeeded"
-    } else {
-        "partial"
-    };
-    delivered.exit_code = if delivered.outcome == "succeeded" {
-        exit::OK
-    } else {
-        exit::PARTIAL
-    };
+    (delivered.outcome, delivered.exit_code) = completed_outcome(&summary.targets);
     files.push((SUMMARY_FILE.to_owned(), delivered.to_json()));
     Ok(files)
 }

@@ -250,47 +250,73 @@ impl Collector<'_> {
         permission: &'static str,
     ) -> Result<Option<Vec<Row>>, CollectError> {
         self.inventory.round_trips += 1;
-        let target = self.target.to_owned();
-        let run = async {
-            let stream = self.client.simple_query(sql).await?;
-            stream
-                .try_filter_map(|item| async move {
-                    Ok(match item {
-                        QueryItem::Row(row) => Some(row),
-                        QueryItem::Metadata(_) => None,
-                    })
-                })
-                .try_collect::<Vec<Row>>()
-                .await
-        };
-        match tokio::time::timeout(self.timeout, run).await {
-            Err(_) => Err(CollectError::Timeout {
-                target,
-                step,
-                seconds: self.timeout.as_secs(),
-            }),
-            Ok(Ok(rows)) => Ok(Some(rows)),
-            Ok(Err(tiberius::error::Error::Server(e))) if PERMISSION_ERRORS.contains(&e.code()) => {
-                tracing::warn!(target = %target, step, code = e.code(), "collection step skipped: permission denied");
+        match query(self.client, self.target, step, &sql, self.timeout).await {
+            Err(Refusal::Denied(code)) => {
+                tracing::warn!(target = %self.target, step, code, "collection step skipped: permission denied");
                 self.inventory.skipped.push(Skipped {
                     step,
                     database: self.current_db.clone(),
-                    reason: format!("permission denied (error {})", e.code()),
+                    reason: format!("permission denied (error {code})"),
                     permission,
                 });
                 Ok(None)
             }
-            Ok(Err(tiberius::error::Error::Server(e))) => Err(CollectError::Server {
-                target,
-                step,
-                code: e.code(),
-            }),
-            Ok(Err(e)) => Err(CollectError::ConnectionLost {
-                target,
-                step,
-                detail: e.to_string(),
-            }),
+            Err(Refusal::Failed(e)) => Err(e),
+            Ok(rows) => Ok(Some(rows)),
         }
+    }
+}
+
+/// Why [`query`] returned no rows.
+pub(super) enum Refusal {
+    /// The server refused for lack of permission (its error number).
+    Denied(u32),
+    Failed(CollectError),
+}
+
+/// Runs one read-only query with a timeout; a refusal for lack of
+/// permission is told apart so the caller can skip the step.
+pub(super) async fn query(
+    client: &mut Client,
+    target: &str,
+    step: &'static str,
+    sql: &str,
+    timeout: Duration,
+) -> Result<Vec<Row>, Refusal> {
+    let run = async {
+        client
+            .simple_query(sql)
+            .await?
+            .try_filter_map(|item| async move {
+                Ok(match item {
+                    QueryItem::Row(row) => Some(row),
+                    QueryItem::Metadata(_) => None,
+                })
+            })
+            .try_collect::<Vec<Row>>()
+            .await
+    };
+    let target = target.to_owned();
+    match tokio::time::timeout(timeout, run).await {
+        Err(_) => Err(Refusal::Failed(CollectError::Timeout {
+            target,
+            step,
+            seconds: timeout.as_secs(),
+        })),
+        Ok(Ok(rows)) => Ok(rows),
+        Ok(Err(tiberius::error::Error::Server(e))) if PERMISSION_ERRORS.contains(&e.code()) => {
+            Err(Refusal::Denied(e.code()))
+        }
+        Ok(Err(tiberius::error::Error::Server(e))) => Err(Refusal::Failed(CollectError::Server {
+            target,
+            step,
+            code: e.code(),
+        })),
+        Ok(Err(e)) => Err(Refusal::Failed(CollectError::ConnectionLost {
+            target,
+            step,
+            detail: e.to_string(),
+        })),
     }
 }
 

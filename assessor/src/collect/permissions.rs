@@ -7,10 +7,9 @@
 
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
-use tiberius::{QueryItem, Row};
+use tiberius::Row;
 
-use super::catalog::{CollectError, SERVER_QUERY, int, server_info};
+use super::catalog::{CollectError, Refusal, SERVER_QUERY, int, query, server_info};
 use super::connect::Client;
 use super::inventory::ServerInfo;
 
@@ -86,35 +85,15 @@ async fn rows(
     sql: &str,
     timeout: Duration,
 ) -> Result<Vec<Row>, CollectError> {
-    let run = async {
-        client
-            .simple_query(sql)
-            .await?
-            .try_filter_map(|item| async move {
-                Ok(match item {
-                    QueryItem::Row(row) => Some(row),
-                    QueryItem::Metadata(_) => None,
-                })
-            })
-            .try_collect::<Vec<Row>>()
-            .await
-    };
-    match tokio::time::timeout(timeout, run).await {
-        Err(_) => Err(CollectError::Timeout {
-            target: target.to_owned(),
-            step,
-            seconds: timeout.as_secs(),
-        }),
-        Ok(Ok(rows)) => Ok(rows),
-        Ok(Err(tiberius::error::Error::Server(e))) => Err(CollectError::Server {
-            target: target.to_owned(),
-            step,
-            code: e.code(),
-        }),
-        Ok(Err(e)) => Err(CollectError::ConnectionLost {
-            target: target.to_owned(),
-            step,
-            detail: e.to_string(),
-        }),
-    }
+    // The preflight needs both answers: a refusal here is a failure.
+    query(client, target, step, sql, timeout)
+        .await
+        .map_err(|refusal| match refusal {
+            Refusal::Denied(code) => CollectError::Server {
+                target: target.to_owned(),
+                step,
+                code,
+            },
+            Refusal::Failed(e) => e,
+        })
 }
