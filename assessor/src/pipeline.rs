@@ -644,6 +644,21 @@ async fn analyze_stored(store: &SessionStore, engine: Engine<'_>) -> Result<Anal
         objects.extend(analysis.objects);
     }
     drop(modules);
+    // What the catalog showed beyond code: CLR, linked servers, column
+    // types, temporal tables, Agent jobs ...
+    for (target, body) in store.inventories().await? {
+        let inventory: Inventory = serde_json::from_value(body).map_err(|e| RunError::Render {
+            format: "inventory",
+            detail: format!(
+                "stored inventory of {target} unreadable: {:?}",
+                e.classify()
+            ),
+        })?;
+        findings.extend(crate::analyze::inventory::findings(
+            engine.analyzer.matcher(),
+            &inventory,
+        ));
+    }
     store.put_analysis(&findings, &objects).await?;
     Ok(analysed)
 }
@@ -742,12 +757,14 @@ mod tests {
                         schema: "dbo".into(),
                         name: "p".into(),
                         kind: "SQL_STORED_PROCEDURE".into(),
+                        encrypted: false,
                         definition: Some("CREATE PROCEDURE p AS SELECT 1".into()),
                     },
                     ModuleDef {
                         schema: "dbo".into(),
                         name: "secret".into(),
                         kind: "SQL_STORED_PROCEDURE".into(),
+                        encrypted: true,
                         definition: None,
                     },
                 ],

@@ -8,10 +8,14 @@ use std::time::Duration;
 
 use assessor::collect::catalog::{CollectError, collect, is_collector_statement};
 use assessor::collect::connect::{ConnectOptions, Endpoint, connect};
+use assessor::collect::queries::{DATABASE_STATEMENTS, SERVER_STATEMENTS};
 use assessor::collect::tls::TlsPolicy;
 use assessor::config::TlsMode;
 use assessor::secrets::Password;
-use testbed::catalog_fixture::{Behaviour, CatalogFixture, FixtureDatabase, FixtureModule};
+use testbed::catalog_fixture::{
+    Behaviour, CatalogFixture, FixtureDatabase, FixtureModule, FixtureReference, FixtureServer,
+    FixtureTable,
+};
 use testbed::pki::{TestPki, Validity};
 use testbed::tds::{TdsPeer, TdsPeerOptions};
 
@@ -74,12 +78,42 @@ fn hostile_database() -> FixtureDatabase {
             },
             FixtureModule {
                 schema: "dbo".into(),
-                name: long,
+                name: long.clone(),
                 kind: "VIEW".into(),
                 definition: None,
             },
         ],
-        behaviour: Behaviour::Normal,
+        tables: vec![FixtureTable {
+            schema: "we'ird\"schema".into(),
+            name: "t]; DELETE FROM z;--".into(),
+            temporal: true,
+            columns: vec![("c'; --".into(), "geography".into()), (long, "int".into())],
+            ..FixtureTable::default()
+        }],
+        features: [("clr_assemblies".to_owned(), 2)].into_iter().collect(),
+        references: vec![FixtureReference {
+            schema: "dbo".into(),
+            object: "p]; EXEC xp_cmdshell 'calc';--".into(),
+            kind: "SQL_STORED_PROCEDURE".into(),
+            server: Some("LINK'ED".into()),
+            database: Some("Other]DB".into()),
+        }],
+        ..FixtureDatabase::default()
+    }
+}
+
+fn hostile_server() -> FixtureServer {
+    FixtureServer {
+        linked_servers: vec![("LINK'ED".into(), "Oracle".into(), "OraOLEDB.Oracle".into())],
+        server_triggers: vec!["audit_ddl]; --".into()],
+        endpoints: vec![(
+            "Mirroring".into(),
+            "TCP".into(),
+            "DATABASE_MIRRORING".into(),
+        )],
+        credentials: vec!["s3://bucket;cred".into()],
+        audits: vec!["Audit \"quoted\"".into()],
+        availability_groups: vec!["wwi-ag".into()],
     }
 }
 
@@ -89,9 +123,10 @@ async fn collects_every_module_read_only_with_round_trips_independent_of_object_
     fixture.databases.push(hostile_database());
     fixture.databases.push(FixtureDatabase {
         name: "Restricted".into(),
-        modules: vec![],
         behaviour: Behaviour::ModulesRefused,
+        ..FixtureDatabase::default()
     });
+    fixture.server = hostile_server();
     let server = serve(&fixture);
     let mut client = client(&server).await;
 
@@ -131,8 +166,60 @@ async fn collects_every_module_read_only_with_round_trips_independent_of_object_
     }
     assert_eq!(
         wwi.object_counts.values().sum::<i64>() as usize,
-        expected.modules.len()
+        expected.modules.len() + expected.tables.len()
     );
+
+    // Server level: host, availability group, logins by type, and the
+    // server objects, with their names intact.
+    assert_eq!(inventory.server.cpu_count, Some(8));
+    assert_eq!(inventory.server.memory_mb, Some(65536));
+    assert_eq!(inventory.server.availability_groups, ["wwi-ag"]);
+    assert_eq!(
+        inventory.logins.iter().map(|l| l.count).sum::<i64>(),
+        10,
+        "{:?}",
+        inventory.logins
+    );
+    assert_eq!(inventory.linked_servers[0].name, "LINK'ED");
+    assert_eq!(inventory.linked_servers[0].provider, "OraOLEDB.Oracle");
+    assert_eq!(inventory.server_triggers[0].name, "audit_ddl]; --");
+    assert_eq!(inventory.endpoints[0].kind, "DATABASE_MIRRORING");
+    assert_eq!(inventory.credentials, ["s3://bucket;cred"]);
+    assert_eq!(inventory.audits[0].name, "Audit \"quoted\"");
+
+    // Per database: sizes, tables with their storage features and column
+    // types (read from the WWI SSDT project), feature counts, indexes.
+    assert_eq!((wwi.data_mb, wwi.log_mb), (2048, 512));
+    assert_eq!(wwi.tables.len(), expected.tables.len());
+    assert!(wwi.tables.len() > 40, "{}", wwi.tables.len());
+    let cities = wwi
+        .tables
+        .iter()
+        .find(|t| t.schema == "Application" && t.name == "Cities")
+        .unwrap();
+    assert!(cities.temporal);
+    let location = cities
+        .columns
+        .iter()
+        .find(|c| c.name == "Location")
+        .unwrap();
+    assert_eq!(location.data_type, "geography");
+    assert!(location.clr);
+    assert!(
+        wwi.tables
+            .iter()
+            .any(|t| t.name == "ColdRoomTemperatures" && t.memory_optimized)
+    );
+    assert!(wwi.features["sequences"] > 10, "{:?}", wwi.features);
+    assert_eq!(wwi.features["clr_assemblies"], 0);
+    assert!(wwi.indexes["CLUSTERED"] > 0);
+    let dw = inventory
+        .databases
+        .iter()
+        .find(|d| d.name == "WideWorldImportersDW")
+        .unwrap();
+    assert!(dw.tables.iter().any(|t| t.partitioned && t.columnstore));
+    assert!(dw.features["partition_schemes"] > 0);
 
     // Hostile names arrive intact, and the encrypted module is reported as such.
     let hostile = inventory
@@ -151,6 +238,16 @@ async fn collects_every_module_read_only_with_round_trips_independent_of_object_
     );
     assert_eq!(hostile.modules[1].name.chars().count(), 128);
     assert!(hostile.modules[1].definition.is_none());
+    assert!(hostile.modules[1].encrypted);
+    let table = &hostile.tables[0];
+    assert_eq!(table.name, "t]; DELETE FROM z;--");
+    assert_eq!(table.schema, "we'ird\"schema");
+    assert_eq!(table.columns[0].name, "c'; --");
+    assert_eq!(table.columns[1].name.chars().count(), 128);
+    assert_eq!(hostile.features["clr_assemblies"], 2);
+    let reference = &hostile.references[0];
+    assert_eq!(reference.server.as_deref(), Some("LINK'ED"));
+    assert_eq!(reference.database.as_deref(), Some("Other]DB"));
 
     // A refused step is recorded with the permission it needs, not dropped.
     let skipped = inventory
@@ -162,10 +259,11 @@ async fn collects_every_module_read_only_with_round_trips_independent_of_object_
     assert!(skipped.permission.contains("VIEW ANY DEFINITION"));
     assert!(skipped.reason.contains("229"));
 
-    // Round trips: 4 server queries + 2 per database, whatever the module count.
+    // Round trips: the fixed server statements and a fixed set per
+    // database, whatever the number of objects.
     assert_eq!(
         inventory.round_trips as usize,
-        4 + 2 * fixture.databases.len()
+        SERVER_STATEMENTS.len() + DATABASE_STATEMENTS.len() * fixture.databases.len()
     );
 
     // Read-only: every statement the server received is one of ours, a SELECT,
@@ -227,4 +325,26 @@ async fn only_the_configured_databases_are_collected() {
     .unwrap();
     assert_eq!(inventory.databases.len(), 1);
     assert_eq!(inventory.databases[0].name, "WideWorldImporters");
+}
+
+#[tokio::test]
+async fn a_step_the_login_may_not_run_is_reported_skipped_with_its_permission() {
+    let mut fixture = CatalogFixture::wide_world_importers().unwrap();
+    fixture.view_server_state = false;
+    let server = serve(&fixture);
+    let mut client = client(&server).await;
+    let inventory = collect(&mut client, "sql-01", &[], Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(inventory.server.cpu_count, None);
+    let skipped = inventory
+        .skipped
+        .iter()
+        .find(|s| s.step == "host resources")
+        .unwrap();
+    assert_eq!(skipped.permission, "VIEW SERVER STATE");
+    assert_eq!(skipped.database, None);
+    // The rest was collected.
+    assert_eq!(inventory.databases.len(), 2);
+    assert!(inventory.databases.iter().all(|d| !d.modules.is_empty()));
 }

@@ -311,9 +311,44 @@ async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
     assert_eq!(findings.len() as u64, run["findings"].as_u64().unwrap());
     // Every collected module and T-SQL job step is one analysed unit of code.
     assert_eq!(report["summary"]["files_analyzed"], modules + job_steps);
+    // What the catalog showed beyond code is assessed too: the fixture's
+    // availability group, its Agent job, and WWI's temporal and
+    // memory-optimized tables, each attributed to its object.
+    let fact = |file: &str, feature: &str, object: &str| {
+        findings
+            .iter()
+            .any(|f| f["file"] == file && f["feature"] == feature && f["object"]["name"] == object)
+    };
+    assert!(fact(
+        "sql-01/(server)",
+        "server.availability_group",
+        "wwi-ag"
+    ));
+    assert!(fact(
+        "sql-01/(server)",
+        "server.agent_job",
+        "WWI nightly purge"
+    ));
+    assert!(fact(
+        "sql-01/WideWorldImporters",
+        "ddl.temporal.create_table",
+        "Cities"
+    ));
+    assert!(fact(
+        "sql-01/WideWorldImporters",
+        "memory_optimized.memory_optimized",
+        "ColdRoomTemperatures"
+    ));
     let inventory: Value =
         serde_json::from_slice(&std::fs::read(out.join("inventory.json")).unwrap()).unwrap();
     assert_eq!(inventory["sql-01"]["server"]["version"], "16.0.4125.3");
+    let wwi = &inventory["sql-01"]["databases"][0];
+    assert_eq!(wwi["name"], "WideWorldImporters");
+    assert!(wwi["tables"].as_array().unwrap().len() > 40);
+    // Code never travels in the inventory: no definitions, no job commands.
+    let inventory_text = std::fs::read_to_string(out.join("inventory.json")).unwrap();
+    assert!(!inventory_text.contains("\"definition\""));
+    assert!(!inventory_text.contains(&module_canary));
     let delivered: Value =
         serde_json::from_slice(&std::fs::read(out.join("run-summary.json")).unwrap()).unwrap();
     assert_eq!(delivered["run_id"], run_id);

@@ -18,6 +18,9 @@
 //!   goes on; a missing input path is an error naming the path.
 //! - No log line or error message contains script text.
 
+#[cfg(feature = "appliance")]
+pub mod inventory;
+
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
@@ -95,6 +98,11 @@ impl<'c> Analyzer<'c> {
 
     pub fn target(&self) -> Version {
         self.matcher.target()
+    }
+
+    /// The catalog matcher, for findings that come from facts, not code.
+    pub fn matcher(&self) -> &Matcher<'c> {
+        &self.matcher
     }
 
     /// Analyses every `.sql` file under `paths`, one file at a time.

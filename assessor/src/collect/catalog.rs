@@ -1,15 +1,18 @@
-//! The catalog queries and the collection that runs them.
+//! The collection: runs the statements of [`super::queries`] and turns
+//! their rows into an [`Inventory`].
 //!
 //! Guarantees:
-//! - Only the SELECT statements in this file are ever sent (a test records
-//!   every statement the server receives and checks each against this list).
-//! - Database names reach SQL only through [`super::sql::quote_ident`].
-//! - Queries are batched per database: round trips grow with the number of
-//!   databases, not the number of objects. Rows are streamed.
+//! - Only the statements of [`super::queries`] are ever sent (a test records
+//!   every statement the server receives and checks each against
+//!   [`is_collector_statement`]).
+//! - Round trips grow with the number of databases, not the number of
+//!   objects: a fixed set of server statements, then a fixed set per
+//!   database. Rows are streamed.
 //! - A step refused for lack of permission is recorded in
 //!   [`Inventory::skipped`] with the permission it needs; any other failure
 //!   fails the collection (never a half inventory reported as complete).
 
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
@@ -17,46 +20,12 @@ use tiberius::{QueryItem, Row};
 
 use super::connect::Client;
 use super::inventory::{
-    DatabaseInventory, Inventory, JobStep, ModuleDef, ServerInfo, Setting, Skipped,
+    Audit, Column, DatabaseInventory, EndpointInfo, ExternalReference, Inventory, JobStep,
+    LinkedServer, LoginCount, ModuleDef, ServerInfo, ServerTrigger, Setting, Skipped, Table,
 };
+pub use super::queries::is_collector_statement;
+use super::queries::{self as q, SERVER_QUERY};
 use super::sql::quote_ident;
-
-pub const SERVER_QUERY: &str = "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS version, \
-CAST(SERVERPROPERTY('Edition') AS nvarchar(128)) AS edition, \
-CAST(SERVERPROPERTY('ProductLevel') AS nvarchar(128)) AS product_level, \
-CAST(SERVERPROPERTY('Collation') AS nvarchar(128)) AS collation, \
-CAST(ISNULL(SERVERPROPERTY('IsClustered'), 0) AS int) AS is_clustered, \
-CAST(ISNULL(SERVERPROPERTY('IsHadrEnabled'), 0) AS int) AS hadr_enabled";
-
-pub const CONFIGURATIONS_QUERY: &str = "SELECT name, CAST(value_in_use AS nvarchar(64)) AS value \
-FROM sys.configurations ORDER BY name";
-
-pub const DATABASES_QUERY: &str = "SELECT name, CAST(compatibility_level AS int) AS compatibility_level, \
-collation_name, recovery_model_desc FROM sys.databases \
-WHERE database_id > 4 AND state_desc = N'ONLINE' ORDER BY name";
-
-pub const JOB_STEPS_QUERY: &str = "SELECT j.name, s.step_id, s.subsystem, s.command \
-FROM msdb.dbo.sysjobs AS j JOIN msdb.dbo.sysjobsteps AS s ON s.job_id = j.job_id \
-ORDER BY j.name, s.step_id";
-
-/// Object counts in one database (`db` already quoted).
-pub fn objects_query(db: &str) -> String {
-    format!(
-        "SELECT o.type_desc, COUNT_BIG(*) AS n FROM {db}.sys.objects AS o \
-         WHERE o.is_ms_shipped = 0 GROUP BY o.type_desc ORDER BY o.type_desc"
-    )
-}
-
-/// Every module definition in one database (`db` already quoted).
-pub fn modules_query(db: &str) -> String {
-    format!(
-        "SELECT s.name AS schema_name, o.name AS object_name, o.type_desc, m.definition \
-         FROM {db}.sys.sql_modules AS m \
-         JOIN {db}.sys.objects AS o ON o.object_id = m.object_id \
-         JOIN {db}.sys.schemas AS s ON s.schema_id = o.schema_id \
-         WHERE o.is_ms_shipped = 0 ORDER BY s.name, o.name"
-    )
-}
 
 /// `sys.configurations` defaults for the options an assessment cares about.
 const CONFIG_DEFAULTS: &[(&str, &str)] = &[
@@ -75,6 +44,12 @@ const CONFIG_DEFAULTS: &[(&str, &str)] = &[
     ("default language", "0"),
     ("two digit year cutoff", "2049"),
 ];
+
+/// The permission each step needs, as the skipped record names it.
+const PUBLIC: &str = "none (public)";
+const SERVER_STATE: &str = "VIEW SERVER STATE";
+const ANY_DEFINITION: &str = "VIEW ANY DEFINITION";
+const IN_DATABASE: &str = "VIEW ANY DEFINITION, CONNECT ANY DATABASE";
 
 /// Why collection failed. Names the target and the step, never data.
 #[derive(Debug, thiserror::Error)]
@@ -127,60 +102,13 @@ pub async fn collect(
         current_db: None,
     };
     c.inventory.target = target.to_owned();
-
-    let server = c
-        .rows(
-            "server properties",
-            SERVER_QUERY.to_owned(),
-            "none (public)",
-        )
-        .await?;
-    if let Some(row) = server.as_ref().and_then(|rows| rows.first()) {
-        c.inventory.server = server_info(row);
-    }
-    if let Some(rows) = c
-        .rows(
-            "configurations",
-            CONFIGURATIONS_QUERY.to_owned(),
-            "none (public)",
-        )
-        .await?
-    {
-        c.inventory.configurations = rows
-            .iter()
-            .map(|r| {
-                let (name, value) = (text(r, 0), text(r, 1));
-                let non_default = CONFIG_DEFAULTS
-                    .iter()
-                    .any(|(n, d)| n.eq_ignore_ascii_case(&name) && *d != value);
-                Setting {
-                    name,
-                    value,
-                    non_default,
-                }
-            })
-            .collect();
-    }
-    if let Some(rows) = c
-        .rows(
-            "SQL Agent job steps",
-            JOB_STEPS_QUERY.to_owned(),
-            "SQLAgentReaderRole in msdb",
-        )
-        .await?
-    {
-        c.inventory.job_steps = rows
-            .iter()
-            .map(|r| JobStep {
-                job: text(r, 0),
-                step_id: int(r, 1),
-                subsystem: text(r, 2),
-                command: text(r, 3),
-            })
-            .collect();
-    }
+    c.server().await?;
     let databases = c
-        .rows("databases", DATABASES_QUERY.to_owned(), "VIEW ANY DATABASE")
+        .rows(
+            "databases",
+            q::DATABASES_QUERY.to_owned(),
+            "VIEW ANY DATABASE",
+        )
         .await?
         .unwrap_or_default();
     for row in &databases {
@@ -190,44 +118,7 @@ pub async fn collect(
         {
             continue;
         }
-        let mut db = DatabaseInventory {
-            name: name.clone(),
-            compatibility_level: int(row, 1),
-            collation: text(row, 2),
-            recovery_model: text(row, 3),
-            ..DatabaseInventory::default()
-        };
-        let quoted = quote_ident(&name);
-        c.current_db = Some(name.clone());
-        if let Some(rows) = c
-            .rows(
-                "object counts",
-                objects_query(&quoted),
-                "VIEW ANY DEFINITION, CONNECT ANY DATABASE",
-            )
-            .await?
-        {
-            db.object_counts = rows.iter().map(|r| (text(r, 0), bigint(r, 1))).collect();
-        }
-        if let Some(rows) = c
-            .rows(
-                "module definitions",
-                modules_query(&quoted),
-                "VIEW ANY DEFINITION, CONNECT ANY DATABASE",
-            )
-            .await?
-        {
-            db.modules = rows
-                .iter()
-                .map(|r| ModuleDef {
-                    schema: text(r, 0),
-                    name: text(r, 1),
-                    kind: text(r, 2),
-                    definition: r.get::<&str, _>(3).map(str::to_owned),
-                })
-                .collect();
-        }
-        c.current_db = None;
+        let db = c.database(row, name).await?;
         c.inventory.databases.push(db);
     }
     Ok(c.inventory)
@@ -242,6 +133,267 @@ struct Collector<'a> {
 }
 
 impl Collector<'_> {
+    /// The server-level steps.
+    async fn server(&mut self) -> Result<(), CollectError> {
+        if let Some(row) = self
+            .rows("server properties", SERVER_QUERY.to_owned(), PUBLIC)
+            .await?
+            .as_ref()
+            .and_then(|rows| rows.first())
+        {
+            self.inventory.server = server_info(row);
+        }
+        if let Some(row) = self
+            .rows("host resources", q::HOST_QUERY.to_owned(), SERVER_STATE)
+            .await?
+            .as_ref()
+            .and_then(|rows| rows.first())
+        {
+            self.inventory.server.cpu_count = Some(int(row, 0));
+            self.inventory.server.memory_mb = Some(bigint(row, 1));
+        }
+        if let Some(rows) = self
+            .rows(
+                "availability groups",
+                q::AVAILABILITY_GROUPS_QUERY.to_owned(),
+                ANY_DEFINITION,
+            )
+            .await?
+        {
+            self.inventory.server.availability_groups = rows.iter().map(|r| text(r, 0)).collect();
+        }
+        if let Some(rows) = self
+            .rows("configurations", q::CONFIGURATIONS_QUERY.to_owned(), PUBLIC)
+            .await?
+        {
+            self.inventory.configurations = rows.iter().map(setting).collect();
+        }
+        if let Some(rows) = self
+            .rows("logins", q::LOGINS_QUERY.to_owned(), ANY_DEFINITION)
+            .await?
+        {
+            self.inventory.logins = rows
+                .iter()
+                .map(|r| LoginCount {
+                    kind: text(r, 0),
+                    count: bigint(r, 1),
+                    disabled: bigint(r, 2),
+                })
+                .collect();
+        }
+        if let Some(rows) = self
+            .rows(
+                "linked servers",
+                q::LINKED_SERVERS_QUERY.to_owned(),
+                ANY_DEFINITION,
+            )
+            .await?
+        {
+            self.inventory.linked_servers = rows
+                .iter()
+                .map(|r| LinkedServer {
+                    name: text(r, 0),
+                    product: text(r, 1),
+                    provider: text(r, 2),
+                })
+                .collect();
+        }
+        if let Some(rows) = self
+            .rows(
+                "server triggers",
+                q::SERVER_TRIGGERS_QUERY.to_owned(),
+                ANY_DEFINITION,
+            )
+            .await?
+        {
+            self.inventory.server_triggers = rows
+                .iter()
+                .map(|r| ServerTrigger {
+                    name: text(r, 0),
+                    disabled: int(r, 1) != 0,
+                })
+                .collect();
+        }
+        if let Some(rows) = self
+            .rows("endpoints", q::ENDPOINTS_QUERY.to_owned(), ANY_DEFINITION)
+            .await?
+        {
+            self.inventory.endpoints = rows
+                .iter()
+                .map(|r| EndpointInfo {
+                    name: text(r, 0),
+                    protocol: text(r, 1),
+                    kind: text(r, 2),
+                    state: text(r, 3),
+                })
+                .collect();
+        }
+        if let Some(rows) = self
+            .rows(
+                "credentials",
+                q::CREDENTIALS_QUERY.to_owned(),
+                ANY_DEFINITION,
+            )
+            .await?
+        {
+            self.inventory.credentials = rows.iter().map(|r| text(r, 0)).collect();
+        }
+        if let Some(rows) = self
+            .rows("audits", q::AUDITS_QUERY.to_owned(), ANY_DEFINITION)
+            .await?
+        {
+            self.inventory.audits = rows
+                .iter()
+                .map(|r| Audit {
+                    name: text(r, 0),
+                    kind: text(r, 1),
+                    enabled: int(r, 2) != 0,
+                })
+                .collect();
+        }
+        if let Some(rows) = self
+            .rows(
+                "SQL Agent job steps",
+                q::JOB_STEPS_QUERY.to_owned(),
+                "SQLAgentReaderRole in msdb",
+            )
+            .await?
+        {
+            self.inventory.job_steps = rows
+                .iter()
+                .map(|r| JobStep {
+                    job: text(r, 0),
+                    step_id: int(r, 1),
+                    subsystem: text(r, 2),
+                    command: text(r, 3),
+                })
+                .collect();
+        }
+        Ok(())
+    }
+
+    /// The per-database steps, for a [`q::DATABASES_QUERY`] row.
+    async fn database(
+        &mut self,
+        row: &Row,
+        name: String,
+    ) -> Result<DatabaseInventory, CollectError> {
+        let replication = [
+            (9, "published"),
+            (10, "subscribed"),
+            (11, "merge_published"),
+            (12, "distributor"),
+        ]
+        .into_iter()
+        .filter(|(i, _)| int(row, *i) != 0)
+        .map(|(_, role)| role.to_owned())
+        .collect();
+        let mut db = DatabaseInventory {
+            name: name.clone(),
+            compatibility_level: int(row, 1),
+            collation: text(row, 2),
+            recovery_model: text(row, 3),
+            data_mb: bigint(row, 4),
+            log_mb: bigint(row, 5),
+            tde: int(row, 6) != 0,
+            service_broker_enabled: int(row, 7) != 0,
+            cdc_enabled: int(row, 8) != 0,
+            replication,
+            ..DatabaseInventory::default()
+        };
+        let quoted = quote_ident(&name);
+        self.current_db = Some(name);
+        if let Some(rows) = self
+            .rows("object counts", q::objects_query(&quoted), IN_DATABASE)
+            .await?
+        {
+            db.object_counts = counts(&rows);
+        }
+        if let Some(row) = self
+            .rows("feature counts", q::features_query(&quoted), IN_DATABASE)
+            .await?
+            .as_ref()
+            .and_then(|rows| rows.first())
+        {
+            db.features = q::FEATURE_COUNTS
+                .iter()
+                .enumerate()
+                .map(|(i, (feature, _))| ((*feature).to_owned(), bigint(row, i)))
+                .collect();
+        }
+        if let Some(rows) = self
+            .rows("tables", q::tables_query(&quoted), IN_DATABASE)
+            .await?
+        {
+            db.tables = rows
+                .iter()
+                .map(|r| Table {
+                    schema: text(r, 0),
+                    name: text(r, 1),
+                    memory_optimized: int(r, 2) != 0,
+                    // 2 = SYSTEM_VERSIONED_TEMPORAL_TABLE (1 is its history table).
+                    temporal: int(r, 3) == 2,
+                    filetable: int(r, 4) != 0,
+                    partitioned: int(r, 5) != 0,
+                    columnstore: int(r, 6) != 0,
+                    columns: Vec::new(),
+                })
+                .collect();
+        }
+        if let Some(rows) = self
+            .rows("columns", q::columns_query(&quoted), IN_DATABASE)
+            .await?
+        {
+            attach_columns(&mut db.tables, &rows);
+        }
+        if let Some(rows) = self
+            .rows("indexes", q::indexes_query(&quoted), IN_DATABASE)
+            .await?
+        {
+            db.indexes = counts(&rows);
+        }
+        if let Some(rows) = self
+            .rows(
+                "cross-database references",
+                q::references_query(&quoted),
+                IN_DATABASE,
+            )
+            .await?
+        {
+            db.references = rows
+                .iter()
+                .map(|r| ExternalReference {
+                    schema: text(r, 0),
+                    object: text(r, 1),
+                    kind: text(r, 2),
+                    server: optional_text(r, 3),
+                    database: optional_text(r, 4),
+                    count: bigint(r, 5),
+                })
+                .collect();
+        }
+        if let Some(rows) = self
+            .rows("module definitions", q::modules_query(&quoted), IN_DATABASE)
+            .await?
+        {
+            db.modules = rows
+                .iter()
+                .map(|r| {
+                    let definition = r.get::<&str, _>(3).map(str::to_owned);
+                    ModuleDef {
+                        schema: text(r, 0),
+                        name: text(r, 1),
+                        kind: text(r, 2),
+                        encrypted: definition.is_none(),
+                        definition,
+                    }
+                })
+                .collect();
+        }
+        self.current_db = None;
+        Ok(db)
+    }
+
     /// Runs one query; `Ok(None)` when it was skipped for lack of permission.
     async fn rows(
         &mut self,
@@ -254,10 +406,10 @@ impl Collector<'_> {
             Err(Refusal::Denied(code)) => {
                 tracing::warn!(target = %self.target, step, code, "collection step skipped: permission denied");
                 self.inventory.skipped.push(Skipped {
-                    step,
+                    step: step.to_owned(),
                     database: self.current_db.clone(),
                     reason: format!("permission denied (error {code})"),
-                    permission,
+                    permission: permission.to_owned(),
                 });
                 Ok(None)
             }
@@ -329,6 +481,7 @@ pub(super) fn server_info(row: &Row) -> ServerInfo {
         collation: text(row, 3),
         is_clustered: int(row, 4) != 0,
         hadr_enabled: int(row, 5) != 0,
+        ..ServerInfo::default()
     }
 }
 
@@ -344,7 +497,7 @@ pub(super) fn int(row: &Row, i: usize) -> i32 {
     row.try_get::<i32, _>(i).ok().flatten().unwrap_or_default()
 }
 
-fn bigint(row: &Row, i: usize) -> i64 {
+pub(super) fn bigint(row: &Row, i: usize) -> i64 {
     row.try_get::<i64, _>(i)
         .ok()
         .flatten()
@@ -352,19 +505,50 @@ fn bigint(row: &Row, i: usize) -> i64 {
         .unwrap_or_default()
 }
 
-/// Every statement the collector may send, for the read-only test.
-pub fn is_collector_statement(sql: &str) -> bool {
-    let trimmed = sql.trim();
-    [
-        SERVER_QUERY,
-        CONFIGURATIONS_QUERY,
-        DATABASES_QUERY,
-        JOB_STEPS_QUERY,
-        super::permissions::PERMISSIONS_QUERY,
-    ]
-    .contains(&trimmed)
-        || trimmed.starts_with("SELECT o.type_desc, COUNT_BIG(*) AS n FROM [")
-        || trimmed.starts_with(
-            "SELECT s.name AS schema_name, o.name AS object_name, o.type_desc, m.definition",
-        )
+fn optional_text(row: &Row, i: usize) -> Option<String> {
+    row.try_get::<&str, _>(i).ok().flatten().map(str::to_owned)
+}
+
+/// `(type_desc, n)` rows as a map.
+fn counts(rows: &[Row]) -> BTreeMap<String, i64> {
+    rows.iter().map(|r| (text(r, 0), bigint(r, 1))).collect()
+}
+
+/// A [`q::CONFIGURATIONS_QUERY`] row, marked when it differs from the default.
+fn setting(row: &Row) -> Setting {
+    let (name, value) = (text(row, 0), text(row, 1));
+    let non_default = CONFIG_DEFAULTS
+        .iter()
+        .any(|(n, d)| n.eq_ignore_ascii_case(&name) && *d != value);
+    Setting {
+        name,
+        value,
+        non_default,
+    }
+}
+
+/// Gives each table its [`q::columns_query`] rows (in column order). A
+/// column of a table the tables query did not list (created in between) is
+/// left out, as the table is.
+fn attach_columns(tables: &mut [Table], rows: &[Row]) {
+    let index: HashMap<(String, String), usize> = tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| ((t.schema.clone(), t.name.clone()), i))
+        .collect();
+    for r in rows {
+        if let Some(&i) = index.get(&(text(r, 0), text(r, 1))) {
+            tables[i].columns.push(column(r));
+        }
+    }
+}
+
+fn column(r: &Row) -> Column {
+    Column {
+        name: text(r, 2),
+        data_type: text(r, 3),
+        base_type: optional_text(r, 4),
+        user_defined: int(r, 5) != 0,
+        clr: int(r, 6) != 0,
+    }
 }

@@ -5,8 +5,11 @@
 //!   certificate and host-name checks unless explicitly and loudly waived).
 //! - [`connect`]: connecting with timeouts, bounded retries on transient
 //!   faults only, and errors that say which check failed.
-//! - [`catalog`]: the read-only catalog queries and the collection itself,
-//!   producing an [`inventory::Inventory`]; [`sql`] quotes untrusted names.
+//! - [`queries`]: every statement the collector may send (read-only
+//!   `SELECT`s on catalog views) and the allow-list that proves it;
+//!   [`sql`] quotes untrusted names.
+//! - [`catalog`]: the collection that runs them, producing an
+//!   [`inventory::Inventory`].
 //! - [`permissions`]: what the login may read, asked without collecting
 //!   (the preflight behind `assessor check`).
 
@@ -14,5 +17,7 @@ pub mod catalog;
 pub mod connect;
 pub mod inventory;
 pub mod permissions;
+pub mod queries;
 pub mod sql;
 pub mod tls;
+pub mod tls_probe;

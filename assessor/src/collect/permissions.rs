@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use tiberius::Row;
 
-use super::catalog::{CollectError, Refusal, SERVER_QUERY, int, query, server_info};
+use super::catalog::{CollectError, Refusal, int, query, server_info};
 use super::connect::Client;
 use super::inventory::ServerInfo;
+use super::queries::SERVER_QUERY;
 
 /// The permissions collection relies on, in the column order of
 /// [`PERMISSIONS_QUERY`], with the steps that need each.
@@ -19,23 +20,48 @@ pub const PERMISSIONS: &[(&str, &[&str])] = &[
     ("VIEW ANY DATABASE", &["databases"]),
     (
         "VIEW ANY DEFINITION",
-        &["object counts", "module definitions"],
+        &[
+            "availability groups",
+            "logins",
+            "linked servers",
+            "server triggers",
+            "endpoints",
+            "credentials",
+            "audits",
+            "object counts",
+            "feature counts",
+            "tables",
+            "columns",
+            "indexes",
+            "cross-database references",
+            "module definitions",
+        ],
     ),
     (
         "CONNECT ANY DATABASE",
-        &["object counts", "module definitions"],
+        &[
+            "object counts",
+            "feature counts",
+            "tables",
+            "columns",
+            "indexes",
+            "cross-database references",
+            "module definitions",
+        ],
     ),
     (
         "SELECT on msdb.dbo.sysjobs (SQLAgentReaderRole in msdb)",
         &["SQL Agent job steps"],
     ),
+    ("VIEW SERVER STATE", &["host resources"]),
 ];
 
 pub const PERMISSIONS_QUERY: &str = "SELECT \
 CAST(ISNULL(HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW ANY DATABASE'), 0) AS int) AS view_any_database, \
 CAST(ISNULL(HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW ANY DEFINITION'), 0) AS int) AS view_any_definition, \
 CAST(ISNULL(HAS_PERMS_BY_NAME(NULL, NULL, 'CONNECT ANY DATABASE'), 0) AS int) AS connect_any_database, \
-CAST(ISNULL(HAS_PERMS_BY_NAME('msdb.dbo.sysjobs', 'OBJECT', 'SELECT'), 0) AS int) AS agent_jobs";
+CAST(ISNULL(HAS_PERMS_BY_NAME('msdb.dbo.sysjobs', 'OBJECT', 'SELECT'), 0) AS int) AS agent_jobs, \
+CAST(ISNULL(HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE'), 0) AS int) AS view_server_state";
 
 /// One permission and whether the login holds it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

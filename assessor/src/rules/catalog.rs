@@ -42,6 +42,7 @@ const SHIPPED: &[(&str, &str)] = &[
         "set_options.toml",
         include_str!("../../rules/set_options.toml"),
     ),
+    ("server.toml", include_str!("../../rules/server.toml")),
     ("databases.toml", include_str!("../../rules/databases.toml")),
     ("hints.toml", include_str!("../../rules/hints.toml")),
     ("clauses.toml", include_str!("../../rules/clauses.toml")),

@@ -126,6 +126,33 @@ impl<'c> Matcher<'c> {
         out
     }
 
+    /// Classifies an observation that stands for a fact rather than code
+    /// (the inventory analysis: a column's data type, a CLR assembly seen in
+    /// the catalog ...). Patterns that read statement text or need context
+    /// cannot hold without code and are not considered; among the rest the
+    /// most specific wins, as for code. `None` when no feature applies.
+    pub fn classify_fact(&self, obs: &Observation) -> Option<(&'c Feature, Status)> {
+        for name in name_forms(&obs.name) {
+            let best = self
+                .candidates(obs.kind, name)
+                .filter(|pref| {
+                    let pattern = &self.catalog.features()[pref.0].patterns[pref.1];
+                    !pattern.needs_text()
+                        && !self.context_of.contains_key(pref)
+                        && pattern.what.matches_named(obs, name)
+                })
+                .max_by(|a, b| {
+                    let score = |p: &PatternRef| self.catalog.features()[p.0].patterns[p.1].score();
+                    // Higher score wins; on a tie the feature listed first.
+                    score(a).cmp(&score(b)).then(b.cmp(a))
+                });
+            if let Some((fi, _)) = best {
+                return Some((&self.catalog.features()[fi], self.statuses[fi]));
+            }
+        }
+        None
+    }
+
     fn candidates(
         &self,
         kind: ObservationKind,

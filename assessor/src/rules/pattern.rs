@@ -31,6 +31,7 @@ pub fn parse_kind(word: &str) -> Option<ObservationKind> {
         "method" => Method,
         "sqlcmd" => Sqlcmd,
         "unparsed" => Unparsed,
+        "server_object" => ServerObject,
         _ => return None,
     })
 }

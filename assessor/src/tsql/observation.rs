@@ -51,6 +51,10 @@ pub enum ObservationKind {
     /// Code the parser could not understand. Always becomes a
     /// `review_manually` finding; parsing resynchronises afterwards.
     Unparsed,
+    /// A server or database fact read from a live server's catalog (a
+    /// linked server, an Agent job ...); never produced by the parser (see
+    /// `crate::analyze::inventory`).
+    ServerObject,
 }
 
 /// One observed construct.

@@ -39,6 +39,17 @@ pub enum Validity {
     Expired,
 }
 
+impl Validity {
+    /// The notAfter of a leaf [`TestPki::leaf`] makes with this validity:
+    /// RFC 3339 in UTC, and seconds since the Unix epoch.
+    pub fn not_after(self) -> (&'static str, i64) {
+        match self {
+            Validity::Current => ("2100-01-01T00:00:00Z", 4_102_444_800),
+            Validity::Expired => ("2020-01-01T00:00:00Z", 1_577_836_800),
+        }
+    }
+}
+
 fn gen_err(e: rcgen::Error) -> PeerError {
     PeerError::Start {
         what: "test PKI",
