@@ -532,8 +532,9 @@ async fn collect_target(
 ) -> Result<Inventory, TargetError> {
     let credentials = DbCredentials::fetch(&aws.secrets, &target.secret_id).await?;
     let mut client = connect_target(credentials, target, options).await?;
-    let inventory =
+    let mut inventory =
         catalog::collect(&mut client, &target.name, &target.databases, query_timeout).await?;
+    inventory.unverified_certificate = TlsPolicy::from_config(&target.tls).is_dangerous();
     Ok(inventory)
 }
 

@@ -155,6 +155,15 @@ type What = (ObservationKind, &'static str, &'static str);
 fn server_facts(out: &mut Findings<'_, '_>, inv: &Inventory) {
     use ObservationKind::{ServerObject, Statement};
     let mut facts: Vec<(Option<ObjectRef>, What, String)> = Vec::new();
+    if inv.unverified_certificate {
+        facts.push((
+            None,
+            (ServerObject, "UNVERIFIED CERTIFICATE", ""),
+            "collected over TLS without certificate verification \
+             (dangerously_trust_server_certificate = true)"
+                .to_owned(),
+        ));
+    }
     for ag in &inv.server.availability_groups {
         facts.push((
             Some(other(ag)),
@@ -494,6 +503,7 @@ mod tests {
             "AGENT JOB",
             "DATABASE COLLATION",
             "ENCRYPTED MODULE",
+            "UNVERIFIED CERTIFICATE",
         ] {
             assert!(known(ObservationKind::ServerObject, name, ""), "{name}");
         }
@@ -534,6 +544,7 @@ mod tests {
         };
         Inventory {
             target: "sql-01".into(),
+            unverified_certificate: true,
             server: ServerInfo {
                 collation: "SQL_Latin1_General_CP1_CI_AS".into(),
                 availability_groups: vec!["ag1".into()],
@@ -618,6 +629,7 @@ mod tests {
             ("sql-01/(server)", "server.availability_group"),
             ("sql-01/(server)", "server.linked_server"),
             ("sql-01/(server)", "server.agent_job"),
+            ("sql-01/(server)", "assessment.unverified_certificate"),
             ("sql-01/Sales", "server.database_collation"),
             ("sql-01/Sales", "statement.create_assembly"),
             ("sql-01/Sales", "ddl.temporal.create_table"),

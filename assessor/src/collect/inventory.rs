@@ -50,6 +50,10 @@ pub struct Inventory {
     pub skipped: Vec<Skipped>,
     /// Queries sent (for the benchmark: must not grow with object count).
     pub round_trips: u32,
+    /// The connection trusted any certificate (the config's
+    /// `dangerously_trust_server_certificate`): reported as a finding,
+    /// because nothing collected is authenticated.
+    pub unverified_certificate: bool,
 }
 
 impl fmt::Debug for Inventory {
