@@ -47,6 +47,10 @@ pub struct Job {
     /// The whole run's time limit.
     #[serde(default = "default_time_limit")]
     pub time_limit_minutes: u32,
+    /// The appliance powers off once the job has ended (with the stack's
+    /// AutoTerminate, EC2 then terminates the instance).
+    #[serde(default)]
+    pub power_off_when_done: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -161,6 +165,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "session_dir",
             "max_concurrent_targets",
             "time_limit_minutes",
+            "power_off_when_done",
         ],
     ),
     ("report", &["bucket", "prefix", "target"]),
@@ -285,7 +290,11 @@ impl JobConfig {
         if let Some(testing) = &self.testing
             && !is_loopback_url(&testing.aws_endpoint_url)
         {
-            say("testing.aws_endpoint_url must point at 127.0.0.0/8 or localhost (it is for emulators)".into());
+            say(
+                "testing.aws_endpoint_url must point at 127.0.0.0/8, localhost or the VM test's \
+                 forwarded network 10.0.2.0/24 (it is for emulators)"
+                    .into(),
+            );
         }
     }
 }
@@ -381,7 +390,10 @@ fn is_loopback_url(url: &str) -> bool {
         .or_else(|| url.strip_prefix("https://"))
         .unwrap_or("");
     let host = rest.split(['/', ':']).next().unwrap_or("");
-    host == "localhost" || host.starts_with("127.")
+    // 10.0.2.0/24 is qemu's user-mode network: in the appliance VM test the
+    // emulators on the host's loopback are forwarded there, and nothing else
+    // is reachable from the guest.
+    host == "localhost" || host.starts_with("127.") || host.starts_with("10.0.2.")
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@ pub mod tsql;
 // The appliance job. Behind a feature so the analyzer alone builds without
 // the AWS SDK (fuzzing, quick checks).
 #[cfg(feature = "appliance")]
+pub mod appliance;
+#[cfg(feature = "appliance")]
 pub mod check;
 #[cfg(feature = "appliance")]
 pub mod collect;

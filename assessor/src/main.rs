@@ -32,6 +32,9 @@ enum Command {
     /// List or download delivered reports.
     #[cfg(feature = "appliance")]
     Report(cmd::report::Args),
+    /// The appliance's boot-time steps (run by assessor.service).
+    #[cfg(feature = "appliance")]
+    Appliance(cmd::appliance::Args),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,8 @@ fn main() -> ExitCode {
         Command::Wipe(args) => cmd::wipe::run(args),
         #[cfg(feature = "appliance")]
         Command::Report(args) => cmd::block_on(cmd::report::run(args)),
+        #[cfg(feature = "appliance")]
+        Command::Appliance(args) => cmd::block_on(cmd::appliance::run(args)),
     };
     match result {
         Ok(code) => code,

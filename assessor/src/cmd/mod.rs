@@ -3,6 +3,8 @@
 
 pub mod analyze;
 #[cfg(feature = "appliance")]
+pub mod appliance;
+#[cfg(feature = "appliance")]
 pub mod check;
 #[cfg(feature = "appliance")]
 pub mod report;

@@ -19,7 +19,6 @@ use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
 use base64::Engine as _;
 use policy_gates::ec2_query;
 use policy_gates::template::Template;
-use serde_json::Value;
 use testbed::moto::{MotoServer, REGION};
 
 const PREREQUISITES: &str = "tests/policy/moto-prerequisites.yaml";
@@ -128,9 +127,8 @@ async fn created_resources(
     out
 }
 
-/// The files of the launch template's user data (a cloud-config document),
-/// as path -> (content, encoding).
-fn user_data_files(port: u16, launch_template_id: &str) -> (String, HashMap<String, Value>) {
+/// The launch template's XML and its user data (the job config as TOML).
+fn user_data(port: u16, launch_template_id: &str) -> (String, String) {
     let xml = ec2_query::call(
         port,
         "DescribeLaunchTemplateVersions",
@@ -143,21 +141,18 @@ fn user_data_files(port: u16, launch_template_id: &str) -> (String, HashMap<Stri
         .decode(encoded[0].trim())
         .unwrap();
     let text = String::from_utf8(decoded).unwrap();
-    assert!(text.starts_with("#cloud-config\n"), "{text}");
-    let doc: Value = serde_yaml_ng::from_str(&text).unwrap();
-    let files = doc["write_files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| (f["path"].as_str().unwrap().to_owned(), f.clone()))
-        .collect();
-    (xml, files)
+    assert!(
+        text.starts_with("# sqlassess appliance user data, format 2"),
+        "{text}"
+    );
+    (xml, text)
 }
 
-fn job_config(files: &HashMap<String, Value>) -> assessor::config::JobConfig {
-    let text = files["/etc/assessor/job.toml"]["content"].as_str().unwrap();
-    assessor::config::JobConfig::parse(text, Path::new("/etc/assessor/job.toml"))
-        .unwrap_or_else(|e| panic!("the appliance would refuse its job.toml: {e}\n{text}"))
+/// The job config as the appliance makes it at boot (`assessor appliance
+/// fetch-config`), in `dir`.
+fn job_config(user_data: &str, dir: &Path) -> assessor::config::JobConfig {
+    assessor::appliance::user_data::materialize(user_data, &dir.join("job.toml"))
+        .unwrap_or_else(|e| panic!("the appliance would refuse its user data: {e}\n{user_data}"))
 }
 
 /// A moto default image, so RunInstances has something to launch.
@@ -211,6 +206,7 @@ async fn the_stack_deploys_creating_its_key_bucket_and_endpoints() {
             ("SqlServerCidr", "10.20.2.15/32"),
             ("S3PrefixListId", "pl-63a5400a"),
             ("DbSecretArn", &pre.secret_arn),
+            ("SqlServerHost", "10.20.2.14"),
             ("Databases", "Sales,Inventory"),
         ],
     )
@@ -303,20 +299,15 @@ async fn the_stack_deploys_creating_its_key_bucket_and_endpoints() {
     );
 
     // The launch template: IMDSv2, terminate on shutdown, and the job config.
-    let (lt_xml, files) = user_data_files(port, &resources["LaunchTemplate"]);
+    let (lt_xml, text) = user_data(port, &resources["LaunchTemplate"]);
     assert_eq!(ec2_query::elements(&lt_xml, "httpTokens"), ["required"]);
     assert_eq!(
         ec2_query::elements(&lt_xml, "instanceInitiatedShutdownBehavior"),
         ["terminate"]
     );
-    assert_eq!(
-        files["/etc/assessor/appliance.env"]["content"]
-            .as_str()
-            .unwrap()
-            .trim(),
-        "ASSESSOR_POWEROFF_WHEN_DONE=true"
-    );
-    let job = job_config(&files);
+    let dir = tempfile::tempdir().unwrap();
+    let job = job_config(&text, dir.path());
+    assert!(job.job.power_off_when_done);
     assert_eq!(job.job.region, REGION);
     assert_eq!(&job.job.kms_key_id, key_arn);
     assert_eq!(job.report.bucket, bucket);
@@ -326,7 +317,10 @@ async fn the_stack_deploys_creating_its_key_bucket_and_endpoints() {
     assert_eq!(target.name, "sql-01");
     assert_eq!(target.secret_id, pre.secret_arn);
     assert_eq!(target.databases, ["Sales", "Inventory"]);
-    assert_eq!((target.host.as_deref(), target.port), (None, None));
+    assert_eq!(
+        (target.host.as_deref(), target.port),
+        (Some("10.20.2.14"), None)
+    );
     assert_eq!(target.tls.mode, assessor::config::TlsMode::Required);
     assert_eq!(target.tls.ca_bundle, None);
     assert!(!target.tls.dangerously_trust_server_certificate);
@@ -412,26 +406,18 @@ async fn the_stack_deploys_with_the_customers_key_bucket_and_endpoints() {
         format!("s3://{bucket}/estate-a/")
     );
 
-    let (lt_xml, files) = user_data_files(moto.port(), &resources["LaunchTemplate"]);
+    let (lt_xml, text) = user_data(moto.port(), &resources["LaunchTemplate"]);
     assert_eq!(
         ec2_query::elements(&lt_xml, "instanceInitiatedShutdownBehavior"),
         ["stop"]
     );
-    assert_eq!(
-        files["/etc/assessor/appliance.env"]["content"]
-            .as_str()
-            .unwrap()
-            .trim(),
-        "ASSESSOR_POWEROFF_WHEN_DONE=false"
-    );
-    let ca = &files["/etc/assessor/ca-bundle.pem"];
-    assert_eq!(ca["encoding"], "b64");
-    let ca_written = base64::engine::general_purpose::STANDARD
-        .decode(ca["content"].as_str().unwrap())
-        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let job = job_config(&text, dir.path());
+    assert!(!job.job.power_off_when_done);
+    // The CA bundle travels base64-encoded and lands as a file beside the config.
+    let ca_written = std::fs::read(job.targets[0].tls.ca_bundle.as_ref().unwrap()).unwrap();
     assert_eq!(ca_written, ca_pem.as_bytes());
 
-    let job = job_config(&files);
     assert_eq!(job.job.kms_key_id, key_arn);
     assert_eq!(job.report.bucket, bucket);
     assert_eq!(job.report.prefix, "estate-a");
@@ -443,7 +429,7 @@ async fn the_stack_deploys_with_the_customers_key_bucket_and_endpoints() {
     assert_eq!(target.tls.mode, assessor::config::TlsMode::Strict);
     assert_eq!(
         target.tls.ca_bundle.as_deref(),
-        Some(Path::new("/etc/assessor/ca-bundle.pem"))
+        Some(dir.path().join("ca-bundle-0.pem").as_path())
     );
     assert_eq!(
         target.tls.hostname_in_certificate.as_deref(),

@@ -1,0 +1,18 @@
+//! The appliance's boot-time steps around `assessor run`, run by systemd's
+//! `assessor.service` (see `image-builder/files/overlay/.../assessor.service`):
+//!
+//! 1. [`user_data`] (as the unprivileged `assessor` user, the only one the
+//!    firewall lets reach the instance metadata service): the job config from
+//!    the instance's user data over IMDSv2, validated, written to the unit's
+//!    runtime directory with inline CA bundles turned into files;
+//! 2. [`firewall`] (root): the SQL Server addresses and ports the config
+//!    names are added to the nftables set that is the only way out to them;
+//! 3. `assessor run` itself (unprivileged, sandboxed);
+//! 4. [`power`] (root): power off when the config asks for it.
+//!
+//! Each step is a subcommand (`assessor appliance ...`), so the unit file
+//! holds no logic.
+
+pub mod firewall;
+pub mod power;
+pub mod user_data;

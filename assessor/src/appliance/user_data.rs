@@ -1,0 +1,207 @@
+//! The job config from the instance's user data (IMDSv2).
+//!
+//! User data is the job config in TOML (the format of
+//! `assessor/examples/job.toml`), with one addition: `[targets.tls]
+//! ca_bundle_pem` (PEM text) or `ca_bundle_base64` (base64 of it, what the
+//! CloudFormation stack passes) may carry a CA bundle inline, since user data
+//! is one document. [`materialize`] writes each inline bundle to a file next to the
+//! config and points `ca_bundle` at it, then validates the result exactly as
+//! `assessor run` will, so a bad config fails here with every problem listed.
+//!
+//! Guarantees: IMDSv2 only (the SDK's client asks for a session token first;
+//! a metadata service that only speaks IMDSv1 is refused); nothing secret is
+//! expected in user data (credentials are named by their secret's id); the
+//! files are written owner-only.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{ConfigError, JobConfig};
+
+/// Why the config could not be fetched or written.
+#[derive(Debug, thiserror::Error)]
+pub enum UserDataError {
+    #[error(
+        "cannot read the instance's user data over IMDSv2: {detail}; the appliance reads its job \
+         config there (see README, \"The appliance job\")"
+    )]
+    Imds { detail: String },
+    #[error("the instance's user data is not a TOML job config: {detail}")]
+    NotToml { detail: String },
+    #[error(transparent)]
+    Invalid(#[from] ConfigError),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Reads the user data through the instance metadata service (the SDK's
+/// IMDSv2 client: `AWS_EC2_METADATA_SERVICE_ENDPOINT` overrides the address).
+pub async fn fetch() -> Result<String, UserDataError> {
+    let client = aws_config::imds::Client::builder().build();
+    let data = client
+        .get("/latest/user-data")
+        .await
+        .map_err(|e| UserDataError::Imds {
+            detail: aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+        })?;
+    Ok(data.as_ref().to_owned())
+}
+
+/// Turns user data into a job config file at `config_path`: inline CA
+/// bundles become files beside it. Returns the validated config.
+pub fn materialize(user_data: &str, config_path: &Path) -> Result<JobConfig, UserDataError> {
+    let mut doc: toml::Table =
+        user_data
+            .parse()
+            .map_err(|e: toml::de::Error| UserDataError::NotToml {
+                detail: e.message().to_owned(),
+            })?;
+    let dir = config_path.parent().unwrap_or(Path::new("."));
+    let mut bundles = Vec::new();
+    if let Some(targets) = doc.get_mut("targets").and_then(toml::Value::as_array_mut) {
+        for (i, target) in targets.iter_mut().enumerate() {
+            let Some(tls) = target.get_mut("tls").and_then(toml::Value::as_table_mut) else {
+                continue;
+            };
+            let pem = match (tls.remove("ca_bundle_pem"), tls.remove("ca_bundle_base64")) {
+                (None, None) => continue,
+                (Some(pem), None) => pem.as_str().unwrap_or_default().to_owned(),
+                (None, Some(encoded)) => {
+                    use base64::Engine;
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(encoded.as_str().unwrap_or_default().trim())
+                        .map_err(|e| UserDataError::NotToml {
+                            detail: format!("targets[{i}].tls.ca_bundle_base64 is not base64: {e}"),
+                        })?;
+                    String::from_utf8_lossy(&bytes).into_owned()
+                }
+                (Some(_), Some(_)) => {
+                    return Err(UserDataError::NotToml {
+                        detail: format!(
+                            "targets[{i}].tls has both ca_bundle_pem and ca_bundle_base64; keep one"
+                        ),
+                    });
+                }
+            };
+            let path = dir.join(format!("ca-bundle-{i}.pem"));
+            tls.insert(
+                "ca_bundle".into(),
+                toml::Value::String(path.display().to_string()),
+            );
+            bundles.push((path, pem));
+        }
+    }
+    let text = toml::to_string(&doc).map_err(|e| UserDataError::NotToml {
+        detail: e.to_string(),
+    })?;
+    let config = JobConfig::parse(&text, Path::new("user-data"))?;
+    for (path, pem) in &bundles {
+        write_private(path, pem.as_bytes())?;
+    }
+    write_private(config_path, text.as_bytes())?;
+    Ok(config)
+}
+
+/// Writes `bytes` to `path`, readable by the owner only, replacing it.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), UserDataError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
+        file.write_all(bytes)?;
+        file.sync_all()
+    };
+    write().map_err(|source| UserDataError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USER_DATA: &str = r#"
+[job]
+region = "eu-west-1"
+kms_key_id = "alias/sqlassess"
+session_dir = "/var/lib/assessor/session"
+power_off_when_done = true
+
+[report]
+bucket = "reports"
+
+[[targets]]
+name = "sql-01"
+secret_id = "sqlassess/sql-01"
+host = "10.20.2.15"
+
+[targets.tls]
+mode = "required"
+ca_bundle_pem = """
+-----BEGIN CERTIFICATE-----
+MIIB
+-----END CERTIFICATE-----
+"""
+"#;
+
+    #[test]
+    fn inline_ca_bundles_become_files_and_the_config_validates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.toml");
+        let config = materialize(USER_DATA, &path).unwrap();
+        assert!(config.job.power_off_when_done);
+        let bundle = config.targets[0].tls.ca_bundle.clone().unwrap();
+        assert_eq!(bundle, dir.path().join("ca-bundle-0.pem"));
+        assert!(
+            std::fs::read_to_string(&bundle)
+                .unwrap()
+                .contains("BEGIN CERTIFICATE")
+        );
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(!written.contains("ca_bundle_pem"));
+        assert_eq!(JobConfig::load(&path).unwrap(), config);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_base64_bundle_is_decoded() {
+        use base64::Engine;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.toml");
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let encoded = base64::engine::general_purpose::STANDARD.encode(pem);
+        let start = USER_DATA.find("ca_bundle_pem").unwrap();
+        let data = format!("{}ca_bundle_base64 = \"{encoded}\"\n", &USER_DATA[..start]);
+        let config = materialize(&data, &path).unwrap();
+        let bundle = config.targets[0].tls.ca_bundle.clone().unwrap();
+        assert_eq!(std::fs::read_to_string(bundle).unwrap(), pem);
+    }
+
+    #[test]
+    fn bad_user_data_is_refused_with_the_problem_and_nothing_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.toml");
+        let err = materialize("#cloud-config\nwrite_files: []\n", &path).unwrap_err();
+        assert!(matches!(err, UserDataError::NotToml { .. }), "{err}");
+        let err = materialize(&USER_DATA.replace("bucket", "bukket"), &path).unwrap_err();
+        assert!(err.to_string().contains("bukket"), "{err}");
+        let both = USER_DATA.replace(
+            "ca_bundle_pem",
+            "ca_bundle_base64 = \"AAAA\"\nca_bundle_pem",
+        );
+        let err = materialize(&both, &path).unwrap_err();
+        assert!(err.to_string().contains("keep one"), "{err}");
+        assert!(!path.exists());
+    }
+}

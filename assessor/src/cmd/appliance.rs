@@ -1,0 +1,107 @@
+//! `assessor appliance ...`: the boot-time steps `assessor.service` runs
+//! around `assessor run` (see `assessor::appliance`). Each prints one line
+//! saying what it did, and exits 2 for a bad config, 1 otherwise on failure.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use assessor::appliance::{firewall, power, user_data};
+use assessor::config::JobConfig;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    step: Step,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Step {
+    /// Writes the job config from the instance's user data (IMDSv2).
+    FetchConfig {
+        /// Where to write it (owner-only; inline CA bundles go beside it).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Opens the firewall to the SQL Servers the config names (root).
+    AllowTargets {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// After the job: powers off if the config asks for it (root).
+    Finish {
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.step {
+        Step::FetchConfig { out } => {
+            let text = match user_data::fetch().await {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("assessor: {e}");
+                    return Ok(ExitCode::from(super::EXIT_ERROR));
+                }
+            };
+            match user_data::materialize(&text, &out) {
+                Ok(config) => {
+                    eprintln!(
+                        "assessor: job config for {} target(s) written to {}",
+                        config.targets.len(),
+                        out.display()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("assessor: {e}");
+                    Ok(ExitCode::from(super::EXIT_USAGE))
+                }
+            }
+        }
+        Step::AllowTargets { config } => {
+            let Some(config) = load(&config) else {
+                return Ok(ExitCode::from(super::EXIT_USAGE));
+            };
+            match firewall::allow(&config) {
+                Ok(endpoints) => {
+                    eprintln!(
+                        "assessor: firewall opened to {} SQL Server address(es)",
+                        endpoints.len()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("assessor: {e}");
+                    Ok(ExitCode::from(super::EXIT_ERROR))
+                }
+            }
+        }
+        Step::Finish { config } => {
+            let Some(config) = load(&config) else {
+                return Ok(ExitCode::from(super::EXIT_USAGE));
+            };
+            match power::power_off_if_configured(&config) {
+                Ok(true) => eprintln!("assessor: job ended; powering off"),
+                Ok(false) => {
+                    eprintln!("assessor: job ended; staying up (power_off_when_done is off)")
+                }
+                Err(e) => {
+                    eprintln!("assessor: {e}");
+                    return Ok(ExitCode::from(super::EXIT_ERROR));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load(path: &std::path::Path) -> Option<JobConfig> {
+    match JobConfig::load(path) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!("assessor: {e}");
+            None
+        }
+    }
+}
