@@ -7,13 +7,22 @@
 //! - the assessor unit: `sqlassess-assessor: started ...` (the placeholder) or
 //!   the assessor's own start line;
 //! - `sqlassess-boot-status.service`, once systemd has finished booting:
-//!   `state=`, `failed=`, `listening=`, `modules_disabled=`, then `done`.
+//!   `state=`, `failed=`, `listening=`, `modules_disabled=`, one
+//!   `sysctl KEY=VALUE` (or `sysctl KEY unreadable`) per key of the image's
+//!   sysctl drop-in, `lockdown=` (`/sys/kernel/security/lockdown`, or
+//!   `absent`), then `done`.
+//!
+//! The live sysctls are compared with the profile's `[sysctl]` table and the
+//! lockdown mode with the kernel command line's `lockdown=`, both as the
+//! build recorded them in `build-info.json` ([`Expected`]).
 //!
 //! The tamper test flips bytes of the root partition and expects the boot to
 //! stop before any of that: dm-verity reports the corruption and the
 //! initramfs or the kernel panics and reboots, which `-no-reboot` turns into
 //! qemu's exit.
 
+use std::collections::BTreeMap;
+use std::fmt;
 use std::fs::{self, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -93,6 +102,12 @@ pub struct BootOutcome {
     pub failed_units: Vec<String>,
     pub listening: Vec<String>,
     pub modules_disabled: Option<String>,
+    /// Live values of the image's sysctls, whitespace collapsed; `None`: the
+    /// guest could not read the key.
+    pub sysctl: BTreeMap<String, Option<String>>,
+    /// `/sys/kernel/security/lockdown`, e.g. `none integrity
+    /// [confidentiality]`, or `absent`; `None` when not reported.
+    pub lockdown: Option<String>,
     /// dm-verity or the initramfs refused the root.
     pub refused: bool,
     /// qemu exited by itself (a reboot or power-off).
@@ -109,8 +124,19 @@ impl BootOutcome {
         socket.starts_with("udp:") && socket.ends_with(":0044")
     }
 
+    /// The profile's sysctls whose live value differs or is missing.
+    pub fn sysctl_mismatches(&self, expected: &Expected) -> Vec<SysctlMismatch> {
+        sysctl_mismatches(&expected.sysctl, &self.sysctl)
+    }
+
+    /// The profile's sysctls only CAP_SYS_ADMIN can read, which the
+    /// capability-less reporter could not check.
+    pub fn sysctl_unchecked(&self, expected: &Expected) -> Vec<String> {
+        sysctl_unchecked(&expected.sysctl, &self.sysctl)
+    }
+
     /// Everything the boot test asserts, as failures in words.
-    pub fn failures(&self) -> Vec<String> {
+    pub fn failures(&self, expected: &Expected) -> Vec<String> {
         let mut f = Vec::new();
         if !self.verity_verified {
             f.push("dm-verity did not report the root verified".to_owned());
@@ -139,8 +165,165 @@ impl BootOutcome {
                 self.modules_disabled
             ));
         }
+        let mismatches = self.sysctl_mismatches(expected);
+        if !mismatches.is_empty() {
+            let keys: Vec<String> = mismatches.iter().map(|m| m.to_string()).collect();
+            f.push(format!(
+                "sysctls differ from the profile: {}",
+                keys.join("; ")
+            ));
+        }
+        if let Some(want) = &expected.lockdown {
+            let live = self.lockdown.as_deref();
+            if live.and_then(active_lockdown) != Some(want.as_str()) {
+                f.push(format!(
+                    "kernel lockdown is {live:?}, the command line asks for lockdown={want}"
+                ));
+            }
+        }
         f
     }
+}
+
+/// What the booted image must show, from its build's `build-info.json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Expected {
+    /// The profile's `[sysctl]` table.
+    pub sysctl: BTreeMap<String, String>,
+    /// The mode the kernel command line's `lockdown=` asks for, if any.
+    pub lockdown: Option<String>,
+}
+
+impl Expected {
+    /// Reads the expectations from a build's `build-info.json`.
+    pub fn from_build_info(path: &Path) -> Result<Expected, BootError> {
+        let text = fs::read_to_string(path).map_err(io_err("cannot read", path))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| io_err("cannot parse", path)(std::io::Error::other(e)))?;
+        let old = |what: &str| {
+            io_err("cannot read the expected", path)(std::io::Error::other(format!(
+                "no {what}: rebuild the image with this image-builder"
+            )))
+        };
+        let table = v["sysctl"].as_object().ok_or_else(|| old("sysctl table"))?;
+        let mut sysctl = BTreeMap::new();
+        for (k, val) in table {
+            let val = val.as_str().ok_or_else(|| old("string sysctl values"))?;
+            sysctl.insert(k.clone(), val.to_owned());
+        }
+        let cmdline = v["cmdline"]
+            .as_str()
+            .ok_or_else(|| old("kernel command line"))?;
+        Ok(Expected {
+            sysctl,
+            lockdown: cmdline_lockdown(cmdline),
+        })
+    }
+}
+
+/// The last `lockdown=` of a kernel command line.
+pub fn cmdline_lockdown(cmdline: &str) -> Option<String> {
+    cmdline
+        .split_whitespace()
+        .filter_map(|a| a.strip_prefix("lockdown="))
+        .next_back()
+        .map(str::to_owned)
+}
+
+/// The active mode of `/sys/kernel/security/lockdown` (`none integrity
+/// [confidentiality]` -> `confidentiality`).
+pub fn active_lockdown(modes: &str) -> Option<&str> {
+    modes
+        .split_whitespace()
+        .find_map(|m| m.strip_prefix('[').and_then(|m| m.strip_suffix(']')))
+}
+
+/// Sysctls the kernel lets only CAP_SYS_ADMIN read, not even root without
+/// it (`proc_dointvec_minmax_bpf_restricted`): the boot-status reporter runs
+/// with no capabilities, so it reports them `unreadable`. Such a key is
+/// listed as unchecked instead of failing the boot test; any other
+/// unreadable key fails it.
+pub const ADMIN_ONLY_SYSCTLS: [&str; 3] = [
+    "net.core.bpf_jit_harden",
+    "net.core.bpf_jit_kallsyms",
+    "net.core.bpf_jit_limit",
+];
+
+/// A sysctl of the profile that the guest does not have as the profile says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SysctlMismatch {
+    pub key: String,
+    /// The profile's value.
+    pub expected: String,
+    /// The live value; `None` when the guest could not read it or did not
+    /// report it (`reported` tells which).
+    pub live: Option<String>,
+    pub reported: bool,
+}
+
+impl fmt::Display for SysctlMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.live, self.reported) {
+            (Some(live), _) => write!(
+                f,
+                "{} is {live}, the profile says {}",
+                self.key, self.expected
+            ),
+            (None, true) => write!(
+                f,
+                "{} is unreadable in the guest, the profile says {}",
+                self.key, self.expected
+            ),
+            (None, false) => write!(
+                f,
+                "{} was not reported by the guest, the profile says {}",
+                self.key, self.expected
+            ),
+        }
+    }
+}
+
+/// The profile's keys the guest could not read because only CAP_SYS_ADMIN
+/// may ([`ADMIN_ONLY_SYSCTLS`]): not compared, reported as such.
+pub fn sysctl_unchecked(
+    expected: &BTreeMap<String, String>,
+    live: &BTreeMap<String, Option<String>>,
+) -> Vec<String> {
+    expected
+        .keys()
+        .filter(|k| ADMIN_ONLY_SYSCTLS.contains(&k.as_str()))
+        .filter(|k| matches!(live.get(*k), Some(None)))
+        .cloned()
+        .collect()
+}
+
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Compares the profile's sysctls with the live ones (whitespace-insensitive,
+/// as multi-value keys are tab-separated in /proc/sys).
+/// Keys in [`ADMIN_ONLY_SYSCTLS`] that the guest reported unreadable are
+/// left out (see [`sysctl_unchecked`]).
+pub fn sysctl_mismatches(
+    expected: &BTreeMap<String, String>,
+    live: &BTreeMap<String, Option<String>>,
+) -> Vec<SysctlMismatch> {
+    let unchecked = sysctl_unchecked(expected, live);
+    expected
+        .iter()
+        .filter(|(key, _)| !unchecked.contains(key))
+        .filter_map(|(key, want)| {
+            let got = live.get(key);
+            let same = matches!(got, Some(Some(v)) if collapse(v) == collapse(want));
+            (!same).then(|| SysctlMismatch {
+                key: key.clone(),
+                expected: want.clone(),
+                live: got.cloned().flatten(),
+                reported: got.is_some(),
+            })
+        })
+        .collect()
 }
 
 /// Strips terminal escapes and carriage returns from a console line.
@@ -194,6 +377,16 @@ pub fn observe(outcome: &mut BootOutcome, line: &str) -> bool {
             }
         } else if let Some(v) = rest.strip_prefix("modules_disabled=") {
             outcome.modules_disabled = Some(v.to_owned());
+        } else if let Some(v) = rest.strip_prefix("sysctl ") {
+            if let Some((key, value)) = v.split_once('=') {
+                outcome
+                    .sysctl
+                    .insert(key.trim().to_owned(), Some(collapse(value)));
+            } else if let Some(key) = v.strip_suffix(" unreadable") {
+                outcome.sysctl.insert(key.trim().to_owned(), None);
+            }
+        } else if let Some(v) = rest.strip_prefix("lockdown=") {
+            outcome.lockdown = Some(collapse(v));
         } else if rest == "done" {
             return true;
         }
@@ -378,8 +571,16 @@ pub fn tamper_copy(image: &Path, out: &Path, offset: u64, len: usize) -> Result<
 /// The result of booting a built image and a tampered copy of it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageVerdict {
+    /// What the build recorded and the boot was checked against.
+    pub expected: Expected,
     pub boot: BootOutcome,
     pub boot_failures: Vec<String>,
+    /// The profile's sysctls the booted guest does not have (also in
+    /// `boot_failures`, in words).
+    pub sysctl_mismatches: Vec<SysctlMismatch>,
+    /// The profile's sysctls the guest's reporter cannot read (only
+    /// CAP_SYS_ADMIN may): not checked.
+    pub sysctl_unchecked: Vec<String>,
     /// `None` when the tamper test was not asked for.
     pub tamper: Option<BootOutcome>,
     pub tamper_failures: Vec<String>,
@@ -410,10 +611,13 @@ pub fn root_partition_offset(build_info: &Path) -> Result<u64, BootError> {
 /// Boots `dir/disk.raw`; with `tamper`, also a copy whose root partition has
 /// its file system superblock inverted, which must not boot.
 pub fn verify_dir(dir: &Path, tamper: bool) -> Result<ImageVerdict, BootError> {
+    let expected = Expected::from_build_info(&dir.join("build-info.json"))?;
     let work = dir.join("work").join("boot-test");
     let image = dir.join("disk.raw");
     let outcome = boot(&BootOptions::new(image.clone(), work.join("good")))?;
-    let boot_failures = outcome.failures();
+    let boot_failures = outcome.failures(&expected);
+    let sysctl_mismatches = outcome.sysctl_mismatches(&expected);
+    let sysctl_unchecked = outcome.sysctl_unchecked(&expected);
     let (tampered, tamper_failures) = if tamper {
         let offset = root_partition_offset(&dir.join("build-info.json"))?;
         let bad = work.join("tampered.raw");
@@ -439,8 +643,11 @@ pub fn verify_dir(dir: &Path, tamper: bool) -> Result<ImageVerdict, BootError> {
         (None, Vec::new())
     };
     Ok(ImageVerdict {
+        expected,
         boot: outcome,
         boot_failures,
+        sysctl_mismatches,
+        sysctl_unchecked,
         tamper: tampered,
         tamper_failures,
     })
@@ -458,6 +665,28 @@ mod tests {
         );
     }
 
+    fn expected() -> Expected {
+        Expected {
+            sysctl: [
+                ("kernel.kptr_restrict", "2"),
+                ("fs.protected_regular", "2"),
+                ("net.ipv4.ip_local_port_range", "32768 60999"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+            lockdown: Some("confidentiality".into()),
+        }
+    }
+
+    const SYSCTL_LINES: [&str; 4] = [
+        "sqlassess-boot-status: sysctl kernel.kptr_restrict=2",
+        "sqlassess-boot-status: sysctl fs.protected_regular=2",
+        // /proc/sys separates multiple values with a tab.
+        "sqlassess-boot-status: sysctl net.ipv4.ip_local_port_range=32768\t60999 ",
+        "sqlassess-boot-status: lockdown=none integrity [confidentiality]",
+    ];
+
     #[test]
     fn a_complete_report_passes_and_a_degraded_one_names_its_units() {
         let mut o = BootOutcome::default();
@@ -468,11 +697,18 @@ mod tests {
             "sqlassess-boot-status: failed=none",
             "sqlassess-boot-status: listening= none",
             "sqlassess-boot-status: modules_disabled=1",
-        ] {
+        ]
+        .into_iter()
+        .chain(SYSCTL_LINES)
+        {
             assert!(!observe(&mut o, l));
         }
         assert!(observe(&mut o, "sqlassess-boot-status: done"));
-        assert!(o.failures().is_empty(), "{:?}", o.failures());
+        assert!(
+            o.failures(&expected()).is_empty(),
+            "{:?}",
+            o.failures(&expected())
+        );
 
         let mut o = BootOutcome::default();
         observe(&mut o, "sqlassess-boot-status: state=degraded");
@@ -481,11 +717,133 @@ mod tests {
             &mut o,
             "sqlassess-boot-status: listening= tcp:00000000:1538",
         );
-        let f = o.failures().join("; ");
+        let f = o.failures(&Expected::default()).join("; ");
         assert!(
             f.contains("a.service b.service") && f.contains("degraded") && f.contains("1538"),
             "{f}"
         );
+    }
+
+    #[test]
+    fn sysctl_and_lockdown_lines_are_parsed() {
+        let mut o = BootOutcome::default();
+        for l in SYSCTL_LINES {
+            observe(&mut o, l);
+        }
+        observe(
+            &mut o,
+            "sqlassess-boot-status: sysctl kernel.yama.ptrace_scope unreadable",
+        );
+        assert_eq!(o.sysctl["kernel.kptr_restrict"].as_deref(), Some("2"));
+        assert_eq!(
+            o.sysctl["net.ipv4.ip_local_port_range"].as_deref(),
+            Some("32768 60999")
+        );
+        assert_eq!(o.sysctl["kernel.yama.ptrace_scope"], None);
+        assert_eq!(
+            o.lockdown.as_deref(),
+            Some("none integrity [confidentiality]")
+        );
+        assert_eq!(
+            active_lockdown("none integrity [confidentiality]"),
+            Some("confidentiality")
+        );
+        assert_eq!(active_lockdown("absent"), None);
+    }
+
+    #[test]
+    fn a_sysctl_that_differs_is_missing_or_unreadable_fails_naming_the_key() {
+        let mut o = BootOutcome::default();
+        observe(
+            &mut o,
+            "sqlassess-boot-status: sysctl kernel.kptr_restrict=1",
+        );
+        observe(
+            &mut o,
+            "sqlassess-boot-status: sysctl fs.protected_regular unreadable",
+        );
+        // net.ipv4.ip_local_port_range: not reported at all.
+        observe(
+            &mut o,
+            "sqlassess-boot-status: lockdown=[none] integrity confidentiality",
+        );
+        let m = o.sysctl_mismatches(&expected());
+        let keys: Vec<&str> = m.iter().map(|m| m.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "fs.protected_regular",
+                "kernel.kptr_restrict",
+                "net.ipv4.ip_local_port_range"
+            ]
+        );
+        assert_eq!(m[1].live.as_deref(), Some("1"));
+        let f = o.failures(&expected()).join("\n");
+        assert!(
+            f.contains("kernel.kptr_restrict is 1, the profile says 2"),
+            "{f}"
+        );
+        assert!(f.contains("fs.protected_regular is unreadable"), "{f}");
+        assert!(
+            f.contains("net.ipv4.ip_local_port_range was not reported"),
+            "{f}"
+        );
+        assert!(f.contains("lockdown=confidentiality"), "{f}");
+
+        let mut absent = BootOutcome::default();
+        observe(&mut absent, "sqlassess-boot-status: lockdown=absent");
+        assert!(
+            absent
+                .failures(&expected())
+                .iter()
+                .any(|f| f.contains("\"absent\"")),
+        );
+    }
+
+    #[test]
+    fn admin_only_sysctls_unreadable_by_the_reporter_are_unchecked_not_failed() {
+        let mut e = expected();
+        e.sysctl
+            .insert("net.core.bpf_jit_harden".into(), "2".into());
+        let mut o = BootOutcome::default();
+        for l in SYSCTL_LINES {
+            observe(&mut o, l);
+        }
+        observe(
+            &mut o,
+            "sqlassess-boot-status: sysctl net.core.bpf_jit_harden unreadable",
+        );
+        assert!(o.sysctl_mismatches(&e).is_empty());
+        let f = o.failures(&e).join("; ");
+        assert!(!f.contains("sysctl") && !f.contains("lockdown"), "{f}");
+        assert_eq!(o.sysctl_unchecked(&e), ["net.core.bpf_jit_harden"]);
+        // A value, when there is one, is still compared; a missing line fails.
+        observe(
+            &mut o,
+            "sqlassess-boot-status: sysctl net.core.bpf_jit_harden=0",
+        );
+        assert_eq!(o.sysctl_mismatches(&e)[0].key, "net.core.bpf_jit_harden");
+        assert!(o.sysctl_unchecked(&e).is_empty());
+        o.sysctl.remove("net.core.bpf_jit_harden");
+        assert_eq!(o.sysctl_mismatches(&e)[0].key, "net.core.bpf_jit_harden");
+    }
+
+    #[test]
+    fn expectations_come_from_build_info() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("build-info.json");
+        fs::write(
+            &path,
+            r#"{"cmdline": "root=/dev/mapper/root ro lockdown=integrity panic=10 console=ttyS0",
+                "sysctl": {"kernel.sysrq": "0"}}"#,
+        )
+        .unwrap();
+        let e = Expected::from_build_info(&path).unwrap();
+        assert_eq!(e.lockdown.as_deref(), Some("integrity"));
+        assert_eq!(e.sysctl["kernel.sysrq"], "0");
+        fs::write(&path, r#"{"cmdline": "ro"}"#).unwrap();
+        let err = Expected::from_build_info(&path).unwrap_err().to_string();
+        assert!(err.contains("rebuild the image"), "{err}");
     }
 
     #[test]

@@ -8,9 +8,12 @@
 //! [`harden`] (the profile applied to the tree), [`verify`] (offline gates)
 //! and [`disk`] (erofs, dm-verity, UKI, ESP, GPT); [`boot`] boots the result
 //! under qemu and reads its serial console; [`tool`] runs the external tools.
+//! [`source`] names the source commit and [`crates`] the Rust crates of the
+//! assessor, for the [`manifest`] and the [`sbom`].
 
 pub mod boot;
 pub mod build;
+pub mod crates;
 pub mod disk;
 pub mod harden;
 pub mod manifest;
@@ -18,5 +21,6 @@ pub mod profile;
 pub mod publish;
 pub mod rootfs;
 pub mod sbom;
+pub mod source;
 pub mod tool;
 pub mod verify;

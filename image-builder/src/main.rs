@@ -27,7 +27,8 @@ enum Command {
         /// The profile file, e.g. image-builder/profiles/appliance.toml.
         #[arg(long)]
         profile: PathBuf,
-        /// Output folder (disk.raw, disk.qcow2, disk.vmdk, build-info.json, packages.lock).
+        /// Output folder (disk.raw, disk.qcow2, disk.vmdk, build-info.json,
+        /// packages.lock, sbom.cdx.json, offline-gates.json).
         #[arg(long)]
         out: PathBuf,
         /// The release `assessor` binary to install; a placeholder unit body otherwise.
@@ -45,7 +46,13 @@ enum Command {
         /// ed25519 private key (PKCS#8) to sign manifest.json with.
         #[arg(long)]
         signing_key: Option<PathBuf>,
-        /// Print build-info.json on stdout instead of a summary.
+        /// Source commit to record in the manifest instead of the git
+        /// checkout's (builds from a tarball); default: $SOURCE_COMMIT if set.
+        #[arg(long)]
+        source_commit: Option<String>,
+        /// Print one JSON document on stdout at the end (steps and their
+        /// seconds, output files with size and SHA-256, root hash) instead
+        /// of a summary line.
         #[arg(long)]
         json: bool,
     },
@@ -132,8 +139,14 @@ fn main() -> ExitCode {
             lock,
             apt_cache,
             signing_key,
+            source_commit,
             json,
         } => {
+            let source_commit = source_commit.or_else(|| {
+                std::env::var("SOURCE_COMMIT")
+                    .ok()
+                    .filter(|v| !v.is_empty())
+            });
             let opts = image_builder::build::BuildOptions {
                 profile,
                 out,
@@ -142,6 +155,7 @@ fn main() -> ExitCode {
                 apt_cache,
                 lock,
                 signing_key,
+                source_commit,
             };
             exit_with(build_image(&opts, json))
         }
@@ -213,36 +227,52 @@ fn exit_with(result: anyhow::Result<bool>) -> ExitCode {
     }
 }
 
+/// `build`: progress on stderr (one line per step, completed in place on a
+/// terminal), then a summary line or, with `--json`, one JSON document on
+/// stdout. Exit 1 when the offline gates fail, 2 when the build could not run.
 fn build_image(opts: &image_builder::build::BuildOptions, json: bool) -> anyhow::Result<bool> {
+    use image_builder::build::{self, BuildError, StepEvent};
+    use std::io::IsTerminal as _;
+
     std::fs::create_dir_all(&opts.out)?;
-    let mut progress = |step: &str, done: Option<f64>| match done {
-        None => eprintln!("==> {step}"),
-        Some(s) => eprintln!("    {step}: {s:.1} s"),
-    };
-    let info = match image_builder::build::build(opts, &mut progress) {
+    let tty = std::io::stderr().is_terminal();
+    let mut progress = |ev: &StepEvent| eprint!("{}", ev.render(tty));
+    let info = match build::build(opts, &mut progress) {
         Ok(info) => info,
-        Err(image_builder::build::BuildError::Gates { report, failures }) => {
+        Err(BuildError::Gates { report, failures }) => {
             eprintln!(
                 "image-builder: the offline gates failed (report: {}):",
                 report.display()
             );
-            for f in failures {
+            for f in &failures {
                 eprintln!("  {f}");
+            }
+            if json {
+                let out = serde_json::json!({
+                    "passed": false,
+                    "gate_failures": failures,
+                    "report": report,
+                });
+                println!("{}", serde_json::to_string_pretty(&out)?);
             }
             return Ok(false);
         }
         Err(e) => return Err(e.into()),
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&info)?);
+        let report = build::report(&opts.out, &info)?;
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!(
-            "{} built in {:.0} s: {} ({} MiB raw, qcow2 {} MiB), root hash {}",
+            "{} built in {:.0} s from {}: {} ({} MiB raw, qcow2 {} MiB, {} packages, {} crates), root hash {}",
             info.name,
             info.total_seconds,
+            info.source_commit,
             opts.out.join("disk.raw").display(),
             info.image.size >> 20,
             info.qcow2.size >> 20,
+            info.packages,
+            info.crates,
             info.verity.root_hash
         );
     }
@@ -264,6 +294,14 @@ fn verify_image(out: &std::path::Path, tamper: bool, json: bool) -> anyhow::Resu
         println!(
             "boot: {:.0} s, verity verified {}, assessor started {}, state {:?}, failed units {:?}",
             b.seconds, b.verity_verified, b.assessor_started, b.state, b.failed_units
+        );
+        println!(
+            "sysctl: {} of the profile's {} keys reported, {} differ, unchecked (only CAP_SYS_ADMIN reads them) {:?}; lockdown {:?}",
+            b.sysctl.len(),
+            verdict.expected.sysctl.len(),
+            verdict.sysctl_mismatches.len(),
+            verdict.sysctl_unchecked,
+            b.lockdown
         );
         for f in &verdict.boot_failures {
             println!("  FAIL {f}");

@@ -26,8 +26,26 @@ pub enum Component {
         version: String,
         arch: String,
     },
-    /// A Rust crate compiled into the assessor (`cargo metadata` / Cargo.lock).
-    Crate { name: String, version: String },
+    /// A Rust crate compiled into the assessor ([`crate::crates`]).
+    Crate {
+        name: String,
+        version: String,
+        /// SPDX license expression, when the crate declares one.
+        license: Option<String>,
+        /// `None` for crates.io; otherwise cargo's source id.
+        source: Option<String>,
+    },
+}
+
+impl From<crate::crates::Crate> for Component {
+    fn from(c: crate::crates::Crate) -> Component {
+        Component::Crate {
+            name: c.name,
+            version: c.version,
+            license: c.license,
+            source: c.source,
+        }
+    }
 }
 
 impl Component {
@@ -41,25 +59,52 @@ impl Component {
                 "pkg:deb/debian/{name}@{}?arch={arch}&distro=debian-13",
                 purl_escape(version)
             ),
-            Component::Crate { name, version } => {
-                format!("pkg:cargo/{name}@{}", purl_escape(version))
+            Component::Crate {
+                name,
+                version,
+                source,
+                ..
+            } => {
+                let mut purl = format!("pkg:cargo/{name}@{}", purl_escape(version));
+                if let Some(source) = source {
+                    // Not crates.io (the purl default): say where it came from.
+                    purl.push_str("?repository_url=");
+                    purl.push_str(&purl_escape(source));
+                }
+                purl
             }
         }
     }
 
     fn to_json(&self) -> Value {
-        let (name, version, group) = match self {
-            Component::Deb { name, version, .. } => (name, version, "debian"),
-            Component::Crate { name, version } => (name, version, "crates.io"),
+        let (name, version, group, license) = match self {
+            Component::Deb { name, version, .. } => (name, version, Some("debian"), None),
+            Component::Crate {
+                name,
+                version,
+                license,
+                source,
+            } => (
+                name,
+                version,
+                source.is_none().then_some("crates.io"),
+                license.as_deref(),
+            ),
         };
-        json!({
+        let mut c = json!({
             "type": "library",
             "bom-ref": self.purl(),
-            "group": group,
             "name": name,
             "version": version,
             "purl": self.purl(),
-        })
+        });
+        if let Some(group) = group {
+            c["group"] = json!(group);
+        }
+        if let Some(license) = license {
+            c["licenses"] = json!([{ "expression": license }]);
+        }
+        c
     }
 }
 
@@ -168,6 +213,8 @@ mod tests {
             Component::Crate {
                 name: "tokio".into(),
                 version: "1.54.1".into(),
+                license: Some("MIT".into()),
+                source: None,
             },
             Component::Deb {
                 name: "systemd".into(),
@@ -210,6 +257,30 @@ mod tests {
         assert_eq!(serial.len(), "urn:uuid:".len() + 36);
         let other = cyclonedx("appliance", "0.1.1", 1_700_000_000, &comps());
         assert_ne!(other["serialNumber"], doc["serialNumber"]);
+    }
+
+    #[test]
+    fn crates_carry_their_license_and_a_cargo_purl() {
+        let doc = cyclonedx("appliance", "0.1.0", 0, &comps());
+        let tokio = &doc["components"][2];
+        assert_eq!(tokio["purl"], "pkg:cargo/tokio@1.54.1");
+        assert_eq!(tokio["group"], "crates.io");
+        assert_eq!(tokio["licenses"], json!([{ "expression": "MIT" }]));
+        assert!(doc["components"][0].get("licenses").is_none());
+
+        let git = Component::Crate {
+            name: "x".into(),
+            version: "0.1.0".into(),
+            license: None,
+            source: Some("git+https://example.com/x?rev=1#abc".into()),
+        };
+        let doc = cyclonedx("appliance", "0.1.0", 0, &[git]);
+        let c = &doc["components"][0];
+        assert_eq!(
+            c["purl"],
+            "pkg:cargo/x@0.1.0?repository_url=git%2Bhttps%3A%2F%2Fexample.com%2Fx%3Frev%3D1%23abc"
+        );
+        assert!(c.get("group").is_none() && c.get("licenses").is_none());
     }
 
     #[test]
