@@ -9,6 +9,9 @@
 //!   appliance job (key, bucket, secret, TDS peer, job config).
 //! - [`tds::TdsPeer`]: a SQL Server stand-in (pysqlbridge, PyPI) presenting a
 //!   leaf certificate signed by a test CA from [`pki::TestPki`].
+//! - [`imds::ImdsEmulator`]: the EC2 instance metadata service (IMDSv2 only:
+//!   token first, IMDSv1 refused), which cannot run here, for the appliance
+//!   VM test: region, role credentials, user data.
 //!
 //! Every peer listens on 127.0.0.1 (or a unix socket) and is killed when its
 //! handle drops, even when the test panics. Tools are found through the
@@ -21,6 +24,7 @@
 
 pub mod appliance;
 pub mod catalog_fixture;
+pub mod imds;
 pub mod mock_tds;
 pub mod moto;
 pub mod pki;
