@@ -71,6 +71,15 @@ pub struct BootOptions {
     pub memory_mib: u32,
     pub ovmf_code: PathBuf,
     pub ovmf_vars: PathBuf,
+    /// `-nic` arguments, one per network card. The default is one card on
+    /// a restricted user-mode network (DHCP only, nothing reachable).
+    pub nics: Vec<String>,
+    /// Boot with `snapshot=on` (the image file is never modified). Off when
+    /// the test wants to inspect what the guest wrote.
+    pub snapshot: bool,
+    /// Keep reading the console after the boot report, until the guest
+    /// powers off (qemu exits) or the timeout: for a boot that runs the job.
+    pub until_power_off: bool,
 }
 
 impl BootOptions {
@@ -84,6 +93,9 @@ impl BootOptions {
             memory_mib: 1536,
             ovmf_code: PathBuf::from("/usr/share/OVMF/OVMF_CODE_4M.fd"),
             ovmf_vars: PathBuf::from("/usr/share/OVMF/OVMF_VARS_4M.fd"),
+            nics: vec!["user,model=virtio-net-pci,restrict=on".into()],
+            snapshot: true,
+            until_power_off: false,
         }
     }
 }
@@ -450,16 +462,20 @@ pub fn boot(opts: &BootOptions) -> Result<BootOutcome, BootError> {
     ))
     .arg("-drive")
     .arg(format!(
-        "if=none,id=disk0,format=raw,snapshot=on,file={}",
+        "if=none,id=disk0,format=raw,snapshot={},file={}",
+        if opts.snapshot { "on" } else { "off" },
         opts.image.display()
     ))
     // NVMe, as on Nitro instances.
-    .args(["-device", "nvme,serial=sqlassess0,drive=disk0"])
-    // User networking, restricted: DHCP from qemu, nothing reaches the host's network.
-    .args(["-nic", "user,model=virtio-net-pci,restrict=on"])
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    .args(["-device", "nvme,serial=sqlassess0,drive=disk0"]);
+    // User networking, restricted: DHCP from qemu, nothing reaches the
+    // host's network except what a card explicitly forwards.
+    for nic in &opts.nics {
+        cmd.arg("-nic").arg(nic);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let started = Instant::now();
     let mut child = cmd.spawn().map_err(|source| ToolError::Spawn {
         program: "qemu-system-x86_64".into(),
@@ -508,7 +524,7 @@ pub fn boot(opts: &BootOptions) -> Result<BootOutcome, BootError> {
             Ok(Some(raw)) => {
                 let line = clean_line(&raw);
                 let _ = log.write_all(line.as_bytes());
-                if observe(&mut outcome, &line) {
+                if observe(&mut outcome, &line) && !opts.until_power_off {
                     break;
                 }
             }
