@@ -490,7 +490,7 @@ pub fn build(
             .map(|m| m.len())
             .map_err(io_err("cannot stat", p))
     };
-    let (mut parts, disk_size) = disk::layout(vec![
+    let mut partitions = vec![
         (
             "esp".into(),
             disk::TYPE_ESP.into(),
@@ -519,7 +519,23 @@ pub fn build(
             var_img.clone(),
             size(&var_img)?,
         ),
-    ]);
+    ];
+    if profile.disk.session_mib > 0 {
+        // Blank: the appliance formats it under a per-boot dm-crypt key.
+        let session_img = work.join("session.blank");
+        let bytes = profile.disk.session_mib * 1024 * 1024;
+        fs::File::create(&session_img)
+            .and_then(|f| f.set_len(bytes))
+            .map_err(io_err("cannot create", &session_img))?;
+        partitions.push((
+            "session".into(),
+            disk::TYPE_LINUX_DATA.into(),
+            disk::SESSION_PARTUUID.into(),
+            session_img,
+            bytes,
+        ));
+    }
+    let (mut parts, disk_size) = disk::layout(partitions);
     let raw = out.join("disk.raw");
     t.step(Step::Assemble, || -> Result<(), BuildError> {
         disk::assemble(&parts, disk_size, &raw)?;

@@ -33,6 +33,10 @@ pub const TYPE_ESP: &str = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
 pub const TYPE_ROOT_X86_64: &str = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709";
 pub const TYPE_ROOT_VERITY_X86_64: &str = "2C7357ED-EBD2-46D9-AEC1-23D437EC2BF5";
 pub const TYPE_VAR: &str = "4D21B016-B534-45C2-A9FB-5C16E091FD2D";
+/// Generic Linux data: the session volume (blank, encrypted at boot).
+pub const TYPE_LINUX_DATA: &str = "0FC63DAF-8483-4772-8E79-3D69D8477DE4";
+/// The session partition's fixed unique GUID (reproducible images).
+pub const SESSION_PARTUUID: &str = "5e55a0a1-7c3e-4d1b-9a6f-2f0b8d3c9e11";
 
 const MIB: u64 = 1024 * 1024;
 const SECTOR: u64 = 512;

@@ -68,6 +68,11 @@ pub struct Disk {
     pub esp_mib: u64,
     /// Writable /var, MiB.
     pub var_mib: u64,
+    /// The session volume (GPT name `session`), MiB, left blank: the
+    /// appliance encrypts it with dm-crypt under a per-boot random key and
+    /// formats it at every boot. 0: no session partition.
+    #[serde(default)]
+    pub session_mib: u64,
 }
 
 impl Default for Disk {
@@ -75,6 +80,7 @@ impl Default for Disk {
         Disk {
             esp_mib: 64,
             var_mib: 512,
+            session_mib: 0,
         }
     }
 }

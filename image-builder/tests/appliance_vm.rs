@@ -106,7 +106,7 @@ fn user_data(app: &LocalAppliance, tds_port_in_guest: u16) -> String {
 [job]
 region = "{REGION}"
 kms_key_id = "{key}"
-session_dir = "/var/lib/sqlassess/session"
+session_dir = "/var/lib/sqlassess/volume/session"
 max_concurrent_targets = 1
 time_limit_minutes = 20
 power_off_when_done = true
@@ -318,6 +318,11 @@ async fn the_appliance_boots_assesses_delivers_wipes_and_leaves_nothing_behind()
     assert!(log.contains("job config for 1 target(s) written"), "{log}");
     assert!(
         log.contains("firewall opened to 1 SQL Server address(es)"),
+        "{log}"
+    );
+    assert!(log.contains("session volume opened"), "{log}");
+    assert!(
+        log.contains("session volume closed; its key is destroyed"),
         "{log}"
     );
     assert!(log.contains("job ended; powering off"), "{log}");

@@ -123,7 +123,7 @@ fn image_builds_boots_verified_refuses_tampering_and_rebuilds_identically() {
     );
     assert!(info.offline_gates.exposure["assessor.service"] <= 1.0);
     let names: Vec<&str> = info.partitions.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["esp", "root", "root-verity", "var"]);
+    assert_eq!(names, ["esp", "root", "root-verity", "var", "session"]);
     let (root_uuid, verity_uuid) = disk::partuuids_from_root_hash(&info.verity.root_hash).unwrap();
     assert_eq!(info.partitions[1].partuuid, root_uuid);
     assert_eq!(info.partitions[2].partuuid, verity_uuid);

@@ -7,12 +7,16 @@
 //!    runtime directory with inline CA bundles turned into files;
 //! 2. [`firewall`] (root): the SQL Server addresses and ports the config
 //!    names are added to the nftables set that is the only way out to them;
-//! 3. `assessor run` itself (unprivileged, sandboxed);
-//! 4. [`power`] (root): power off when the config asks for it.
+//! 3. [`session_volume`] (root): the session partition opened with dm-crypt
+//!    under a per-boot random key, formatted and mounted for the assessor;
+//! 4. `assessor run` itself (unprivileged, sandboxed);
+//! 5. `finish` (root): the session volume closed (its key destroyed), then
+//!    [`power`] off when the config asks for it.
 //!
 //! Each step is a subcommand (`assessor appliance ...`), so the unit file
 //! holds no logic.
 
 pub mod firewall;
 pub mod power;
+pub mod session_volume;
 pub mod user_data;

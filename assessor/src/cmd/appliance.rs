@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use assessor::appliance::{firewall, power, user_data};
+use assessor::appliance::{firewall, power, session_volume, user_data};
 use assessor::config::JobConfig;
 
 #[derive(Debug, clap::Args)]
@@ -27,6 +27,10 @@ enum Step {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Opens the encrypted session volume (root; sqlassess-session.service).
+    OpenSession,
+    /// Closes the session volume, destroying its key (root).
+    CloseSession,
     /// After the job: powers off if the config asks for it (root).
     Finish {
         #[arg(long)]
@@ -45,6 +49,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
             };
             match user_data::materialize(&text, &out) {
+                Ok(config) if !config.job.session_dir.starts_with(session_volume::MOUNT) => {
+                    let _ = std::fs::remove_file(&out);
+                    eprintln!(
+                        "assessor: job.session_dir ({}) must be inside {}, the appliance's \
+                         encrypted session volume",
+                        config.job.session_dir.display(),
+                        session_volume::MOUNT
+                    );
+                    Ok(ExitCode::from(super::EXIT_USAGE))
+                }
                 Ok(config) => {
                     eprintln!(
                         "assessor: job config for {} target(s) written to {}",
@@ -77,6 +91,46 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Step::OpenSession => {
+            let Some(device) = session_volume::find_partition(
+                std::path::Path::new("/sys/class/block"),
+                session_volume::PARTITION,
+            ) else {
+                eprintln!(
+                    "assessor: session volume: no partition named `{}` on this machine; \
+                     the image builds one ([disk] session_mib in the profile)",
+                    session_volume::PARTITION
+                );
+                return Ok(ExitCode::from(super::EXIT_ERROR));
+            };
+            match session_volume::open(
+                &device.display().to_string(),
+                session_volume::MOUNT,
+                "assessor:assessor",
+            ) {
+                Ok(()) => {
+                    eprintln!(
+                        "assessor: session volume opened at {} (dm-crypt, per-boot random key)",
+                        session_volume::MOUNT
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("assessor: {e}");
+                    Ok(ExitCode::from(super::EXIT_ERROR))
+                }
+            }
+        }
+        Step::CloseSession => match session_volume::close(session_volume::MOUNT) {
+            Ok(()) => {
+                eprintln!("assessor: session volume closed; its key is destroyed");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("assessor: {e}");
+                Ok(ExitCode::from(super::EXIT_ERROR))
+            }
+        },
         Step::Finish { config } => {
             let Some(config) = load(&config) else {
                 return Ok(ExitCode::from(super::EXIT_USAGE));
