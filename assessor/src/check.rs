@@ -125,15 +125,15 @@ pub async fn check(config: &JobConfig, aws: &Aws) -> CheckReport {
             Ok(client) => {
                 report.push(
                     format!("{}: login", target.name),
-                    Ok(format!(
-                        "logged in over verified TLS ({:?} mode){}",
-                        mode.mode(),
-                        if mode.is_dangerous() {
-                            "; WARNING: certificate validation is disabled by the config"
-                        } else {
-                            ""
-                        }
-                    )),
+                    Ok(if mode.is_dangerous() {
+                        format!(
+                            "logged in over TLS ({:?} mode); WARNING: the certificate was NOT \
+                             verified (dangerously_trust_server_certificate = true)",
+                            mode.mode()
+                        )
+                    } else {
+                        format!("logged in over verified TLS ({:?} mode)", mode.mode())
+                    }),
                 );
                 client
             }

@@ -271,6 +271,16 @@ async fn an_untrusted_ca_fails_the_tls_check_and_trusting_any_certificate_is_fla
         ),
         "{line}"
     );
+    // The login line says so too, and never calls that TLS verified.
+    let login = out
+        .lines()
+        .find(|l| l.starts_with("ok   sql-01: login: "))
+        .unwrap_or_else(|| panic!("no passing login check in\n{out}"));
+    assert!(!login.contains("verified TLS"), "{login}");
+    assert!(
+        login.contains("the certificate was NOT verified"),
+        "{login}"
+    );
 }
 
 fn fast() -> ConnectOptions {
