@@ -483,13 +483,12 @@ async fn collect_all(
         .buffer_unordered(usize::from(config.job.max_concurrent_targets.max(1)));
     let mut next_id = 0i64;
     while let Some((target, result)) = results.next().await {
-        let dangerous = TlsPolicy::from_config(&target.tls).is_dangerous();
         match result {
             Ok(inventory) => {
                 let modules = modules_of(&inventory, &mut next_id);
                 store.put_inventory(&inventory).await?;
                 store.put_modules(&modules).await?;
-                summary.targets.push(target_record(&inventory, dangerous));
+                summary.targets.push(target_record(&inventory));
             }
             Err(e) => {
                 tracing::error!(target = %target.name, error = %e, "target not assessed");
@@ -503,7 +502,8 @@ async fn collect_all(
                     job_steps: 0,
                     skipped_steps: 0,
                     round_trips: 0,
-                    dangerously_trusted_certificate: dangerous,
+                    dangerously_trusted_certificate: TlsPolicy::from_config(&target.tls)
+                        .is_dangerous(),
                 });
             }
         }
@@ -603,7 +603,7 @@ fn modules_of(inventory: &Inventory, next_id: &mut i64) -> Vec<Module> {
     modules
 }
 
-fn target_record(inventory: &Inventory, dangerous: bool) -> TargetRecord {
+fn target_record(inventory: &Inventory) -> TargetRecord {
     let all_modules = || inventory.databases.iter().flat_map(|d| &d.modules);
     TargetRecord {
         target: inventory.target.clone(),
@@ -615,7 +615,7 @@ fn target_record(inventory: &Inventory, dangerous: bool) -> TargetRecord {
         job_steps: inventory.job_steps.len(),
         skipped_steps: inventory.skipped.len(),
         round_trips: inventory.round_trips,
-        dangerously_trusted_certificate: dangerous,
+        dangerously_trusted_certificate: inventory.unverified_certificate,
     }
 }
 
@@ -647,14 +647,7 @@ async fn analyze_stored(store: &SessionStore, engine: Engine<'_>) -> Result<Anal
     drop(modules);
     // What the catalog showed beyond code: CLR, linked servers, column
     // types, temporal tables, Agent jobs ...
-    for (target, body) in store.inventories().await? {
-        let inventory: Inventory = serde_json::from_value(body).map_err(|e| RunError::Render {
-            format: "inventory",
-            detail: format!(
-                "stored inventory of {target} unreadable: {:?}",
-                e.classify()
-            ),
-        })?;
+    for inventory in store.inventories().await? {
         findings.extend(crate::analyze::inventory::findings(
             engine.analyzer.matcher(),
             &inventory,
@@ -697,7 +690,8 @@ async fn render_bundle(
             })?;
         files.push((format.file_name().to_owned(), bytes));
     }
-    let inventory: BTreeMap<String, serde_json::Value> = inventories.into_iter().collect();
+    let inventory: BTreeMap<&str, &Inventory> =
+        inventories.iter().map(|i| (i.target.as_str(), i)).collect();
     let inventory = serde_json::to_vec_pretty(&inventory).map_err(|e| RunError::Render {
         format: "inventory",
         detail: format!("{:?}", e.classify()),
@@ -792,7 +786,7 @@ mod tests {
         let names: Vec<_> = modules.iter().map(|m| (m.id, m.name.as_str())).collect();
         assert_eq!(names, [(10, "Sales.dbo.p"), (11, "msdb.nightly.step1")]);
         assert_eq!(next, 12);
-        let record = target_record(&inventory, false);
+        let record = target_record(&inventory);
         assert_eq!((record.modules, record.encrypted_modules), (2, 1));
     }
 

@@ -14,7 +14,6 @@
 //! the config.
 
 use std::net::{Ipv4Addr, SocketAddr, ToSocketAddrs};
-use std::process::Command;
 
 use crate::config::JobConfig;
 
@@ -95,17 +94,8 @@ pub fn allow(config: &JobConfig) -> Result<Vec<(Ipv4Addr, u16)>, FirewallError> 
     if endpoints.is_empty() {
         return Ok(endpoints);
     }
-    let output = Command::new("nft")
-        .args(nft_args(&endpoints))
-        .output()
-        .map_err(|e| FirewallError::Nft {
-            detail: e.to_string(),
-        })?;
-    if !output.status.success() {
-        return Err(FirewallError::Nft {
-            detail: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-        });
-    }
+    super::run_tool("nft", &nft_args(&endpoints))
+        .map_err(|detail| FirewallError::Nft { detail })?;
     Ok(endpoints)
 }
 

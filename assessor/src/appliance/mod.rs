@@ -20,3 +20,22 @@ pub mod firewall;
 pub mod power;
 pub mod session_volume;
 pub mod user_data;
+
+/// Runs a system tool with arguments (never through a shell); on failure,
+/// what it said on stderr (or why it could not start).
+fn run_tool<S: AsRef<std::ffi::OsStr>>(program: &str, args: &[S]) -> Result<(), String> {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        let said = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        Err(if said.is_empty() {
+            format!("{program} exited with {}", out.status)
+        } else {
+            said
+        })
+    }
+}

@@ -3,8 +3,6 @@
 //! instance's shutdown behaviour set to terminate, EC2 then deletes the
 //! instance and its volumes, so the role never needs ec2:TerminateInstances.
 
-use std::process::Command;
-
 use crate::config::JobConfig;
 
 #[derive(Debug, thiserror::Error)]
@@ -19,17 +17,7 @@ pub fn power_off_if_configured(config: &JobConfig) -> Result<bool, PowerError> {
     if !config.job.power_off_when_done {
         return Ok(false);
     }
-    let status = Command::new("systemctl")
-        .args(["--no-block", "poweroff"])
-        .status()
-        .map_err(|e| PowerError {
-            detail: e.to_string(),
-        })?;
-    if status.success() {
-        Ok(true)
-    } else {
-        Err(PowerError {
-            detail: format!("systemctl exited with {status}"),
-        })
-    }
+    super::run_tool("systemctl", &["--no-block", "poweroff"])
+        .map_err(|detail| PowerError { detail })?;
+    Ok(true)
 }

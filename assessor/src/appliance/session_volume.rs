@@ -19,7 +19,6 @@
 //! tools directly with arguments, never through a shell.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// The dm-crypt mapping's name (`/dev/mapper/sqlassess-session`).
 pub const MAPPING: &str = "sqlassess-session";
@@ -64,22 +63,12 @@ fn mapper() -> PathBuf {
     Path::new("/dev/mapper").join(MAPPING)
 }
 
-fn run(step: &'static str, program: &str, args: &[&str]) -> Result<(), VolumeError> {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|e| VolumeError {
-            step,
-            detail: format!("cannot run {program}: {e}"),
-        })?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(VolumeError {
-            step,
-            detail: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        })
-    }
+fn run<S: AsRef<std::ffi::OsStr>>(
+    step: &'static str,
+    program: &str,
+    args: &[S],
+) -> Result<(), VolumeError> {
+    super::run_tool(program, args).map_err(|detail| VolumeError { step, detail })
 }
 
 /// The commands that open, format and mount the volume, in order.
@@ -130,7 +119,6 @@ pub fn open_commands(
 /// (`user:group`). Needs root.
 pub fn open(device: &str, mount: &str, owner: &str) -> Result<(), VolumeError> {
     for (step, program, args) in open_commands(device, mount, owner) {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         run(step, &program, &args)?;
     }
     Ok(())

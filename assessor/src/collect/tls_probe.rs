@@ -36,7 +36,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -49,6 +49,7 @@ use rustls::{
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use x509_parser::time::ASN1Time;
 
 use super::connect::{ConnectError, ConnectOptions};
 use super::tls::TlsPolicy;
@@ -668,7 +669,7 @@ fn details_of(
         .ok_or_else(|| unreadable("the server sent none".to_owned()))?;
     let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref())
         .map_err(|e| unreadable(e.to_string()))?;
-    let not_after = cert.validity().not_after.timestamp();
+    let not_after = &cert.validity().not_after;
     Ok(TlsDetails {
         protocol,
         cipher,
@@ -676,7 +677,7 @@ fn details_of(
         subject: printable(&cert.subject().to_string()),
         issuer: printable(&cert.issuer().to_string()),
         not_after: rfc3339(not_after),
-        days_left: (not_after - unix_now()).div_euclid(86_400),
+        days_left: (not_after.timestamp() - ASN1Time::now().timestamp()).div_euclid(86_400),
         verified,
     })
 }
@@ -714,31 +715,18 @@ fn tls_failure(target: &str, detail: String) -> TlsProbeError {
     .into()
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-/// Seconds since the Unix epoch as RFC 3339 in UTC, e.g.
-/// `2027-01-05T12:00:00Z` (proleptic Gregorian calendar).
-fn rfc3339(unix: i64) -> String {
-    let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
-    // Howard Hinnant's days-to-civil algorithm, in 400-year eras.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+/// A certificate time as RFC 3339, e.g. `2027-01-05T12:00:00Z` (X.509
+/// times are UTC).
+fn rfc3339(time: &ASN1Time) -> String {
+    let t = time.to_datetime();
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3_600,
-        secs % 3_600 / 60,
-        secs % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
     )
 }
 
@@ -809,12 +797,11 @@ mod tests {
 
     #[test]
     fn dates_are_rfc3339_in_utc() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_798_718_399), "2026-12-31T11:59:59Z");
-        assert_eq!(rfc3339(951_868_800), "2000-03-01T00:00:00Z");
-        assert_eq!(rfc3339(4_102_444_800), "2100-01-01T00:00:00Z");
-        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        let at = |secs| rfc3339(&ASN1Time::from_timestamp(secs).unwrap());
+        assert_eq!(at(0), "1970-01-01T00:00:00Z");
+        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(at(1_798_718_399), "2026-12-31T11:59:59Z");
+        assert_eq!(at(4_102_444_800), "2100-01-01T00:00:00Z");
     }
 
     #[test]

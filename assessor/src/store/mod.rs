@@ -226,8 +226,9 @@ impl SessionStore {
         Ok(())
     }
 
-    /// Every stored inventory of this run, as JSON, by target.
-    pub async fn inventories(&self) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+    /// Every stored inventory of this run, by target (module definitions
+    /// and job commands are not part of them; see [`Inventory`]).
+    pub async fn inventories(&self) -> Result<Vec<Inventory>, StoreError> {
         let rows = self
             .client
             .query(
@@ -240,8 +241,7 @@ impl SessionStore {
             .map(|row| {
                 let target: String = row.get(0);
                 let binding = Binding::new(&self.run_id, "inventory", &target, "body");
-                let value = self.open_json(binding, row.get(1))?;
-                Ok((target, value))
+                self.open_json(binding, row.get(1))
             })
             .collect()
     }
