@@ -441,7 +441,11 @@ pub fn build(
         harden::apply(
             &tree,
             &profile,
-            resolve(&profile.overlay).as_deref(),
+            &profile
+                .overlay
+                .iter()
+                .map(|p| Profile::resolve(&opts.profile, p))
+                .collect::<Vec<_>>(),
             &assessor,
         )?;
         fs::rename(tree.join("var"), &var_tree)
@@ -703,7 +707,16 @@ fn write_manifest(
     key: &Path,
 ) -> Result<(), BuildError> {
     let key = manifest::SigningKey::load(key)?;
-    let profile_bytes = fs::read(profile).map_err(io_err("cannot read", profile))?;
+    // A variant's inputs are its base and itself.
+    let mut profile_bytes = Vec::new();
+    for file in Profile::load(profile)?
+        .base
+        .iter()
+        .map(PathBuf::as_path)
+        .chain([profile])
+    {
+        profile_bytes.extend(fs::read(file).map_err(io_err("cannot read", file))?);
+    }
     manifest::write_signed_manifest(out, &manifest_inputs(info, &profile_bytes), &key)?;
     Ok(())
 }

@@ -166,7 +166,7 @@ fn systemctl(root: &Path, verb: &str, units: &[String]) -> Result<(), RootfsErro
 pub fn apply(
     root: &Path,
     profile: &Profile,
-    overlay: Option<&Path>,
+    overlays: &[PathBuf],
     assessor: &Assessor,
 ) -> Result<(), RootfsError> {
     // The overlay's regular /etc/resolv.conf must not be written through a
@@ -177,7 +177,7 @@ pub fn apply(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io_err("cannot remove", &resolv)(e)),
     }
-    if let Some(overlay) = overlay {
+    for overlay in overlays {
         // cp -a keeps modes; the overlay is reviewed data in the repository.
         let mut from = overlay.as_os_str().to_owned();
         from.push("/.");

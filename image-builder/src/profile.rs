@@ -3,6 +3,13 @@
 //! Guarantees: a profile that parses is complete (no defaults are guessed for
 //! security settings) and unknown keys are errors, so a typo cannot silently
 //! drop a hardening setting.
+//!
+//! A *variant* profile (`extends = "appliance.toml"`, in the same folder)
+//! starts from its base and can only add: lists are appended to, tables are
+//! merged key by key, and only single values (the name, `ssh`, a ceiling) are
+//! replaced. A variant therefore cannot quietly drop a sysctl, a masked unit or
+//! a kernel argument of the image it derives from. Its base may not itself be
+//! a variant.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,9 +40,11 @@ pub struct Profile {
     /// Tree copied in before the packages are installed, relative to the profile.
     #[serde(default)]
     pub pre_install: Option<PathBuf>,
-    /// Tree copied over the root after the packages are installed, relative to the profile.
-    #[serde(default)]
-    pub overlay: Option<PathBuf>,
+    /// Trees copied over the root after the packages are installed, in order,
+    /// relative to the profile (`overlay = "dir"` or a list; a variant's
+    /// overlay is applied after its base's).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub overlay: Vec<PathBuf>,
     /// Kernel command line additions.
     #[serde(default)]
     pub kernel: Kernel,
@@ -51,6 +60,9 @@ pub struct Profile {
     /// Thresholds of the `verify` gates.
     #[serde(default)]
     pub verify: VerifyPolicy,
+    /// For a variant, the base profile file it extends (set by [`Profile::parse`]).
+    #[serde(skip)]
+    pub base: Option<PathBuf>,
 }
 
 /// Kernel command line options (the builder adds root, verity and consoles).
@@ -142,6 +154,33 @@ pub enum ProfileError {
     Invalid { path: PathBuf, problem: String },
 }
 
+/// `overlay = "dir"` or `overlay = ["a", "b"]`.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(PathBuf),
+        Many(Vec<PathBuf>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(p) => vec![p],
+        OneOrMany::Many(v) => v,
+    })
+}
+
+/// Adds `variant` to `base`: lists append, tables merge, single values replace.
+fn merge(base: &mut toml::Table, variant: toml::Table) {
+    for (key, value) in variant {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(v)) => merge(b, v),
+            (Some(toml::Value::Array(b)), toml::Value::Array(v)) => b.extend(v),
+            (_, v) => {
+                base.insert(key, v);
+            }
+        }
+    }
+}
+
 impl Profile {
     /// Reads and validates a profile file.
     pub fn load(path: &Path) -> Result<Profile, ProfileError> {
@@ -152,16 +191,54 @@ impl Profile {
         Profile::parse(&text, path)
     }
 
-    /// Parses and validates profile text; `path` is only used in errors.
+    /// Parses and validates profile text; `path` names the file in errors and
+    /// locates a variant's base (`extends`, in the same folder).
     pub fn parse(text: &str, path: &Path) -> Result<Profile, ProfileError> {
-        let profile: Profile = toml::from_str(text).map_err(|source| ProfileError::Parse {
-            path: path.to_owned(),
-            source,
-        })?;
         let invalid = |problem: &str| ProfileError::Invalid {
             path: path.to_owned(),
             problem: problem.to_owned(),
         };
+        let parse_err = |path: &Path| {
+            let path = path.to_owned();
+            move |source| ProfileError::Parse { path, source }
+        };
+        let mut table: toml::Table = toml::from_str(text).map_err(parse_err(path))?;
+        let mut base_file = None;
+        if let Some(base) = table.remove("extends") {
+            let Some(name) = base.as_str().filter(|n| {
+                !n.is_empty() && !n.contains('/') && !n.contains('\\') && *n != ".." && *n != "."
+            }) else {
+                return Err(invalid(
+                    "`extends` must name a profile file in the same folder, e.g. \"appliance.toml\"",
+                ));
+            };
+            let base_path = Profile::resolve(path, Path::new(name));
+            let base_text =
+                std::fs::read_to_string(&base_path).map_err(|source| ProfileError::Read {
+                    path: base_path.clone(),
+                    source,
+                })?;
+            let mut merged: toml::Table =
+                toml::from_str(&base_text).map_err(parse_err(&base_path))?;
+            if merged.contains_key("extends") {
+                return Err(invalid(&format!(
+                    "its base {} is itself a variant; extend the base profile directly",
+                    base_path.display()
+                )));
+            }
+            // One overlay in either file is a list of one, so both apply.
+            for t in [&mut merged, &mut table] {
+                if let Some(toml::Value::String(dir)) = t.get("overlay") {
+                    let one = toml::Value::Array(vec![toml::Value::String(dir.clone())]);
+                    t.insert("overlay".into(), one);
+                }
+            }
+            merge(&mut merged, table);
+            table = merged;
+            base_file = Some(base_path);
+        }
+        let mut profile: Profile = table.try_into().map_err(parse_err(path))?;
+        profile.base = base_file;
         if profile.packages.is_empty() {
             return Err(invalid(
                 "`packages` is empty; list at least the kernel and systemd",
@@ -278,5 +355,68 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("break-glass"));
+    }
+
+    fn variant_of_shipped(text: &str) -> Result<Profile, ProfileError> {
+        let dir = tempfile::tempdir().unwrap();
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/appliance.toml");
+        std::fs::copy(shipped, dir.path().join("appliance.toml")).unwrap();
+        let path = dir.path().join("variant.toml");
+        std::fs::write(&path, text).unwrap();
+        Profile::load(&path)
+    }
+
+    #[test]
+    fn a_variant_adds_to_its_base_and_replaces_only_single_values() {
+        let base =
+            Profile::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/appliance.toml"))
+                .unwrap();
+        let v = variant_of_shipped(
+            "extends = 'appliance.toml'\nname = 'v'\nssh = true\npackages = ['openssh-server']\n\
+             overlay = '../ssh'\n[units]\nmask = ['x.service']\n\
+             [sysctl]\n'kernel.kptr_restrict' = '1'\n'vm.x' = '0'\n\
+             [verify.exposure_exceptions]\n'ssh.service' = 9.0\n",
+        )
+        .unwrap();
+        assert_eq!(v.name, "v");
+        assert!(v.ssh);
+        assert_eq!(v.packages.len(), base.packages.len() + 1);
+        assert_eq!(v.packages.last().unwrap(), "openssh-server");
+        assert_eq!(v.overlay.len(), 2, "{:?}", v.overlay);
+        assert_eq!(v.overlay[0], base.overlay[0]);
+        assert_eq!(v.units.mask.len(), base.units.mask.len() + 1);
+        assert_eq!(v.units.enable, base.units.enable);
+        assert_eq!(v.kernel, base.kernel);
+        assert_eq!(v.sysctl.len(), base.sysctl.len() + 1);
+        assert_eq!(v.sysctl["kernel.kptr_restrict"], "1");
+        assert_eq!(v.verify.exposure_exceptions.len(), 2);
+        assert_eq!(
+            v.verify.max_exposure_assessor,
+            base.verify.max_exposure_assessor
+        );
+        assert!(v.base.as_ref().unwrap().ends_with("appliance.toml"));
+        assert_eq!(base.base, None);
+    }
+
+    #[test]
+    fn a_variant_must_name_a_plain_base_in_its_folder() {
+        for bad in ["'../profiles/appliance.toml'", "'/etc/passwd'", "''", "3"] {
+            let err = variant_of_shipped(&format!("extends = {bad}\nname = 'v'\n")).unwrap_err();
+            assert!(err.to_string().contains("same folder"), "{bad}: {err}");
+        }
+        let err = variant_of_shipped("extends = 'missing.toml'\n").unwrap_err();
+        assert!(err.to_string().contains("missing.toml"), "{err}");
+        // Typos in a variant are still errors.
+        let err = variant_of_shipped("extends = 'appliance.toml'\nshh = true\n").unwrap_err();
+        assert!(err.to_string().contains("shh"), "{err}");
+    }
+
+    #[test]
+    fn a_variant_of_a_variant_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.toml"), "extends = 'b.toml'\n").unwrap();
+        std::fs::write(dir.path().join("c.toml"), "extends = 'a.toml'\n").unwrap();
+        let err = Profile::load(&dir.path().join("c.toml")).unwrap_err();
+        assert!(err.to_string().contains("itself a variant"), "{err}");
     }
 }
