@@ -14,10 +14,14 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ASSESSOR_CACHE/target}"
 # accept.
 export ASSESSOR_PEERS_VENV="$ASSESSOR_CACHE/venv-peers"
 export ASSESSOR_CHECKERS_VENV="$ASSESSOR_CACHE/venv-checkers"
+# The SCAP Security Guide content scripts/dev-env unpacks (image-builder's OpenSCAP gate).
+export IMAGE_BUILDER_SCAP_CONTENT="$ASSESSOR_CACHE/ssg/usr/share/xml/scap/ssg/content"
 export PATH="$HOME/.cargo/bin:$PATH"
 # The test harness finds the peers' executables through these.
 export ASSESSOR_MOTO_SERVER="$ASSESSOR_PEERS_VENV/bin/moto_server"
 export ASSESSOR_PEERS_PYTHON="$ASSESSOR_PEERS_VENV/bin/python"
+# OVMF variable stores with a Secure Boot db enrolled (image-builder).
+export ASSESSOR_VIRT_FW_VARS="$ASSESSOR_PEERS_VENV/bin/virt-fw-vars"
 if [ -d /usr/lib/postgresql ]; then
   ASSESSOR_PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
   export ASSESSOR_PG_BIN

@@ -16,6 +16,13 @@
 //! lockdown mode with the kernel command line's `lockdown=`, both as the
 //! build recorded them in `build-info.json` ([`Expected`]).
 //!
+//! With Secure Boot ([`BootOptions::with_secure_boot`]) the firmware is
+//! OVMF's Secure Boot build with SMM, and the variable store one that
+//! [`crate::secure_boot::enroll_ovmf_vars`] made: the kernel's
+//! `secureboot: Secure boot enabled` line is recorded, and so is the
+//! firmware's refusal of an image it does not trust (`BdsDxe: failed to load
+//! ... Access Denied`), which ends the boot at once.
+//!
 //! The tamper test flips bytes of the root partition and expects the boot to
 //! stop before any of that: dm-verity reports the corruption and the
 //! initramfs or the kernel panics and reboots, which `-no-reboot` turns into
@@ -80,6 +87,9 @@ pub struct BootOptions {
     /// Keep reading the console after the boot report, until the guest
     /// powers off (qemu exits) or the timeout: for a boot that runs the job.
     pub until_power_off: bool,
+    /// Secure Boot firmware: SMM on and the variable flash secure, so the
+    /// guest cannot write the enrolled keys around the firmware.
+    pub secure_boot: bool,
 }
 
 impl BootOptions {
@@ -96,7 +106,20 @@ impl BootOptions {
             nics: vec!["user,model=virtio-net-pci,restrict=on".into()],
             snapshot: true,
             until_power_off: false,
+            secure_boot: false,
         }
+    }
+
+    /// Boots with Secure Boot enforced: [`OVMF_CODE_SECBOOT`] and `vars`, a
+    /// variable store with the db certificate enrolled and Secure Boot on
+    /// ([`crate::secure_boot::enroll_ovmf_vars`]).
+    ///
+    /// [`OVMF_CODE_SECBOOT`]: crate::secure_boot::OVMF_CODE_SECBOOT
+    pub fn with_secure_boot(mut self, vars: PathBuf) -> BootOptions {
+        self.ovmf_code = PathBuf::from(crate::secure_boot::OVMF_CODE_SECBOOT);
+        self.ovmf_vars = vars;
+        self.secure_boot = true;
+        self
     }
 }
 
@@ -122,6 +145,12 @@ pub struct BootOutcome {
     pub lockdown: Option<String>,
     /// dm-verity or the initramfs refused the root.
     pub refused: bool,
+    /// The kernel's `secureboot:` line: `Some(true)` for "Secure boot
+    /// enabled", `Some(false)` for disabled, `None` when not seen.
+    pub secure_boot: Option<bool>,
+    /// The firmware refused to run the boot loader (Secure Boot: the UKI is
+    /// unsigned or signed by a key the db does not hold).
+    pub firmware_refused: bool,
     /// qemu exited by itself (a reboot or power-off).
     pub qemu_exited: bool,
     pub timed_out: bool,
@@ -131,20 +160,29 @@ pub struct BootOutcome {
 
 impl BootOutcome {
     /// Whether a bound socket (`proto:hexaddr:hexport` from /proc/net) is
-    /// allowed: only the DHCP client's UDP port 68, on any address.
-    pub fn allowed_listening(socket: &str) -> bool {
-        socket.starts_with("udp:") && socket.ends_with(":0044")
+    /// allowed: the DHCP client's UDP port 68, and the profile's `[verify]
+    /// listening_allow` entries (`tcp:22`), on any IPv4 address. IPv6
+    /// sockets never are: the appliance's network is IPv4 only.
+    pub fn allowed_listening(socket: &str, allow: &[String]) -> bool {
+        let Some((proto, rest)) = socket.split_once(':') else {
+            return false;
+        };
+        let Some(port) = rest
+            .rsplit_once(':')
+            .and_then(|(_, hex)| u16::from_str_radix(hex, 16).ok())
+        else {
+            return false;
+        };
+        (proto == "udp" && port == 68)
+            || allow
+                .iter()
+                .filter_map(|a| crate::profile::listening_port(a))
+                .any(|(p, n)| p == proto && n == port)
     }
 
     /// The profile's sysctls whose live value differs or is missing.
     pub fn sysctl_mismatches(&self, expected: &Expected) -> Vec<SysctlMismatch> {
         sysctl_mismatches(&expected.sysctl, &self.sysctl)
-    }
-
-    /// The profile's sysctls only CAP_SYS_ADMIN can read, which the
-    /// capability-less reporter could not check.
-    pub fn sysctl_unchecked(&self, expected: &Expected) -> Vec<String> {
-        sysctl_unchecked(&expected.sysctl, &self.sysctl)
     }
 
     /// Everything the boot test asserts, as failures in words.
@@ -166,7 +204,7 @@ impl BootOutcome {
         let unexpected: Vec<&String> = self
             .listening
             .iter()
-            .filter(|s| !Self::allowed_listening(s))
+            .filter(|s| !Self::allowed_listening(s, &expected.listening_allow))
             .collect();
         if !unexpected.is_empty() {
             f.push(format!("listening sockets: {unexpected:?}"));
@@ -204,6 +242,9 @@ pub struct Expected {
     pub sysctl: BTreeMap<String, String>,
     /// The mode the kernel command line's `lockdown=` asks for, if any.
     pub lockdown: Option<String>,
+    /// The profile's `[verify] listening_allow` (empty when the build
+    /// recorded none).
+    pub listening_allow: Vec<String>,
 }
 
 impl Expected {
@@ -226,9 +267,18 @@ impl Expected {
         let cmdline = v["cmdline"]
             .as_str()
             .ok_or_else(|| old("kernel command line"))?;
+        let listening_allow = v["listening_allow"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(Expected {
             sysctl,
             lockdown: cmdline_lockdown(cmdline),
+            listening_allow,
         })
     }
 }
@@ -249,17 +299,6 @@ pub fn active_lockdown(modes: &str) -> Option<&str> {
         .split_whitespace()
         .find_map(|m| m.strip_prefix('[').and_then(|m| m.strip_suffix(']')))
 }
-
-/// Sysctls the kernel lets only CAP_SYS_ADMIN read, not even root without
-/// it (`proc_dointvec_minmax_bpf_restricted`): the boot-status reporter runs
-/// with no capabilities, so it reports them `unreadable`. Such a key is
-/// listed as unchecked instead of failing the boot test; any other
-/// unreadable key fails it.
-pub const ADMIN_ONLY_SYSCTLS: [&str; 3] = [
-    "net.core.bpf_jit_harden",
-    "net.core.bpf_jit_kallsyms",
-    "net.core.bpf_jit_limit",
-];
 
 /// A sysctl of the profile that the guest does not have as the profile says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -295,36 +334,20 @@ impl fmt::Display for SysctlMismatch {
     }
 }
 
-/// The profile's keys the guest could not read because only CAP_SYS_ADMIN
-/// may ([`ADMIN_ONLY_SYSCTLS`]): not compared, reported as such.
-pub fn sysctl_unchecked(
-    expected: &BTreeMap<String, String>,
-    live: &BTreeMap<String, Option<String>>,
-) -> Vec<String> {
-    expected
-        .keys()
-        .filter(|k| ADMIN_ONLY_SYSCTLS.contains(&k.as_str()))
-        .filter(|k| matches!(live.get(*k), Some(None)))
-        .cloned()
-        .collect()
-}
-
 fn collapse(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Compares the profile's sysctls with the live ones (whitespace-insensitive,
-/// as multi-value keys are tab-separated in /proc/sys).
-/// Keys in [`ADMIN_ONLY_SYSCTLS`] that the guest reported unreadable are
-/// left out (see [`sysctl_unchecked`]).
+/// as multi-value keys are tab-separated in /proc/sys). Every key is
+/// checked: the reporter reads the BPF JIT keys, which the kernel shows to
+/// CAP_SYS_ADMIN alone, in a privileged pre-step of its unit.
 pub fn sysctl_mismatches(
     expected: &BTreeMap<String, String>,
     live: &BTreeMap<String, Option<String>>,
 ) -> Vec<SysctlMismatch> {
-    let unchecked = sysctl_unchecked(expected, live);
     expected
         .iter()
-        .filter(|(key, _)| !unchecked.contains(key))
         .filter_map(|(key, want)| {
             let got = live.get(key);
             let same = matches!(got, Some(Some(v)) if collapse(v) == collapse(want));
@@ -374,6 +397,18 @@ pub fn observe(outcome: &mut BootOutcome, line: &str) -> bool {
         || line.contains("dm-verity device corrupted")
     {
         outcome.refused = true;
+    }
+    if line.contains("secureboot: Secure boot enabled") {
+        outcome.secure_boot = Some(true);
+    } else if line.contains("secureboot: Secure boot disabled") {
+        outcome.secure_boot = Some(false);
+    }
+    if line.contains("BdsDxe: failed to load")
+        && (line.contains("Access Denied") || line.contains("Security Violation"))
+    {
+        // Nothing of the image will run: the rest is network boot attempts.
+        outcome.firmware_refused = true;
+        return true;
     }
     if let Some((_, rest)) = line.split_once("sqlassess-boot-status: ") {
         let rest = rest.trim();
@@ -430,9 +465,23 @@ pub fn boot(opts: &BootOptions) -> Result<BootOutcome, BootError> {
     let mut log = fs::File::create(&log_path).map_err(io_err("cannot create", &log_path))?;
 
     let mut cmd = Command::new("qemu-system-x86_64");
+    if opts.secure_boot {
+        // The Secure Boot OVMF protects its variables in SMM: without
+        // smm=on it does not start; with the flash not marked secure the
+        // guest OS could rewrite PK/KEK/db directly. S3 off, as the SMM
+        // build asks (its S3 resume path is not protected).
+        cmd.args([
+            "-machine",
+            "q35,smm=on",
+            "-global",
+            "driver=cfi.pflash01,property=secure,value=on",
+            "-global",
+            "ICH9-LPC.disable_s3=1",
+        ]);
+    } else {
+        cmd.args(["-machine", "q35"]);
+    }
     cmd.args([
-        "-machine",
-        "q35",
         "-accel",
         "tcg",
         "-cpu",
@@ -549,7 +598,11 @@ pub fn boot(opts: &BootOptions) -> Result<BootOutcome, BootError> {
         .wait()
         .map_err(io_err("cannot wait for qemu", &opts.image))?;
     let err = stderr_text.join().unwrap_or_default();
-    if outcome.qemu_exited && !err.trim().is_empty() && !outcome.refused && outcome.state.is_none()
+    if outcome.qemu_exited
+        && !err.trim().is_empty()
+        && !outcome.refused
+        && !outcome.firmware_refused
+        && outcome.state.is_none()
     {
         // qemu itself failed (bad arguments, missing firmware): not a boot result.
         return Err(ToolError::Failed {
@@ -594,9 +647,6 @@ pub struct ImageVerdict {
     /// The profile's sysctls the booted guest does not have (also in
     /// `boot_failures`, in words).
     pub sysctl_mismatches: Vec<SysctlMismatch>,
-    /// The profile's sysctls the guest's reporter cannot read (only
-    /// CAP_SYS_ADMIN may): not checked.
-    pub sysctl_unchecked: Vec<String>,
     /// `None` when the tamper test was not asked for.
     pub tamper: Option<BootOutcome>,
     pub tamper_failures: Vec<String>,
@@ -633,7 +683,6 @@ pub fn verify_dir(dir: &Path, tamper: bool) -> Result<ImageVerdict, BootError> {
     let outcome = boot(&BootOptions::new(image.clone(), work.join("good")))?;
     let boot_failures = outcome.failures(&expected);
     let sysctl_mismatches = outcome.sysctl_mismatches(&expected);
-    let sysctl_unchecked = outcome.sysctl_unchecked(&expected);
     let (tampered, tamper_failures) = if tamper {
         let offset = root_partition_offset(&dir.join("build-info.json"))?;
         let bad = work.join("tampered.raw");
@@ -663,7 +712,6 @@ pub fn verify_dir(dir: &Path, tamper: bool) -> Result<ImageVerdict, BootError> {
         boot: outcome,
         boot_failures,
         sysctl_mismatches,
-        sysctl_unchecked,
         tamper: tampered,
         tamper_failures,
     })
@@ -692,7 +740,42 @@ mod tests {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
             lockdown: Some("confidentiality".into()),
+            listening_allow: Vec::new(),
         }
+    }
+
+    #[test]
+    fn only_dhcp_and_the_profiles_listening_allow_may_listen() {
+        let ssh = ["tcp:22".to_owned()];
+        for (socket, allow, ok) in [
+            ("udp:00000000:0044", &[][..], true),
+            ("tcp:00000000:0016", &[][..], false),
+            ("tcp:00000000:0016", &ssh[..], true),
+            ("tcp:0F02000A:0016", &ssh[..], true),
+            ("udp:00000000:0016", &ssh[..], false),
+            (
+                "tcp6:00000000000000000000000000000000:0016",
+                &ssh[..],
+                false,
+            ),
+            ("tcp:00000000:0017", &ssh[..], false),
+            ("tcp:garbage", &ssh[..], false),
+        ] {
+            assert_eq!(
+                BootOutcome::allowed_listening(socket, allow),
+                ok,
+                "{socket}"
+            );
+        }
+        let mut o = BootOutcome::default();
+        observe(
+            &mut o,
+            "sqlassess-boot-status: listening= udp:00000000:0044 tcp:00000000:0016",
+        );
+        let mut e = expected();
+        assert!(o.failures(&e).iter().any(|f| f.contains("0016")));
+        e.listening_allow = ssh.to_vec();
+        assert!(!o.failures(&e).iter().any(|f| f.contains("listening")));
     }
 
     const SYSCTL_LINES: [&str; 4] = [
@@ -817,7 +900,7 @@ mod tests {
     }
 
     #[test]
-    fn admin_only_sysctls_unreadable_by_the_reporter_are_unchecked_not_failed() {
+    fn an_unreadable_bpf_sysctl_fails_and_its_value_is_compared() {
         let mut e = expected();
         e.sysctl
             .insert("net.core.bpf_jit_harden".into(), "2".into());
@@ -829,18 +912,16 @@ mod tests {
             &mut o,
             "sqlassess-boot-status: sysctl net.core.bpf_jit_harden unreadable",
         );
+        assert_eq!(o.sysctl_mismatches(&e)[0].key, "net.core.bpf_jit_harden");
+        observe(
+            &mut o,
+            "sqlassess-boot-status: sysctl net.core.bpf_jit_harden=2",
+        );
         assert!(o.sysctl_mismatches(&e).is_empty());
-        let f = o.failures(&e).join("; ");
-        assert!(!f.contains("sysctl") && !f.contains("lockdown"), "{f}");
-        assert_eq!(o.sysctl_unchecked(&e), ["net.core.bpf_jit_harden"]);
-        // A value, when there is one, is still compared; a missing line fails.
         observe(
             &mut o,
             "sqlassess-boot-status: sysctl net.core.bpf_jit_harden=0",
         );
-        assert_eq!(o.sysctl_mismatches(&e)[0].key, "net.core.bpf_jit_harden");
-        assert!(o.sysctl_unchecked(&e).is_empty());
-        o.sysctl.remove("net.core.bpf_jit_harden");
         assert_eq!(o.sysctl_mismatches(&e)[0].key, "net.core.bpf_jit_harden");
     }
 
@@ -860,6 +941,32 @@ mod tests {
         fs::write(&path, r#"{"cmdline": "ro"}"#).unwrap();
         let err = Expected::from_build_info(&path).unwrap_err().to_string();
         assert!(err.contains("rebuild the image"), "{err}");
+    }
+
+    #[test]
+    fn secure_boot_state_and_firmware_refusal_are_read_from_the_console() {
+        let mut o = BootOutcome::default();
+        assert!(!observe(
+            &mut o,
+            "[    0.000000] secureboot: Secure boot enabled"
+        ));
+        assert_eq!(o.secure_boot, Some(true));
+        observe(&mut o, "[    0.000000] secureboot: Secure boot disabled");
+        assert_eq!(o.secure_boot, Some(false));
+        // The boot ends at the firmware's refusal.
+        let mut o = BootOutcome::default();
+        assert!(observe(
+            &mut o,
+            "BdsDxe: failed to load Boot0001 \"UEFI QEMU NVMe Ctrl sqlassess0 1\" from PciRoot(0x0)/Pci(0x2,0x0)/NVMe(0x1,00-00-00-00-00-00-00-00): Access Denied"
+        ));
+        assert!(o.firmware_refused);
+        // A missing boot option is not a refusal.
+        let mut o = BootOutcome::default();
+        observe(
+            &mut o,
+            "BdsDxe: failed to load Boot0002 \"UEFI PXEv4 (MAC:525400123456)\" from PciRoot(0x0)/Pci(0x1,0x0)/MAC(525400123456,0x1): Not Found",
+        );
+        assert!(!o.firmware_refused);
     }
 
     #[test]

@@ -37,6 +37,7 @@ use crate::manifest::{self, Sha256};
 use crate::profile::Profile;
 use crate::rootfs::{self, PackageLock, RootfsError};
 use crate::sbom;
+use crate::secure_boot::{self, DbKey, SecureBootError, SecureBootInfo};
 use crate::source::{self, SourceError};
 use crate::verify::{self, OfflineReport, VerifyError};
 
@@ -57,6 +58,8 @@ pub enum BuildError {
     Source(#[from] SourceError),
     #[error(transparent)]
     Crates(#[from] CratesError),
+    #[error(transparent)]
+    SecureBoot(#[from] SecureBootError),
     #[error("the offline gates failed (see {report}):\n  {}", failures.join("\n  "))]
     Gates {
         report: PathBuf,
@@ -102,6 +105,30 @@ pub struct BuildOptions {
     /// The source commit to record instead of the git checkout's (builds
     /// from a tarball); see [`crate::source`].
     pub source_commit: Option<String>,
+    /// The db key that signs the UKI for UEFI Secure Boot
+    /// ([`crate::secure_boot`]); unsigned when `None`.
+    pub secure_boot: Option<DbKey>,
+}
+
+/// Where downloaded packages are kept between builds unless told otherwise.
+pub const DEFAULT_APT_CACHE: &str = "/var/tmp/image-build/apt-cache";
+
+impl BuildOptions {
+    /// A build of `profile` into `out` with the placeholder assessor, the
+    /// profile's lock, the default apt cache, and nothing signed.
+    pub fn new(profile: impl Into<PathBuf>, out: impl Into<PathBuf>) -> BuildOptions {
+        BuildOptions {
+            profile: profile.into(),
+            out: out.into(),
+            assessor: None,
+            update_lock: false,
+            apt_cache: PathBuf::from(DEFAULT_APT_CACHE),
+            lock: None,
+            signing_key: None,
+            source_commit: None,
+            secure_boot: None,
+        }
+    }
 }
 
 /// The build's steps, in order. Every build runs all of them.
@@ -218,9 +245,15 @@ pub struct BuildInfo {
     /// The profile's `[sysctl]` table as applied; the boot test compares
     /// the guest's live values with it.
     pub sysctl: BTreeMap<String, String>,
+    /// The profile's `[verify] listening_allow`: sockets the boot test lets
+    /// the guest have besides DHCP (the break-glass image's `tcp:22`).
+    pub listening_allow: Vec<String>,
     pub lock: String,
     pub lock_sha256: String,
     pub offline_gates: OfflineReport,
+    /// The UKI's Secure Boot signature and the db certificate it needs;
+    /// `null`: the UKI is unsigned (boots only with Secure Boot off).
+    pub secure_boot: Option<SecureBootInfo>,
     pub steps: Vec<StepTime>,
     pub total_seconds: f64,
 }
@@ -384,8 +417,14 @@ pub fn build(
         }
     };
     let out = &opts.out;
-    // A signature left by an earlier build must never sit next to this image.
-    for stale in [manifest::MANIFEST_FILE, manifest::SIGNATURE_FILE] {
+    // A signature (or a Secure Boot certificate) left by an earlier build
+    // must never sit next to this image.
+    for stale in [
+        manifest::MANIFEST_FILE,
+        manifest::SIGNATURE_FILE,
+        secure_boot::CERT_FILE,
+        secure_boot::AWS_UEFI_DATA_FILE,
+    ] {
         let path = out.join(stale);
         match fs::remove_file(&path) {
             Ok(()) => {}
@@ -455,7 +494,7 @@ pub fn build(
     })?;
 
     let gates = t.step(Step::Gates, || {
-        verify::offline(&tree, &[(var_tree.clone(), "/var")], &profile)
+        verify::offline(&tree, &[(var_tree.clone(), "/var")], &profile, &work)
     })?;
     let gates_path = out.join("offline-gates.json");
     write_json(&gates_path, &gates)?;
@@ -478,11 +517,16 @@ pub fn build(
     })?;
     let cmdline = kernel_cmdline(&profile, &verity.root_hash);
     let esp_img = work.join("esp.vfat");
-    t.step(Step::Esp, || -> Result<(), BuildError> {
+    let secure_boot = t.step(Step::Esp, || -> Result<_, BuildError> {
         let uki = work.join("BOOTX64.EFI");
         disk::make_uki(&boot, &cmdline, &work, &uki, epoch)?;
+        // Signed (and verified) before the ESP is written.
+        let signed = match &opts.secure_boot {
+            Some(key) => Some(secure_boot::sign_build(key, &uki, out, epoch)?),
+            None => None,
+        };
         disk::make_esp(&uki, &esp_img, profile.disk.esp_mib, epoch)?;
-        Ok(())
+        Ok(signed)
     })?;
 
     let (root_uuid, verity_uuid) =
@@ -576,9 +620,11 @@ pub fn build(
             packages: lock.packages.len(),
             crates: assessor_crates.len(),
             sysctl: profile.sysctl.clone(),
+            listening_allow: profile.verify.listening_allow.clone(),
             lock: lock_path.display().to_string(),
             lock_sha256: Sha256::of(&lock_text).to_hex(),
             offline_gates: gates.clone(),
+            secure_boot: secure_boot.clone(),
             steps: Vec::new(),
             total_seconds: 0.0,
         };
@@ -621,6 +667,9 @@ pub fn report(out: &Path, info: &BuildInfo) -> Result<BuildReport, BuildError> {
     let mut names: Vec<&str> = SIDE_FILES.to_vec();
     if signed {
         names.extend([manifest::MANIFEST_FILE, manifest::SIGNATURE_FILE]);
+    }
+    if let Some(sb) = &info.secure_boot {
+        names.extend([sb.db_cert_file.as_str(), sb.aws_uefi_data.as_str()]);
     }
     let known = [&info.image, &info.qcow2, &info.vmdk, &info.sbom];
     Ok(BuildReport {
@@ -678,11 +727,18 @@ fn manifest_inputs(info: &BuildInfo, profile_bytes: &[u8]) -> manifest::Manifest
             hash_offset: 0,
         }),
         sbom: Some((sbom::FORMAT.into(), sbom::FILE_NAME.into())),
-        files: vec![
-            "packages.lock".into(),
-            "disk.qcow2".into(),
-            "disk.vmdk".into(),
-        ],
+        files: [
+            "packages.lock".to_owned(),
+            "disk.qcow2".to_owned(),
+            "disk.vmdk".to_owned(),
+        ]
+        .into_iter()
+        .chain(
+            info.secure_boot
+                .iter()
+                .flat_map(|sb| [sb.db_cert_file.clone(), sb.aws_uefi_data.clone()]),
+        )
+        .collect(),
         build: manifest::BuildInputs {
             source_commit: info.source_commit.clone(),
             source_date_epoch: info.source_date_epoch,
@@ -693,8 +749,24 @@ fn manifest_inputs(info: &BuildInfo, profile_bytes: &[u8]) -> manifest::Manifest
             extra: [
                 ("kernel".to_owned(), info.kernel_release.clone()),
                 ("suite".to_owned(), info.suite.clone()),
+                // Which db certificate the firmware must hold to boot it.
+                (
+                    "uki".to_owned(),
+                    if info.secure_boot.is_some() {
+                        "signed"
+                    } else {
+                        "unsigned"
+                    }
+                    .to_owned(),
+                ),
             ]
             .into_iter()
+            .chain(info.secure_boot.iter().map(|sb| {
+                (
+                    "secure_boot_db_cert_sha256".to_owned(),
+                    sb.db_cert_sha256.clone(),
+                )
+            }))
             .collect(),
         },
     }
@@ -783,9 +855,11 @@ mod tests {
             packages: 2,
             crates: 0,
             sysctl: BTreeMap::new(),
+            listening_allow: Vec::new(),
             lock: "appliance.lock".into(),
             lock_sha256: "ef".repeat(32),
             offline_gates: OfflineReport::default(),
+            secure_boot: None,
             steps: vec![StepTime {
                 step: Step::Erofs.name().into(),
                 seconds: 12.4,
@@ -826,6 +900,34 @@ mod tests {
             inputs.sbom,
             Some(("CycloneDX-1.5-json".into(), "sbom.cdx.json".into()))
         );
+    }
+
+    #[test]
+    fn a_secure_boot_build_names_its_db_certificate_in_the_manifest() {
+        let unsigned = manifest_inputs(&info("abc"), b"");
+        assert_eq!(unsigned.build.extra["uki"], "unsigned");
+        assert!(
+            !unsigned
+                .build
+                .extra
+                .contains_key("secure_boot_db_cert_sha256")
+        );
+        let mut signed = info("abc");
+        signed.secure_boot = Some(SecureBootInfo {
+            uki_signed: true,
+            db_cert_sha256: "12".repeat(32),
+            db_cert_subject: "CN=x".into(),
+            db_cert_file: secure_boot::CERT_FILE.into(),
+            aws_uefi_data: secure_boot::AWS_UEFI_DATA_FILE.into(),
+        });
+        let inputs = manifest_inputs(&signed, b"");
+        assert_eq!(inputs.build.extra["uki"], "signed");
+        assert_eq!(
+            inputs.build.extra["secure_boot_db_cert_sha256"],
+            "12".repeat(32)
+        );
+        assert!(inputs.files.iter().any(|f| f == "secure-boot-db.crt"));
+        assert!(inputs.files.iter().any(|f| f == "uefi-data.aws"));
     }
 
     #[test]

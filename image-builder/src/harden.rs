@@ -278,6 +278,14 @@ const LEFTOVERS: &[&str] = &[
     // that would be shared by every copy of the image (and differ per build).
     "etc/ssl/certs/ssl-cert-snakeoil.pem",
     "etc/ssl/private/ssl-cert-snakeoil.key",
+    // openssh-server's host keys (break-glass image), generated at
+    // installation: the same reason. Its sshd makes a key at every boot.
+    "etc/ssh/ssh_host_ed25519_key",
+    "etc/ssh/ssh_host_ed25519_key.pub",
+    "etc/ssh/ssh_host_ecdsa_key",
+    "etc/ssh/ssh_host_ecdsa_key.pub",
+    "etc/ssh/ssh_host_rsa_key",
+    "etc/ssh/ssh_host_rsa_key.pub",
     "var/cache/ldconfig/aux-cache",
     "etc/passwd-",
     "etc/group-",

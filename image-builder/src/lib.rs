@@ -7,7 +7,8 @@
 //! Building: [`build`] drives [`rootfs`] (mmdebstrap and the package lock),
 //! [`harden`] (the profile applied to the tree), [`verify`] (offline gates)
 //! and [`disk`] (erofs, dm-verity, UKI, ESP, GPT); [`boot`] boots the result
-//! under qemu and reads its serial console; [`tool`] runs the external tools.
+//! under qemu and reads its serial console, and [`lynis`] judges the Lynis
+//! report the audit variant prints there; [`tool`] runs the external tools.
 //! [`source`] names the source commit and [`crates`] the Rust crates of the
 //! assessor, for the [`manifest`] and the [`sbom`].
 
@@ -16,11 +17,14 @@ pub mod build;
 pub mod crates;
 pub mod disk;
 pub mod harden;
+pub mod lynis;
 pub mod manifest;
 pub mod profile;
 pub mod publish;
 pub mod rootfs;
 pub mod sbom;
+pub mod scap;
+pub mod secure_boot;
 pub mod source;
 pub mod tool;
 pub mod verify;

@@ -41,7 +41,7 @@ enum Command {
         #[arg(long)]
         lock: Option<PathBuf>,
         /// Downloaded packages kept between builds.
-        #[arg(long, default_value = "/var/tmp/image-build/apt-cache")]
+        #[arg(long, default_value = image_builder::build::DEFAULT_APT_CACHE)]
         apt_cache: PathBuf,
         /// ed25519 private key (PKCS#8) to sign manifest.json with.
         #[arg(long)]
@@ -50,6 +50,14 @@ enum Command {
         /// checkout's (builds from a tarball); default: $SOURCE_COMMIT if set.
         #[arg(long)]
         source_commit: Option<String>,
+        /// UEFI Secure Boot db private key (PEM) to sign the UKI with
+        /// (sbsign); needs --secure-boot-cert.
+        #[arg(long, requires = "secure_boot_cert", value_name = "KEY.pem")]
+        secure_boot_key: Option<PathBuf>,
+        /// The db key's X.509 certificate (PEM): the signed UKI must verify
+        /// against it, and it is copied next to the disk.
+        #[arg(long, requires = "secure_boot_key", value_name = "CERT.pem")]
+        secure_boot_cert: Option<PathBuf>,
         /// Print one JSON document on stdout at the end (steps and their
         /// seconds, output files with size and SHA-256, root hash) instead
         /// of a summary line.
@@ -117,6 +125,16 @@ enum Command {
         #[arg(long)]
         no_progress: bool,
     },
+    /// Create a self-signed UEFI Secure Boot db key pair: DIR/db.key (RSA
+    /// 3072, PEM, mode 0600) and DIR/db.crt. Never overwrites.
+    SecureBootKeygen {
+        /// Folder for db.key and db.crt.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The certificate's common name.
+        #[arg(long, default_value = "sqlassess-appliance Secure Boot db")]
+        common_name: String,
+    },
     /// Create an ed25519 signing key (PKCS#8 PEM, mode 0600) and its public key.
     Keygen {
         /// Private key file to create; never overwritten.
@@ -140,6 +158,8 @@ fn main() -> ExitCode {
             apt_cache,
             signing_key,
             source_commit,
+            secure_boot_key,
+            secure_boot_cert,
             json,
         } => {
             let source_commit = source_commit.or_else(|| {
@@ -156,6 +176,10 @@ fn main() -> ExitCode {
                 lock,
                 signing_key,
                 source_commit,
+                // clap's `requires` makes it both or neither.
+                secure_boot: secure_boot_key
+                    .zip(secure_boot_cert)
+                    .map(|(key, cert)| image_builder::secure_boot::DbKey { key, cert }),
             };
             exit_with(build_image(&opts, json))
         }
@@ -165,6 +189,9 @@ fn main() -> ExitCode {
             public_key,
             json,
         } => exit_with(verify_manifest(&image, &public_key, json)),
+        Command::SecureBootKeygen { out, common_name } => {
+            exit_with(secure_boot_keygen(&out, &common_name))
+        }
         Command::Keygen {
             private_key,
             public_key,
@@ -275,7 +302,27 @@ fn build_image(opts: &image_builder::build::BuildOptions, json: bool) -> anyhow:
             info.crates,
             info.verity.root_hash
         );
+        if let Some(sb) = &info.secure_boot {
+            println!(
+                "UKI signed for Secure Boot: the firmware's db must hold {} (sha256 {}); AWS variable store: {}",
+                sb.db_cert_subject,
+                sb.db_cert_sha256,
+                opts.out.join(&sb.aws_uefi_data).display()
+            );
+        }
     }
+    Ok(true)
+}
+
+fn secure_boot_keygen(dir: &std::path::Path, common_name: &str) -> anyhow::Result<bool> {
+    use image_builder::secure_boot;
+    let key = secure_boot::keygen(dir, common_name)?;
+    println!(
+        "Secure Boot db key {} (keep it offline, mode 0600), certificate {} (sha256 {})",
+        key.key.display(),
+        key.cert.display(),
+        secure_boot::cert_fingerprint(&key.cert)?
+    );
     Ok(true)
 }
 
@@ -296,11 +343,10 @@ fn verify_image(out: &std::path::Path, tamper: bool, json: bool) -> anyhow::Resu
             b.seconds, b.verity_verified, b.assessor_started, b.state, b.failed_units
         );
         println!(
-            "sysctl: {} of the profile's {} keys reported, {} differ, unchecked (only CAP_SYS_ADMIN reads them) {:?}; lockdown {:?}",
+            "sysctl: {} of the profile's {} keys reported, {} differ; lockdown {:?}",
             b.sysctl.len(),
             verdict.expected.sysctl.len(),
             verdict.sysctl_mismatches.len(),
-            verdict.sysctl_unchecked,
             b.lockdown
         );
         for f in &verdict.boot_failures {
@@ -350,6 +396,11 @@ fn verify_manifest(
                     m.files.len(),
                     v.digest()
                 );
+                if let Some(cert) = m.build.extra.get("secure_boot_db_cert_sha256") {
+                    println!(
+                        "UKI signed for Secure Boot: needs the db certificate with sha256 {cert}"
+                    );
+                }
             }
             Ok(true)
         }

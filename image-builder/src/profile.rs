@@ -124,6 +124,14 @@ pub struct VerifyPolicy {
     /// the profile (e.g. a network daemon that needs its capabilities).
     #[serde(default)]
     pub exposure_exceptions: BTreeMap<String, f64>,
+    /// The OpenSCAP gate (content, XCCDF profile, accepted failures).
+    #[serde(default)]
+    pub openscap: Option<crate::scap::ScapPolicy>,
+    /// Listening sockets the booted image may have besides the DHCP client,
+    /// as `tcp:PORT` or `udp:PORT` on any address (the break-glass image's
+    /// `tcp:22`). The boot test fails on any other.
+    #[serde(default)]
+    pub listening_allow: Vec<String>,
 }
 
 impl Default for VerifyPolicy {
@@ -133,6 +141,8 @@ impl Default for VerifyPolicy {
             max_exposure_assessor: 1.0,
             max_exposure_other: 2.0,
             exposure_exceptions: BTreeMap::new(),
+            openscap: None,
+            listening_allow: Vec::new(),
         }
     }
 }
@@ -278,6 +288,18 @@ impl Profile {
                 "`openssh-server` is listed but `ssh = false`; remove it or enable the break-glass SSH profile",
             ));
         }
+        if profile.ssh && !profile.packages.iter().any(|p| p == "openssh-server") {
+            return Err(invalid(
+                "`ssh = true` but `openssh-server` is not in `packages`; add it (see profiles/appliance-ssh.toml)",
+            ));
+        }
+        for entry in &profile.verify.listening_allow {
+            if listening_port(entry).is_none() {
+                return Err(invalid(&format!(
+                    "`[verify] listening_allow` entry {entry:?} must be `tcp:PORT` or `udp:PORT`"
+                )));
+            }
+        }
         Ok(profile)
     }
 
@@ -290,9 +312,59 @@ impl Profile {
     }
 }
 
+/// `tcp:22` -> (`tcp`, 22): an entry of `[verify] listening_allow`.
+pub fn listening_port(entry: &str) -> Option<(&str, u16)> {
+    let (proto, port) = entry.split_once(':')?;
+    let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
+    matches!(proto, "tcp" | "udp").then_some((proto, port))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shipped_break_glass_variant_loads_with_ssh_and_port_22_only() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
+        let base = Profile::load(&dir.join("appliance.toml")).unwrap();
+        let v = Profile::load(&dir.join("appliance-ssh.toml")).unwrap();
+        assert!(v.ssh && !base.ssh);
+        assert_ne!(v.name, base.name, "the break-glass image has its own name");
+        assert!(v.packages.iter().any(|p| p == "openssh-server"));
+        assert!(v.overlay.iter().any(|o| o.ends_with("ssh-overlay")));
+        assert_eq!(v.verify.listening_allow, ["tcp:22"]);
+        assert!(base.verify.listening_allow.is_empty());
+        assert!(v.units.enable.iter().any(|u| u == "ssh.service"));
+        assert!(v.verify.exposure_exceptions.contains_key("ssh.service"));
+        // Everything of the base is still there.
+        assert_eq!(v.sysctl, base.sysctl);
+        assert!(v.units.mask.starts_with(&base.units.mask));
+        assert!(v.units.mask.iter().any(|u| u == "ssh.socket"));
+        assert_eq!(v.kernel, base.kernel);
+    }
+
+    #[test]
+    fn ssh_without_its_server_and_odd_listening_entries_are_refused() {
+        let err = Profile::parse(
+            "name='x'\nsuite='trixie'\narchitecture='amd64'\npackages=['systemd']\nssh=true\n",
+            Path::new("p.toml"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("openssh-server"), "{err}");
+        for bad in ["22", "tcp:0", "sctp:22", "tcp:ssh", "tcp:70000"] {
+            let err = Profile::parse(
+                &format!(
+                    "name='x'\nsuite='trixie'\narchitecture='amd64'\npackages=['systemd']\n\
+                     ssh=false\n[verify]\nmax_exposure_assessor=1.0\nmax_exposure_other=2.0\n\
+                     listening_allow=['{bad}']\n"
+                ),
+                Path::new("p.toml"),
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("listening_allow"), "{bad}: {err}");
+        }
+        assert_eq!(listening_port("udp:123"), Some(("udp", 123)));
+    }
 
     #[test]
     fn shipped_appliance_profile_loads_without_ssh() {

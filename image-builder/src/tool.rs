@@ -44,6 +44,11 @@ pub fn package_of(program: &str) -> &'static str {
         "qemu-system-x86_64" => "qemu-system-x86 (bookworm-backports)",
         "systemctl" | "systemd-analyze" | "systemd-sysusers" => "systemd",
         "chroot" => "coreutils",
+        "sbsign" | "sbverify" => "sbsigntool",
+        "faketime" => "faketime",
+        "openssl" => "openssl",
+        "virt-fw-vars" => "virt-firmware (from PyPI: scripts/dev-env puts it in venv-peers)",
+        "oscap" => "openscap-scanner",
         _ => "(unknown: see scripts/dev-env)",
     }
 }

@@ -5,7 +5,8 @@
 //!   `assessor.service` and of every other enabled service, against the
 //!   profile's ceilings;
 //! - no setuid/setgid file outside the profile's allow-list;
-//! - no world-writable file, and no world-writable folder without the sticky bit.
+//! - no world-writable file, and no world-writable folder without the sticky bit;
+//! - the OpenSCAP rules of the profile's `[verify.openscap]` ([`crate::scap`]).
 //!
 //! What runs only inside the booted VM (failed units, listening sockets,
 //! dm-verity status) is in [`crate::boot`].
@@ -19,6 +20,7 @@ use serde::Serialize;
 
 use crate::profile::Profile;
 use crate::rootfs::RootfsError;
+use crate::scap::{ScapError, ScapReport};
 use crate::tool::{self, ToolError};
 
 /// Why the gates could not run.
@@ -28,6 +30,8 @@ pub enum VerifyError {
     Tool(#[from] ToolError),
     #[error(transparent)]
     Tree(#[from] RootfsError),
+    #[error(transparent)]
+    Scap(#[from] ScapError),
     #[error("systemd-analyze security printed no exposure for {unit}:\n{output}")]
     NoExposure { unit: String, output: String },
 }
@@ -41,6 +45,8 @@ pub struct OfflineReport {
     pub setuid: Vec<String>,
     /// World-writable files, and world-writable folders without the sticky bit.
     pub world_writable: Vec<String>,
+    /// The OpenSCAP evaluation, when the profile asks for one.
+    pub openscap: Option<ScapReport>,
     /// Each failed gate, in words.
     pub failures: Vec<String>,
 }
@@ -128,10 +134,12 @@ pub fn enabled_services(root: &Path) -> Vec<String> {
 
 /// Runs the offline gates on `root` (the root tree) and `extra` (other trees
 /// that end up in the image, e.g. the /var tree, with their mount point).
+/// `work/openscap` receives the OpenSCAP results.
 pub fn offline(
     root: &Path,
     extra: &[(PathBuf, &str)],
     profile: &Profile,
+    work: &Path,
 ) -> Result<OfflineReport, VerifyError> {
     let mut report = OfflineReport::default();
     let policy = &profile.verify;
@@ -187,6 +195,19 @@ pub fn offline(
             "world-writable files: {}",
             report.world_writable.join(", ")
         ));
+    }
+    if let Some(policy) = &policy.openscap {
+        let scap = policy.evaluate(root, &work.join("openscap"))?;
+        if !scap.unexpected.is_empty() {
+            report.failures.push(format!(
+                "OpenSCAP rules of {} failed without an accepted reason \
+                 (fix the image, or add the rule and why it does not apply to \
+                 [verify.openscap.accepted]): {}",
+                scap.profile,
+                scap.unexpected.join(", ")
+            ));
+        }
+        report.openscap = Some(scap);
     }
     Ok(report)
 }

@@ -26,7 +26,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use image_builder::boot::{self, BootOptions, BootOutcome};
-use image_builder::build::{BuildOptions, StepEvent, build};
+use image_builder::build::{StepEvent, build};
 use serde_json::Value;
 use testbed::appliance::{ApplianceOptions, BUCKET, LocalAppliance, PREFIX};
 use testbed::catalog_fixture::{CatalogFixture, FixtureModule};
@@ -37,61 +37,17 @@ use testbed::moto::REGION;
 const MOTO_IN_GUEST: &str = "10.0.2.10";
 const TDS_IN_GUEST: &str = "10.0.2.11";
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the crate is inside the workspace")
-        .to_owned()
-}
+mod whole_image;
+use whole_image::release_assessor;
 
 fn work_dir() -> PathBuf {
-    PathBuf::from(
-        std::env::var("IMAGE_BUILDER_VM_TEST_DIR")
-            .unwrap_or_else(|_| "/var/tmp/image-build/vm".into()),
-    )
-}
-
-/// `cargo build --release --locked -p assessor`, returning the binary.
-fn release_assessor() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(repo_root())
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "-p",
-            "assessor",
-            "--message-format=json",
-        ])
-        .output()
-        .expect("run cargo build for the release assessor");
-    assert!(
-        out.status.success(),
-        "cargo build --release -p assessor failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .rev()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|m| m["target"]["name"] == "assessor" && m["executable"].is_string())
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reported the assessor executable")
+    whole_image::work_dir("vm", "IMAGE_BUILDER_VM_TEST_DIR")
 }
 
 fn build_image(assessor: &Path) -> PathBuf {
     let out = work_dir().join("out");
-    let options = BuildOptions {
-        profile: repo_root().join("image-builder/profiles/appliance.toml"),
-        out: out.clone(),
-        assessor: Some(assessor.to_owned()),
-        update_lock: false,
-        apt_cache: PathBuf::from("/var/tmp/image-build/apt-cache"),
-        lock: None,
-        signing_key: None,
-        source_commit: None,
-    };
+    let mut options = whole_image::options("appliance.toml", &out);
+    options.assessor = Some(assessor.to_owned());
     let info = build(&options, &mut |_: &StepEvent| {})
         .unwrap_or_else(|e| panic!("image build failed: {e}"));
     assert!(info.crates > 100, "the SBOM lists the assessor's crates");

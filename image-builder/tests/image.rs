@@ -10,7 +10,7 @@
 //! test with what to do; nothing here is skipped.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
@@ -21,29 +21,18 @@ use image_builder::manifest;
 use image_builder::profile::Profile;
 use serde_json::Value;
 
+mod whole_image;
+
 fn profile() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/appliance.toml")
+    whole_image::profile("appliance.toml")
 }
 
 fn work_dir() -> PathBuf {
-    // Outside the repository, stable between runs so the apt cache is warm.
-    PathBuf::from(
-        std::env::var("IMAGE_BUILDER_TEST_DIR")
-            .unwrap_or_else(|_| "/var/tmp/image-build/test".into()),
-    )
+    whole_image::work_dir("test", "IMAGE_BUILDER_TEST_DIR")
 }
 
 fn options(out: PathBuf) -> BuildOptions {
-    BuildOptions {
-        profile: profile(),
-        out,
-        assessor: None,
-        update_lock: false,
-        apt_cache: PathBuf::from("/var/tmp/image-build/apt-cache"),
-        lock: None,
-        signing_key: None,
-        source_commit: None,
-    }
+    whole_image::options("appliance.toml", out)
 }
 
 fn quiet(_: &StepEvent) {}
@@ -122,6 +111,26 @@ fn image_builds_boots_verified_refuses_tampering_and_rebuilds_identically() {
         info.offline_gates.failures
     );
     assert!(info.offline_gates.exposure["assessor.service"] <= 1.0);
+    // OpenSCAP ran the profile's rules on the tree: real verdicts (not all
+    // "notapplicable"), and every failure is one the profile explains.
+    let scap = info
+        .offline_gates
+        .openscap
+        .as_ref()
+        .expect("the OpenSCAP gate ran");
+    assert!(
+        scap.counts.get("pass").is_some_and(|&n| n >= 20),
+        "{scap:?}"
+    );
+    assert!(scap.unexpected.is_empty(), "{scap:?}");
+    assert_eq!(scap.retargeted.as_deref(), Some("12 -> 13"));
+    eprintln!(
+        "OpenSCAP {}: {:?} ({} accepted, stale: {:?})",
+        scap.profile,
+        scap.counts,
+        scap.accepted.len(),
+        scap.stale
+    );
     let names: Vec<&str> = info.partitions.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["esp", "root", "root-verity", "var", "session"]);
     let (root_uuid, verity_uuid) = disk::partuuids_from_root_hash(&info.verity.root_hash).unwrap();
@@ -171,14 +180,10 @@ fn image_builds_boots_verified_refuses_tampering_and_rebuilds_identically() {
         verdict.sysctl_mismatches
     );
     assert_eq!(b.sysctl.len(), profile_data.sysctl.len(), "{:?}", b.sysctl);
-    // Only keys the kernel lets CAP_SYS_ADMIN alone read go unchecked.
-    assert!(
-        verdict
-            .sysctl_unchecked
-            .iter()
-            .all(|k| boot::ADMIN_ONLY_SYSCTLS.contains(&k.as_str())),
-        "{:?}",
-        verdict.sysctl_unchecked
+    // Including the BPF JIT keys only CAP_SYS_ADMIN can read.
+    assert_eq!(
+        b.sysctl.get("net.core.bpf_jit_harden"),
+        Some(&Some("2".to_owned()))
     );
     assert_eq!(
         b.lockdown.as_deref().and_then(boot::active_lockdown),

@@ -17,7 +17,7 @@ use image_builder::publish::{
     self, Clients, CopyTarget, PublishDirError, PublishError, PublishOptions, SnapshotOutcome,
     TAG_COMMIT, TAG_DIGEST, TAG_VERITY, TAG_VERSION, ami, plan, snapshot,
 };
-use support::{Fault, FaultProxy, MIB, make_image, sdk_config};
+use support::{Fault, FaultProxy, MIB, make_image, make_image_with_files, sdk_config};
 use testbed::moto::MotoServer;
 
 const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555";
@@ -157,13 +157,15 @@ async fn publishes_only_data_blocks_reads_back_identical_and_tags_the_ami() {
     // this small image has two deliberately sparse blocks.)
     assert!(out.uploaded_bytes < out.image_bytes * 3 / 4, "{out:?}");
     assert!(out.uploaded_bytes >= out.used_bytes);
-    // moto cannot tell whether block public access is on: a warning, not a failure.
-    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+    // moto cannot tell whether block public access is on: a warning, not a
+    // failure; and this image is not signed for Secure Boot.
+    assert_eq!(out.warnings.len(), 2, "{:?}", out.warnings);
     assert!(
         out.warnings[0].contains("image block public access"),
         "{:?}",
         out.warnings
     );
+    assert!(!out.secure_boot);
 
     let snapshot_id = out.snapshot_id.clone().unwrap();
     assert_snapshot_holds_image(&clients, &snapshot_id, &image).await;
@@ -433,11 +435,13 @@ async fn the_requests_ask_for_encryption_uefi_ena_imdsv2_gp3_and_no_public_acces
         snapshot_id: "snap-0123".into(),
         root_volume_gib: 4,
         tags: tags.clone(),
+        uefi_data: Some("QU1aTlVFRkk=".into()),
     };
     let reg = ami::register_image_request(&clients.ec2, &params);
     let r = reg.as_input();
     assert_eq!(r.get_architecture(), &Some(ArchitectureValues::X8664));
     assert_eq!(r.get_boot_mode(), &Some(BootModeValues::Uefi));
+    assert_eq!(r.get_uefi_data().as_deref(), Some("QU1aTlVFRkk="));
     assert_eq!(r.get_ena_support(), &Some(true));
     assert_eq!(r.get_sriov_net_support().as_deref(), Some("simple"));
     assert_eq!(r.get_imds_support(), &Some(ImdsSupportValues::V20));
@@ -467,6 +471,43 @@ async fn the_requests_ask_for_encryption_uefi_ena_imdsv2_gp3_and_no_public_acces
     let copy = ami::copy_request(&clients.ec2, "us-east-1", "ami-1", "n", "arn:k", &tags);
     assert_eq!(copy.as_input().get_encrypted(), &Some(true));
     assert_eq!(copy.as_input().get_kms_key_id().as_deref(), Some("arn:k"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secure_boot_image_registers_its_uefi_variable_store_and_a_changed_one_is_refused() {
+    let moto = MotoServer::start().unwrap();
+    let clients = Clients::new(&sdk_config(&moto.endpoint_url()).await);
+    // Without a variable store: Secure Boot off, and the operator is told.
+    let plain_dir = tempfile::tempdir().unwrap();
+    let (plain, _) = make_image(plain_dir.path(), 8);
+    assert_eq!(publish::uefi_data(&plain).unwrap(), None);
+    let out = publish::publish(&clients, &plain, &opts(), None)
+        .await
+        .unwrap();
+    assert!(!out.secure_boot);
+    assert!(
+        out.warnings.iter().any(|w| w.contains("Secure Boot off")),
+        "{:?}",
+        out.warnings
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = b"QU1aTlVFRkkXL1sL\n";
+    let (image, _) = make_image_with_files(dir.path(), 9, &[("uefi-data.aws", store)]);
+    assert_eq!(
+        publish::uefi_data(&image).unwrap().as_deref(),
+        Some("QU1aTlVFRkkXL1sL")
+    );
+    let out = publish::publish(&clients, &image, &opts(), None)
+        .await
+        .unwrap();
+    assert!(out.secure_boot);
+    assert!(!out.warnings.iter().any(|w| w.contains("Secure Boot")));
+
+    // The store changed after the manifest was verified: nothing registered.
+    std::fs::write(dir.path().join("uefi-data.aws"), b"QU1aTlVFRkkAAAAA\n").unwrap();
+    let err = publish::uefi_data(&image).unwrap_err();
+    assert!(matches!(err, PublishError::ImageChanged { .. }), "{err}");
 }
 
 #[test]

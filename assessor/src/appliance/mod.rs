@@ -13,9 +13,13 @@
 //! 5. `finish` (root): the session volume closed (its key destroyed), then
 //!    [`power`] off when the config asks for it.
 //!
+//! On the break-glass image only, sshd runs `authorized-keys` at each login
+//! for the operator's keys from the user data ([`break_glass`]).
+//!
 //! Each step is a subcommand (`assessor appliance ...`), so the unit file
 //! holds no logic.
 
+pub mod break_glass;
 pub mod firewall;
 pub mod power;
 pub mod session_volume;

@@ -8,6 +8,11 @@
 //! config and points `ca_bundle` at it, then validates the result exactly as
 //! `assessor run` will, so a bad config fails here with every problem listed.
 //!
+//! The optional `[break_glass]` table (operator SSH keys for the break-glass
+//! image, see [`super::break_glass`]) is taken out and validated before the
+//! rest is read as the job config; on an image without an SSH server it is
+//! refused.
+//!
 //! Guarantees: IMDSv2 only (the SDK's client asks for a session token first;
 //! a metadata service that only speaks IMDSv1 is refused); nothing secret is
 //! expected in user data (credentials are named by their secret's id); the
@@ -15,6 +20,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::break_glass::{self, AuthorizedKey, BreakGlassError, SshServer};
 use crate::config::{ConfigError, JobConfig};
 
 /// Why the config could not be fetched or written.
@@ -29,6 +35,8 @@ pub enum UserDataError {
     NotToml { detail: String },
     #[error(transparent)]
     Invalid(#[from] ConfigError),
+    #[error(transparent)]
+    BreakGlass(#[from] BreakGlassError),
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,
@@ -50,15 +58,36 @@ pub async fn fetch() -> Result<String, UserDataError> {
     Ok(data.as_ref().to_owned())
 }
 
+/// What [`materialize_for`] wrote and found.
+#[derive(Debug)]
+pub struct Materialized {
+    pub config: JobConfig,
+    /// The `[break_glass]` keys, validated (empty without the table). sshd
+    /// reads them itself at login; they are returned to be counted.
+    pub break_glass: Vec<AuthorizedKey>,
+}
+
 /// Turns user data into a job config file at `config_path`: inline CA
-/// bundles become files beside it. Returns the validated config.
+/// bundles become files beside it. Returns the validated config. A
+/// `[break_glass]` table is accepted only on the break-glass image
+/// ([`SshServer::detect`]).
 pub fn materialize(user_data: &str, config_path: &Path) -> Result<JobConfig, UserDataError> {
+    materialize_for(user_data, config_path, SshServer::detect()).map(|m| m.config)
+}
+
+/// [`materialize`] on an image with or without the break-glass SSH server.
+pub fn materialize_for(
+    user_data: &str,
+    config_path: &Path,
+    ssh: SshServer,
+) -> Result<Materialized, UserDataError> {
     let mut doc: toml::Table =
         user_data
             .parse()
             .map_err(|e: toml::de::Error| UserDataError::NotToml {
                 detail: e.message().to_owned(),
             })?;
+    let keys = break_glass::take(&mut doc, ssh)?.unwrap_or_default();
     let dir = config_path.parent().unwrap_or(Path::new("."));
     let mut bundles = Vec::new();
     if let Some(targets) = doc.get_mut("targets").and_then(toml::Value::as_array_mut) {
@@ -102,7 +131,10 @@ pub fn materialize(user_data: &str, config_path: &Path) -> Result<JobConfig, Use
         write_private(path, pem.as_bytes())?;
     }
     write_private(config_path, text.as_bytes())?;
-    Ok(config)
+    Ok(Materialized {
+        config,
+        break_glass: keys,
+    })
 }
 
 /// Writes `bytes` to `path`, readable by the owner only, replacing it.
@@ -202,6 +234,32 @@ MIIB
         );
         let err = materialize(&both, &path).unwrap_err();
         assert!(err.to_string().contains("keep one"), "{err}");
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_break_glass_table_is_kept_out_of_the_job_config_and_needs_an_ssh_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.toml");
+        let data = format!(
+            "{USER_DATA}\n[break_glass]\nauthorized_keys = [\"ssh-ed25519 \
+             AAAAC3NzaC1lZDI1NTE5AAAAINOjsM9Vyyv0wTc069vQVRTMbRxgm7vYCtYXqCyvI9sD op@host\"]\n"
+        );
+        let m = materialize_for(&data, &path, SshServer::Present).unwrap();
+        assert_eq!(m.break_glass.len(), 1);
+        assert!(
+            !std::fs::read_to_string(&path)
+                .unwrap()
+                .contains("break_glass")
+        );
+        std::fs::remove_file(&path).unwrap();
+
+        let err = materialize_for(&data, &path, SshServer::Absent).unwrap_err();
+        assert!(err.to_string().contains("no SSH server"), "{err}");
+        assert!(!path.exists());
+        let bad = data.replace("ssh-ed25519 ", "no-pty ssh-ed25519 ");
+        let err = materialize_for(&bad, &path, SshServer::Present).unwrap_err();
+        assert!(err.to_string().contains("authorized_keys[0]"), "{err}");
         assert!(!path.exists());
     }
 }

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use assessor::appliance::{firewall, power, session_volume, user_data};
+use assessor::appliance::{break_glass, firewall, power, session_volume, user_data};
 use assessor::config::JobConfig;
 
 #[derive(Debug, clap::Args)]
@@ -36,6 +36,12 @@ enum Step {
         #[arg(long)]
         config: PathBuf,
     },
+    /// sshd's AuthorizedKeysCommand on the break-glass image: prints the
+    /// `[break_glass]` keys of the user data for the break-glass user.
+    AuthorizedKeys {
+        /// The user sshd asks about (`%u`).
+        user: String,
+    },
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -48,23 +54,32 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(super::EXIT_ERROR));
                 }
             };
-            match user_data::materialize(&text, &out) {
-                Ok(config) if !config.job.session_dir.starts_with(session_volume::MOUNT) => {
+            match user_data::materialize_for(&text, &out, break_glass::SshServer::detect()) {
+                Ok(m) if !m.config.job.session_dir.starts_with(session_volume::MOUNT) => {
                     let _ = std::fs::remove_file(&out);
                     eprintln!(
                         "assessor: job.session_dir ({}) must be inside {}, the appliance's \
                          encrypted session volume",
-                        config.job.session_dir.display(),
+                        m.config.job.session_dir.display(),
                         session_volume::MOUNT
                     );
                     Ok(ExitCode::from(super::EXIT_USAGE))
                 }
-                Ok(config) => {
+                Ok(m) => {
                     eprintln!(
                         "assessor: job config for {} target(s) written to {}",
-                        config.targets.len(),
+                        m.config.targets.len(),
                         out.display()
                     );
+                    // Public keys: their fingerprints are safe to log, and
+                    // let the operator check which keys the image accepts.
+                    for key in &m.break_glass {
+                        eprintln!(
+                            "assessor: break-glass SSH key accepted: {} {}",
+                            key.algorithm,
+                            key.fingerprint()
+                        );
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
@@ -146,6 +161,29 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Step::AuthorizedKeys { user } => Ok(authorized_keys(&user).await),
+    }
+}
+
+/// sshd reads stdout as authorized_keys lines and logs stderr; the exit
+/// status only tells it whether to trust what was printed.
+async fn authorized_keys(user: &str) -> ExitCode {
+    if user != break_glass::USER {
+        return ExitCode::SUCCESS;
+    }
+    let printed = match user_data::fetch().await {
+        Ok(text) => break_glass::authorized_keys_for(user, &text).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match printed {
+        Ok(lines) => {
+            print!("{lines}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("assessor: break-glass keys: {e}");
+            ExitCode::from(super::EXIT_ERROR)
         }
     }
 }

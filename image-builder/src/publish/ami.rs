@@ -23,6 +23,9 @@ pub struct RegisterParams {
     pub snapshot_id: String,
     pub root_volume_gib: i32,
     pub tags: Vec<(String, String)>,
+    /// The UEFI variable store (AWS's base64 format) that makes instances
+    /// enforce Secure Boot with the image's db key; `None`: Secure Boot off.
+    pub uefi_data: Option<String>,
 }
 
 fn ec2_tags(resource: ResourceType, tags: &[(String, String)]) -> TagSpecification {
@@ -33,8 +36,9 @@ fn ec2_tags(resource: ResourceType, tags: &[(String, String)]) -> TagSpecificati
     spec.build()
 }
 
-/// The RegisterImage request, as sent: x86_64, UEFI, ENA, SR-IOV, IMDSv2
-/// only, a gp3 root deleted on termination, tagged at creation. Tests assert
+/// The RegisterImage request, as sent: x86_64, UEFI (with the image's
+/// Secure Boot variable store when it has one), ENA, SR-IOV, IMDSv2 only, a
+/// gp3 root deleted on termination, tagged at creation. Tests assert
 /// on it because emulators ignore most of these fields.
 pub fn register_image_request(
     ec2: &aws_sdk_ec2::Client,
@@ -46,6 +50,7 @@ pub fn register_image_request(
         .architecture(ArchitectureValues::X8664)
         .virtualization_type("hvm")
         .boot_mode(BootModeValues::Uefi)
+        .set_uefi_data(p.uefi_data.clone())
         .ena_support(true)
         .sriov_net_support("simple")
         .imds_support(ImdsSupportValues::V20)

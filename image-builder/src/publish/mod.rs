@@ -261,7 +261,36 @@ pub struct PublishOutcome {
     pub upload_mb_per_s: f64,
     pub shared_with: Vec<String>,
     pub copies: Vec<CopyOutcome>,
+    /// Whether the AMI was registered with the image's Secure Boot variable
+    /// store (`false` also when an existing AMI was found).
+    pub secure_boot: bool,
     pub warnings: Vec<String>,
+}
+
+/// The image's AWS UEFI variable store, when its signed manifest lists one
+/// (a Secure Boot build), read back and checked against the manifest's
+/// digest, since the file is read after the manifest was verified.
+pub fn uefi_data(image: &VerifiedImage) -> Result<Option<String>, PublishError> {
+    let name = crate::secure_boot::AWS_UEFI_DATA_FILE;
+    let Some(entry) = image.manifest().files.iter().find(|f| f.path == name) else {
+        return Ok(None);
+    };
+    let path = image.dir().join(name);
+    let bytes = std::fs::read(&path).map_err(|source| PublishError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    if crate::manifest::Sha256::of(&bytes) != entry.sha256 {
+        return Err(PublishError::ImageChanged {
+            path,
+            detail: "its SHA-256 differs from the signed manifest's".into(),
+        });
+    }
+    let text = String::from_utf8(bytes).map_err(|_| PublishError::ImageChanged {
+        path: path.clone(),
+        detail: "it is not the base64 text virt-fw-vars --output-aws writes".into(),
+    })?;
+    Ok(Some(text.trim().to_owned()))
 }
 
 /// One regional copy.
@@ -382,6 +411,7 @@ pub async fn publish(
         upload_mb_per_s: 0.0,
         shared_with: Vec::new(),
         copies: Vec::new(),
+        secure_boot: false,
         warnings: Vec::new(),
     };
 
@@ -402,6 +432,13 @@ pub async fn publish(
         ami::wait_snapshot_completed(&clients.ec2, &snapshot_id, opts.wait_timeout, opts.poll)
             .await?;
         step("registering the AMI");
+        let uefi_data = uefi_data(image)?;
+        if uefi_data.is_none() {
+            warnings.push(
+                "the image's UKI is not signed for Secure Boot (build with --secure-boot-key and --secure-boot-cert): the AMI boots with Secure Boot off".to_owned(),
+            );
+        }
+        outcome.secure_boot = uefi_data.is_some();
         let params = ami::RegisterParams {
             name: name.clone(),
             description: format!(
@@ -412,6 +449,7 @@ pub async fn publish(
             snapshot_id: snapshot_id.clone(),
             root_volume_gib: i32::try_from(root_gib).unwrap_or(i32::MAX),
             tags: tags.clone(),
+            uefi_data,
         };
         let image_id = ami::register_image(&clients.ec2, &params).await?;
         ami::ensure_tags(&clients.ec2, &image_id, &tags).await?;

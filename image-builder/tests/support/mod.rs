@@ -35,6 +35,18 @@ pub fn noise(seed: u64, out: &mut [u8]) {
 /// one block holding a single non-zero byte, and zero regions between.
 /// Returns the verified image and its public key.
 pub fn make_image(dir: &Path, mib: usize) -> (VerifiedImage, PublicKey) {
+    make_image_with_files(dir, mib, &[])
+}
+
+/// [`make_image`] with side files (name, content) covered by the manifest.
+pub fn make_image_with_files(
+    dir: &Path,
+    mib: usize,
+    files: &[(&str, &[u8])],
+) -> (VerifiedImage, PublicKey) {
+    for (name, content) in files {
+        std::fs::write(dir.join(name), content).unwrap();
+    }
     assert!(mib >= 8);
     let mut img = vec![0u8; mib * MIB];
     noise(1, &mut img[..4096]);
@@ -84,7 +96,7 @@ pub fn make_image(dir: &Path, mib: usize) -> (VerifiedImage, PublicKey) {
             hash_offset: 0,
         }),
         sbom: Some(("CycloneDX-1.5-json".into(), "sbom.cdx.json".into())),
-        files: vec![],
+        files: files.iter().map(|(name, _)| (*name).to_owned()).collect(),
         build: BuildInputs {
             source_commit: "deadbeefcafe".into(),
             source_date_epoch: 1_700_000_000,
