@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::path_error::{PathError, io_err};
 use crate::tool::{self, ToolError};
 
 /// Why the boot test could not run (a boot that fails its checks is an
@@ -47,24 +48,10 @@ use crate::tool::{self, ToolError};
 pub enum BootError {
     #[error(transparent)]
     Tool(#[from] ToolError),
-    #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathError),
     #[error("OVMF firmware {path} is missing: install the Debian package ovmf")]
     NoFirmware { path: PathBuf },
-}
-
-fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> BootError {
-    let path = path.to_owned();
-    move |source| BootError::Io {
-        action,
-        path,
-        source,
-    }
 }
 
 /// How to boot.
@@ -634,7 +621,7 @@ pub fn tamper_copy(image: &Path, out: &Path, offset: u64, len: usize) -> Result<
     f.seek(SeekFrom::Start(offset))
         .map_err(io_err("cannot seek in", out))?;
     f.write_all(&buf).map_err(io_err("cannot write", out))?;
-    f.sync_all().map_err(io_err("cannot sync", out))
+    Ok(f.sync_all().map_err(io_err("cannot sync", out))?)
 }
 
 /// The result of booting a built image and a tampered copy of it.
@@ -671,6 +658,7 @@ pub fn root_partition_offset(build_info: &Path) -> Result<u64, BootError> {
             io_err("no root partition offset in", build_info)(std::io::Error::other(
                 "rebuild the image with this image-builder",
             ))
+            .into()
         })
 }
 

@@ -34,6 +34,7 @@ use crate::crates::{self, CratesError};
 use crate::disk::{self, DiskError, PartitionInfo, VerityInfo};
 use crate::harden::{self, Assessor, VAR_PARTUUID};
 use crate::manifest::{self, Sha256};
+use crate::path_error::{PathError, io_err};
 use crate::profile::Profile;
 use crate::rootfs::{self, PackageLock, RootfsError};
 use crate::sbom;
@@ -65,26 +66,12 @@ pub enum BuildError {
         report: PathBuf,
         failures: Vec<String>,
     },
-    #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathError),
     #[error(
         "the build must run as root (mmdebstrap root mode keeps file ownership); run it with sudo"
     )]
     NotRoot,
-}
-
-fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> BuildError {
-    let path = path.to_owned();
-    move |source| BuildError::Io {
-        action,
-        path,
-        source,
-    }
 }
 
 /// What to build.
@@ -429,7 +416,7 @@ pub fn build(
         match fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io_err("cannot remove the stale", &path)(e)),
+            Err(e) => return Err(io_err("cannot remove the stale", &path)(e).into()),
         }
     }
     let work = out.join("work");
@@ -794,13 +781,10 @@ fn write_manifest(
 }
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), BuildError> {
-    let mut text = serde_json::to_string_pretty(value).map_err(|e| BuildError::Io {
-        action: "cannot serialise",
-        path: path.to_owned(),
-        source: std::io::Error::other(e),
-    })?;
+    let mut text = serde_json::to_string_pretty(value)
+        .map_err(|e| io_err("cannot serialise", path)(std::io::Error::other(e)))?;
     text.push('\n');
-    fs::write(path, text).map_err(io_err("cannot write", path))
+    Ok(fs::write(path, text).map_err(io_err("cannot write", path))?)
 }
 
 #[cfg(test)]

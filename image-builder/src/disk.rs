@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::harden::BootFiles;
+use crate::path_error::{PathError, io_err};
 use crate::tool::{self, ToolError};
 
 /// GPT disk GUID.
@@ -46,13 +47,8 @@ const SECTOR: u64 = 512;
 pub enum DiskError {
     #[error(transparent)]
     Tool(#[from] ToolError),
-    #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathError),
     #[error("veritysetup format printed no root hash:\n{output}")]
     NoRootHash { output: String },
     #[error("{path} is not a PE/COFF EFI stub this builder understands: {problem}")]
@@ -61,15 +57,6 @@ pub enum DiskError {
         "the unified kernel image ({size} bytes) does not fit the ESP of {esp_mib} MiB; raise [disk] esp_mib in the profile"
     )]
     EspTooSmall { size: u64, esp_mib: u64 },
-}
-
-fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> DiskError {
-    let path = path.to_owned();
-    move |source| DiskError::Io {
-        action,
-        path,
-        source,
-    }
 }
 
 /// The dm-verity parameters of the root file system.
@@ -135,8 +122,8 @@ fn pad_to_mib(path: &Path) -> Result<(), DiskError> {
         .write(true)
         .open(path)
         .map_err(io_err("cannot open", path))?;
-    f.set_len(round_mib(len))
-        .map_err(io_err("cannot pad", path))
+    Ok(f.set_len(round_mib(len))
+        .map_err(io_err("cannot pad", path))?)
 }
 
 /// Writes the dm-verity hash tree of `data` to `hash` and returns the parameters.
@@ -207,11 +194,9 @@ pub fn make_var(tree: &Path, out: &Path, size_mib: u64, epoch: u64) -> Result<()
     let script = out.with_extension("debugfs");
     let mut cmds = String::new();
     let mut paths = vec!["/".to_owned()];
-    for (path, _) in crate::harden::walk(tree).map_err(|e| DiskError::Io {
-        action: "cannot list",
-        path: tree.to_owned(),
-        source: io::Error::other(e.to_string()),
-    })? {
+    for (path, _) in crate::harden::walk(tree)
+        .map_err(|e| io_err("cannot list", tree)(io::Error::other(e.to_string())))?
+    {
         if let Ok(rel) = path.strip_prefix(tree) {
             paths.push(format!("/{}", rel.display()));
         }
@@ -532,11 +517,12 @@ pub fn assemble(parts: &[PartitionInfo], disk_size: u64, out: &Path) -> Result<(
             .map_err(io_err("cannot stat", &p.source))?
             .len();
         if len > p.size {
-            return Err(DiskError::Io {
-                action: "partition image is larger than its partition",
-                path: p.source.clone(),
-                source: io::Error::other(format!("{len} > {}", p.size)),
-            });
+            return Err(
+                io_err("partition image is larger than its partition", &p.source)(
+                    io::Error::other(format!("{len} > {}", p.size)),
+                )
+                .into(),
+            );
         }
         disk.seek(SeekFrom::Start(p.offset))
             .map_err(io_err("cannot seek in", out))?;
@@ -584,11 +570,12 @@ pub fn convert(raw: &Path, qcow2: &Path, vmdk: &Path) -> Result<(), DiskError> {
     match rq {
         Ok(r) => r?,
         Err(_) => {
-            return Err(DiskError::Io {
-                action: "qemu-img convert to qcow2 panicked for",
-                path: raw.to_owned(),
-                source: io::Error::other("thread panicked"),
-            });
+            return Err(
+                io_err("qemu-img convert to qcow2 panicked for", raw)(io::Error::other(
+                    "thread panicked",
+                ))
+                .into(),
+            );
         }
     }
     rv?;

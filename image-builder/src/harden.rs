@@ -148,8 +148,8 @@ fn write(path: &Path, text: &str, mode: u32) -> Result<(), RootfsError> {
         fs::create_dir_all(dir).map_err(io_err("cannot create", dir))?;
     }
     fs::write(path, text).map_err(io_err("cannot write", path))?;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))
-        .map_err(io_err("cannot set permissions on", path))
+    Ok(fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .map_err(io_err("cannot set permissions on", path))?)
 }
 
 fn systemctl(root: &Path, verb: &str, units: &[String]) -> Result<(), RootfsError> {
@@ -175,7 +175,7 @@ pub fn apply(
     match fs::remove_file(&resolv) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io_err("cannot remove", &resolv)(e)),
+        Err(e) => return Err(io_err("cannot remove", &resolv)(e).into()),
     }
     for overlay in overlays {
         // cp -a keeps modes; the overlay is reviewed data in the repository.
@@ -320,7 +320,7 @@ fn remove_build_leftovers(root: &Path) -> Result<(), RootfsError> {
         match fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io_err("cannot remove", &path)(e)),
+            Err(e) => return Err(io_err("cannot remove", &path)(e).into()),
         }
     }
     for rel in EMPTIED {

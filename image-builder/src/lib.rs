@@ -19,6 +19,7 @@ pub mod disk;
 pub mod harden;
 pub mod lynis;
 pub mod manifest;
+pub mod path_error;
 pub mod profile;
 pub mod publish;
 pub mod rootfs;

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::path_error::PathError;
+pub(crate) use crate::path_error::io_err;
 use crate::profile::Profile;
 use crate::tool::{self, ToolError};
 
@@ -18,13 +20,8 @@ use crate::tool::{self, ToolError};
 pub enum RootfsError {
     #[error(transparent)]
     Tool(#[from] ToolError),
-    #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathError),
     #[error("package lock {path} is invalid: {problem}")]
     Lock { path: PathBuf, problem: String },
     #[error(
@@ -35,18 +32,6 @@ pub enum RootfsError {
     LockMismatch { path: PathBuf, difference: String },
     #[error("mmdebstrap did not produce {what} in {path}")]
     Missing { what: &'static str, path: PathBuf },
-}
-
-pub(crate) fn io_err(
-    action: &'static str,
-    path: &Path,
-) -> impl FnOnce(std::io::Error) -> RootfsError {
-    let path = path.to_owned();
-    move |source| RootfsError::Io {
-        action,
-        path,
-        source,
-    }
 }
 
 /// Exact package versions of an image, written by the first build and
@@ -72,7 +57,7 @@ impl PackageLock {
         let text = match fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_err("cannot read package lock", path)(e)),
+            Err(e) => return Err(io_err("cannot read package lock", path)(e).into()),
         };
         let lock: PackageLock = toml::from_str(&text).map_err(|e| RootfsError::Lock {
             path: path.to_owned(),
@@ -97,7 +82,7 @@ impl PackageLock {
             "# Exact package versions of the image, written by `image-builder build`\n\
              # and honoured by rebuilds. Refresh with `image-builder build --update-lock`.\n{body}"
         );
-        fs::write(path, text).map_err(io_err("cannot write package lock", path))
+        Ok(fs::write(path, text).map_err(io_err("cannot write package lock", path))?)
     }
 }
 

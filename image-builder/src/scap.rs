@@ -25,6 +25,7 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::Sha256;
+use crate::path_error::{PathError, io_err};
 use crate::tool::{self, ToolError};
 
 /// Where SSG content is looked for after `IMAGE_BUILDER_SCAP_CONTENT` (which
@@ -61,12 +62,8 @@ pub enum ScapError {
          unpacks the trixie package) or set IMAGE_BUILDER_SCAP_CONTENT to its folder"
     )]
     ContentMissing { file: String, searched: String },
-    #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathError),
     #[error(
         "cannot retarget {content} from Debian {from} to {to}: expected exactly one platform \
          check `{pattern}`, found {found}; the content changed, review the policy"
@@ -213,20 +210,11 @@ impl ScapPolicy {
     }
 }
 
-fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ScapError {
-    let path = path.to_owned();
-    move |source| ScapError::Io {
-        action,
-        path,
-        source,
-    }
-}
-
 fn remove_tree(path: &Path) -> Result<(), ScapError> {
     match fs::remove_dir_all(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(io_err("cannot remove", path)(e)),
+        Err(e) => Err(io_err("cannot remove", path)(e).into()),
     }
 }
 

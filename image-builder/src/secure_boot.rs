@@ -33,6 +33,7 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::manifest::Sha256;
+use crate::path_error::{PathError, io_err};
 use crate::tool::{self, ToolError};
 
 /// Owner GUID of the enrolled certificates (UUIDv5 of "sqlassess-appliance"
@@ -60,13 +61,8 @@ pub const KEYGEN_CERT_FILE: &str = "db.crt";
 pub enum SecureBootError {
     #[error(transparent)]
     Tool(#[from] ToolError),
-    #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathError),
     #[error(
         "{path} holds no PEM certificate (-----BEGIN CERTIFICATE-----): pass the db certificate that `image-builder secure-boot-keygen` wrote, or one from your PKI"
     )]
@@ -83,15 +79,6 @@ pub enum SecureBootError {
         "{path} already exists: secure-boot-keygen never overwrites a key; choose another folder, or move the old key away deliberately"
     )]
     Exists { path: PathBuf },
-}
-
-fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SecureBootError {
-    let path = path.to_owned();
-    move |source| SecureBootError::Io {
-        action,
-        path,
-        source,
-    }
 }
 
 /// The db signing key pair: a PEM private key and its PEM X.509 certificate.
@@ -306,11 +293,11 @@ fn write_new(path: &Path, data: &[u8], mode: u32) -> Result<(), SecureBootError>
             std::io::ErrorKind::AlreadyExists => SecureBootError::Exists {
                 path: path.to_owned(),
             },
-            _ => io_err("cannot create", path)(e),
+            _ => io_err("cannot create", path)(e).into(),
         })?;
-    f.write_all(data)
+    Ok(f.write_all(data)
         .and_then(|()| f.sync_all())
-        .map_err(io_err("cannot write", path))
+        .map_err(io_err("cannot write", path))?)
 }
 
 /// `virt-fw-vars` of the `virt-firmware` PyPI package: `$ASSESSOR_VIRT_FW_VARS`,
