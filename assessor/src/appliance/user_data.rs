@@ -37,6 +37,14 @@ pub enum UserDataError {
     Invalid(#[from] ConfigError),
     #[error(transparent)]
     BreakGlass(#[from] BreakGlassError),
+    #[error(
+        "job.session_dir ({}) must be inside {}, the appliance's encrypted session volume; \
+         e.g. \"{}/session\"",
+        session_dir.display(),
+        super::session_volume::MOUNT,
+        super::session_volume::MOUNT
+    )]
+    SessionDirOutsideVolume { session_dir: PathBuf },
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,
@@ -127,6 +135,17 @@ pub fn materialize_for(
         detail: e.to_string(),
     })?;
     let config = JobConfig::parse(&text, Path::new("user-data"))?;
+    // Refused before anything is written: the session PostgreSQL must live
+    // on the dm-crypt volume, never on the plain /var.
+    if !config
+        .job
+        .session_dir
+        .starts_with(super::session_volume::MOUNT)
+    {
+        return Err(UserDataError::SessionDirOutsideVolume {
+            session_dir: config.job.session_dir.clone(),
+        });
+    }
     for (path, pem) in &bundles {
         write_private(path, pem.as_bytes())?;
     }
@@ -165,7 +184,7 @@ mod tests {
 [job]
 region = "eu-west-1"
 kms_key_id = "alias/sqlassess"
-session_dir = "/var/lib/assessor/session"
+session_dir = "/var/lib/sqlassess/volume/session"
 power_off_when_done = true
 
 [report]
@@ -204,6 +223,23 @@ MIIB
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_session_dir_off_the_encrypted_volume_is_refused_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.toml");
+        let data = USER_DATA.replace("/var/lib/sqlassess/volume/session", "/var/lib/session");
+        let err = materialize(&data, &path).unwrap_err();
+        assert!(
+            matches!(err, UserDataError::SessionDirOutsideVolume { .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("/var/lib/sqlassess/volume"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]

@@ -55,16 +55,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
             };
             match user_data::materialize_for(&text, &out, break_glass::SshServer::detect()) {
-                Ok(m) if !m.config.job.session_dir.starts_with(session_volume::MOUNT) => {
-                    let _ = std::fs::remove_file(&out);
-                    eprintln!(
-                        "assessor: job.session_dir ({}) must be inside {}, the appliance's \
-                         encrypted session volume",
-                        m.config.job.session_dir.display(),
-                        session_volume::MOUNT
-                    );
-                    Ok(ExitCode::from(super::EXIT_USAGE))
-                }
                 Ok(m) => {
                     eprintln!(
                         "assessor: job config for {} target(s) written to {}",
