@@ -461,8 +461,20 @@ fn wait_for_cluster(session: &Path, child: &mut Child) -> u32 {
     }
 }
 
+/// Whether `pid` is still running. An exited process whose parent has not
+/// yet reaped it (a zombie) is not: the stopped postmaster is reparented to
+/// PID 1, which may reap it seconds later (CI's init does so lazily), and a
+/// zombie holds no files, sockets or memory.
 fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+    !matches!(process_state(pid), None | Some('Z' | 'X'))
+}
+
+/// The state letter of `/proc/PID/stat` (`R`, `S`, `Z`, …), if the pid exists.
+fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The state follows the parenthesised command name, which may hold spaces.
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.trim_start().chars().next()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -496,7 +508,8 @@ async fn after_a_sigkill_the_next_run_destroys_the_leftovers_and_starts_clean() 
     );
     assert!(
         !alive(postmaster),
-        "the orphaned PostgreSQL is still running"
+        "the orphaned PostgreSQL is still running (state {:?})",
+        process_state(postmaster)
     );
     assert!(!session.exists());
     // Only the second run delivered anything.
@@ -525,7 +538,8 @@ async fn sigterm_wipes_the_session_and_exits_130() {
     assert!(!session.exists(), "the session survived SIGTERM");
     assert!(
         !alive(postmaster),
-        "the session PostgreSQL survived SIGTERM"
+        "the session PostgreSQL survived SIGTERM (state {:?})",
+        process_state(postmaster)
     );
 }
 
