@@ -469,12 +469,16 @@ fn alive(pid: u32) -> bool {
     !matches!(process_state(pid), None | Some('Z' | 'X'))
 }
 
-/// The state letter of `/proc/PID/stat` (`R`, `S`, `Z`, …), if the pid exists.
+/// The state letter of `/proc/PID/stat` (`R`, `S`, `Z`, …); `None` only when
+/// the pid no longer exists. A stat line it cannot read panics rather than
+/// passing for a stopped process.
 fn process_state(pid: u32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The state follows the parenthesised command name, which may hold spaces.
-    let (_, rest) = stat.rsplit_once(')')?;
-    rest.trim_start().chars().next()
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next());
+    Some(state.unwrap_or_else(|| panic!("unreadable /proc/{pid}/stat: {stat:?}")))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -527,6 +531,7 @@ async fn sigterm_wipes_the_session_and_exits_130() {
     let mut child = start_job(&app);
     let session = app.session_dir.clone();
     let postmaster = wait_for_cluster(&session, &mut child);
+    assert!(alive(postmaster), "the session PostgreSQL is not running");
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
