@@ -1,5 +1,6 @@
 //! Throughput of the offline analysis (decode, parse, classify, findings) on
-//! one core, over the shared sample corpora or the paths given.
+//! one core, over the vendored sample corpora (`tests/corpora/tsql`), the
+//! paths given, or `ASSESSOR_BENCH_CORPUS` (a bigger corpus of your own).
 //!
 //! `cargo bench -p assessor --no-default-features --bench analyze [-- PATH...]`
 //!
@@ -13,7 +14,6 @@ use std::time::Instant;
 use assessor::analyze::Analyzer;
 use assessor::rules::Catalog;
 
-const DEFAULT_CORPUS: &str = "/work/shared/corpora/tsql";
 const RUNS: usize = 5;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,7 +24,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(PathBuf::from)
         .collect();
     if paths.is_empty() {
-        paths.push(PathBuf::from(DEFAULT_CORPUS));
+        paths.push(match std::env::var_os("ASSESSOR_BENCH_CORPUS") {
+            Some(dir) => PathBuf::from(dir),
+            // cargo sets the package's folder at run time too, which stays
+            // right when the binary was built in another clone.
+            None => std::env::var_os("CARGO_MANIFEST_DIR")
+                .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+                .join("../tests/corpora/tsql"),
+        });
     }
     let start = Instant::now();
     let catalog = Catalog::shipped()?;
