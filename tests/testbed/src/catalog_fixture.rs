@@ -3,7 +3,7 @@
 //!
 //! [`CatalogFixture::wide_world_importers`] takes every procedure, function
 //! and view of Microsoft's WideWorldImporters and WideWorldImportersDW SSDT
-//! projects (`../shared/corpora/tsql/`) as module definitions, so the collector
+//! projects (vendored in `tests/corpora/tsql/`) as module definitions, so the collector
 //! and the analyzer see a realistic database. Tests add databases with hostile
 //! names, refused steps or a server that disappears mid-collection.
 
@@ -105,20 +105,23 @@ pub struct CatalogFixture {
     pub configurations: Vec<(String, String)>,
 }
 
-/// The shared T-SQL corpora (`ASSESSOR_CORPORA` or `../shared/corpora/tsql`).
+/// The T-SQL corpora vendored in the repository (`tests/corpora/tsql`), or
+/// `ASSESSOR_CORPORA` to point at another copy.
 pub fn corpora_dir() -> Result<PathBuf> {
     let dir = std::env::var_os("ASSESSOR_CORPORA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| tools::repo_root().join("../shared/corpora/tsql"));
-    if dir.is_dir() {
+        .unwrap_or_else(|| tools::repo_root().join(CORPORA));
+    if dir.join("wide-world-importers").is_dir() {
         Ok(dir)
     } else {
-        Err(PeerError::Missing {
-            tool: "the shared T-SQL corpora",
+        Err(PeerError::NoCorpora {
             path: dir.display().to_string(),
         })
     }
 }
+
+/// Where the corpora live, relative to the repository root.
+pub const CORPORA: &str = "tests/corpora/tsql";
 
 fn kind_of(folder: &str) -> Option<&'static str> {
     match folder {
@@ -345,7 +348,11 @@ impl CatalogFixture {
     /// partitioned tables) and sequences from the SSDT projects; one T-SQL
     /// Agent job; an availability group (the server reports HADR enabled).
     pub fn wide_world_importers() -> Result<CatalogFixture> {
-        let corpora = corpora_dir()?;
+        Self::wide_world_importers_from(&corpora_dir()?)
+    }
+
+    /// The same, from the corpora folder given.
+    pub fn wide_world_importers_from(corpora: &Path) -> Result<CatalogFixture> {
         let database = |name: &str, dir: PathBuf| -> Result<FixtureDatabase> {
             Ok(FixtureDatabase {
                 name: name.into(),

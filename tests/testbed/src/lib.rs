@@ -31,13 +31,18 @@ pub mod pki;
 pub mod postgres;
 mod process;
 pub mod tds;
-mod tools;
+pub mod tools;
 
 /// Why a peer could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {
     #[error("{tool} not found at {path}: run scripts/dev-env to install the test peers")]
     Missing { tool: &'static str, path: String },
+    #[error(
+        "the T-SQL sample corpora are not at {path}: they are part of the repository \
+         (tests/corpora/tsql); use a complete clone, or set ASSESSOR_CORPORA to a copy"
+    )]
+    NoCorpora { path: String },
     #[error("could not start {what}: {detail}")]
     Start { what: &'static str, detail: String },
     #[error("{what} did not become ready within {seconds} s; its output:\n{output}")]

@@ -1,7 +1,7 @@
 //! Where the peers' executables are: the environment set by scripts/lib.sh,
 //! else the same defaults.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::{PeerError, Result};
 
@@ -69,7 +69,25 @@ pub fn pg_bin() -> Result<PathBuf> {
     })
 }
 
-/// The repository root (this crate is at tests/testbed).
+/// The repository root: the nearest folder above the running test's package
+/// (cargo and nextest set `CARGO_MANIFEST_DIR` at run time), the working
+/// directory, or, last, this crate's build-time location, that holds
+/// `tests/testbed/Cargo.toml`.
+///
+/// Run-time locations come first because a binary built in another clone
+/// that shares the target directory keeps that clone's build-time path, which
+/// may be gone.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let candidates = [
+        std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from),
+        std::env::current_dir().ok(),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR"))),
+    ];
+    candidates
+        .iter()
+        .flatten()
+        .flat_map(|start| start.ancestors())
+        .find(|dir| dir.join("tests/testbed/Cargo.toml").is_file())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }

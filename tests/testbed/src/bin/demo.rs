@@ -6,15 +6,31 @@
 //!
 //! Usage: demo ASSESSOR_BINARY OUT_DIR
 
-// A demo harness: a failure is reported with its location and what it was.
-#![allow(clippy::expect_used)]
-
 use std::path::PathBuf;
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Output};
 use std::time::Instant;
 
+use testbed::PeerError;
 use testbed::appliance::{ApplianceOptions, LocalAppliance};
 use testbed::catalog_fixture::CatalogFixture;
+
+/// How the demo ends when it does not succeed.
+enum Stop {
+    /// Something the demo needs is not there (exit 2): the message says
+    /// what and how to get it.
+    Missing(String),
+    /// A step ran and failed (exit 1).
+    Failed(String),
+}
+
+impl From<PeerError> for Stop {
+    fn from(e: PeerError) -> Stop {
+        match e {
+            PeerError::Missing { .. } | PeerError::NoCorpora { .. } => Stop::Missing(e.to_string()),
+            other => Stop::Failed(format!("the local peers: {other}")),
+        }
+    }
+}
 
 fn main() -> ExitCode {
     let mut args = std::env::args_os().skip(1);
@@ -22,52 +38,91 @@ fn main() -> ExitCode {
         eprintln!("usage: demo ASSESSOR_BINARY OUT_DIR");
         return ExitCode::from(2);
     };
-    let (assessor, out) = (PathBuf::from(assessor), PathBuf::from(out));
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    match demo(PathBuf::from(assessor), PathBuf::from(out)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Stop::Missing(why)) => {
+            eprintln!("demo: {why}");
+            ExitCode::from(2)
+        }
+        Err(Stop::Failed(why)) => {
+            eprintln!("demo: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the assessor with the appliance's environment; its stderr goes to ours.
+fn assessor_step(
+    assessor: &PathBuf,
+    app: &LocalAppliance,
+    what: &str,
+    args: &[&std::ffi::OsStr],
+) -> Result<Output, Stop> {
+    let out = Command::new(assessor)
+        .envs(app.assessor_env())
+        .args(args)
+        .output()
+        .map_err(|e| {
+            Stop::Missing(format!(
+                "could not start {} for {what}: {e}",
+                assessor.display()
+            ))
+        })?;
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    if out.status.success() {
+        Ok(out)
+    } else {
+        println!("{}", String::from_utf8_lossy(&out.stdout));
+        Err(Stop::Failed(format!("{what} failed ({})", out.status)))
+    }
+}
+
+fn demo(assessor: PathBuf, out: PathBuf) -> Result<(), Stop> {
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| Stop::Failed(format!("could not start a tokio runtime: {e}")))?;
     let started = Instant::now();
-    let fixture = CatalogFixture::wide_world_importers().expect("the WWI corpus");
+    let fixture = CatalogFixture::wide_world_importers()?;
     eprintln!(
         "demo: starting moto_server and a TDS peer serving {} modules",
         fixture.module_count()
     );
-    let app = runtime
-        .block_on(LocalAppliance::start(ApplianceOptions {
-            fixture,
-            password: testbed::postgres::random_hex(16).expect("randomness"),
-            sql_server_down: false,
-            key_disabled: false,
-        }))
-        .expect("the local peers");
+    let password = testbed::postgres::random_hex(16)?;
+    let app = runtime.block_on(LocalAppliance::start(ApplianceOptions {
+        fixture,
+        password,
+        sql_server_down: false,
+        key_disabled: false,
+    }))?;
     eprintln!("demo: job config {}", app.config_path.display());
     let job = Instant::now();
-    let run = Command::new(&assessor)
-        .envs(app.assessor_env())
-        .args(["run", "--config"])
-        .arg(&app.config_path)
-        .output()
-        .expect("running the assessor");
+    let run = assessor_step(
+        &assessor,
+        &app,
+        "the job (assessor run)",
+        &[
+            "run".as_ref(),
+            "--config".as_ref(),
+            app.config_path.as_os_str(),
+        ],
+    )?;
     let job_seconds = job.elapsed().as_secs_f64();
-    eprint!("{}", String::from_utf8_lossy(&run.stderr));
-    if !run.status.success() {
-        println!("{}", String::from_utf8_lossy(&run.stdout));
-        eprintln!("demo: the job failed ({})", run.status);
-        return ExitCode::FAILURE;
-    }
-    let summary: serde_json::Value =
-        serde_json::from_slice(&run.stdout).expect("the run summary on stdout");
+    let summary: serde_json::Value = serde_json::from_slice(&run.stdout)
+        .map_err(|e| Stop::Failed(format!("the run summary on stdout is not JSON: {e}")))?;
     let run_id = summary["run_id"].as_str().unwrap_or_default();
     let location = format!("{}{run_id}/", app.reports_url());
-    let download = Command::new(&assessor)
-        .envs(app.assessor_env())
-        .args(["report", "download", &location, "--out"])
-        .arg(&out)
-        .output()
-        .expect("running assessor report download");
-    eprint!("{}", String::from_utf8_lossy(&download.stderr));
-    if !download.status.success() {
-        eprintln!("demo: the download failed ({})", download.status);
-        return ExitCode::FAILURE;
-    }
+    eprintln!("demo: downloading the report from {location}");
+    let download = assessor_step(
+        &assessor,
+        &app,
+        "assessor report download",
+        &[
+            "report".as_ref(),
+            "download".as_ref(),
+            location.as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ],
+    )?;
     eprintln!(
         "demo: run {run_id}: {} findings in {} modules; job {job_seconds:.1} s, demo {:.1} s; session wiped: {}",
         summary["findings"],
@@ -77,5 +132,5 @@ fn main() -> ExitCode {
     );
     // The HTML report's path, as `assessor report download` printed it.
     print!("{}", String::from_utf8_lossy(&download.stdout));
-    ExitCode::SUCCESS
+    Ok(())
 }
