@@ -1,5 +1,6 @@
 //! The vendored sample corpora parse with few `Unparsed` observations: each
-//! corpus at most its `max_unparsed` in `tests/corpora/tsql/expectations.toml`.
+//! corpus at most its `max_unparsed` in `tests/corpora/tsql/expectations.toml`,
+//! and every observation is named in upper case, as the catalog's patterns are.
 //!
 //! Throughput is printed (run with `--release --nocapture` to measure), never
 //! asserted. `SHOW_UNPARSED=1` lists the unparsed spots of the tuning corpora
@@ -37,6 +38,14 @@ fn corpora_parse_with_few_unparsed() {
             corpus_objects += script.objects.len();
             let idx = LineIndex::new(&decoded.text);
             for o in &script.observations {
+                // The catalog's patterns are upper case: an observation
+                // named otherwise could never match a rule.
+                if o.name != o.name.to_uppercase() {
+                    failures.push(format!(
+                        "{name}/{}: observation name {:?} is not upper case",
+                        f.relative, o.name
+                    ));
+                }
                 if o.kind != ObservationKind::Unparsed {
                     continue;
                 }

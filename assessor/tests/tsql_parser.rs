@@ -361,7 +361,7 @@ fn dynamic_sql_is_parsed_at_the_right_offsets() {
     let all = obs(src);
     no_unparsed(&all);
     assert_eq!(
-        all.iter().filter(|o| o.name == "EXECUTE(string)").count(),
+        all.iter().filter(|o| o.name == "EXECUTE STRING").count(),
         2
     );
     find(&all, K::Procedure, "SP_EXECUTESQL");

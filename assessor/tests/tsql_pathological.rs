@@ -69,7 +69,7 @@ fn deeply_nested_dynamic_sql() {
     let execs = script
         .observations
         .iter()
-        .filter(|o| o.name == "EXECUTE(string)")
+        .filter(|o| o.name == "EXECUTE STRING")
         .count();
     assert!((2..=12).contains(&execs), "{execs}");
 }

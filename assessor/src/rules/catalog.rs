@@ -103,6 +103,11 @@ pub struct Feature {
     /// `(since, status)`, sorted by version.
     statuses: Vec<(Version, Status)>,
     pub patterns: Vec<Pattern>,
+    /// T-SQL that must produce this feature (`examples` in the catalog).
+    pub examples: Vec<String>,
+    /// T-SQL that must not, where a false-positive class is known
+    /// (`counter_examples`): text that looks like the feature but is not.
+    pub counter_examples: Vec<String>,
 }
 
 impl Feature {
@@ -275,6 +280,10 @@ struct RawFeature {
     status: BTreeMap<String, String>,
     #[serde(rename = "match")]
     patterns: Vec<RawPattern>,
+    #[serde(default)]
+    examples: Vec<String>,
+    #[serde(default)]
+    counter_examples: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -412,6 +421,8 @@ fn validate_feature(
         docs: raw.docs,
         statuses,
         patterns,
+        examples: raw.examples,
+        counter_examples: raw.counter_examples,
     })
 }
 

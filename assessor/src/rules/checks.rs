@@ -17,9 +17,6 @@ pub enum Check {
     /// `CREATE [UNIQUE] CLUSTERED INDEX ... ON v` where `v` is a view the
     /// same script creates (an indexed, i.e. materialised, view).
     IndexOnViewInScript,
-    /// `col AS expr` (not PERSISTED) where `expr` concatenates a string
-    /// literal with `+`: PostgreSQL cannot store it as a generated column.
-    ComputedColumnStringConcat,
     /// `col AS expr` (not PERSISTED) where `expr` calls a schema-qualified
     /// (user-defined) function, or a method (same shape: `a.b(`).
     ComputedColumnUdfCall,
@@ -30,7 +27,6 @@ impl Check {
         match word {
             "alter_table_add_multiple" => Some(Check::AlterTableAddMultiple),
             "index_on_view_in_script" => Some(Check::IndexOnViewInScript),
-            "computed_column_string_concat" => Some(Check::ComputedColumnStringConcat),
             "computed_column_udf_call" => Some(Check::ComputedColumnUdfCall),
             _ => None,
         }
@@ -44,8 +40,6 @@ impl Check {
         match self {
             Check::AlterTableAddMultiple => alter_table_add_multiple(&tokens),
             Check::IndexOnViewInScript => index_on_view(&tokens, views),
-            Check::ComputedColumnStringConcat => computed_expression(&tokens)
-                .is_some_and(|e| e.contains(&Token::Punct('+')) && e.contains(&Token::Str)),
             Check::ComputedColumnUdfCall => computed_expression(&tokens).is_some_and(|e| {
                 e.windows(4).any(|w| {
                     matches!(
@@ -269,16 +263,13 @@ mod tests {
     }
 
     #[test]
-    fn computed_columns_with_concatenation_or_udf_calls() {
+    fn computed_columns_with_udf_calls() {
         let views = HashSet::new();
         let udf =
             "[AccountNumber] AS ISNULL('AW' + [dbo].[ufnLeadingZeros](CustomerID), ''),\n [x] int";
-        assert!(Check::ComputedColumnStringConcat.holds(udf, &views));
         assert!(Check::ComputedColumnUdfCall.holds(udf, &views));
-        let persisted = "[n] AS (N'SO' + CONVERT(nvarchar(23), [id])) PERSISTED,";
-        assert!(!Check::ComputedColumnStringConcat.holds(persisted, &views));
-        let arithmetic = "[Total] AS (a + b), [Name] varchar(10) DEFAULT 'x' + 'y'";
-        assert!(!Check::ComputedColumnStringConcat.holds(arithmetic, &views));
+        let persisted = "[n] AS (N'SO' + dbo.f([id])) PERSISTED,";
+        assert!(!Check::ComputedColumnUdfCall.holds(persisted, &views));
         // A method call has the same shape; on a computed column it is not
         // supported either (hierarchyid, spatial and XML methods).
         let method = "[L] AS Node.GetLevel(),";

@@ -421,6 +421,15 @@ impl Parser<'_> {
                 self.pos += 1;
                 false
             }
+            // `SELECT + 'abc'`: a `+` with no left operand, on a string.
+            "+" if self
+                .tok(self.pos)
+                .is_some_and(|t| matches!(t.kind, TokenKind::String | TokenKind::NString))
+                && self.no_left_operand(i) =>
+            {
+                self.emit(K::Clause, "UNARY PLUS STRING", None, i, self.pos);
+                false
+            }
             "::" => {
                 // type::Method(...) on spatial / hierarchyid types.
                 if self.is_name(self.pos) && self.is_op(self.pos + 1, "(") {
@@ -429,6 +438,24 @@ impl Parser<'_> {
                 }
                 false
             }
+            _ => false,
+        }
+    }
+
+    /// Whether the operator at `i` starts an operand rather than joining two:
+    /// it follows nothing, another operator (not `)`), or a keyword that
+    /// introduces an expression.
+    fn no_left_operand(&self, i: usize) -> bool {
+        const BEFORE_EXPRESSION: &[&str] = &[
+            "AND", "BY", "DISTINCT", "ELSE", "NOT", "OR", "PRINT", "RETURN", "SELECT", "THEN",
+            "WHEN",
+        ];
+        let Some(p) = i.checked_sub(1) else {
+            return true;
+        };
+        match self.kind(p) {
+            Some(TokenKind::Operator) => !self.is_op(p, ")"),
+            Some(TokenKind::Word) => self.is_any_word(p, BEFORE_EXPRESSION),
             _ => false,
         }
     }
@@ -463,8 +490,16 @@ impl Parser<'_> {
             "CAST" | "TRY_CAST" | "PARSE" | "TRY_PARSE" => FrameKind::Cast,
             _ => FrameKind::Call,
         };
+        let property = (kind == K::Function)
+            .then(|| keywords::property_argument(&name))
+            .flatten()
+            .and_then(|index| self.literal_argument(last + 1, index));
+        let clause = property.map(|value| (format!("{name} ARGUMENT"), value));
         self.emit(kind, name, None, first, last);
         let k = self.obs.len() - 1;
+        if let Some((clause, value)) = clause {
+            self.emit(K::Clause, clause, Some(value), first, last);
+        }
         self.pos = last + 1;
         st.pending = Some(frame_kind);
         // Consume the `(` through the operator path so depth limits apply.
@@ -474,6 +509,37 @@ impl Parser<'_> {
         {
             f.obs = Some(k);
         }
+    }
+
+    /// The upper-case text of the string literal that is argument `index`
+    /// of the call whose `(` is at `open`; `None` if it is not one literal.
+    fn literal_argument(&self, open: usize, index: usize) -> Option<String> {
+        if !self.is_op(open, "(") {
+            return None;
+        }
+        let close = self.close_paren(open)?;
+        let (mut n, mut depth, mut start) = (0usize, 0usize, open + 1);
+        for j in open + 1..=close {
+            if self.is_op(j, "(") {
+                depth += 1;
+            } else if self.is_op(j, ")") && j < close {
+                depth -= 1;
+            } else if depth == 0 && (self.is_op(j, ",") || j == close) {
+                if n == index {
+                    let t = self.tok(start)?;
+                    if j != start + 1 || !matches!(t.kind, TokenKind::String | TokenKind::NString)
+                    {
+                        return None;
+                    }
+                    let text = self.text(start).trim_start_matches(['N', 'n']);
+                    let inner = text.get(1..text.len().saturating_sub(1))?;
+                    return Some(inner.replace("''", "'").to_uppercase());
+                }
+                n += 1;
+                start = j + 1;
+            }
+        }
+        None
     }
 
     /// Start of an item in a list frame; returns true if tokens were consumed.
@@ -558,6 +624,11 @@ impl Parser<'_> {
         if self.is_any_word(i, CONSTRAINT_WORDS) {
             if self.is_word(i, "INDEX") {
                 self.emit(K::Clause, "INLINE INDEX", None, i, i);
+                if self.is_name(i + 1) {
+                    // The index's name, not a function call on `(cols)`.
+                    self.pos = i + 2;
+                    return true;
+                }
             }
             return false;
         }
@@ -567,9 +638,24 @@ impl Parser<'_> {
         self.pos += 1;
         if self.is_word(self.pos, "AS") {
             // Computed column: look ahead (bounded) for PERSISTED.
+            // The expression ends at the first top-level `,`, `)` or
+            // column attribute.
+            const ATTRIBUTES: &[&str] = &[
+                "CHECK",
+                "CONSTRAINT",
+                "FOREIGN",
+                "NOT",
+                "NULL",
+                "PERSISTED",
+                "PRIMARY",
+                "REFERENCES",
+                "UNIQUE",
+            ];
             let mut depth = 0usize;
             let mut persisted = false;
-            for j in self.pos..(self.pos + 256).min(self.toks.len()) {
+            let mut expr_end = None;
+            let mut j = self.pos + 1;
+            while j < (self.pos + 256).min(self.toks.len()) {
                 if self.is_op(j, "(") {
                     depth += 1;
                 } else if self.is_op(j, ")") {
@@ -577,13 +663,25 @@ impl Parser<'_> {
                         break;
                     }
                     depth -= 1;
-                } else if depth == 0 && self.is_op(j, ",") {
+                } else if depth == 0 && (self.is_op(j, ",") || self.is_op(j, ";")) {
                     break;
-                } else if depth == 0 && self.is_word(j, "PERSISTED") {
-                    persisted = true;
+                } else if depth == 0 && self.is_any_word(j, ATTRIBUTES) {
+                    expr_end.get_or_insert(j);
+                    persisted |= self.is_word(j, "PERSISTED");
                 }
+                j += 1;
             }
+            let expr_end = expr_end.unwrap_or(j);
             let detail = persisted.then(|| "PERSISTED".to_owned());
+            if self.computed_concatenates(self.pos + 1, expr_end) {
+                self.emit(
+                    K::Clause,
+                    "COMPUTED COLUMN STRING CONCAT",
+                    detail.clone(),
+                    i,
+                    self.pos,
+                );
+            }
             self.emit(K::Clause, "COMPUTED COLUMN", detail, i, self.pos);
             self.pos += 1;
             return true;
@@ -828,6 +926,14 @@ impl Parser<'_> {
     /// System objects and cross-database / linked-server references.
     fn name_refs(&mut self, n: &super::Name, st: &Stmt, call: bool) {
         let parts = n.n.min(4);
+        // `INSERT INTO ##g (cols)`, `tempdb..##g`, `##g.col`: every path
+        // that names a global temporary table, not only a bare word.
+        if (0..parts).any(|k| {
+            n.part(k)
+                .is_some_and(|p| self.unquoted(p).starts_with("##"))
+        }) {
+            self.emit(K::Clause, "GLOBAL TEMPORARY TABLE", None, n.first, n.last);
+        }
         if parts >= 2 {
             // Compare without allocating: this runs for every dotted name.
             let schema = n.part(parts - 2).map_or("", |p| self.unquoted(p));
@@ -913,6 +1019,18 @@ impl Parser<'_> {
         let next = next.as_str();
         let paren = self.is_op(i + 1, "(");
         match w {
+            // `b nvarchar(100) INDEX ix_b`: an index declared on one column.
+            "INDEX"
+                if st
+                    .frames
+                    .last()
+                    .is_some_and(|f| f.kind == FrameKind::ColumnDefs && !f.item_start)
+                    && self.is_name(i + 1) =>
+            {
+                self.emit(K::Clause, "INLINE INDEX", None, i, i);
+                self.pos += 2;
+                true
+            }
             "CASE" => {
                 st.case_depth += 1;
                 self.pos += 1;
@@ -928,7 +1046,8 @@ impl Parser<'_> {
                     return false;
                 }
                 if st.kind == Kind::Insert {
-                    self.emit(K::Clause, "INSERT EXECUTE", None, i, i);
+                    let source = self.insert_exec_source(i + 1);
+                    self.emit(K::Clause, "INSERT EXECUTE", Some(source.into()), i, i);
                 }
                 self.exec();
                 true
@@ -944,6 +1063,31 @@ impl Parser<'_> {
             }
             "WITHIN" if next == "GROUP" => {
                 self.emit(K::Clause, "WITHIN GROUP", None, i, i + 1);
+                self.pos += 2;
+                true
+            }
+            // `EXEC ('...') AT linked_server`, `EXEC ('...') AS USER = 'u'`:
+            // the words after the string's closing parenthesis, never the
+            // text of a parameter such as `@ExecuteAsUser`.
+            "AT" if matches!(st.kind, Kind::Exec | Kind::Insert)
+                && self.is_op(i.wrapping_sub(1), ")")
+                && self.is_name(i + 1) =>
+            {
+                self.emit(K::Clause, "EXECUTE AT", None, i, i + 1);
+                self.pos += 2;
+                true
+            }
+            "AS" if matches!(st.kind, Kind::Exec | Kind::Insert)
+                && self.is_op(i.wrapping_sub(1), ")")
+                && matches!(next, "LOGIN" | "USER") =>
+            {
+                self.emit(
+                    K::Clause,
+                    "EXECUTE STRING AS",
+                    Some(next.to_owned()),
+                    i,
+                    i + 1,
+                );
                 self.pos += 2;
                 true
             }
@@ -1006,7 +1150,12 @@ impl Parser<'_> {
                     } else {
                         K::Clause
                     };
-                    self.emit(kind, name, None, i, i + n);
+                    self.emit(kind, name.clone(), None, i, i + n);
+                    if next == "XML"
+                        && let Some(at) = self.for_xml_elements(i + 1 + n)
+                    {
+                        self.emit(K::Clause, format!("{name} ELEMENTS"), None, at, at);
+                    }
                     self.pos += 1 + n;
                     return true;
                 }
@@ -1437,7 +1586,7 @@ impl Parser<'_> {
             return;
         }
         if self.is_op(self.pos, "(") {
-            self.emit(K::Clause, "EXECUTE(string)", None, i, self.pos);
+            self.emit(K::Clause, "EXECUTE STRING", None, i, self.pos);
             if let (Some(lit), true) = (self.tok(self.pos + 1), self.is_op(self.pos + 2, ")"))
                 && matches!(lit.kind, TokenKind::String | TokenKind::NString)
             {
@@ -1452,11 +1601,91 @@ impl Parser<'_> {
         self.exec_target();
     }
 
+    /// The `ELEMENTS` directive among a FOR XML clause's options, which
+    /// follow the mode: `RAW('row'), ELEMENTS XSINIL, ROOT('r'), TYPE`.
+    fn for_xml_elements(&self, from: usize) -> Option<usize> {
+        const OPTIONS: &[&str] = &[
+            "ABSENT",
+            "BASE64",
+            "BINARY",
+            "ROOT",
+            "TYPE",
+            "XMLDATA",
+            "XMLSCHEMA",
+            "XSINIL",
+        ];
+        let mut j = from;
+        let end = (from + 64).min(self.toks.len());
+        while j < end {
+            if self.is_op(j, "(") {
+                // The mode's or ROOT's argument: `('row')`.
+                j = self.close_paren(j)? + 1;
+                continue;
+            }
+            if self.is_word(j, "ELEMENTS") {
+                return Some(j);
+            }
+            if !(self.is_op(j, ",") || self.is_any_word(j, OPTIONS)) {
+                return None;
+            }
+            j += 1;
+        }
+        None
+    }
+
+    /// The `)` that closes the `(` at `open`, if the batch has one.
+    fn close_paren(&self, open: usize) -> Option<usize> {
+        let mut depth = 0usize;
+        for j in open..self.toks.len() {
+            if self.is_op(j, "(") {
+                depth += 1;
+            } else if self.is_op(j, ")") {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(j);
+                }
+            }
+        }
+        None
+    }
+
+    /// What an `INSERT ... EXEC` runs, from the token after EXEC: `STRING`
+    /// (one literal in parentheses), `EXPRESSION` (anything else in
+    /// parentheses), `SP_EXECUTESQL`, or `PROCEDURE` (a named procedure or
+    /// one named by a variable).
+    fn insert_exec_source(&self, j: usize) -> &'static str {
+        if self.is_op(j, "(") {
+            let literal = self
+                .tok(j + 1)
+                .is_some_and(|t| matches!(t.kind, TokenKind::String | TokenKind::NString));
+            return if literal && self.is_op(j + 2, ")") {
+                "STRING"
+            } else {
+                "EXPRESSION"
+            };
+        }
+        // `@ret = proc`
+        let j = if self.kind(j) == Some(TokenKind::Variable) && self.is_op(j + 1, "=") {
+            j + 2
+        } else {
+            j
+        };
+        if self.is_name(j) {
+            let n = self.read_name(j);
+            if n.last_part()
+                .is_some_and(|p| self.unquoted(p).eq_ignore_ascii_case("SP_EXECUTESQL"))
+            {
+                return "SP_EXECUTESQL";
+            }
+        }
+        "PROCEDURE"
+    }
+
     /// The procedure name of an EXEC and its special arguments.
     pub(super) fn exec_target(&mut self) {
         let i = self.pos;
         if self.kind(i) == Some(TokenKind::Variable) {
-            self.emit(K::Clause, "EXECUTE(variable)", None, i, i);
+            self.emit(K::Clause, "EXECUTE VARIABLE", None, i, i);
             self.pos += 1;
             return;
         }

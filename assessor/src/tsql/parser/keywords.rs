@@ -469,3 +469,27 @@ mod tests {
         assert!(!in_sorted(NOT_FUNCTIONS, "isnull"));
     }
 }
+
+/// Property functions and which argument (0-based) names the property:
+/// the parser reports that literal as `<FUNCTION> ARGUMENT`, so the catalog
+/// can say which properties Babelfish answers.
+const PROPERTY_ARGUMENTS: &[(&str, usize)] = &[
+    ("COLUMNPROPERTY", 2),
+    ("CONNECTIONPROPERTY", 0),
+    ("DATABASEPROPERTYEX", 1),
+    ("INDEXKEY_PROPERTY", 3),
+    ("INDEXPROPERTY", 2),
+    ("LOGINPROPERTY", 1),
+    ("OBJECTPROPERTY", 1),
+    ("OBJECTPROPERTYEX", 1),
+    ("SERVERPROPERTY", 0),
+    ("TYPEPROPERTY", 1),
+];
+
+/// The index of the property argument of `function` (upper case).
+pub(crate) fn property_argument(function: &str) -> Option<usize> {
+    PROPERTY_ARGUMENTS
+        .iter()
+        .find(|(f, _)| *f == function)
+        .map(|&(_, i)| i)
+}

@@ -15,6 +15,7 @@
 //! `ON` / `SIMPLE` / a style number.
 
 mod body;
+mod computed;
 pub(crate) mod keywords;
 mod statement;
 

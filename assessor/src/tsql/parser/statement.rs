@@ -65,8 +65,14 @@ impl Parser<'_> {
                 if self.pos < self.toks.len() && !self.is_word(self.pos, "ELSE") {
                     self.statement();
                 }
-                if w.as_str() == "IF" && self.is_word(self.pos, "ELSE") && self.pos >= start {
-                    self.pos += 1;
+                // `IF c BEGIN ... END; ELSE ...`: a terminator may stand
+                // between the branch and its ELSE.
+                let mut j = self.pos;
+                while self.is_op(j, ";") {
+                    j += 1;
+                }
+                if w.as_str() == "IF" && self.is_word(j, "ELSE") && self.pos >= start {
+                    self.pos = j + 1;
                     if self.pos < self.toks.len() {
                         self.statement();
                     }
@@ -183,6 +189,7 @@ impl Parser<'_> {
     fn with_cte(&mut self) {
         self.stmt = "SELECT".into();
         self.pos += 1;
+        let mut ctes: Vec<&str> = Vec::new();
         loop {
             let i = self.pos;
             if self.is_word(i, "XMLNAMESPACES") && self.is_op(i + 1, "(") {
@@ -194,6 +201,7 @@ impl Parser<'_> {
             } else if self.is_name(i) {
                 self.emit(K::Clause, "CTE", None, i, i);
                 let cte = self.unquoted(i);
+                ctes.push(cte);
                 self.pos += 1;
                 if self.is_op(self.pos, "(") {
                     let mut st = Stmt::new(Kind::Other);
@@ -238,11 +246,41 @@ impl Parser<'_> {
         if self.pos < self.toks.len()
             && self.is_any_word(self.pos, &["SELECT", "INSERT", "UPDATE", "DELETE", "MERGE"])
         {
+            if let Some(target) = self.dml_target(self.pos)
+                && ctes.iter().any(|c| c.eq_ignore_ascii_case(self.unquoted(target)))
+            {
+                let verb = self.upper(self.pos).as_str().to_owned();
+                self.stmt = verb.clone();
+                self.emit(K::Clause, "DML TARGET CTE", Some(verb), target, target);
+            }
             self.simple_statement();
         } else if self.pos < self.toks.len() {
             self.unparsed("CTE WITHOUT STATEMENT", self.pos);
             self.resync();
         }
+    }
+
+    /// The one-part target name of the INSERT, UPDATE, DELETE or MERGE at
+    /// `verb`: after `TOP (n) [PERCENT]` and `INTO` / `FROM`.
+    fn dml_target(&self, verb: usize) -> Option<usize> {
+        if self.is_word(verb, "SELECT") {
+            return None;
+        }
+        let mut j = verb + 1;
+        if self.is_word(j, "TOP") && self.is_op(j + 1, "(") {
+            j += 2;
+            while j < self.toks.len() && !self.is_op(j, ")") {
+                j += 1;
+            }
+            j += 1;
+            if self.is_word(j, "PERCENT") {
+                j += 1;
+            }
+        }
+        if self.is_any_word(j, &["INTO", "FROM"]) {
+            j += 1;
+        }
+        (self.is_name(j) && !self.is_op(j + 1, ".")).then_some(j)
     }
 
     /// Emits the statement observation for `n` head words and scans the body.

@@ -1,0 +1,58 @@
+//! Every example in the rule catalog goes through the real parser and
+//! matcher: an `examples` snippet must produce its feature, a
+//! `counter_examples` snippet must not. A rule whose pattern the parser never
+//! emits (a dead rule) fails here as soon as it has an example.
+
+use std::collections::BTreeSet;
+
+use assessor::analyze::Analyzer;
+use assessor::rules::Catalog;
+use assessor::tsql::parse_script;
+
+/// The features a snippet produces, at any status.
+fn features_of(analyzer: &Analyzer<'_>, text: &str) -> BTreeSet<String> {
+    let script = parse_script(text);
+    analyzer
+        .matcher()
+        .classify(text, &script)
+        .iter()
+        .map(|c| c.feature.id.clone())
+        .collect()
+}
+
+#[test]
+fn every_example_produces_its_feature_and_no_counter_example_does() {
+    let catalog = Catalog::shipped().unwrap();
+    let analyzer = Analyzer::new(&catalog, catalog.latest());
+    let mut failures = Vec::new();
+    let (mut examples, mut counter_examples, mut with_examples) = (0usize, 0usize, 0usize);
+    for feature in catalog.features() {
+        with_examples += usize::from(!feature.examples.is_empty());
+        for text in &feature.examples {
+            examples += 1;
+            let found = features_of(&analyzer, text);
+            if !found.contains(&feature.id) {
+                failures.push(format!(
+                    "{}: example {text:?} does not produce it (it produces {found:?})",
+                    feature.id
+                ));
+            }
+        }
+        for text in &feature.counter_examples {
+            counter_examples += 1;
+            if features_of(&analyzer, text).contains(&feature.id) {
+                failures.push(format!(
+                    "{}: counter-example {text:?} produces it",
+                    feature.id
+                ));
+            }
+        }
+    }
+    println!(
+        "{with_examples} of {} features have examples; {examples} examples, \
+         {counter_examples} counter-examples",
+        catalog.features().len()
+    );
+    assert!(examples > 20, "only {examples} examples in the catalog");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
