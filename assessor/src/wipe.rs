@@ -3,7 +3,8 @@
 //! Guarantees:
 //! - Idempotent: wiping a wiped or never-created session succeeds and says so.
 //! - Stops a session cluster left running by a crashed run before deleting
-//!   its files, so no server keeps writing into a deleted directory.
+//!   its files, so no server keeps writing into a deleted directory (found by
+//!   its postmaster.pid, stopped by `pg_ctl stop`, which involves no shell).
 //! - Deletes only a directory the assessor created: the session directory must
 //!   carry the [`MARKER`] file (written by [`prepare`]). A mistyped
 //!   `session_dir = "/var/lib"` is refused, not deleted.
@@ -115,7 +116,10 @@ fn stop_cluster(data: &Path) -> bool {
     let Ok(bin) = crate::store::cluster::pg_bin() else {
         return false;
     };
-    // Run pg_ctl as the data directory's owner (it refuses to run as root).
+    // `pg_ctl stop` reads postmaster.pid (written by the postmaster however it
+    // was started) and signals that pid: unlike `pg_ctl start` it runs no
+    // shell, and the data directory is one argv element. Run it as the data
+    // directory's owner (it refuses to run as root).
     use std::os::unix::fs::MetadataExt;
     let owner = std::fs::metadata(data).map(|m| m.uid()).unwrap_or(0);
     let mut cmd = if owner == 0 {

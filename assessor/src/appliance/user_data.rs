@@ -38,13 +38,42 @@ pub enum UserDataError {
     #[error(transparent)]
     BreakGlass(#[from] BreakGlassError),
     #[error(
-        "job.session_dir ({}) must be inside {}, the appliance's encrypted session volume; \
-         e.g. \"{}/session\"",
+        "job.session_dir ({}) must be a directory inside {}, the appliance's encrypted session \
+         volume, but {why}; e.g. \"{}/session\"",
         session_dir.display(),
-        super::session_volume::MOUNT,
-        super::session_volume::MOUNT
+        mount.display(),
+        mount.display()
     )]
-    SessionDirOutsideVolume { session_dir: PathBuf },
+    SessionDirOutsideVolume {
+        session_dir: PathBuf,
+        mount: PathBuf,
+        why: String,
+    },
+    #[error(
+        "job.session_dir ({}) goes through the symbolic link {}: the session store must be on \
+         real directories of the encrypted session volume ({}), so a link that could lead off \
+         it is refused; remove the link or choose another directory",
+        session_dir.display(),
+        link.display(),
+        mount.display()
+    )]
+    SessionDirThroughSymlink {
+        session_dir: PathBuf,
+        mount: PathBuf,
+        link: PathBuf,
+    },
+    #[error(
+        "cannot check that job.session_dir ({}) is on the encrypted session volume: reading {} \
+         failed: {source}",
+        session_dir.display(),
+        path.display()
+    )]
+    SessionDirUnreadable {
+        session_dir: PathBuf,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,
@@ -137,15 +166,10 @@ pub fn materialize_for(
     let config = JobConfig::parse(&text, Path::new("user-data"))?;
     // Refused before anything is written: the session PostgreSQL must live
     // on the dm-crypt volume, never on the plain /var.
-    if !config
-        .job
-        .session_dir
-        .starts_with(super::session_volume::MOUNT)
-    {
-        return Err(UserDataError::SessionDirOutsideVolume {
-            session_dir: config.job.session_dir.clone(),
-        });
-    }
+    check_inside_volume(
+        &config.job.session_dir,
+        Path::new(super::session_volume::MOUNT),
+    )?;
     for (path, pem) in &bundles {
         write_private(path, pem.as_bytes())?;
     }
@@ -154,6 +178,77 @@ pub fn materialize_for(
         config,
         break_glass: keys,
     })
+}
+
+/// Checks that `session_dir` is inside `mount` on disk, not only in name
+/// (`Path::starts_with` compares components and would let `mount/../x`
+/// through):
+/// - no `.` or `..` component, and strictly below `mount`;
+/// - no symbolic link on the way down from `mount` (one inside the volume
+///   could point anywhere);
+/// - the nearest existing ancestor, canonicalized, is inside the
+///   canonicalized `mount`.
+///
+/// What does not exist yet is created later by the run as plain directories.
+/// When `mount` itself does not exist (the volume is not open, as on a
+/// developer machine), only the name can be checked.
+fn check_inside_volume(session_dir: &Path, mount: &Path) -> Result<(), UserDataError> {
+    use std::path::Component;
+    let outside = |why: String| UserDataError::SessionDirOutsideVolume {
+        session_dir: session_dir.to_owned(),
+        mount: mount.to_owned(),
+        why,
+    };
+    let unreadable = |path: &Path| {
+        let path = path.to_owned();
+        move |source| UserDataError::SessionDirUnreadable {
+            session_dir: session_dir.to_owned(),
+            path,
+            source,
+        }
+    };
+    if session_dir
+        .components()
+        .any(|c| matches!(c, Component::CurDir | Component::ParentDir))
+    {
+        return Err(outside("it has a `.` or `..` component".into()));
+    }
+    let below = match session_dir.strip_prefix(mount) {
+        Ok(below) if below.as_os_str().is_empty() => {
+            return Err(outside("it is the mount point itself".into()));
+        }
+        Ok(below) => below,
+        Err(_) => return Err(outside("it is not below it".into())),
+    };
+    let mut nearest = mount.exists().then(|| mount.to_owned());
+    let mut at = mount.to_owned();
+    for component in below.components() {
+        at.push(component);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(UserDataError::SessionDirThroughSymlink {
+                    session_dir: session_dir.to_owned(),
+                    mount: mount.to_owned(),
+                    link: at,
+                });
+            }
+            Ok(_) => nearest = Some(at.clone()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(e) => return Err(unreadable(&at)(e)),
+        }
+    }
+    if let Some(existing) = nearest {
+        let real_mount = std::fs::canonicalize(mount).map_err(unreadable(mount))?;
+        let real = std::fs::canonicalize(&existing).map_err(unreadable(&existing))?;
+        if !real.starts_with(&real_mount) {
+            return Err(outside(format!(
+                "{} resolves to {}",
+                existing.display(),
+                real.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path`, readable by the owner only, replacing it.
@@ -240,6 +335,58 @@ MIIB
             "{err}"
         );
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_session_dir_climbing_out_of_the_volume_is_refused_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.toml");
+        let data = USER_DATA.replace(
+            "/var/lib/sqlassess/volume/session",
+            "/var/lib/sqlassess/volume/../x",
+        );
+        let err = materialize(&data, &path).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, UserDataError::Invalid(_)), "{msg}");
+        assert!(msg.contains("job.session_dir"), "{msg}");
+        assert!(msg.contains("`..` component"), "{msg}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        // Below the config check, the volume check refuses it on its own.
+        let mount = Path::new(super::super::session_volume::MOUNT);
+        let err = check_inside_volume(&mount.join("../x"), mount).unwrap_err();
+        assert!(err.to_string().contains("`..` component"), "{err}");
+        let err = check_inside_volume(mount, mount).unwrap_err();
+        assert!(err.to_string().contains("mount point itself"), "{err}");
+    }
+
+    #[test]
+    fn a_symlink_inside_the_volume_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let volume = tmp.path().join("volume");
+        let outside = tmp.path().join("plain");
+        std::fs::create_dir_all(volume.join("real")).unwrap();
+        std::fs::create_dir(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, volume.join("link")).unwrap();
+        // Even a link that stays inside is refused: only real directories.
+        std::os::unix::fs::symlink(volume.join("real"), volume.join("inner")).unwrap();
+
+        check_inside_volume(&volume.join("real/session"), &volume).unwrap();
+        check_inside_volume(&volume.join("new/session"), &volume).unwrap();
+        for dir in ["link", "link/session", "inner/session"] {
+            let err = check_inside_volume(&volume.join(dir), &volume).unwrap_err();
+            assert!(
+                matches!(&err, UserDataError::SessionDirThroughSymlink { link, .. }
+                    if link.parent() == Some(volume.as_path())),
+                "{dir}: {err}"
+            );
+            assert!(err.to_string().contains("symbolic link"), "{err}");
+        }
+        // A volume reached through a link resolves consistently.
+        let alias = tmp.path().join("alias");
+        std::os::unix::fs::symlink(&volume, &alias).unwrap();
+        check_inside_volume(&alias.join("real/session"), &alias).unwrap();
+        let err = check_inside_volume(&outside.join("session"), &volume).unwrap_err();
+        assert!(err.to_string().contains("not below it"), "{err}");
     }
 
     #[test]

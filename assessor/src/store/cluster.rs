@@ -3,21 +3,38 @@
 //! the wipe.
 //!
 //! Guarantees:
+//! - No shell anywhere: initdb, postgres and pg_ctl are spawned directly with
+//!   one argv element per argument, so no path (the session directory comes
+//!   from the job config) is ever parsed as shell syntax or as server options.
+//!   The server is started by running the `postgres` binary itself, not
+//!   `pg_ctl start` (which hands its `-o` options to `/bin/sh`).
 //! - `listen_addresses = ''`: no TCP listener at all; the socket directory
-//!   and socket are private to the owner (0700).
+//!   and socket are private to the owner (0700). Every setting is its own
+//!   `-c name=value` argument; the socket directory is double-quoted in its
+//!   setting so a comma or space in the path cannot add a directory.
 //! - A random password per run (SCRAM), passed to initdb through a 0600 file
 //!   that is deleted straight after; it is held in memory in a [`Password`].
 //! - The server never logs statement text (`log_statement = none`, failing
 //!   statements not logged), so no value, sealed or not, reaches its log.
+//! - [`Cluster::create`] returns only once the server accepts connections
+//!   (bounded by [`READY_TIMEOUT`]); a server that exits or never gets ready
+//!   is an error carrying its log. The server runs in its own process group
+//!   (a Ctrl-C at the terminal does not reach it) and is reaped by
+//!   [`Cluster::stop`], or on drop.
 //!
 //! initdb refuses to run as root. On the appliance the assessor runs as its own
 //! unprivileged user; on a developer machine as root, the cluster runs as the
 //! `postgres` system user that the Debian package creates.
 
+use std::ffi::{OsStr, OsString};
 use std::io::Read;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::secrets::Password;
 
@@ -41,26 +58,61 @@ pub enum ClusterError {
         status: String,
         output: String,
     },
+    #[error(
+        "cannot create the session database in {dir}: the path contains a newline, which \
+         PostgreSQL's postmaster.pid cannot record; choose a session directory without one"
+    )]
+    UnusablePath { dir: PathBuf },
+    #[error(
+        "the session PostgreSQL server exited while starting ({status}); its log \
+         ({log_path}) says:\n{log}"
+    )]
+    Exited {
+        status: String,
+        log_path: PathBuf,
+        log: String,
+    },
+    #[error(
+        "the session PostgreSQL server was not ready after {seconds} s and was stopped; check \
+         that the session directory's disk is not full or slow; its log ({log_path}) says:\n{log}"
+    )]
+    NotReady {
+        seconds: u64,
+        log_path: PathBuf,
+        log: String,
+    },
 }
 
 /// The unix-socket "port": it only names the socket file.
 pub const PORT: u16 = 5432;
 /// The cluster's only role.
 pub const USER: &str = "assessor";
+/// How long [`Cluster::create`] waits for the server to accept connections.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a stopped server's process may take to exit before it is killed.
+const REAP_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A running cluster. Call [`Cluster::stop`] to stop it; the wipe deletes
-/// its directory.
+/// A running cluster. Call [`Cluster::stop`] to stop it (dropping it stops it
+/// too); the wipe deletes its directory.
 #[derive(Debug)]
 pub struct Cluster {
     root: PathBuf,
     bin: PathBuf,
     password: Password,
     run_as: Option<String>,
+    /// The server (or the `runuser` running it), kept to be reaped after the
+    /// stop. `None` once reaped.
+    server: Mutex<Option<Child>>,
 }
 
 impl Cluster {
     /// Creates a cluster under `root` (which must not exist yet) and starts it.
     pub fn create(root: &Path) -> Result<Cluster, ClusterError> {
+        if root.as_os_str().as_bytes().contains(&b'\n') {
+            return Err(ClusterError::UnusablePath {
+                dir: root.to_owned(),
+            });
+        }
         let bin = pg_bin()?;
         let io = |action| {
             move |source| ClusterError::Io {
@@ -90,6 +142,7 @@ impl Cluster {
             bin,
             password,
             run_as,
+            server: Mutex::new(None),
         };
 
         let pwfile = root.join("initdb.pw");
@@ -98,9 +151,9 @@ impl Cluster {
         if let Some(user) = &cluster.run_as {
             run("chown", Command::new("chown").arg(user).arg(&pwfile))?;
         }
-        let initdb = cluster.pg(
+        let initdb = run(
             "initdb",
-            &[
+            cluster.command("initdb").args([
                 "-D".as_ref(),
                 cluster.data_dir().as_os_str(),
                 "-U".as_ref(),
@@ -113,7 +166,7 @@ impl Cluster {
                 "UTF8".as_ref(),
                 "--locale=C".as_ref(),
                 "--no-instructions".as_ref(),
-            ],
+            ] as [&OsStr; 12]),
         );
         let _ = std::fs::remove_file(&pwfile);
         initdb?;
@@ -121,61 +174,118 @@ impl Cluster {
         Ok(cluster)
     }
 
+    /// Spawns `postgres` (no shell, no pg_ctl) and waits until it is ready.
     fn start(&self) -> Result<(), ClusterError> {
-        let options = format!(
-            "-c listen_addresses='' -k {} -p {PORT} -c unix_socket_permissions=0700 \
-             -c log_statement=none -c log_min_error_statement=panic -c log_min_messages=warning \
-             -c max_connections=20",
-            self.socket_dir().display()
-        );
-        let log = self.root.join("server.log");
-        self.pg(
-            "pg_ctl",
-            &[
-                "-D".as_ref(),
-                self.data_dir().as_os_str(),
-                "-l".as_ref(),
-                log.as_os_str(),
-                "-o".as_ref(),
-                options.as_ref(),
-                "-w".as_ref(),
-                "-t".as_ref(),
-                "60".as_ref(),
-                "start".as_ref(),
-            ],
-        )
-        .map_err(|e| match e {
-            ClusterError::Tool {
-                tool,
-                status,
-                output,
-            } => {
-                let mut text = String::new();
-                let _ = std::fs::File::open(&log).and_then(|mut f| f.read_to_string(&mut text));
-                ClusterError::Tool {
-                    tool,
-                    status,
-                    output: format!("{output}\nserver log:\n{text}"),
-                }
+        let log_path = self.log_path();
+        let io = |action| {
+            move |source| ClusterError::Io {
+                action,
+                dir: self.root.clone(),
+                source,
             }
-            other => other,
-        })
+        };
+        let log = open_log(&log_path).map_err(io("opening the server log"))?;
+        let log_err = log.try_clone().map_err(io("opening the server log"))?;
+        let mut cmd = self.command("postgres");
+        cmd.args(server_args(&self.data_dir(), &self.socket_dir()))
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            // Its own process group, as pg_ctl's setsid gave it: a terminal's
+            // Ctrl-C goes to the assessor, which stops the server in order.
+            .process_group(0);
+        let child = cmd.spawn().map_err(|e| ClusterError::Tool {
+            tool: "postgres",
+            status: "not started".into(),
+            output: e.to_string(),
+        })?;
+        *self.server() = Some(child);
+        self.wait_ready(READY_TIMEOUT)
+    }
+
+    /// Polls until postmaster.pid says "ready" and the socket accepts a
+    /// connection; fails as soon as the server exits, or after `timeout`.
+    fn wait_ready(&self, timeout: Duration) -> Result<(), ClusterError> {
+        let deadline = Instant::now() + timeout;
+        let pid_file = self.data_dir().join("postmaster.pid");
+        let socket = self.socket_path();
+        loop {
+            let exited = match self.server().as_mut().map(Child::try_wait) {
+                Some(Ok(Some(status))) => Some(status.to_string()),
+                None => Some("not running".to_owned()),
+                Some(Ok(None)) | Some(Err(_)) => None,
+            };
+            if let Some(status) = exited {
+                *self.server() = None;
+                return Err(ClusterError::Exited {
+                    status,
+                    log_path: self.log_path(),
+                    log: self.read_log(),
+                });
+            }
+            if postmaster_ready(&pid_file)
+                && std::os::unix::net::UnixStream::connect(&socket).is_ok()
+            {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let _ = self.stop();
+                return Err(ClusterError::NotReady {
+                    seconds: timeout.as_secs(),
+                    log_path: self.log_path(),
+                    log: self.read_log(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Stops the server immediately (nothing in it needs a clean shutdown:
-    /// the wipe deletes it next).
+    /// the wipe deletes it next) and reaps its process.
     pub fn stop(&self) -> Result<(), ClusterError> {
-        self.pg(
+        // pg_ctl stop only reads postmaster.pid and signals that pid: no
+        // shell is involved (only `pg_ctl start` uses one).
+        let stopped = run(
             "pg_ctl",
-            &[
+            self.command("pg_ctl").args([
                 "-D".as_ref(),
                 self.data_dir().as_os_str(),
                 "-m".as_ref(),
                 "immediate".as_ref(),
                 "-w".as_ref(),
                 "stop".as_ref(),
-            ],
-        )
+            ] as [&OsStr; 6]),
+        );
+        let reaped = self.reap();
+        match stopped {
+            // A server that had already exited (crashed) is stopped too.
+            Err(_) if reaped => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Waits for the server's process to exit (killing it after
+    /// [`REAP_TIMEOUT`]); true when a process of ours had exited by itself.
+    fn reap(&self) -> bool {
+        let Some(mut child) = self.server().take() else {
+            return false;
+        };
+        let deadline = Instant::now() + REAP_TIMEOUT;
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) => return true,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                // Still running after pg_ctl gave up (or cannot be polled):
+                // kill what we started, so nothing outlives the stop.
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return false;
+                }
+            }
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -188,6 +298,16 @@ impl Cluster {
 
     pub fn socket_dir(&self) -> PathBuf {
         self.root.join("socket")
+    }
+
+    /// The server's unix socket.
+    pub fn socket_path(&self) -> PathBuf {
+        self.socket_dir().join(format!(".s.PGSQL.{PORT}"))
+    }
+
+    /// The server's stdout and stderr.
+    pub fn log_path(&self) -> PathBuf {
+        self.root.join("server.log")
     }
 
     /// Connection settings for tokio-postgres.
@@ -203,7 +323,19 @@ impl Cluster {
         config
     }
 
-    fn pg(&self, tool: &'static str, args: &[&std::ffi::OsStr]) -> Result<(), ClusterError> {
+    fn server(&self) -> std::sync::MutexGuard<'_, Option<Child>> {
+        // A panic while holding the lock leaves the Option intact.
+        self.server.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn read_log(&self) -> String {
+        let mut text = String::new();
+        let _ = std::fs::File::open(self.log_path()).and_then(|mut f| f.read_to_string(&mut text));
+        text
+    }
+
+    /// A PostgreSQL tool, as the cluster's owner, run from the cluster root.
+    fn command(&self, tool: &str) -> Command {
         let exe = self.bin.join(tool);
         let mut cmd = match &self.run_as {
             Some(user) => {
@@ -213,9 +345,77 @@ impl Cluster {
             }
             None => Command::new(exe),
         };
-        cmd.args(args).current_dir(&self.root);
-        run(tool, &mut cmd)
+        cmd.current_dir(&self.root);
+        cmd
     }
+}
+
+impl Drop for Cluster {
+    /// A cluster dropped without [`Cluster::stop`] (an error path) is stopped,
+    /// so no server outlives its owner. A process that is killed leaves it
+    /// to the next run's wipe.
+    fn drop(&mut self) {
+        if self.server().is_some() {
+            let _ = self.stop();
+        }
+    }
+}
+
+/// The `postgres` arguments: every setting is one argv element, so nothing in
+/// a path can become another option.
+pub fn server_args(data_dir: &Path, socket_dir: &Path) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec![
+        "-D".into(),
+        data_dir.into(),
+        "-p".into(),
+        PORT.to_string().into(),
+    ];
+    let setting = |name: &str, value: &[u8]| {
+        let mut bytes = format!("{name}=").into_bytes();
+        bytes.extend_from_slice(value);
+        OsString::from_vec(bytes)
+    };
+    // A list setting: quoted (with "" for a quote) so that a comma or space
+    // in the path stays part of this one directory.
+    let mut quoted = vec![b'"'];
+    for &b in socket_dir.as_os_str().as_bytes() {
+        if b == b'"' {
+            quoted.push(b'"');
+        }
+        quoted.push(b);
+    }
+    quoted.push(b'"');
+    for (name, value) in [
+        ("listen_addresses", &b""[..]),
+        ("unix_socket_directories", &quoted[..]),
+        ("unix_socket_permissions", b"0700"),
+        ("log_statement", b"none"),
+        ("log_min_error_statement", b"panic"),
+        ("log_min_messages", b"warning"),
+        ("max_connections", b"20"),
+    ] {
+        args.push("-c".into());
+        args.push(setting(name, value));
+    }
+    args
+}
+
+/// postmaster.pid's 8th line is the postmaster's status; "ready" once it
+/// accepts connections (what `pg_ctl -w` waits for).
+fn postmaster_ready(pid_file: &Path) -> bool {
+    std::fs::read_to_string(pid_file)
+        .ok()
+        .and_then(|text| text.lines().nth(7).map(|l| l.trim() == "ready"))
+        .unwrap_or(false)
+}
+
+fn open_log(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
 }
 
 fn run(tool: &'static str, cmd: &mut Command) -> Result<(), ClusterError> {
@@ -289,4 +489,133 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
         .mode(0o600)
         .open(path)?;
     file.write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file or directory under `root` called `name`.
+    fn find_named(root: &Path, name: &str) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut stack = vec![root.to_owned()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.file_name().is_some_and(|n| n == name) {
+                    found.push(path.clone());
+                }
+                if path.is_dir() && !path.is_symlink() {
+                    stack.push(path);
+                }
+            }
+        }
+        found
+    }
+
+    async fn show(cluster: &Cluster, sql: &str) -> Option<String> {
+        let (client, connection) = cluster
+            .client_config()
+            .connect(tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client.query_one(sql, &[]).await.unwrap().get(0)
+    }
+
+    #[tokio::test]
+    async fn shell_syntax_in_the_cluster_path_is_never_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Under `pg_ctl start` (which runs `/bin/sh -c "exec postgres -D
+        // \"...\" -o ..."`) each of these would run `touch PWNED`.
+        let root = tmp
+            .path()
+            .join("s$(touch PWNED)`touch PWNED`;touch PWNED;'q' \"q\"");
+        let created = Cluster::create(&root);
+        let cwd = std::env::current_dir().unwrap();
+        for dir in [tmp.path(), &cwd] {
+            let hits = find_named(dir, "PWNED");
+            assert!(hits.is_empty(), "a shell ran the path: {hits:?}");
+        }
+        let cluster = created.unwrap();
+        assert_eq!(show(&cluster, "SELECT 'up'").await.as_deref(), Some("up"));
+        assert!(cluster.socket_path().exists());
+        cluster.stop().unwrap();
+    }
+
+    #[tokio::test]
+    async fn no_tcp_listener_even_with_options_smuggled_in_the_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        // With `pg_ctl -o "-k PATH"` this path would add two settings.
+        let root = tmp
+            .path()
+            .join("s -c listen_addresses=127.0.0.1 -c a.b=x,y");
+        let cluster = Cluster::create(&root).unwrap();
+        assert_eq!(
+            show(&cluster, "SHOW listen_addresses").await.as_deref(),
+            Some("")
+        );
+        assert_eq!(show(&cluster, "SHOW port").await.as_deref(), Some("5432"));
+        assert_eq!(
+            show(&cluster, "SELECT current_setting('a.b', true)").await,
+            None,
+            "a setting from the path took effect"
+        );
+        // One socket directory, the whole path (the comma did not split it).
+        let dirs = show(&cluster, "SHOW unix_socket_directories")
+            .await
+            .unwrap();
+        assert_eq!(
+            dirs,
+            format!("\"{}\"", cluster.socket_dir().display()),
+            "{dirs}"
+        );
+        assert!(cluster.socket_path().exists());
+        cluster.stop().unwrap();
+        assert!(!cluster.socket_path().exists());
+    }
+
+    #[test]
+    fn every_server_setting_is_its_own_argument() {
+        let args = server_args(Path::new("/s/data"), Path::new("/s \"q\",x/socket"));
+        let args: Vec<&str> = args.iter().map(|a| a.to_str().unwrap()).collect();
+        assert_eq!(&args[..4], ["-D", "/s/data", "-p", "5432"]);
+        let settings: Vec<&str> = args[4..]
+            .chunks(2)
+            .map(|c| {
+                assert_eq!(c[0], "-c");
+                c[1]
+            })
+            .collect();
+        assert!(settings.contains(&"listen_addresses="), "{settings:?}");
+        assert!(
+            settings.contains(&"unix_socket_directories=\"/s \"\"q\"\",x/socket\""),
+            "{settings:?}"
+        );
+        assert!(settings.contains(&"unix_socket_permissions=0700"));
+        assert!(settings.contains(&"log_statement=none"));
+    }
+
+    #[test]
+    fn a_server_that_exits_while_starting_is_reported_with_its_log() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cluster = Cluster::create(&tmp.path().join("pg")).unwrap();
+        cluster.stop().unwrap();
+        let conf = cluster.data_dir().join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).unwrap();
+        text.push_str("\nshared_buffers = 'not a size'\n");
+        std::fs::write(&conf, text).unwrap();
+        let err = cluster.start().unwrap_err();
+        assert!(matches!(err, ClusterError::Exited { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("exited while starting"), "{msg}");
+        assert!(msg.contains("shared_buffers"), "the log is missing: {msg}");
+    }
+
+    #[test]
+    fn a_path_with_a_newline_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let err = Cluster::create(&tmp.path().join("a\nb")).unwrap_err();
+        assert!(matches!(err, ClusterError::UnusablePath { .. }), "{err}");
+    }
 }
