@@ -11,10 +11,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::collect::inventory::ServerInfo;
 use crate::collect::permissions::{self, PermissionCheck};
 use crate::collect::tls::TlsPolicy;
 use crate::collect::tls_probe::{self, ProbeTarget, TlsDetails};
 use crate::config::JobConfig;
+use crate::display_safe::Escaped;
 use crate::envelope;
 use crate::pipeline::{self, Aws, TargetError};
 use crate::secrets::DbCredentials;
@@ -101,6 +103,13 @@ pub async fn check(config: &JobConfig, aws: &Aws) -> CheckReport {
                 continue;
             }
         };
+        if let Some(warning) = pipeline::host_override_warning(target, credentials.host.as_deref())
+        {
+            report.push(
+                format!("{}: host", target.name),
+                Ok(format!("WARNING: {warning}")),
+            );
+        }
         let mode = TlsPolicy::from_config(&target.tls);
         // Where the login will connect (the config's host and port override
         // the secret's, as in `pipeline::connect_target`); without a host the
@@ -144,18 +153,15 @@ pub async fn check(config: &JobConfig, aws: &Aws) -> CheckReport {
         };
         match permissions::probe(&mut client, &target.name, timeout).await {
             Ok(probe) => {
-                let s = &probe.server;
                 report.push(
                     format!("{}: server", target.name),
-                    Ok(format!(
-                        "SQL Server {} {} ({})",
-                        s.version, s.product_level, s.edition
-                    )),
+                    Ok(server_detail(&probe.server)),
                 );
+                // Opt-in steps are judged on their own line below.
                 let missing: Vec<String> = probe
                     .permissions
                     .iter()
-                    .filter(|p| !p.held)
+                    .filter(|p| !p.held && p.opt_in.is_none())
                     .map(|p| format!("{} (skips: {})", p.permission, p.steps.join(", ")))
                     .collect();
                 report.push(
@@ -169,6 +175,10 @@ pub async fn check(config: &JobConfig, aws: &Aws) -> CheckReport {
                         ))
                     },
                 );
+                for p in probe.permissions.iter().filter(|p| p.opt_in.is_some()) {
+                    let (name, result) = opt_in_line(p, target.collect.host_resources);
+                    report.push(format!("{}: {name}", target.name), result);
+                }
                 report
                     .permissions
                     .push((target.name.clone(), probe.permissions));
@@ -180,6 +190,46 @@ pub async fn check(config: &JobConfig, aws: &Aws) -> CheckReport {
         }
     }
     report
+}
+
+/// The `server` check's line, e.g. `SQL Server 16.0.1000.6 RTM (Developer
+/// Edition (64-bit))`. The server chooses these strings: shown escaped.
+fn server_detail(s: &ServerInfo) -> String {
+    format!(
+        "SQL Server {} {} ({})",
+        Escaped(&s.version),
+        Escaped(&s.product_level),
+        Escaped(&s.edition)
+    )
+}
+
+/// The line for a permission only an opt-in step needs (VIEW SERVER STATE
+/// for `host_resources`): the step's name, and whether it will run, with a
+/// warning when the login holds the permission without the opt-in.
+fn opt_in_line(p: &PermissionCheck, opted_in: bool) -> (String, Result<String, String>) {
+    let step = p.steps.join(", ");
+    let switch = p.opt_in.unwrap_or_default();
+    let result = match (opted_in, p.held) {
+        (false, false) => Ok(format!(
+            "not collected (opt-in: `{switch}`, which needs {})",
+            p.permission
+        )),
+        (false, true) => Ok(format!(
+            "not collected (opt-in: `{switch}`); WARNING: the login holds {}, which this job \
+             does not use and which also reads every session's SQL text: revoke it",
+            p.permission
+        )),
+        (true, true) => Ok(format!(
+            "collected (opted in with `{switch}`; {} held)",
+            p.permission
+        )),
+        (true, false) => Err(format!(
+            "opted in with `{switch}` but the login lacks {}; grant it with the optional \
+             block of policies/sqlserver-login.sql, or turn the opt-in off",
+            p.permission
+        )),
+    };
+    (step, result)
 }
 
 /// A certificate expiring within this many days passes the check with a
@@ -197,9 +247,11 @@ fn tls_detail(tls: &TlsDetails) -> String {
     if let Some(alpn) = &tls.alpn {
         detail.push_str(&format!(", ALPN {alpn}"));
     }
+    // The certificate's names are the server's choice: shown escaped.
     detail.push_str(&format!(
         ", certificate {} (issued by {}), ",
-        tls.subject, tls.issuer
+        Escaped(&tls.subject),
+        Escaped(&tls.issuer)
     ));
     if tls.days_left < 0 {
         detail.push_str(&format!(
@@ -276,6 +328,66 @@ mod tests {
             "{}",
             tls_detail(&details(-3, false))
         );
+    }
+
+    #[test]
+    fn server_strings_are_shown_escaped() {
+        let server = ServerInfo {
+            version: "16.0.1000.6\x1b[2J".into(),
+            edition: "Developer\u{9b}31m Edition\u{2066}".into(),
+            product_level: "RTM\n[ok] forged".into(),
+            collation: String::new(),
+            is_clustered: false,
+            hadr_enabled: false,
+            cpu_count: None,
+            memory_mb: None,
+            availability_groups: Vec::new(),
+        };
+        assert_eq!(
+            server_detail(&server),
+            "SQL Server 16.0.1000.6\\u{1b}[2J RTM\\u{a}[ok] forged \
+             (Developer\\u{9b}31m Edition\\u{2066})"
+        );
+    }
+
+    #[test]
+    fn certificate_names_are_shown_escaped() {
+        let hostile = TlsDetails {
+            subject: "CN=sql\x1b[2J\u{202e}".into(),
+            ..details(400, true)
+        };
+        let line = tls_detail(&hostile);
+        assert!(line.contains("CN=sql\\u{1b}[2J\\u{202e}"), "{line}");
+    }
+
+    #[test]
+    fn an_opt_in_permission_is_listed_with_its_switch() {
+        let p = |held| PermissionCheck {
+            permission: "VIEW SERVER STATE",
+            held,
+            steps: &["host resources"],
+            opt_in: Some(crate::config::CollectConfig::HOST_RESOURCES_OPT_IN),
+        };
+        let (name, line) = opt_in_line(&p(false), false);
+        assert_eq!(name, "host resources");
+        assert_eq!(
+            line.unwrap(),
+            "not collected (opt-in: `[targets.collect] host_resources = true`, which needs \
+             VIEW SERVER STATE)"
+        );
+        let held_unused = opt_in_line(&p(true), false).1.unwrap();
+        assert!(
+            held_unused.contains("WARNING: the login holds VIEW SERVER STATE"),
+            "{held_unused}"
+        );
+        assert!(
+            opt_in_line(&p(true), true)
+                .1
+                .unwrap()
+                .starts_with("collected")
+        );
+        let missing = opt_in_line(&p(false), true).1.unwrap_err();
+        assert!(missing.contains("lacks VIEW SERVER STATE"), "{missing}");
     }
 
     #[test]

@@ -5,20 +5,57 @@
 //!   SHA-256 checksum that S3 verifies on receipt.
 //! - The bundle's `manifest.json` (SHA-256 and size of every file) is
 //!   uploaded last, so a bundle with a manifest is complete.
-//! - [`download`] verifies every file against the manifest and writes each
-//!   one atomically (temporary name, then rename); a corrupted or missing
-//!   file fails the download, naming the file.
+//! - A bundle holds only the files named in [`BUNDLE_FILES`] and its
+//!   [`MANIFEST`]: [`upload`] refuses any other name, and [`download`]
+//!   refuses a manifest that lists any other name (or one twice) before it
+//!   writes anything, so a hostile bundle cannot name `.bashrc` or `../x`.
+//! - [`download`] treats the bundle as untrusted input: the manifest is at
+//!   most [`MAX_MANIFEST_BYTES`], each file at most its manifest size and
+//!   [`DownloadLimits::max_file_bytes`] (checked on `Content-Length` and
+//!   counted while streaming); each file is streamed into a new temporary
+//!   file (`O_CREAT | O_EXCL`, which never follows a symlink, mode 0600) and
+//!   renamed to its name only after its SHA-256 and size match the manifest
+//!   (a rename replaces a symlink planted at the name, never follows it); a
+//!   corrupted or missing file fails the download, naming the file. An
+//!   output directory that does not exist is created 0700.
+//! - Text from the bucket or the bundle (keys, names, S3 error messages) is
+//!   shown through [`crate::display_safe`] in every error message.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ServerSideEncryption};
-use serde::{Deserialize, Serialize};
+use aws_sdk_s3::types::{ChecksumAlgorithm, EncodingType, ServerSideEncryption};
+use tokio::io::AsyncWriteExt;
 
-/// Name of the manifest inside a bundle.
-pub const MANIFEST: &str = "manifest.json";
+use crate::bundle::ManifestProblem;
+pub use crate::bundle::{BUNDLE_FILES, MANIFEST, Manifest, ManifestEntry, bundle_file};
+use crate::display_safe::escape;
+
+/// The largest `manifest.json` [`download`] reads (a real one is a few
+/// hundred bytes).
+pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+
+/// The default largest bundle file [`download`] writes.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 2 << 30;
+
+/// Size limits of a [`download_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DownloadLimits {
+    /// The largest file of a bundle (each file is also held to the size its
+    /// manifest states).
+    pub max_file_bytes: u64,
+}
+
+impl Default for DownloadLimits {
+    fn default() -> DownloadLimits {
+        DownloadLimits {
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+        }
+    }
+}
 
 /// `s3://bucket/prefix/` parsed once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,29 +107,16 @@ impl fmt::Display for S3Location {
     }
 }
 
-/// One file of a bundle in the manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ManifestEntry {
-    pub name: String,
-    pub sha256: String,
-    pub size: u64,
-}
-
-/// The bundle's table of contents.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
-    pub schema_version: u32,
-    pub run_id: String,
-    pub files: Vec<ManifestEntry>,
-}
-
+// Every field that can hold text from the bucket or a bundle is shown
+// escaped (`escape`): these messages reach the terminal.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliverError {
-    #[error("{url} is not an S3 location; expected s3://BUCKET/PREFIX/")]
+    #[error("{} is not an S3 location; expected s3://BUCKET/PREFIX/", escape(.url))]
     BadUrl { url: String },
     #[error(
-        "{action} {location}{name} failed: {message}. Check that the bucket exists, that this role \
-         may write to it, and may use the KMS key"
+        "{action} {}{} failed: {}. Check that the bucket exists, that this role \
+         may write to it, and may use the KMS key",
+        escape(.location), escape(.name), escape(.message)
     )]
     S3 {
         action: &'static str,
@@ -101,18 +125,39 @@ pub enum DeliverError {
         message: String,
     },
     #[error(
-        "{location} has no {MANIFEST}: the bundle is incomplete or this is not a report location"
+        "{} has no {MANIFEST}: the bundle is incomplete or this is not a report location",
+        escape(.location)
     )]
     NoManifest { location: String },
-    #[error("{MANIFEST} in {location} is not valid: {detail}")]
+    #[error("{MANIFEST} in {} is not valid: {}", escape(.location), escape(.detail))]
     BadManifest { location: String, detail: String },
     #[error(
-        "{name} in {location} does not match its manifest checksum: the download is corrupted; retry it"
+        "{MANIFEST} in {} lists \"{}\", which is not a file of a report bundle (those are {}): \
+         refusing the download; nothing was written",
+        escape(.location), escape(.name), BUNDLE_FILES.join(", ")
+    )]
+    UnexpectedFile { location: String, name: String },
+    #[error(
+        "{} in {} does not match its manifest checksum: the download is corrupted; retry it",
+        escape(.name), escape(.location)
     )]
     Checksum { location: String, name: String },
-    #[error("{name}: file names in a bundle must be plain names")]
+    #[error(
+        "{} in {} is larger than the limit of {limit} bytes{}",
+        escape(.name), escape(.location),
+        if .name == MANIFEST { "" } else { " (raise it with --max-file-size)" }
+    )]
+    TooLarge {
+        location: String,
+        name: String,
+        limit: u64,
+    },
+    #[error(
+        "\"{}\" is not a file of a report bundle (those are {} and {MANIFEST}, each once)",
+        escape(.name), BUNDLE_FILES.join(", ")
+    )]
     BadName { name: String },
-    #[error("writing {path} failed: {source}")]
+    #[error("writing {} failed: {source}", escape(&.path.to_string_lossy()))]
     Write {
         path: PathBuf,
         source: std::io::Error,
@@ -138,30 +183,23 @@ where
 
 /// Hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref())
 }
 
-fn check_name(name: &str) -> Result<(), DeliverError> {
-    let plain = !name.is_empty()
-        && !name.contains('/')
-        && !name.contains('\\')
-        && name != "."
-        && name != "..";
-    if plain {
-        Ok(())
-    } else {
-        Err(DeliverError::BadName {
-            name: name.to_owned(),
-        })
-    }
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `name` as a bundle file: one of [`BUNDLE_FILES`] (never the manifest).
+fn check_name(name: &str) -> Result<&'static str, DeliverError> {
+    bundle_file(name).ok_or_else(|| DeliverError::BadName {
+        name: name.to_owned(),
+    })
 }
 
 /// Uploads `files` (name, content) and then their manifest to `location`,
-/// encrypted with SSE-KMS under `kms_key_id`.
+/// encrypted with SSE-KMS under `kms_key_id`. Every name must be one of
+/// [`BUNDLE_FILES`], once; anything else is refused before any upload.
 pub async fn upload(
     s3: &aws_sdk_s3::Client,
     location: &S3Location,
@@ -169,9 +207,14 @@ pub async fn upload(
     run_id: &str,
     files: &[(String, Vec<u8>)],
 ) -> Result<Manifest, DeliverError> {
+    let mut seen = HashSet::new();
+    for (name, _) in files {
+        if !seen.insert(check_name(name)?) {
+            return Err(DeliverError::BadName { name: name.clone() });
+        }
+    }
     let mut entries = Vec::with_capacity(files.len());
     for (name, content) in files {
-        check_name(name)?;
         put(s3, location, kms_key_id, name, content.clone()).await?;
         entries.push(ManifestEntry {
             name: name.clone(),
@@ -213,82 +256,302 @@ async fn put(
     Ok(())
 }
 
-async fn get(
+/// The object `name` below `location`, opened; `None` when there is no
+/// such key.
+async fn open(
     s3: &aws_sdk_s3::Client,
     location: &S3Location,
     name: &str,
-) -> Result<Option<Vec<u8>>, DeliverError> {
-    let out = match s3
+) -> Result<Option<aws_sdk_s3::operation::get_object::GetObjectOutput>, DeliverError> {
+    match s3
         .get_object()
         .bucket(&location.bucket)
         .key(location.key(name))
         .send()
         .await
     {
-        Ok(out) => out,
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-        Err(e) => return Err(s3_error("downloading", location, name, e)),
-    };
-    let bytes = out.body.collect().await.map_err(|e| DeliverError::S3 {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+        Err(e) => Err(s3_error("downloading", location, name, e)),
+    }
+}
+
+fn read_error(location: &S3Location, name: &str, err: impl fmt::Display) -> DeliverError {
+    DeliverError::S3 {
         action: "reading",
         location: location.to_string(),
         name: name.to_owned(),
-        message: e.to_string(),
-    })?;
-    Ok(Some(bytes.into_bytes().to_vec()))
+        message: err.to_string(),
+    }
 }
 
-/// Downloads a bundle into `out`, verifying every checksum. Returns the
-/// manifest and the paths written.
+fn too_large(location: &S3Location, name: &str, limit: u64) -> DeliverError {
+    DeliverError::TooLarge {
+        location: location.to_string(),
+        name: name.to_owned(),
+        limit,
+    }
+}
+
+/// Whether a `Content-Length` is more than `limit` (a negative one is).
+fn longer_than(content_length: Option<i64>, limit: u64) -> bool {
+    content_length.is_some_and(|n| u64::try_from(n).map_or(true, |n| n > limit))
+}
+
+/// The object `name` whole, refusing more than `limit` bytes (announced or
+/// streamed); `None` when there is no such key.
+async fn get_bounded(
+    s3: &aws_sdk_s3::Client,
+    location: &S3Location,
+    name: &str,
+    limit: u64,
+) -> Result<Option<Vec<u8>>, DeliverError> {
+    let Some(out) = open(s3, location, name).await? else {
+        return Ok(None);
+    };
+    if longer_than(out.content_length(), limit) {
+        return Err(too_large(location, name, limit));
+    }
+    let mut body = out.body;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body
+        .try_next()
+        .await
+        .map_err(|e| read_error(location, name, e))?
+    {
+        if (bytes.len() as u64).saturating_add(chunk.len() as u64) > limit {
+            return Err(too_large(location, name, limit));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Some(bytes))
+}
+
+/// Downloads a bundle into `out` with the default [`DownloadLimits`]; see
+/// [`download_with`].
 pub async fn download(
     s3: &aws_sdk_s3::Client,
     location: &S3Location,
     out: &Path,
 ) -> Result<(Manifest, Vec<PathBuf>), DeliverError> {
-    let raw = get(s3, location, MANIFEST)
+    download_with(s3, location, out, DownloadLimits::default()).await
+}
+
+/// Downloads a bundle into `out`, verifying every checksum. Returns the
+/// manifest and the paths written.
+///
+/// The manifest is checked whole before anything is written: every entry
+/// must be one of [`BUNDLE_FILES`], listed once, with a SHA-256 and a size
+/// within `limits`. `out` is created (mode 0700) when it does not exist.
+pub async fn download_with(
+    s3: &aws_sdk_s3::Client,
+    location: &S3Location,
+    out: &Path,
+    limits: DownloadLimits,
+) -> Result<(Manifest, Vec<PathBuf>), DeliverError> {
+    let raw = get_bounded(s3, location, MANIFEST, MAX_MANIFEST_BYTES)
         .await?
         .ok_or_else(|| DeliverError::NoManifest {
             location: location.to_string(),
         })?;
-    let manifest: Manifest =
-        serde_json::from_slice(&raw).map_err(|e| DeliverError::BadManifest {
-            location: location.to_string(),
-            detail: e.to_string(),
-        })?;
-    std::fs::create_dir_all(out).map_err(|source| DeliverError::Write {
-        path: out.to_owned(),
-        source,
-    })?;
-    let mut written = Vec::new();
-    for entry in &manifest.files {
-        check_name(&entry.name)?;
-        let bytes =
-            get(s3, location, &entry.name)
-                .await?
-                .ok_or_else(|| DeliverError::Checksum {
-                    location: location.to_string(),
-                    name: entry.name.clone(),
-                })?;
-        if sha256_hex(&bytes) != entry.sha256 || bytes.len() as u64 != entry.size {
-            return Err(DeliverError::Checksum {
+    let bad_manifest = |detail: String| DeliverError::BadManifest {
+        location: location.to_string(),
+        detail,
+    };
+    let (manifest, names) =
+        Manifest::parse(&raw, limits.max_file_bytes).map_err(|problem| match problem {
+            ManifestProblem::Syntax(detail) => bad_manifest(detail),
+            ManifestProblem::UnexpectedFile(name) => DeliverError::UnexpectedFile {
                 location: location.to_string(),
-                name: entry.name.clone(),
-            });
-        }
-        let path = out.join(&entry.name);
-        let tmp = out.join(format!(".{}.part", entry.name));
-        std::fs::write(&tmp, &bytes)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|source| DeliverError::Write {
-                path: path.clone(),
-                source,
-            })?;
-        written.push(path);
+                name,
+            },
+            ManifestProblem::Duplicate(name) => {
+                bad_manifest(format!("it lists {name} more than once"))
+            }
+            ManifestProblem::TooLarge { name, limit } => too_large(location, name, limit),
+            ManifestProblem::BadChecksum(name) => {
+                bad_manifest(format!("the checksum of {name} is not a hex SHA-256"))
+            }
+        })?;
+    let plan: Vec<(&'static str, &ManifestEntry)> =
+        names.into_iter().zip(manifest.files.iter()).collect();
+    create_private_dir(out)?;
+    let mut written = Vec::with_capacity(plan.len());
+    for (name, entry) in plan {
+        written.push(fetch_file(s3, location, out, name, entry).await?);
     }
     Ok((manifest, written))
 }
 
+/// Creates `out` (and missing parents) with mode 0700; an existing
+/// directory is used as it is.
+fn create_private_dir(out: &Path) -> Result<(), DeliverError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(out)
+        .map_err(|source| DeliverError::Write {
+            path: out.to_owned(),
+            source,
+        })
+}
+
+/// Downloads one file of the bundle to `out/name` (see [`download_with`]):
+/// into a new temporary file, renamed once its size and checksum match.
+async fn fetch_file(
+    s3: &aws_sdk_s3::Client,
+    location: &S3Location,
+    out: &Path,
+    name: &'static str,
+    entry: &ManifestEntry,
+) -> Result<PathBuf, DeliverError> {
+    let corrupted = || DeliverError::Checksum {
+        location: location.to_string(),
+        name: name.to_owned(),
+    };
+    let object = open(s3, location, name).await?.ok_or_else(corrupted)?;
+    // `entry.size` is within the limit, so a body of another length is
+    // refused, announced (here) or streamed (`stream_verified`).
+    if object
+        .content_length()
+        .is_some_and(|n| u64::try_from(n) != Ok(entry.size))
+    {
+        return Err(corrupted());
+    }
+    let (tmp, file) = create_temp(out, name).await?;
+    let streamed = stream_verified(file, object.body, entry, &tmp, location, name).await;
+    let renamed = match streamed {
+        Ok(()) => {
+            let path = out.join(name);
+            // A rename replaces whatever is at `path` (a symlink included)
+            // and never follows it.
+            tokio::fs::rename(&tmp, &path)
+                .await
+                .map(|()| path.clone())
+                .map_err(|source| DeliverError::Write { path, source })
+        }
+        Err(e) => Err(e),
+    };
+    if renamed.is_err() {
+        let _ = tokio::fs::remove_file(&tmp).await;
+    }
+    renamed
+}
+
+/// A new, empty, owner-only temporary file in `out` with an unpredictable
+/// name. `create_new` is `O_CREAT | O_EXCL`, which fails on any existing
+/// path, a symlink included (POSIX: never followed), so it has the effect of
+/// `O_NOFOLLOW` without needing the flag.
+async fn create_temp(out: &Path, name: &str) -> Result<(PathBuf, tokio::fs::File), DeliverError> {
+    let mut last = None;
+    for _ in 0..4 {
+        let mut nonce = [0u8; 8];
+        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| DeliverError::Write {
+            path: out.to_owned(),
+            source: std::io::Error::other("no randomness for a temporary name"),
+        })?;
+        let tmp = out.join(format!(".{name}.{}.part", hex(&nonce)));
+        match tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .await
+        {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some((tmp, e)),
+            Err(source) => return Err(DeliverError::Write { path: tmp, source }),
+        }
+    }
+    let (path, source) = last.unwrap_or_else(|| {
+        (
+            out.to_owned(),
+            std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+        )
+    });
+    Err(DeliverError::Write { path, source })
+}
+
+/// Streams `body` into `file`, hashing and counting; fails as corrupted as
+/// soon as it is longer than the manifest says, or at the end when its size
+/// or SHA-256 differ.
+async fn stream_verified(
+    mut file: tokio::fs::File,
+    mut body: ByteStream,
+    entry: &ManifestEntry,
+    tmp: &Path,
+    location: &S3Location,
+    name: &str,
+) -> Result<(), DeliverError> {
+    let corrupted = || DeliverError::Checksum {
+        location: location.to_string(),
+        name: name.to_owned(),
+    };
+    let write_error = |source| DeliverError::Write {
+        path: tmp.to_owned(),
+        source,
+    };
+    let mut digest = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    let mut size: u64 = 0;
+    while let Some(chunk) = body
+        .try_next()
+        .await
+        .map_err(|e| read_error(location, name, e))?
+    {
+        size = size.saturating_add(chunk.len() as u64);
+        if size > entry.size {
+            return Err(corrupted());
+        }
+        digest.update(&chunk);
+        file.write_all(&chunk).await.map_err(write_error)?;
+    }
+    file.flush().await.map_err(write_error)?;
+    file.sync_all().await.map_err(write_error)?;
+    if size != entry.size || !hex(digest.finish().as_ref()).eq_ignore_ascii_case(&entry.sha256) {
+        return Err(corrupted());
+    }
+    Ok(())
+}
+
+/// `text` with `%XX` escapes decoded and `+` as a space: the form S3 uses
+/// for keys when asked for `EncodingType=url` (AWS writes a space as `+` and
+/// a plus as `%2B`; botocore decodes it the same way).
+pub fn decode_url_key(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let digit = |at: usize| {
+            bytes
+                .get(at)
+                .and_then(|&d| char::from(d).to_digit(16))
+                .and_then(|d| u8::try_from(d).ok())
+        };
+        let escaped = match (b, digit(i + 1), digit(i + 2)) {
+            (b'%', Some(high), Some(low)) => Some(high << 4 | low),
+            _ => None,
+        };
+        match escaped {
+            Some(decoded) => {
+                out.push(decoded);
+                i += 3;
+            }
+            None => {
+                out.push(if b == b'+' { b' ' } else { b });
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The run folders (`RUN-ID/`) below `location` that have a manifest.
+///
+/// Keys are requested URL-encoded (`EncodingType=url`): a key may hold
+/// characters XML 1.0 cannot carry (U+0001), which would otherwise make the
+/// whole listing unreadable. The decoded keys are returned as they are; show
+/// them through [`crate::display_safe`].
 pub async fn list_runs(
     s3: &aws_sdk_s3::Client,
     location: &S3Location,
@@ -298,12 +561,24 @@ pub async fn list_runs(
         .list_objects_v2()
         .bucket(&location.bucket)
         .prefix(&location.prefix)
+        .encoding_type(EncodingType::Url)
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| s3_error("listing", location, "", e))?;
+        // A store that ignores the request says so by leaving this out.
+        let encoded = page.encoding_type() == Some(&EncodingType::Url);
         for object in page.contents() {
-            if let Some(run) = object.key().and_then(|k| k.strip_suffix(MANIFEST)) {
+            let Some(key) = object.key() else { continue };
+            let key = if encoded {
+                decode_url_key(key)
+            } else {
+                key.to_owned()
+            };
+            let run = key
+                .strip_suffix(MANIFEST)
+                .filter(|run| run.is_empty() || run.ends_with('/'));
+            if let Some(run) = run {
                 runs.push(S3Location::new(&location.bucket, run));
             }
         }
@@ -365,9 +640,71 @@ mod tests {
 
     #[test]
     fn bundle_names_cannot_escape_the_output_directory() {
-        for bad in ["../x", "a/b", "..", "", "c\\d"] {
+        for bad in [
+            "../x",
+            "a/b",
+            "..",
+            "",
+            "c\\d",
+            ".bashrc",
+            "../report.html",
+            "report.html/",
+            "REPORT.HTML",
+            MANIFEST,
+        ] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
-        assert!(check_name("report.html").is_ok());
+        for good in BUNDLE_FILES {
+            assert_eq!(check_name(good).unwrap(), good);
+        }
+    }
+
+    #[test]
+    fn the_bundle_list_names_every_file_the_job_delivers() {
+        for format in crate::report::Format::ALL {
+            assert!(
+                bundle_file(format.file_name()).is_some(),
+                "{}",
+                format.file_name()
+            );
+        }
+        assert!(bundle_file(crate::bundle::INVENTORY_FILE).is_some());
+        assert!(bundle_file(crate::bundle::SUMMARY_FILE).is_some());
+        assert!(bundle_file(MANIFEST).is_none());
+    }
+
+    #[test]
+    fn url_encoded_keys_decode() {
+        assert_eq!(
+            decode_url_key("a/run%01x/manifest.json"),
+            "a/run\u{1}x/manifest.json"
+        );
+        assert_eq!(decode_url_key("a+b%2Bc%20d"), "a b+c d");
+        assert_eq!(decode_url_key("%E6%97%A5"), "日");
+        // Malformed escapes stay as they are.
+        assert_eq!(decode_url_key("100%"), "100%");
+        assert_eq!(decode_url_key("%zz%4"), "%zz%4");
+        assert_eq!(decode_url_key("%ff"), "\u{fffd}");
+    }
+
+    #[test]
+    fn messages_show_bundle_text_escaped() {
+        let err = DeliverError::UnexpectedFile {
+            location: "s3://b/p/run\x1b[2J/".into(),
+            name: "\x1b]8;;x\x07.bashrc".into(),
+        };
+        let text = err.to_string();
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text}");
+        assert!(
+            text.contains(".bashrc") && text.contains("run\\u{1b}[2J"),
+            "{text}"
+        );
+        let err = DeliverError::S3 {
+            action: "reading",
+            location: "s3://b/".into(),
+            name: "report.html".into(),
+            message: "bad\u{202e}lmth".into(),
+        };
+        assert!(err.to_string().contains("bad\\u{202e}lmth"), "{err}");
     }
 }

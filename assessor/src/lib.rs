@@ -15,6 +15,11 @@
 //! module guarantees about customer data.
 
 pub mod analyze;
+pub mod bundle;
+// The job config: plain data, parsed without the appliance's dependencies
+// (so the offline build can fuzz it).
+pub mod config;
+pub mod display_safe;
 pub mod findings;
 pub mod report;
 pub mod rules;
@@ -29,8 +34,6 @@ pub mod appliance;
 pub mod check;
 #[cfg(feature = "appliance")]
 pub mod collect;
-#[cfg(feature = "appliance")]
-pub mod config;
 #[cfg(feature = "appliance")]
 pub mod deliver;
 #[cfg(feature = "appliance")]

@@ -44,7 +44,7 @@ async fn bundle_goes_up_encrypted_and_comes_back_verified() {
     let location = S3Location::new("reports", "assessments").join("run-7");
     let files = vec![
         ("report.html".to_owned(), b"<html>ok</html>".to_vec()),
-        ("findings.json".to_owned(), br#"{"findings":[]}"#.to_vec()),
+        ("report.json".to_owned(), br#"{"findings":[]}"#.to_vec()),
     ];
     let manifest = deliver::upload(&s3, &location, &key, "run-7", &files)
         .await
@@ -52,7 +52,7 @@ async fn bundle_goes_up_encrypted_and_comes_back_verified() {
     assert_eq!(manifest.files.len(), 2);
 
     // Every object is SSE-KMS under the customer key.
-    for name in ["report.html", "findings.json", "manifest.json"] {
+    for name in ["report.html", "report.json", "manifest.json"] {
         let head = s3
             .head_object()
             .bucket("reports")
@@ -118,7 +118,7 @@ async fn a_missing_bucket_fails_with_a_message_naming_it() {
         &location,
         "alias/k",
         "r",
-        &[("a.json".into(), b"{}".to_vec())],
+        &[("report.json".into(), b"{}".to_vec())],
     )
     .await
     .unwrap_err();

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use assessor::config::JobConfig;
+use assessor::display_safe::Escaped;
 use assessor::pipeline::{Aws, exit};
 
 #[derive(Debug, clap::Args)]
@@ -30,12 +31,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
+        // Names and details carry text the servers choose (versions,
+        // certificate names, error messages with routing hosts): escaped so
+        // none of it reaches the terminal as control characters.
         for c in &report.checks {
             println!(
                 "{} {}: {}",
                 if c.ok { "ok  " } else { "FAIL" },
-                c.name,
-                c.detail
+                Escaped(&c.name),
+                Escaped(&c.detail)
             );
         }
     }

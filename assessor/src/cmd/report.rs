@@ -2,13 +2,18 @@
 //!
 //! A reader needs only s3:ListBucket and s3:GetObject on the prefix and
 //! kms:Decrypt on the key (`policies/report-reader.json`).
+//!
+//! Everything the bucket or a bundle controls (keys, the manifest's run id)
+//! is printed through [`assessor::display_safe`], so it cannot drive the
+//! terminal.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use assessor::deliver::{self, S3Location};
+use assessor::deliver::{self, DownloadLimits, S3Location};
+use assessor::display_safe::Escaped;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -36,7 +41,31 @@ pub enum Command {
         /// Print a time-limited URL of the HTML report instead (e.g. 15m, 2h).
         #[arg(long, value_parser = parse_duration)]
         presign: Option<Duration>,
+        /// Refuse a bundle file larger than this (bytes, or with a unit: K, M, G).
+        #[arg(long, value_parser = parse_size, default_value = "2G")]
+        max_file_size: u64,
     },
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a number of bytes, e.g. 500M or 2G"))?;
+    let shift = match unit {
+        "" => 0,
+        "K" | "k" => 10,
+        "M" => 20,
+        "G" => 30,
+        _ => return Err(format!("{text:?}: the unit must be K, M or G")),
+    };
+    match n.checked_mul(1 << shift) {
+        Some(0) | None => Err(format!("{text:?}: expected between 1 byte and 16 EiB")),
+        Some(bytes) => Ok(bytes),
+    }
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -80,13 +109,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::List { location } => {
             let location = S3Location::parse(&location)?;
             for run in deliver::list_runs(&client, &location).await? {
-                println!("{run}");
+                println!("{}", Escaped(&run.to_string()));
             }
         }
         Command::Download {
             location,
             out,
             presign,
+            max_file_size,
         } => {
             let location = S3Location::parse(&location)?;
             if let Some(valid_for) = presign {
@@ -96,13 +126,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::SUCCESS);
             }
-            let (manifest, written) = deliver::download(&client, &location, &out)
+            let limits = DownloadLimits {
+                max_file_bytes: max_file_size,
+            };
+            let (manifest, written) = deliver::download_with(&client, &location, &out, limits)
                 .await
-                .with_context(|| format!("downloading {location}"))?;
+                .with_context(|| format!("downloading {}", Escaped(&location.to_string())))?;
             eprintln!(
                 "verified {} file(s) of run {} against the manifest",
                 written.len(),
-                manifest.run_id
+                Escaped(&manifest.run_id)
             );
             match written
                 .iter()
@@ -127,5 +160,17 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("8d").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_size("2G").unwrap(), 2 << 30);
+        assert_eq!(parse_size("500M").unwrap(), 500 << 20);
+        assert_eq!(parse_size("64k").unwrap(), 64 << 10);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("2T").is_err());
+        assert!(parse_size("99999999999G").is_err());
+        assert!(parse_size("big").is_err());
     }
 }

@@ -237,18 +237,35 @@ struct ResultProperties<'a> {
 
 /// A relative URI reference for a relative path: `/`-separated, with every
 /// byte outside RFC 3986 unreserved characters percent-encoded.
+///
+/// The reference never leaves `%SRCROOT%`, whatever the path (a finding's
+/// file name comes from the input, and a viewer resolves the URI against
+/// the checkout): `\` separates like `/`, leading separators, empty and `.`
+/// segments are dropped, and `..` removes the segment before it (or nothing,
+/// at the root), so neither `../` nor an absolute path survives.
 pub fn relative_uri(path: &str) -> String {
-    // A leading separator would make the reference absolute.
-    let path = path.trim_start_matches(['/', '\\']);
-    let mut out = String::with_capacity(path.len());
-    for segment_byte in path.bytes() {
-        match segment_byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                out.push(char::from(segment_byte));
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in path.split(['/', '\\']) {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
             }
-            // Paths from Windows exports.
-            b'\\' => out.push('/'),
-            b => out.push_str(&format!("%{b:02X}")),
+            segment => segments.push(segment),
+        }
+    }
+    let mut out = String::with_capacity(path.len());
+    for (i, segment) in segments.iter().enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        for byte in segment.bytes() {
+            match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    out.push(char::from(byte));
+                }
+                b => out.push_str(&format!("%{b:02X}")),
+            }
         }
     }
     out
@@ -264,6 +281,25 @@ mod tests {
         assert_eq!(relative_uri("my procs\\a b.sql"), "my%20procs/a%20b.sql");
         assert_eq!(relative_uri("c:#?%é.sql"), "c%3A%23%3F%25%C3%A9.sql");
         assert_eq!(relative_uri("/abs/x.sql"), "abs/x.sql");
+    }
+
+    #[test]
+    fn uris_never_climb_out_of_the_source_root() {
+        assert_eq!(relative_uri("../../etc/passwd"), "etc/passwd");
+        assert_eq!(relative_uri("..\\..\\windows\\win.ini"), "windows/win.ini");
+        assert_eq!(relative_uri("procs/../../../x.sql"), "x.sql");
+        assert_eq!(relative_uri("a/./b//c.sql"), "a/b/c.sql");
+        assert_eq!(relative_uri("//server/share/x.sql"), "server/share/x.sql");
+        assert_eq!(relative_uri(".."), "");
+        // Dots inside a name are a name, not a step up.
+        assert_eq!(relative_uri("a/..b/c...sql"), "a/..b/c...sql");
+        for hostile in ["../../etc/passwd", "/etc/passwd", "a/../../b", "..\\x"] {
+            let uri = relative_uri(hostile);
+            assert!(
+                !uri.starts_with('/') && !uri.split('/').any(|s| s == ".." || s == "."),
+                "{hostile} -> {uri}"
+            );
+        }
     }
 
     #[test]
