@@ -8,11 +8,31 @@
 //!   a mistyped field is reported by its name and the type it should have,
 //!   because a parser's own message would quote the offending value.
 //! - A secret is fetched once per run; nothing here writes it anywhere.
+//! - What we own of the answer is zeroized: the `SecretString` is taken out
+//!   of the SDK's output by value and parsed from a zeroizing buffer (the
+//!   password is moved, not copied, into its [`Password`]), and the raw
+//!   GetSecretValue response body, which holds the whole secret in JSON, is
+//!   taken back from the SDK by an interceptor once the output is
+//!   deserialized and zeroized when no other reference to its buffer is
+//!   left ([`ZeroizeResponseBody`]). What the SDK's HTTP stack frees on its
+//!   own (its connection's read buffer, the JSON deserializer's unescaping
+//!   buffer) is out of reach: SECURITY.md ("In use") says what remains and
+//!   `tests/secrets_memory.rs` measures it.
 
 use std::fmt;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
+use aws_sdk_secretsmanager::config::interceptors::{
+    BeforeTransmitInterceptorContextMut, FinalizerInterceptorContextMut,
+};
+use aws_sdk_secretsmanager::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_secretsmanager::error::BoxError;
+use aws_smithy_types::body::SdkBody;
 use serde_json::{Map, Value};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// A password that zeroizes on drop and never prints.
 #[derive(Clone)]
@@ -155,21 +175,140 @@ impl DbCredentials {
         client: &aws_sdk_secretsmanager::Client,
         secret_id: &str,
     ) -> Result<DbCredentials, SecretError> {
-        let out = client
+        let interceptor = ZeroizeResponseBody::default();
+        let shared = Arc::clone(&interceptor.shared);
+        let sent = client
             .get_secret_value()
             .secret_id(secret_id)
+            .customize()
+            .interceptor(interceptor)
             .send()
-            .await
-            .map_err(|e| fetch_error(secret_id, e))?;
-        match out.secret_string {
-            Some(text) => DbCredentials::parse(secret_id, Zeroizing::new(text)),
-            None if out.secret_binary.is_some() => Err(SecretError::Binary {
+            .await;
+        let taken = std::mem::take(&mut *shared.lock().unwrap_or_else(|e| e.into_inner()));
+        wipe_when_released(taken).await;
+        let mut out = sent.map_err(|e| fetch_error(secret_id, e))?;
+        // Taken by value: the SDK's output keeps no copy.
+        let text = out.secret_string.take().map(Zeroizing::new);
+        let binary = out
+            .secret_binary
+            .take()
+            .map(|b| Zeroizing::new(b.into_inner()));
+        drop(out);
+        match (text, binary) {
+            (Some(text), _) => DbCredentials::parse(secret_id, text),
+            (None, Some(_)) => Err(SecretError::Binary {
                 secret_id: secret_id.to_owned(),
             }),
-            None => Err(SecretError::NotJson {
+            (None, None) => Err(SecretError::NotJson {
                 secret_id: secret_id.to_owned(),
             }),
         }
+    }
+}
+
+/// Takes the raw GetSecretValue response body back from the SDK once the
+/// output has been deserialized (every attempt's, errors included) and
+/// zeroizes its buffer. The SDK reads a small body into one `Bytes` that
+/// may still share its allocation with the HTTP connection's read buffer;
+/// such a buffer cannot be written, so it is kept (`shared`) until the
+/// connection lets go of it, which the request's `Connection: close` makes
+/// prompt, and wiped then ([`wipe_when_released`]).
+#[derive(Debug, Default)]
+struct ZeroizeResponseBody {
+    shared: Arc<Mutex<Vec<bytes::Bytes>>>,
+}
+
+impl Intercept for ZeroizeResponseBody {
+    fn name(&self) -> &'static str {
+        "ZeroizeResponseBody"
+    }
+
+    /// No pooled connection keeps the response's read buffer alive.
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        context
+            .request_mut()
+            .headers_mut()
+            .insert("connection", "close");
+        Ok(())
+    }
+
+    fn modify_before_attempt_completion(
+        &self,
+        context: &mut FinalizerInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(response) = context.response_mut() {
+            let body = std::mem::replace(response.body_mut(), SdkBody::taken());
+            let left = wipe_body(body);
+            self.shared
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(left);
+        }
+        Ok(())
+    }
+}
+
+/// Zeroizes an in-memory body's buffers; returns those still shared with
+/// another owner, which cannot be written yet.
+fn wipe_body(body: SdkBody) -> Vec<bytes::Bytes> {
+    use http_body::Body as _;
+    let mut body = Box::pin(body);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut frames = Vec::new();
+    // An in-memory body yields its bytes at once; a streaming one (never the
+    // case after deserialization) is left alone rather than awaited.
+    while let Poll::Ready(Some(Ok(frame))) = Pin::as_mut(&mut body).poll_frame(&mut cx) {
+        if let Ok(data) = frame.into_data() {
+            frames.push(data);
+        }
+    }
+    // The body keeps a second handle on its bytes: drop it first.
+    drop(body);
+    let mut left = Vec::new();
+    for data in frames {
+        match data.try_into_mut() {
+            Ok(mut owned) => owned.as_mut().zeroize(),
+            Err(data) => left.push(data),
+        }
+    }
+    left
+}
+
+/// Zeroizes each buffer as soon as it is ours alone: waits up to 2 s (the
+/// closed connection drops its read buffer within milliseconds), then
+/// hands what is left to a background task that keeps trying for 10 min.
+async fn wipe_when_released(mut buffers: Vec<bytes::Bytes>) {
+    const STEP: Duration = Duration::from_millis(10);
+    async fn retry(buffers: &mut Vec<bytes::Bytes>, rounds: u32) {
+        for _ in 0..rounds {
+            if buffers.is_empty() {
+                return;
+            }
+            let mut still = Vec::new();
+            for data in buffers.drain(..) {
+                match data.try_into_mut() {
+                    Ok(mut owned) => owned.as_mut().zeroize(),
+                    Err(data) => still.push(data),
+                }
+            }
+            *buffers = still;
+            tokio::time::sleep(STEP).await;
+        }
+    }
+    retry(&mut buffers, 200).await;
+    if !buffers.is_empty() {
+        tracing::debug!(
+            buffers = buffers.len(),
+            "the secret's response buffer is still shared; wiping it in the background"
+        );
+        tokio::spawn(async move { retry(&mut buffers, 60_000).await });
     }
 }
 

@@ -4,16 +4,190 @@
 //! A wrong password is never retried: repeated failed logins lock accounts
 //! (SQL Server's password policy), so one failure ends the attempt at once.
 
+use std::io;
+use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
 use super::tls::TlsPolicy;
 use crate::secrets::Password;
 
-/// An open, authenticated, encrypted connection.
-pub type Client = tiberius::Client<Compat<TcpStream>>;
+/// An open, authenticated, encrypted connection, with a [`Meter`] on what
+/// the server sends. Derefs to the driver's client.
+pub struct Client {
+    inner: tiberius::Client<Compat<Metered>>,
+    meter: Arc<Meter>,
+}
+
+impl Client {
+    /// The meter on the bytes this connection has received.
+    pub fn meter(&self) -> Arc<Meter> {
+        Arc::clone(&self.meter)
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("meter", &self.meter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Deref for Client {
+    type Target = tiberius::Client<Compat<Metered>>;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl DerefMut for Client {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
+}
+
+/// Which of a [`Meter`]'s budgets stopped the reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tripped {
+    /// More bytes arrived since the last [`Meter::mark`] than one row may take.
+    Row,
+    /// More bytes arrived on the connection than the target may send.
+    Total,
+}
+
+/// Counts the bytes a server sends, below TLS, and fails the read that goes
+/// past a budget. This is what bounds memory while the driver decodes one
+/// row: tiberius reads a whole value (up to 2 GiB) before it hands the row
+/// over, so a limit checked on decoded rows alone would come too late.
+/// Unlimited until [`Meter::arm`] is called (the login is small and fixed).
+#[derive(Debug)]
+pub struct Meter {
+    read: AtomicU64,
+    mark: AtomicU64,
+    row_budget: AtomicU64,
+    total_budget: AtomicU64,
+    tripped: AtomicU8,
+}
+
+impl Default for Meter {
+    fn default() -> Meter {
+        Meter {
+            read: AtomicU64::new(0),
+            mark: AtomicU64::new(0),
+            row_budget: AtomicU64::new(u64::MAX),
+            total_budget: AtomicU64::new(u64::MAX),
+            tripped: AtomicU8::new(0),
+        }
+    }
+}
+
+impl Meter {
+    /// From now on, at most `row` bytes between two marks and `total` bytes
+    /// in all (counted from now).
+    pub fn arm(&self, row: u64, total: u64) {
+        let read = self.read.load(Ordering::Relaxed);
+        self.mark.store(read, Ordering::Relaxed);
+        self.row_budget.store(row, Ordering::Relaxed);
+        self.total_budget
+            .store(read.saturating_add(total), Ordering::Relaxed);
+    }
+
+    /// A row (or answer) is complete: the row budget starts again.
+    pub fn mark(&self) {
+        self.mark
+            .store(self.read.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
+    /// Bytes received so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
+    }
+
+    /// The budget that stopped the reading, if one did.
+    pub fn tripped(&self) -> Option<Tripped> {
+        match self.tripped.load(Ordering::Relaxed) {
+            1 => Some(Tripped::Row),
+            2 => Some(Tripped::Total),
+            _ => None,
+        }
+    }
+
+    fn count(&self, n: usize) -> io::Result<()> {
+        let n = u64::try_from(n).unwrap_or(u64::MAX);
+        let read = self.read.fetch_add(n, Ordering::Relaxed).saturating_add(n);
+        let since_mark = read.saturating_sub(self.mark.load(Ordering::Relaxed));
+        let tripped = if since_mark > self.row_budget.load(Ordering::Relaxed) {
+            Tripped::Row
+        } else if read > self.total_budget.load(Ordering::Relaxed) {
+            Tripped::Total
+        } else {
+            return Ok(());
+        };
+        let code = match tripped {
+            Tripped::Row => 1,
+            Tripped::Total => 2,
+        };
+        let _ = self
+            .tripped
+            .compare_exchange(0, code, Ordering::Relaxed, Ordering::Relaxed);
+        Err(io::Error::other(
+            "the server's answer exceeds a configured limit",
+        ))
+    }
+}
+
+/// A TCP stream whose reads are counted by a [`Meter`].
+#[derive(Debug)]
+pub struct Metered {
+    inner: TcpStream,
+    meter: Arc<Meter>,
+}
+
+impl AsyncRead for Metered {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.meter.tripped().is_some() {
+            return Poll::Ready(Err(io::Error::other(
+                "the server's answer exceeds a configured limit",
+            )));
+        }
+        let before = buf.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                let n = buf.filled().len().saturating_sub(before);
+                Poll::Ready(self.meter.count(n))
+            }
+            other => other,
+        }
+    }
+}
+
+impl AsyncWrite for Metered {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
 
 /// Where and as whom to connect.
 #[derive(Debug, Clone)]
@@ -166,8 +340,14 @@ async fn connect_once(
                 detail: e.to_string(),
             })?;
         let _ = tcp.set_nodelay(true);
-        tiberius::Client::connect(config, tcp.compat_write())
+        let meter = Arc::new(Meter::default());
+        let metered = Metered {
+            inner: tcp,
+            meter: Arc::clone(&meter),
+        };
+        tiberius::Client::connect(config, metered.compat_write())
             .await
+            .map(|inner| Client { inner, meter })
             .map_err(|e| classify(endpoint, attempt, e))
     };
     tokio::time::timeout(timeout, work)

@@ -25,6 +25,25 @@ pub struct FixtureModule {
     pub definition: Option<String>,
 }
 
+impl FixtureModule {
+    /// A stored procedure `dbo.{name}` whose definition is exactly `len`
+    /// bytes of ASCII: a `CREATE PROCEDURE` padded with a comment of
+    /// `filler` (for answers larger than the collector's limits).
+    pub fn sized(name: &str, len: usize, filler: char) -> FixtureModule {
+        assert!(filler.is_ascii(), "the filler must be one byte");
+        let head = format!("CREATE PROCEDURE dbo.[{name}] AS SELECT 1\n-- ");
+        let mut definition = String::with_capacity(len.max(head.len()));
+        definition.push_str(&head);
+        definition.extend(std::iter::repeat_n(filler, len.saturating_sub(head.len())));
+        FixtureModule {
+            schema: "dbo".into(),
+            name: name.into(),
+            kind: "SQL_STORED_PROCEDURE".into(),
+            definition: Some(definition),
+        }
+    }
+}
+
 /// How a database answers the per-database queries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Behaviour {
@@ -98,7 +117,8 @@ pub struct CatalogFixture {
     /// The login's answers to `HAS_PERMS_BY_NAME`: VIEW ANY DATABASE, VIEW
     /// ANY DEFINITION, CONNECT ANY DATABASE, SELECT on msdb.dbo.sysjobs.
     pub permissions: [bool; 4],
-    /// The answer for VIEW SERVER STATE (the host resources step).
+    /// The answer for VIEW SERVER STATE (the host resources step, sent
+    /// only with the `host_resources` opt-in).
     pub view_server_state: bool,
     pub server: FixtureServer,
     /// `sys.configurations` (name, value in use).
@@ -398,6 +418,20 @@ impl CatalogFixture {
         })
     }
 
+    /// A server holding only `databases`: nothing at server level beyond
+    /// its version, every permission held.
+    pub fn with_databases(databases: Vec<FixtureDatabase>) -> CatalogFixture {
+        CatalogFixture {
+            version: "16.0.4125.3".into(),
+            databases,
+            job_steps: Vec::new(),
+            permissions: [true; 4],
+            view_server_state: true,
+            server: FixtureServer::default(),
+            configurations: Vec::new(),
+        }
+    }
+
     /// The fixture document for `tests/peers/tds_peer.py`.
     pub fn to_json(&self) -> Value {
         let srv = &self.server;
@@ -466,10 +500,22 @@ impl CatalogFixture {
                 "columns": [["name","nvarchar"],["type_desc","nvarchar"],["is_enabled","int"]],
                 "rows": srv.audits.iter().map(|n| json!([n, "FILE", 1])).collect::<Vec<_>>()
             }),
+            // As SQL Server answers the collector's two job step queries:
+            // the command only for T-SQL steps (filtered in the WHERE), the
+            // other steps without their command.
             json!({
-                "match": "FROM msdb\\.dbo\\.sysjobs",
+                "match": "FROM msdb\\.dbo\\.sysjobs .* WHERE s\\.subsystem = N'TSQL'",
                 "columns": [["name","nvarchar"],["step_id","int"],["subsystem","nvarchar"],["command","nvarchar(max)"]],
-                "rows": self.job_steps.iter().map(|(j, s, sub, c)| json!([j, s, sub, c])).collect::<Vec<_>>()
+                "rows": self.job_steps.iter()
+                    .filter(|(_, _, sub, _)| sub.eq_ignore_ascii_case("TSQL"))
+                    .map(|(j, s, sub, c)| json!([j, s, sub, c])).collect::<Vec<_>>()
+            }),
+            json!({
+                "match": "FROM msdb\\.dbo\\.sysjobs .* WHERE s\\.subsystem <> N'TSQL'",
+                "columns": [["name","nvarchar"],["step_id","int"],["subsystem","nvarchar"]],
+                "rows": self.job_steps.iter()
+                    .filter(|(_, _, sub, _)| !sub.eq_ignore_ascii_case("TSQL"))
+                    .map(|(j, s, sub, _)| json!([j, s, sub])).collect::<Vec<_>>()
             }),
             json!({
                 "match": "FROM sys\\.databases",
