@@ -6,19 +6,26 @@
   password manager, then store the same username and password in the Secrets
   Manager secret the stack names (DbSecretArn).
 
-  What the login can do, and why:
-  - VIEW SERVER STATE: server properties, availability groups, configuration.
+  What the login can do, and why (catalog metadata only):
   - VIEW ANY DATABASE: list databases (sys.databases).
   - VIEW ANY DEFINITION: read module definitions and object metadata in every
     database without being a user with rights on each object.
   - CONNECT ANY DATABASE: open each database to read its catalog views
     (sys.sql_modules, sys.objects, ...), without a user in each database.
-  - On SQL Server 2022 and later, the finer-grained VIEW SERVER PERFORMANCE
-    STATE / VIEW SERVER SECURITY STATE and VIEW ANY PERFORMANCE DEFINITION /
-    VIEW ANY SECURITY DEFINITION are granted instead of the broader ones where
-    available (see the version check below).
-  - msdb: SQLAgentReaderRole, to read SQL Agent job steps (their T-SQL is
-    assessed). Nothing else in msdb.
+  - On SQL Server 2022 and later, also the finer-grained VIEW ANY PERFORMANCE
+    DEFINITION / VIEW ANY SECURITY DEFINITION (see the version check below).
+  - msdb: SQLAgentReaderRole, to list SQL Agent job steps. The assessor reads
+    the command of T-SQL steps only (it filters on the subsystem in the query),
+    never that of CmdExec, PowerShell, SSIS or other steps. Nothing else in
+    msdb.
+
+  Not granted: VIEW SERVER STATE (nor, on 2022, VIEW SERVER PERFORMANCE STATE
+  or VIEW SERVER SECURITY STATE). Besides the host's CPU and memory it lets a
+  login read every session's live SQL text (sys.dm_exec_requests,
+  sys.dm_exec_sql_text), which is not catalog metadata. The assessor only uses
+  it for an opt-in step, `[targets.collect] host_resources = true`; the
+  optional block at the end grants it for that case, and this script revokes
+  it otherwise (an earlier version granted it).
 
   What it cannot do: read table data (no SELECT on user tables is granted;
   CONNECT ANY DATABASE does not imply SELECT), change anything (no ALTER,
@@ -45,8 +52,6 @@ END;
 -- SQL Server 2022 (16.x) splits the broad permissions into finer ones.
 IF CAST(SERVERPROPERTY('ProductMajorVersion') AS int) >= 16
 BEGIN
-    GRANT VIEW SERVER PERFORMANCE STATE TO [sqlassess_reader];
-    GRANT VIEW SERVER SECURITY STATE TO [sqlassess_reader];
     GRANT VIEW ANY PERFORMANCE DEFINITION TO [sqlassess_reader];
     GRANT VIEW ANY SECURITY DEFINITION TO [sqlassess_reader];
     GRANT VIEW ANY DATABASE TO [sqlassess_reader];
@@ -55,7 +60,6 @@ BEGIN
 END
 ELSE
 BEGIN
-    GRANT VIEW SERVER STATE TO [sqlassess_reader];
     GRANT VIEW ANY DATABASE TO [sqlassess_reader];
     GRANT VIEW ANY DEFINITION TO [sqlassess_reader];
     -- CONNECT ANY DATABASE exists from SQL Server 2014 (12.x).
@@ -72,6 +76,29 @@ IF NOT EXISTS (SELECT 1 FROM sys.database_principals WHERE name = N'sqlassess_re
 ALTER ROLE [SQLAgentReaderRole] ADD MEMBER [sqlassess_reader];
 
 USE [master];
+
+-- Server state is not catalog metadata: take back what an earlier version of
+-- this script granted (the optional block below grants it again if used).
+REVOKE VIEW SERVER STATE FROM [sqlassess_reader];
+IF CAST(SERVERPROPERTY('ProductMajorVersion') AS int) >= 16
+BEGIN
+    -- Dynamic SQL: these names do not parse before SQL Server 2022.
+    EXEC (N'REVOKE VIEW SERVER PERFORMANCE STATE FROM [sqlassess_reader];');
+    EXEC (N'REVOKE VIEW SERVER SECURITY STATE FROM [sqlassess_reader];');
+END;
+
+/*
+  OPTIONAL: only if the job config sets, for this server,
+      [targets.collect]
+      host_resources = true
+  (the host's CPU count and memory, read from sys.dm_os_sys_info). This
+  permission also lets the login read the live SQL text of every session on
+  the server. `assessor check` lists the opt-in and whether the login holds it.
+  To use it, remove the comment markers around the next line:
+
+GRANT VIEW SERVER STATE TO [sqlassess_reader];
+*/
+
 -- To remove everything after the assessment:
 --   USE [msdb]; DROP USER [sqlassess_reader];
 --   USE [master]; DROP LOGIN [sqlassess_reader];

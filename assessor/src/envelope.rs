@@ -3,21 +3,22 @@
 //!
 //! Guarantees:
 //! - The plaintext data key exists only in memory, inside [`DataKey`], which
-//!   zeroizes it on drop and never prints it. Only KMS's encrypted copy of the
-//!   key (useless without the customer's CMK *and* the run's encryption
-//!   context) is ever written to disk.
+//!   zeroizes it on drop and never prints it. The job writes no copy of the
+//!   key anywhere, not even KMS's wrapped one (once `data-key.enc`): runs
+//!   never resume, so nothing would read it back, and the instance role is
+//!   allowed `kms:GenerateDataKey` only (with the run's encryption context),
+//!   never `kms:Decrypt` on a data key.
 //! - [`Sealer::seal`] uses a fresh random 96-bit nonce per value and binds the
 //!   value to its row with associated data ([`Binding`]): a sealed value
 //!   copied to another row, column or run fails to open.
-//! - Crypto-shredding: once the [`DataKey`] is dropped and the encrypted key
-//!   blob deleted, nothing sealed under it can be opened again, even with
-//!   the CMK.
+//! - Crypto-shredding: once the [`DataKey`] is dropped (the end of the run,
+//!   or the process dying), nothing sealed under it can be opened again:
+//!   no wrapped copy exists to ask KMS for it.
 //!
-//! Why random nonces rather than a counter: a resumed run reuses its data key
-//! in a new process, where a counter would restart and repeat nonces. With
-//! random nonces the risk of a repeat stays below 2^-32 as long as a key
-//! seals fewer than 2^32 values ([`MAX_SEALS_PER_KEY`]), which [`Sealer`]
-//! enforces.
+//! Why random nonces rather than a counter: they need no state shared
+//! between sealers. With random nonces the risk of a repeat stays below
+//! 2^-32 as long as a key seals fewer than 2^32 values
+//! ([`MAX_SEALS_PER_KEY`]), which [`Sealer`] enforces.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -71,7 +72,8 @@ pub enum EnvelopeError {
     Open { binding: String },
 }
 
-/// The run's data key: plaintext in memory only, plus KMS's encrypted copy.
+/// The run's data key: plaintext in memory only, plus KMS's encrypted copy
+/// (also in memory only).
 pub struct DataKey {
     plaintext: Zeroizing<[u8; KEY_LEN]>,
     encrypted: Vec<u8>,
@@ -124,7 +126,10 @@ impl DataKey {
         DataKey::from_parts(&plaintext, encrypted)
     }
 
-    /// Recovers the data key of an interrupted run from its encrypted blob.
+    /// Unwraps a data key from its KMS-encrypted blob under `run_id`'s
+    /// context. The job never calls it (it keeps no blob, and the instance
+    /// role may not decrypt data keys); `tests/envelope_kms.rs` uses it to
+    /// show that a blob opens only under its own run's context.
     pub async fn decrypt(
         kms: &aws_sdk_kms::Client,
         key_id: &str,
@@ -169,7 +174,7 @@ impl DataKey {
         DataKey::from_parts(bytes.as_ref(), Vec::new())
     }
 
-    /// KMS's encrypted copy of the key: the only form that may be stored.
+    /// KMS's encrypted copy of the key. The job keeps it in memory only.
     pub fn encrypted_blob(&self) -> &[u8] {
         &self.encrypted
     }

@@ -78,6 +78,10 @@ async fn a_ready_setup_passes_every_check_and_nothing_is_collected() {
         "ok   sql-01: login: logged in over verified TLS (Required mode)",
         "ok   sql-01: server: SQL Server 16.0.4125.3 RTM",
         "ok   sql-01: permissions: every collection step can run",
+        // The fixture's login holds VIEW SERVER STATE although the job does
+        // not opt in to host resources: said, not failed.
+        "ok   sql-01: host resources: not collected (opt-in: `[targets.collect] host_resources = true`); \
+         WARNING: the login holds VIEW SERVER STATE",
     ] {
         assert!(out.contains(line), "missing {line:?} in\n{out}");
     }
@@ -108,6 +112,80 @@ async fn missing_permissions_name_the_steps_they_would_skip() {
         ),
         "{out}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_host_resources_opt_in_is_listed_with_the_permission_it_needs() {
+    let mut fixture = CatalogFixture::wide_world_importers().unwrap();
+    fixture.view_server_state = false;
+    let app = LocalAppliance::start(ApplianceOptions {
+        fixture,
+        password: "pw-check".into(),
+        sql_server_down: false,
+        key_disabled: false,
+    })
+    .await
+    .unwrap();
+    // Without the opt-in, VIEW SERVER STATE is not needed: the check passes
+    // and names the switch and the permission it would need.
+    let (code, out) = check(&app);
+    assert_eq!(code, Some(0), "{out}");
+    for line in [
+        "ok   sql-01: permissions: every collection step can run",
+        "ok   sql-01: host resources: not collected (opt-in: `[targets.collect] host_resources = \
+         true`, which needs VIEW SERVER STATE)",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in\n{out}");
+    }
+    // Opted in, the missing permission fails the check.
+    edit_config(
+        &app,
+        "[timeouts]",
+        "[targets.collect]\nhost_resources = true\n\n[timeouts]",
+    );
+    let (code, out) = check(&app);
+    assert_eq!(code, Some(4), "{out}");
+    assert!(
+        out.contains(
+            "FAIL sql-01: host resources: opted in with `[targets.collect] host_resources = true` \
+             but the login lacks VIEW SERVER STATE"
+        ),
+        "{out}"
+    );
+    // The check itself never reads server state, opted in or not.
+    let statements = app.tds.as_ref().unwrap().statements();
+    assert_eq!(
+        statements,
+        [
+            SERVER_QUERY,
+            PERMISSIONS_QUERY,
+            SERVER_QUERY,
+            PERMISSIONS_QUERY
+        ],
+        "{statements:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_config_host_other_than_the_secrets_is_warned_about() {
+    let app = appliance([true; 4], false, false).await;
+    let (_, out) = check(&app);
+    assert!(!out.contains("sql-01: host:"), "{out}");
+    // The secret names 127.0.0.1; the config sends the login elsewhere.
+    edit_config(
+        &app,
+        "name = \"sql-01\"\n",
+        "name = \"sql-01\"\nhost = \"localhost\"\n",
+    );
+    let (_, out) = check(&app);
+    assert!(
+        out.contains(
+            "ok   sql-01: host: WARNING: sql-01: the job config's host differs from the host in \
+             secret"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("pw-check"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,11 +6,15 @@
 
 use std::time::Duration;
 
-use assessor::collect::catalog::{CollectError, collect, is_collector_statement};
+use assessor::collect::catalog::{
+    CollectError, Limits, collect, collect_with_options, is_collector_statement,
+};
 use assessor::collect::connect::{ConnectOptions, Endpoint, connect};
-use assessor::collect::queries::{DATABASE_STATEMENTS, SERVER_STATEMENTS};
+use assessor::collect::queries::{
+    DATABASE_STATEMENTS, HOST_QUERY, JOB_STEPS_QUERY, SERVER_STATEMENTS,
+};
 use assessor::collect::tls::TlsPolicy;
-use assessor::config::TlsMode;
+use assessor::config::{CollectConfig, TlsMode};
 use assessor::secrets::Password;
 use testbed::catalog_fixture::{
     Behaviour, CatalogFixture, FixtureDatabase, FixtureModule, FixtureReference, FixtureServer,
@@ -20,6 +24,11 @@ use testbed::pki::{TestPki, Validity};
 use testbed::tds::{TdsPeer, TdsPeerOptions};
 
 const HOSTILE_DB: &str = "x]; DROP TABLE y;--";
+
+/// The `[targets.collect] host_resources = true` opt-in.
+const HOST_RESOURCES: CollectConfig = CollectConfig {
+    host_resources: true,
+};
 
 struct Server {
     peer: TdsPeer,
@@ -130,9 +139,17 @@ async fn collects_every_module_read_only_with_round_trips_independent_of_object_
     let server = serve(&fixture);
     let mut client = client(&server).await;
 
-    let inventory = collect(&mut client, "sql-01", &[], Duration::from_secs(60))
-        .await
-        .unwrap();
+    // Every step, the host resources opt-in included.
+    let inventory = collect_with_options(
+        &mut client,
+        "sql-01",
+        &[],
+        Duration::from_secs(60),
+        Limits::default(),
+        HOST_RESOURCES,
+    )
+    .await
+    .unwrap();
 
     assert_eq!(inventory.server.version, "16.0.4125.3");
     assert!(inventory.server.hadr_enabled);
@@ -333,9 +350,16 @@ async fn a_step_the_login_may_not_run_is_reported_skipped_with_its_permission() 
     fixture.view_server_state = false;
     let server = serve(&fixture);
     let mut client = client(&server).await;
-    let inventory = collect(&mut client, "sql-01", &[], Duration::from_secs(60))
-        .await
-        .unwrap();
+    let inventory = collect_with_options(
+        &mut client,
+        "sql-01",
+        &[],
+        Duration::from_secs(60),
+        Limits::default(),
+        HOST_RESOURCES,
+    )
+    .await
+    .unwrap();
     assert_eq!(inventory.server.cpu_count, None);
     let skipped = inventory
         .skipped
@@ -347,4 +371,84 @@ async fn a_step_the_login_may_not_run_is_reported_skipped_with_its_permission() 
     // The rest was collected.
     assert_eq!(inventory.databases.len(), 2);
     assert!(inventory.databases.iter().all(|d| !d.modules.is_empty()));
+}
+
+/// Catalog metadata only: a CmdExec or PowerShell step's command (where
+/// passwords live) is never selected, only listed by subsystem, and without
+/// the `host_resources` opt-in no statement needing VIEW SERVER STATE is sent.
+#[tokio::test]
+async fn non_tsql_job_step_commands_and_server_state_are_never_asked_for() {
+    let canary = "CANARY-CMDEXEC-Pa55w0rd";
+    let mut fixture = CatalogFixture::wide_world_importers().unwrap();
+    fixture.job_steps.push((
+        "Nightly export".into(),
+        1,
+        "CmdExec".into(),
+        format!("bcp Sales.dbo.Orders out C:\\x.dat -S sql-01 -U etl -P {canary}"),
+    ));
+    fixture.job_steps.push((
+        "Nightly export".into(),
+        2,
+        "PowerShell".into(),
+        format!("$pw = ConvertTo-SecureString '{canary}' -AsPlainText -Force"),
+    ));
+    let server = serve(&fixture);
+    let mut client = client(&server).await;
+    // The default options: no opt-in.
+    let inventory = collect(&mut client, "sql-01", &[], Duration::from_secs(60))
+        .await
+        .unwrap();
+
+    // Every step is listed, in job order; only the T-SQL one has code.
+    let steps: Vec<(&str, i32, &str, bool)> = inventory
+        .job_steps
+        .iter()
+        .map(|s| {
+            (
+                s.job.as_str(),
+                s.step_id,
+                s.subsystem.as_str(),
+                s.command.is_empty(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("Nightly export", 1, "CmdExec", true),
+            ("Nightly export", 2, "PowerShell", true),
+            ("WWI nightly purge", 1, "TSQL", false),
+        ]
+    );
+    assert!(!format!("{inventory:?}").contains(canary));
+    assert!(!serde_json::to_string(&inventory).unwrap().contains(canary));
+
+    // What the server was asked: one statement reads commands, and it
+    // filters T-SQL steps in its WHERE; nothing reads a DMV.
+    let statements = server.peer.statements();
+    let reading_commands: Vec<&String> = statements
+        .iter()
+        .filter(|s| s.contains("command"))
+        .collect();
+    assert_eq!(reading_commands, [JOB_STEPS_QUERY]);
+    assert!(JOB_STEPS_QUERY.contains(" WHERE s.subsystem = N'TSQL' "));
+    assert!(
+        !statements.iter().any(|s| s == HOST_QUERY),
+        "{statements:?}"
+    );
+    assert!(
+        !statements
+            .iter()
+            .any(|s| s.to_ascii_lowercase().contains(".dm_")),
+        "{statements:?}"
+    );
+    assert_eq!(inventory.server.cpu_count, None);
+    assert_eq!(inventory.server.memory_mb, None);
+    // Not asked is not refused: nothing is reported skipped.
+    assert!(inventory.skipped.is_empty(), "{:?}", inventory.skipped);
+    assert_eq!(
+        statements.len(),
+        SERVER_STATEMENTS.len() - 1 + DATABASE_STATEMENTS.len() * fixture.databases.len()
+    );
+    assert!(statements.iter().all(|s| is_collector_statement(s)));
 }

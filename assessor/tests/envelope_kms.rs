@@ -32,6 +32,9 @@ async fn data_key_from_kms_seals_and_is_recovered_only_with_its_run_context() {
 
     let key = DataKey::generate(&kms, &key_id, "run-42").await.unwrap();
     assert!(!key.encrypted_blob().is_empty());
+    // moto's wrapped key starts with the key's id: what job_e2e scans the
+    // session directory for to prove no wrapped key is ever written there.
+    assert!(key.encrypted_blob().starts_with(key_id.as_bytes()));
     let binding = Binding::new("run-42", "modules", "1", "definition");
     let sealed = key.sealer().unwrap().seal(&binding, b"SELECT 1").unwrap();
 

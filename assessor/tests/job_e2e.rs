@@ -82,6 +82,8 @@ struct Scan {
     /// table's file is non-empty).
     files_seen: usize,
     hits: Vec<(PathBuf, String)>,
+    /// Every file name seen under the session directory.
+    names: std::collections::BTreeSet<String>,
 }
 
 /// Waits for the job, scanning the session directory for `canaries` the
@@ -112,6 +114,9 @@ fn scan_while_running(mut child: Child, session: &Path, canaries: &[&str]) -> (O
         }
         scan.files_seen = scan.files_seen.max(files.len());
         for file in files {
+            if let Some(name) = file.file_name() {
+                scan.names.insert(name.to_string_lossy().into_owned());
+            }
             // A file can vanish between listing and reading.
             let Ok(bytes) = std::fs::read(&file) else {
                 continue;
@@ -186,9 +191,22 @@ async fn bucket_keys(app: &LocalAppliance) -> Vec<String> {
 async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
     let module_canary = format!("CANARY-MODULE-{}", random_hex(8).unwrap());
     let password_canary = format!("CANARY-PASSWORD-{}", random_hex(8).unwrap());
-    let fixture = canary_fixture(&module_canary);
+    // A password in a CmdExec job step: only T-SQL steps' commands are
+    // read, so it must never reach the appliance at all.
+    let step_canary = format!("CANARY-JOBSTEP-{}", random_hex(8).unwrap());
+    let mut fixture = canary_fixture(&module_canary);
+    fixture.job_steps.push((
+        "Nightly export".into(),
+        1,
+        "CmdExec".into(),
+        format!("bcp WideWorldImporters.Sales.Orders out D:\\x.dat -U etl -P {step_canary}"),
+    ));
     let modules = fixture.module_count();
-    let job_steps = fixture.job_steps.len();
+    let tsql_job_steps = fixture
+        .job_steps
+        .iter()
+        .filter(|(_, _, subsystem, _)| subsystem == "TSQL")
+        .count();
     let app = stand_up(options(fixture, &password_canary)).await;
 
     // Debug logs too: they must not carry the canaries either.
@@ -199,7 +217,15 @@ async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
         .arg(&app.config_path)
         .spawn()
         .unwrap();
-    let canaries = [module_canary.clone(), password_canary.clone()];
+    // The KMS-wrapped data key is not written either: moto's ciphertext
+    // blob starts with the key's id, so the id in any session file would be
+    // a stored wrapped key (the job itself never names the key there).
+    let canaries = [
+        module_canary.clone(),
+        password_canary.clone(),
+        step_canary.clone(),
+        app.key_id.clone(),
+    ];
     let session = app.session_dir.clone();
     let (output, scan) = tokio::task::spawn_blocking(move || {
         let canaries: Vec<&str> = canaries.iter().map(String::as_str).collect();
@@ -214,8 +240,13 @@ async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
         "the scanner never saw the session's PostgreSQL at work: {scan:?}"
     );
     assert!(scan.hits.is_empty(), "plaintext on disk: {:?}", scan.hits);
+    assert!(
+        scan.names.iter().all(|n| !n.contains("data-key")),
+        "a data key file was written: {:?}",
+        scan.names
+    );
     assert!(!app.session_dir.exists(), "the session directory survived");
-    for canary in [&module_canary, &password_canary] {
+    for canary in [&module_canary, &password_canary, &step_canary] {
         assert!(!all.contains(canary.as_str()), "{canary} in the output");
     }
 
@@ -310,7 +341,10 @@ async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
     );
     assert_eq!(findings.len() as u64, run["findings"].as_u64().unwrap());
     // Every collected module and T-SQL job step is one analysed unit of code.
-    assert_eq!(report["summary"]["files_analyzed"], modules + job_steps);
+    assert_eq!(
+        report["summary"]["files_analyzed"],
+        modules + tsql_job_steps
+    );
     // What the catalog showed beyond code is assessed too: the fixture's
     // availability group, its Agent job, and WWI's temporal and
     // memory-optimized tables, each attributed to its object.
@@ -349,6 +383,18 @@ async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
     let inventory_text = std::fs::read_to_string(out.join("inventory.json")).unwrap();
     assert!(!inventory_text.contains("\"definition\""));
     assert!(!inventory_text.contains(&module_canary));
+    // The CmdExec step is listed by subsystem; its command is nowhere in the
+    // bundle (it never left the server).
+    assert!(inventory_text.contains("CmdExec"));
+    for file in std::fs::read_dir(&out).unwrap() {
+        let path = file.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !contains(&bytes, step_canary.as_bytes()),
+            "the CmdExec step's command is in {}",
+            path.display()
+        );
+    }
     let delivered: Value =
         serde_json::from_slice(&std::fs::read(out.join("run-summary.json")).unwrap()).unwrap();
     assert_eq!(delivered["run_id"], run_id);
@@ -497,7 +543,15 @@ async fn after_a_sigkill_the_next_run_destroys_the_leftovers_and_starts_clean() 
         alive(postmaster),
         "the killed run's PostgreSQL should be orphaned"
     );
-    assert!(session.join("data-key.enc").is_file());
+    // The killed run left its cluster, but never a copy of its data key:
+    // what it sealed is already unreadable (crypto-shredded).
+    assert!(session.join("pg").is_dir());
+    assert!(
+        files_under(&session)
+            .iter()
+            .all(|f| !f.to_string_lossy().contains("data-key")),
+        "a data key file was left behind"
+    );
 
     let output = assessor(&app)
         .args(["run", "--config"])

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tiberius::Row;
 
-use super::catalog::{CollectError, Refusal, int, query, server_info};
+use super::catalog::{Budget, CollectError, Limits, Refusal, int, query, server_info};
 use super::connect::Client;
 use super::inventory::ServerInfo;
 use super::queries::SERVER_QUERY;
@@ -56,6 +56,14 @@ pub const PERMISSIONS: &[(&str, &[&str])] = &[
     ("VIEW SERVER STATE", &["host resources"]),
 ];
 
+/// Permissions needed only by an opt-in step, with the config line that
+/// turns it on. Without the opt-in the login should not hold them: VIEW
+/// SERVER STATE also reads every session's live SQL text.
+pub const OPT_IN_PERMISSIONS: &[(&str, &str)] = &[(
+    "VIEW SERVER STATE",
+    crate::config::CollectConfig::HOST_RESOURCES_OPT_IN,
+)];
+
 pub const PERMISSIONS_QUERY: &str = "SELECT \
 CAST(ISNULL(HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW ANY DATABASE'), 0) AS int) AS view_any_database, \
 CAST(ISNULL(HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW ANY DEFINITION'), 0) AS int) AS view_any_definition, \
@@ -70,6 +78,9 @@ pub struct PermissionCheck {
     pub held: bool,
     /// The collection steps skipped without it.
     pub steps: &'static [&'static str],
+    /// For a permission only an opt-in step needs, the config line that
+    /// turns the step on; `None` for what every collection needs.
+    pub opt_in: Option<&'static str>,
 }
 
 /// What the preflight learned from the server.
@@ -85,17 +96,43 @@ pub async fn probe(
     target: &str,
     timeout: Duration,
 ) -> Result<ServerProbe, CollectError> {
-    let server = rows(client, target, "server properties", SERVER_QUERY, timeout).await?;
-    let server = server.first().map_or_else(ServerInfo::default, server_info);
-    let perms = rows(client, target, "permissions", PERMISSIONS_QUERY, timeout).await?;
-    let row = perms.first();
+    // A hostile server cannot make the preflight buffer an oversized answer.
+    Budget::new(Limits::default()).arm(&client.meter());
+    let server = rows(
+        client,
+        target,
+        "server properties",
+        SERVER_QUERY,
+        timeout,
+        server_info,
+    )
+    .await?
+    .into_iter()
+    .next()
+    .unwrap_or_default();
+    let held = rows(
+        client,
+        target,
+        "permissions",
+        PERMISSIONS_QUERY,
+        timeout,
+        |r| (0..PERMISSIONS.len()).map(|i| int(r, i) != 0).collect(),
+    )
+    .await?
+    .into_iter()
+    .next()
+    .unwrap_or_else(|| vec![false; PERMISSIONS.len()]);
     let permissions = PERMISSIONS
         .iter()
-        .enumerate()
-        .map(|(i, (permission, steps))| PermissionCheck {
+        .zip(held)
+        .map(|((permission, steps), held)| PermissionCheck {
             permission,
-            held: row.is_some_and(|r| int(r, i) != 0),
+            held,
             steps,
+            opt_in: OPT_IN_PERMISSIONS
+                .iter()
+                .find(|(p, _)| p == permission)
+                .map(|(_, line)| *line),
         })
         .collect();
     Ok(ServerProbe {
@@ -104,15 +141,18 @@ pub async fn probe(
     })
 }
 
-async fn rows(
+async fn rows<T>(
     client: &mut Client,
     target: &str,
     step: &'static str,
     sql: &str,
     timeout: Duration,
-) -> Result<Vec<Row>, CollectError> {
-    // The preflight needs both answers: a refusal here is a failure.
-    query(client, target, step, sql, timeout)
+    each: impl FnMut(&Row) -> T,
+) -> Result<Vec<T>, CollectError> {
+    // The preflight needs both answers: a refusal here is a failure. Two
+    // one-row answers: the default limits are far above them.
+    let mut budget = Budget::new(Limits::default());
+    query(client, target, step, sql, timeout, &mut budget, each)
         .await
         .map_err(|refusal| match refusal {
             Refusal::Denied(code) => CollectError::Server {

@@ -11,6 +11,12 @@
 //!   `USE` is ever sent and the session's database never changes.
 //! - Every column has an explicit type (`CAST`s to `int`, `bigint`,
 //!   `nvarchar`), so answers have one shape on every SQL Server version.
+//! - Catalog metadata only: a SQL Agent job step's `command` is selected
+//!   only for T-SQL steps, filtered in the `WHERE` clause, so the commands of
+//!   CmdExec, PowerShell, SSIS and other steps (which often hold passwords)
+//!   never leave the server; [`HOST_QUERY`], the one statement that needs
+//!   VIEW SERVER STATE (which would also read every session's SQL text), is
+//!   sent only when the target opts in (`[targets.collect] host_resources`).
 
 /// Server identity (also the preflight's first query).
 pub const SERVER_QUERY: &str = "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS version, \
@@ -20,7 +26,8 @@ CAST(SERVERPROPERTY('Collation') AS nvarchar(128)) AS collation, \
 CAST(ISNULL(SERVERPROPERTY('IsClustered'), 0) AS int) AS is_clustered, \
 CAST(ISNULL(SERVERPROPERTY('IsHadrEnabled'), 0) AS int) AS hadr_enabled";
 
-/// CPU and memory of the host (VIEW SERVER STATE).
+/// CPU and memory of the host (VIEW SERVER STATE). Sent only when the
+/// target's `[targets.collect] host_resources = true`.
 pub const HOST_QUERY: &str = "SELECT CAST(cpu_count AS int) AS cpu_count, \
 CAST(physical_memory_kb / 1024 AS bigint) AS memory_mb FROM sys.dm_os_sys_info";
 
@@ -53,9 +60,17 @@ pub const CREDENTIALS_QUERY: &str = "SELECT name FROM sys.credentials ORDER BY n
 pub const AUDITS_QUERY: &str = "SELECT name, type_desc, CAST(is_state_enabled AS int) AS is_enabled \
 FROM sys.server_audits ORDER BY name";
 
+/// T-SQL job steps with their command, the only steps whose code is
+/// analysed. The filter is in the `WHERE`: no other step's command is read.
 pub const JOB_STEPS_QUERY: &str = "SELECT j.name, s.step_id, s.subsystem, s.command \
 FROM msdb.dbo.sysjobs AS j JOIN msdb.dbo.sysjobsteps AS s ON s.job_id = j.job_id \
-ORDER BY j.name, s.step_id";
+WHERE s.subsystem = N'TSQL' ORDER BY j.name, s.step_id";
+
+/// Every other job step (CmdExec, PowerShell, SSIS, ...), listed by job and
+/// subsystem for the report, without its command.
+pub const OTHER_JOB_STEPS_QUERY: &str = "SELECT j.name, s.step_id, s.subsystem \
+FROM msdb.dbo.sysjobs AS j JOIN msdb.dbo.sysjobsteps AS s ON s.job_id = j.job_id \
+WHERE s.subsystem <> N'TSQL' ORDER BY j.name, s.step_id";
 
 /// User databases with their settings, sizes, TDE and replication flags.
 pub const DATABASES_QUERY: &str = "SELECT d.name, CAST(d.compatibility_level AS int) AS compatibility_level, \
@@ -192,7 +207,8 @@ pub fn modules_query(db: &str) -> String {
     )
 }
 
-/// The fixed statements, in the order a collection sends them.
+/// The fixed statements, in the order a collection sends them
+/// ([`HOST_QUERY`] only with the `host_resources` opt-in).
 pub const SERVER_STATEMENTS: &[&str] = &[
     SERVER_QUERY,
     HOST_QUERY,
@@ -205,6 +221,7 @@ pub const SERVER_STATEMENTS: &[&str] = &[
     CREDENTIALS_QUERY,
     AUDITS_QUERY,
     JOB_STEPS_QUERY,
+    OTHER_JOB_STEPS_QUERY,
     DATABASES_QUERY,
 ];
 
@@ -299,6 +316,72 @@ mod tests {
         for sql in SERVER_STATEMENTS {
             assert!(is_collector_statement(sql));
         }
+    }
+
+    #[test]
+    fn job_step_commands_are_read_for_tsql_steps_only() {
+        // The one statement that reads `command` filters on the subsystem in
+        // its WHERE clause; no other statement reads a job step's command.
+        let reading_commands: Vec<&str> = SERVER_STATEMENTS
+            .iter()
+            .copied()
+            .filter(|s| s.contains("command"))
+            .collect();
+        assert_eq!(reading_commands, [JOB_STEPS_QUERY]);
+        let (select, filter) = JOB_STEPS_QUERY.split_once(" WHERE ").unwrap();
+        assert!(select.contains("s.command"));
+        assert!(
+            filter.starts_with("s.subsystem = N'TSQL' ORDER BY"),
+            "{filter}"
+        );
+        assert!(!OTHER_JOB_STEPS_QUERY.contains("command"));
+        assert!(OTHER_JOB_STEPS_QUERY.contains("WHERE s.subsystem <> N'TSQL'"));
+    }
+
+    #[test]
+    fn only_the_host_query_reads_server_state() {
+        // Dynamic management views need VIEW SERVER STATE; only the opt-in
+        // host step may touch one.
+        let db = quote_ident("Sales");
+        let all = SERVER_STATEMENTS
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain(DATABASE_STATEMENTS.iter().map(|build| build(&db)));
+        for sql in all {
+            let reads_state = sql.to_ascii_lowercase().contains(".dm_");
+            assert_eq!(reads_state, sql == HOST_QUERY, "{sql}");
+        }
+    }
+
+    #[test]
+    fn the_login_script_grants_server_state_only_in_its_commented_optional_block() {
+        let script = include_str!("../../../policies/sqlserver-login.sql");
+        // What SQL Server runs: the script without its comments.
+        let mut code = String::new();
+        let mut rest = script;
+        while let Some(start) = rest.find("/*") {
+            code.push_str(&rest[..start]);
+            let end = rest[start..].find("*/").unwrap();
+            rest = &rest[start + end + 2..];
+        }
+        code.push_str(rest);
+        let code: String = code
+            .lines()
+            .map(|l| l.split("--").next().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+            .to_ascii_uppercase();
+        assert!(code.contains("GRANT VIEW ANY DEFINITION"), "{code}");
+        for line in code.lines().filter(|l| l.contains("GRANT ")) {
+            assert!(
+                !line.contains("SERVER STATE") && !line.contains("SERVER PERFORMANCE"),
+                "{line}"
+            );
+        }
+        assert!(code.contains("REVOKE VIEW SERVER STATE FROM [SQLASSESS_READER]"));
+        // The optional block is there, commented, naming the opt-in.
+        assert!(script.contains("\nGRANT VIEW SERVER STATE TO [sqlassess_reader];\n*/"));
+        assert!(script.contains("host_resources = true"));
     }
 
     #[test]

@@ -404,10 +404,9 @@ fn the_instance_role_grants_exactly_the_documented_permissions() {
             vec!["secretsmanager:GetSecretValue"],
         ),
         ("CheckTheKeyIsUsable", vec!["kms:DescribeKey"]),
-        (
-            "SessionDataKeysBoundToTheJob",
-            vec!["kms:GenerateDataKey", "kms:Decrypt"],
-        ),
+        // GenerateDataKey only: no wrapped data key is kept, so the role
+        // never decrypts one (crypto-shredding does not depend on a delete).
+        ("SessionDataKeysBoundToTheJob", vec!["kms:GenerateDataKey"]),
         ("ReportUploadsThroughS3Only", vec!["kms:GenerateDataKey"]),
         (
             "SecretDecryptionThroughSecretsManagerOnly",
@@ -533,6 +532,18 @@ fn the_session_key_condition_is_what_the_assessor_sends() {
         assert_eq!(allowed, keys, "{statement}");
         // Called directly, not through another service.
         assert!(condition["StringEquals"].get("kms:ViaService").is_none());
+        // The run id must be there (ForAllValues alone passes an empty
+        // context), and the role may only make data keys, never unwrap one.
+        assert_eq!(
+            condition["Null"]["kms:EncryptionContext:run_id"],
+            json!("false"),
+            "{statement}"
+        );
+        assert_eq!(
+            statement["Action"],
+            json!("kms:GenerateDataKey"),
+            "{statement}"
+        );
     }
     // The key policy lets the role do no more with the key than its own policy.
     assert_eq!(key["InstanceRoleDescribeKey"]["Action"], "kms:DescribeKey");
