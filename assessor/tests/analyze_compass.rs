@@ -11,6 +11,9 @@
 //! `cargo test -p assessor --no-default-features --test analyze_compass -- --nocapture`
 //! to see the tables; docs/compass-comparison.md explains the differences.
 
+// Test helpers: a panic is a failed test with its location.
+#![allow(clippy::unwrap_used)]
+
 mod corpus_support;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -360,10 +360,7 @@ fn dynamic_sql_is_parsed_at_the_right_offsets() {
                EXEC (@sql);";
     let all = obs(src);
     no_unparsed(&all);
-    assert_eq!(
-        all.iter().filter(|o| o.name == "EXECUTE STRING").count(),
-        2
-    );
+    assert_eq!(all.iter().filter(|o| o.name == "EXECUTE STRING").count(), 2);
     find(&all, K::Procedure, "SP_EXECUTESQL");
     let f = find(&all, K::Function, "FORMAT");
     assert_eq!(at(src, f), "FORMAT");

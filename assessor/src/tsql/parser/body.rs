@@ -527,8 +527,7 @@ impl Parser<'_> {
             } else if depth == 0 && (self.is_op(j, ",") || j == close) {
                 if n == index {
                     let t = self.tok(start)?;
-                    if j != start + 1 || !matches!(t.kind, TokenKind::String | TokenKind::NString)
-                    {
+                    if j != start + 1 || !matches!(t.kind, TokenKind::String | TokenKind::NString) {
                         return None;
                     }
                     let text = self.text(start).trim_start_matches(['N', 'n']);

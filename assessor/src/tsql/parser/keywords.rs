@@ -449,27 +449,6 @@ pub(crate) const METHODS: &[&str] = &[
     "WRITE",
 ];
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tables_are_sorted_upper_case() {
-        for table in [
-            NOT_FUNCTIONS,
-            STATEMENT_STARTS,
-            TABLE_HINTS,
-            COMPAT_VIEWS,
-            METHODS,
-        ] {
-            assert!(table.windows(2).all(|w| w[0] < w[1]), "{:?}", table.first());
-            assert!(table.iter().all(|k| k.to_ascii_uppercase() == *k));
-        }
-        assert!(in_sorted(NOT_FUNCTIONS, "select"));
-        assert!(!in_sorted(NOT_FUNCTIONS, "isnull"));
-    }
-}
-
 /// Property functions and which argument (0-based) names the property:
 /// the parser reports that literal as `<FUNCTION> ARGUMENT`, so the catalog
 /// can say which properties Babelfish answers.
@@ -492,4 +471,25 @@ pub(crate) fn property_argument(function: &str) -> Option<usize> {
         .iter()
         .find(|(f, _)| *f == function)
         .map(|&(_, i)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_are_sorted_upper_case() {
+        for table in [
+            NOT_FUNCTIONS,
+            STATEMENT_STARTS,
+            TABLE_HINTS,
+            COMPAT_VIEWS,
+            METHODS,
+        ] {
+            assert!(table.windows(2).all(|w| w[0] < w[1]), "{:?}", table.first());
+            assert!(table.iter().all(|k| k.to_ascii_uppercase() == *k));
+        }
+        assert!(in_sorted(NOT_FUNCTIONS, "select"));
+        assert!(!in_sorted(NOT_FUNCTIONS, "isnull"));
+    }
 }

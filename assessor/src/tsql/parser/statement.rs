@@ -247,7 +247,9 @@ impl Parser<'_> {
             && self.is_any_word(self.pos, &["SELECT", "INSERT", "UPDATE", "DELETE", "MERGE"])
         {
             if let Some(target) = self.dml_target(self.pos)
-                && ctes.iter().any(|c| c.eq_ignore_ascii_case(self.unquoted(target)))
+                && ctes
+                    .iter()
+                    .any(|c| c.eq_ignore_ascii_case(self.unquoted(target)))
             {
                 let verb = self.upper(self.pos).as_str().to_owned();
                 self.stmt = verb.clone();
