@@ -26,7 +26,12 @@ pub struct JobConfig {
     pub targets: Vec<Target>,
     #[serde(default)]
     pub timeouts: Timeouts,
-    /// For tests and local demos only: endpoints of AWS emulators.
+    #[serde(default)]
+    pub limits: Limits,
+    /// For tests and local demos only: endpoints of AWS emulators. Exists
+    /// only in a build with the `testing-endpoint` feature; the shipped
+    /// appliance is built without it and refuses a `[testing]` table.
+    #[cfg(feature = "testing-endpoint")]
     #[serde(default)]
     pub testing: Option<Testing>,
 }
@@ -83,6 +88,25 @@ pub struct Target {
     pub databases: Vec<String>,
     #[serde(default)]
     pub tls: TlsConfig,
+    #[serde(default)]
+    pub collect: CollectConfig,
+}
+
+/// What is collected from one target beyond catalog metadata: opt-ins only,
+/// each off by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectConfig {
+    /// Read the host's CPU count and memory (`sys.dm_os_sys_info`). Needs
+    /// VIEW SERVER STATE, which also lets the login read every session's
+    /// SQL text: off unless asked for.
+    #[serde(default)]
+    pub host_resources: bool,
+}
+
+impl CollectConfig {
+    /// The config line that turns host resources on, for messages.
+    pub const HOST_RESOURCES_OPT_IN: &str = "[targets.collect] host_resources = true";
 }
 
 /// Transport security for one target. Encryption is always required.
@@ -132,14 +156,62 @@ impl Default for Timeouts {
     }
 }
 
-/// Test-only settings. Present only in test and demo configs; the appliance
-/// logs a warning when it sees them.
+/// How much one SQL Server may send: a hostile or broken server cannot make
+/// the job use unbounded memory. Exceeding a limit ends that target with an
+/// error naming the limit, the step and the key to raise; the other targets
+/// go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// One value (a module definition, a job step's command, a name), in
+    /// bytes of UTF-8 text.
+    #[serde(default = "default_max_value_bytes")]
+    pub max_value_bytes: u64,
+    /// Rows of one catalog query (modules, tables or columns of one
+    /// database, job steps of the server...).
+    #[serde(default = "default_max_rows_per_query")]
+    pub max_rows_per_query: u64,
+    /// Everything collected from one server, in bytes.
+    #[serde(default = "default_max_target_bytes")]
+    pub max_target_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_value_bytes: default_max_value_bytes(),
+            max_rows_per_query: default_max_rows_per_query(),
+            max_target_bytes: default_max_target_bytes(),
+        }
+    }
+}
+
+fn default_max_value_bytes() -> u64 {
+    16 << 20
+}
+fn default_max_rows_per_query() -> u64 {
+    1_000_000
+}
+fn default_max_target_bytes() -> u64 {
+    1 << 30
+}
+
+/// Test-only settings, compiled only with the `testing-endpoint` feature
+/// (tests, the demo, the appliance VM test's guest); a run that uses them
+/// logs a warning.
+#[cfg(feature = "testing-endpoint")]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Testing {
     /// Sends every AWS call to this endpoint (an emulator on loopback).
     pub aws_endpoint_url: String,
 }
+
+/// The problem reported for a `[testing]` table by a build without the
+/// `testing-endpoint` feature, the shipped appliance's.
+#[cfg(not(feature = "testing-endpoint"))]
+pub const TESTING_REFUSED: &str = "[testing] is only accepted by a build with the testing-endpoint \
+     feature; the appliance never honours it";
 
 fn default_concurrency() -> u16 {
     4
@@ -156,7 +228,18 @@ fn default_query() -> u32 {
 
 /// The keys each table may hold, for unknown-key errors and suggestions.
 const SCHEMA: &[(&str, &[&str])] = &[
-    ("", &["job", "report", "targets", "timeouts", "testing"]),
+    (
+        "",
+        &[
+            "job",
+            "report",
+            "targets",
+            "timeouts",
+            "limits",
+            #[cfg(feature = "testing-endpoint")]
+            "testing",
+        ],
+    ),
     (
         "job",
         &[
@@ -171,8 +254,17 @@ const SCHEMA: &[(&str, &[&str])] = &[
     ("report", &["bucket", "prefix", "target"]),
     (
         "targets",
-        &["name", "secret_id", "host", "port", "databases", "tls"],
+        &[
+            "name",
+            "secret_id",
+            "host",
+            "port",
+            "databases",
+            "tls",
+            "collect",
+        ],
     ),
+    ("targets.collect", &["host_resources"]),
     (
         "targets.tls",
         &[
@@ -183,6 +275,11 @@ const SCHEMA: &[(&str, &[&str])] = &[
         ],
     ),
     ("timeouts", &["connect_seconds", "query_seconds"]),
+    (
+        "limits",
+        &["max_value_bytes", "max_rows_per_query", "max_target_bytes"],
+    ),
+    #[cfg(feature = "testing-endpoint")]
     ("testing", &["aws_endpoint_url"]),
 ];
 
@@ -213,6 +310,16 @@ impl JobConfig {
         let table: toml::Table =
             toml::from_str(text).map_err(|e| fail(vec![e.message().to_owned()]))?;
         let mut problems = Vec::new();
+        // Without the feature there is no `testing` field to fill: the table
+        // is refused whatever it holds, and nothing reads its contents.
+        #[cfg(not(feature = "testing-endpoint"))]
+        let table = {
+            let mut table = table;
+            if table.remove("testing").is_some() {
+                problems.push(TESTING_REFUSED.to_owned());
+            }
+            table
+        };
         check_keys(&table, "", &mut problems);
         if !problems.is_empty() {
             return Err(fail(problems));
@@ -235,14 +342,14 @@ impl JobConfig {
         if self.job.kms_key_id.trim().is_empty() {
             say("job.kms_key_id is empty: give the KMS key ARN, id or alias".into());
         }
-        if !self.job.session_dir.is_absolute() {
+        if let Some(problem) = path_problem("job.session_dir", &self.job.session_dir) {
+            say(problem);
+        } else if self.job.session_dir.parent().is_none() {
             say(
-                "job.session_dir must be an absolute path (it is deleted at every start and end)"
+                "job.session_dir must not be the root directory (it is deleted at every start \
+                 and end)"
                     .into(),
             );
-        }
-        if self.job.session_dir.parent().is_none() {
-            say("job.session_dir must not be the root directory".into());
         }
         if self.job.max_concurrent_targets == 0 {
             say("job.max_concurrent_targets must be at least 1".into());
@@ -278,6 +385,11 @@ impl JobConfig {
             if t.port == Some(0) {
                 say(format!("{at}.port must not be 0"));
             }
+            if let Some(bundle) = &t.tls.ca_bundle
+                && let Some(problem) = path_problem(&format!("{at}.tls.ca_bundle"), bundle)
+            {
+                say(problem);
+            }
             if t.tls.dangerously_trust_server_certificate
                 && (t.tls.ca_bundle.is_some() || t.tls.hostname_in_certificate.is_some())
             {
@@ -287,16 +399,62 @@ impl JobConfig {
                 ));
             }
         }
+        let limits = &self.limits;
+        for (key, value) in [
+            ("max_value_bytes", limits.max_value_bytes),
+            ("max_rows_per_query", limits.max_rows_per_query),
+            ("max_target_bytes", limits.max_target_bytes),
+        ] {
+            if value == 0 {
+                say(format!("limits.{key} must be at least 1"));
+            }
+        }
+        if limits.max_target_bytes < limits.max_value_bytes {
+            say(
+                "limits.max_target_bytes must be at least limits.max_value_bytes (one value \
+                 counts towards the target's total)"
+                    .into(),
+            );
+        }
+        #[cfg(feature = "testing-endpoint")]
         if let Some(testing) = &self.testing
             && !is_loopback_url(&testing.aws_endpoint_url)
         {
             say(
-                "testing.aws_endpoint_url must point at 127.0.0.0/8, localhost or the VM test's \
+                "testing.aws_endpoint_url must be an http(s) URL in canonical form, without \
+                 user info, whose host is 127.0.0.0/8, localhost, [::1] or the VM test's \
                  forwarded network 10.0.2.0/24 (it is for emulators)"
                     .into(),
             );
         }
     }
+}
+
+/// What every filesystem path in the config must look like, for messages.
+const PATH_RULE: &str = "an absolute path whose components use only the characters \
+                         A-Z a-z 0-9 . _ - (separated by /), with no `.` or `..` component";
+
+/// Why the path at `key` is refused, if it is. Paths reach tools (initdb,
+/// postgres, chown), the server's settings and the appliance's volume check:
+/// a strict character set keeps shell and option syntax out of all of them,
+/// and without `.`/`..` a path cannot climb out of the directory it names.
+fn path_problem(key: &str, path: &Path) -> Option<String> {
+    let Some(text) = path.to_str() else {
+        return Some(format!("{key} must be {PATH_RULE}: it is not UTF-8"));
+    };
+    let why = if !text.starts_with('/') {
+        format!("{text:?} is not absolute")
+    } else if let Some(c) = text
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/')))
+    {
+        format!("{text:?} contains {c:?}")
+    } else if text.split('/').any(|c| c == "." || c == "..") {
+        format!("{text:?} has a `.` or `..` component")
+    } else {
+        return None;
+    };
+    Some(format!("{key} must be {PATH_RULE}: {why}"))
 }
 
 fn check_keys(table: &toml::Table, at: &str, problems: &mut Vec<String>) {
@@ -384,16 +542,33 @@ fn valid_bucket_name(name: &str) -> bool {
             .is_some_and(|b| b.is_ascii_alphanumeric())
 }
 
-fn is_loopback_url(url: &str) -> bool {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .unwrap_or("");
-    let host = rest.split(['/', ':']).next().unwrap_or("");
-    // 10.0.2.0/24 is qemu's user-mode network: in the appliance VM test the
-    // emulators on the host's loopback are forwarded there, and nothing else
-    // is reachable from the guest.
-    host == "localhost" || host.starts_with("127.") || host.starts_with("10.0.2.")
+/// Whether `text` is an emulator endpoint: parsed by a real URL parser
+/// (WHATWG, the `url` crate), scheme http or https, no user info, and the host
+/// an IP literal in 127.0.0.0/8 or 10.0.2.0/24, `[::1]` or exactly
+/// `localhost`. The text must also be the parser's own serialization (a
+/// trailing `/` aside), so that no other parser, the SDK's included, can read
+/// a different host into it (`\`, percent-encoding, `127.1`, a default port).
+#[cfg(feature = "testing-endpoint")]
+fn is_loopback_url(text: &str) -> bool {
+    use url::{Host, Url};
+    let Ok(url) = Url::parse(text) else {
+        return false;
+    };
+    let canonical = url.as_str() == text || url.as_str().strip_suffix('/') == Some(text);
+    let host_ok = match url.host() {
+        Some(Host::Domain(name)) => name == "localhost",
+        // 10.0.2.0/24 is qemu's user-mode network: in the appliance VM test the
+        // emulators on the host's loopback are forwarded there, and nothing
+        // else is reachable from the guest.
+        Some(Host::Ipv4(ip)) => ip.is_loopback() || ip.octets()[..3] == [10, 0, 2],
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    canonical
+        && matches!(url.scheme(), "http" | "https")
+        && url.username().is_empty()
+        && url.password().is_none()
+        && host_ok
 }
 
 #[cfg(test)]
@@ -410,11 +585,76 @@ mod tests {
         let config = JobConfig::parse(&example(), Path::new("job.toml")).unwrap();
         assert_eq!(config.targets.len(), 2);
         assert_eq!(config.targets[1].tls.mode, TlsMode::Strict);
+        #[cfg(feature = "testing-endpoint")]
         assert!(
             config.testing.is_none(),
             "the example is a production config"
         );
         assert_eq!(config.timeouts.connect_seconds, 15);
+        assert_eq!(config.limits, Limits::default());
+    }
+
+    #[test]
+    fn host_resources_is_an_opt_in_off_by_default() {
+        let config = JobConfig::parse(&example(), Path::new("job.toml")).unwrap();
+        // sql-01 spells the default out, sql-02 leaves the table out.
+        assert!(!config.targets[0].collect.host_resources);
+        assert_eq!(config.targets[1].collect, CollectConfig::default());
+        assert!(!CollectConfig::default().host_resources);
+        let text = example().replace("host_resources = false", "host_resources = true");
+        let config = JobConfig::parse(&text, Path::new("job.toml")).unwrap();
+        assert!(config.targets[0].collect.host_resources);
+        let text = example().replace("host_resources = false", "host_resource = true");
+        let err = JobConfig::parse(&text, Path::new("job.toml")).unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "unknown key `targets.collect.host_resource`; did you mean `host_resources`?"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn limits_default_safely_and_bad_ones_are_all_reported() {
+        // The example's `[limits]` table is its last: without it, the defaults.
+        let example = example();
+        let (without, limits) = example.split_once("\n[limits]").unwrap();
+        assert!(
+            !limits.contains("\n["),
+            "[limits] is not the example's last table"
+        );
+        let config = JobConfig::parse(without, Path::new("job.toml")).unwrap();
+        assert_eq!(config.limits.max_value_bytes, 16 << 20);
+        assert_eq!(config.limits.max_rows_per_query, 1_000_000);
+        assert_eq!(config.limits.max_target_bytes, 1 << 30);
+
+        let text = format!(
+            "{without}\n[limits]\nmax_value_byte = 10\nmax_rows_per_query = 0\n\
+             max_target_bytes = 1024\n"
+        );
+        let err = JobConfig::parse(&text, Path::new("job.toml")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unknown key `limits.max_value_byte`; did you mean `max_value_bytes`?"),
+            "{err}"
+        );
+        let text = text.replace("max_value_byte =", "max_value_bytes =");
+        let err = JobConfig::parse(&text, Path::new("job.toml")).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("limits.max_rows_per_query must be at least 1"),
+            "{msg}"
+        );
+        assert_eq!(err.problems.len(), 1, "{msg}");
+        let text = text
+            .replace("max_rows_per_query = 0", "max_rows_per_query = 5")
+            .replace("max_value_bytes = 10", "max_value_bytes = 4096");
+        let err = JobConfig::parse(&text, Path::new("job.toml")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("limits.max_target_bytes must be at least limits.max_value_bytes"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -442,11 +682,7 @@ mod tests {
 
     #[test]
     fn semantic_problems_are_all_reported() {
-        let text = example()
-            .replace(
-                "session_dir = \"/var/lib/assessor/session\"",
-                "session_dir = \"relative\"",
-            )
+        let text = set_first(&example(), "session_dir", "relative")
             .replace("bucket = \"", "bucket = \"Bad_")
             .replace("name = \"sql-02\"", "name = \"sql-01\"");
         let err = JobConfig::parse(&text, Path::new("job.toml")).unwrap_err();
@@ -460,6 +696,89 @@ mod tests {
         assert_eq!(err.problems.len(), 3, "{msg}");
     }
 
+    /// `text` with the first `key = ...` line's value set to `value`.
+    fn set_first(text: &str, key: &str, value: &str) -> String {
+        let quoted = toml::Value::String(value.to_owned()).to_string();
+        let mut done = false;
+        let lines: Vec<String> = text
+            .lines()
+            .map(|line| {
+                if !done && line.trim_start().starts_with(&format!("{key} = ")) {
+                    done = true;
+                    format!("{key} = {quoted}")
+                } else {
+                    line.to_owned()
+                }
+            })
+            .collect();
+        assert!(done, "the example has no `{key}` line");
+        lines.join("\n")
+    }
+
+    /// The example with its session directory and CA bundle set to these.
+    fn with_paths(session_dir: &str, ca_bundle: &str) -> String {
+        set_first(
+            &set_first(&example(), "session_dir", session_dir),
+            "ca_bundle",
+            ca_bundle,
+        )
+    }
+
+    #[test]
+    fn config_paths_with_shell_or_option_syntax_are_refused_naming_the_key() {
+        for bad in [
+            "$(id>x)", "`id`", "a;id", "'q'", "\"q\"", "a b", "a\nb", "a,b", "a*",
+        ] {
+            let text = with_paths(
+                &format!("/var/lib/sqlassess/volume/s{bad}"),
+                &format!("/etc/assessor/ca{bad}.pem"),
+            );
+            let err = JobConfig::parse(&text, Path::new("job.toml")).unwrap_err();
+            assert_eq!(err.problems.len(), 2, "{bad:?}: {err}");
+            for (problem, key) in err
+                .problems
+                .iter()
+                .zip(["job.session_dir", "targets[0].tls.ca_bundle"])
+            {
+                assert!(problem.starts_with(key), "{bad:?}: {problem}");
+                assert!(problem.contains("A-Z a-z 0-9 . _ -"), "{problem}");
+                assert!(problem.contains("contains"), "{problem}");
+            }
+        }
+        let ok = with_paths("/var/lib/sqlassess/volume/s-1_a.b", "/etc/assessor/ca.pem");
+        JobConfig::parse(&ok, Path::new("job.toml")).unwrap();
+    }
+
+    #[test]
+    fn config_paths_with_dot_components_are_refused() {
+        for (session_dir, ca_bundle) in [
+            (
+                "/var/lib/sqlassess/volume/../x",
+                "/etc/assessor/../../root/ca.pem",
+            ),
+            ("/var/lib/sqlassess/volume/./x", "/etc/./ca.pem"),
+            ("/var/lib/sqlassess/volume/..", "/etc/assessor/."),
+        ] {
+            let text = with_paths(session_dir, ca_bundle);
+            let err = JobConfig::parse(&text, Path::new("job.toml")).unwrap_err();
+            assert_eq!(err.problems.len(), 2, "{err}");
+            assert!(err.problems[0].starts_with("job.session_dir"), "{err}");
+            assert!(
+                err.problems[1].starts_with("targets[0].tls.ca_bundle"),
+                "{err}"
+            );
+            for problem in &err.problems {
+                assert!(problem.contains("has a `.` or `..` component"), "{problem}");
+            }
+        }
+        // Dots inside a name are fine.
+        let ok = with_paths(
+            "/var/lib/sqlassess/volume/..session..",
+            "/etc/assessor/...pem",
+        );
+        JobConfig::parse(&ok, Path::new("job.toml")).unwrap();
+    }
+
     #[test]
     fn there_is_no_way_to_turn_encryption_off() {
         let text = example().replace("mode = \"strict\"", "mode = \"off\"");
@@ -467,22 +786,92 @@ mod tests {
         assert!(err.to_string().contains("unknown variant `off`"), "{err}");
     }
 
+    fn with_testing(url: &str) -> String {
+        format!("{}\n[testing]\naws_endpoint_url = \"{url}\"\n", example())
+    }
+
+    #[cfg(feature = "testing-endpoint")]
     #[test]
     fn testing_endpoint_must_be_loopback() {
-        let text = format!(
-            "{}\n[testing]\naws_endpoint_url = \"http://10.0.0.1:5000\"\n",
-            example()
-        );
+        for refused in [
+            // User info: the host is attacker.example.
+            "http://127.0.0.1@attacker.example:443/",
+            "http://user:pw@127.0.0.1/",
+            "http://127.0.0.1:5000@attacker.example/",
+            // Names that merely start or end like loopback.
+            "http://127.evil.tld/",
+            "http://localhost.attacker.example/",
+            "http://localhost./",
+            // Outside 10.0.2.0/24 and loopback.
+            "http://10.0.3.1/",
+            "http://10.0.0.1:5000",
+            "http://10.0.20.1/",
+            "http://0.0.0.0:5000/",
+            "http://[::2]/",
+            // Another scheme, or text another parser could read differently.
+            "ftp://127.0.0.1/",
+            "127.0.0.1:5000",
+            "http://127.0.0.1\\@attacker.example/",
+            "http://127.1:5000/",
+            "http://%31%32%37.0.0.1/",
+            "HTTP://127.0.0.1:5000/",
+            " http://127.0.0.1:5000/",
+            "",
+        ] {
+            assert!(!is_loopback_url(refused), "{refused:?} was accepted");
+        }
+        for accepted in [
+            "http://127.0.0.1:5000",
+            "http://127.0.0.1:5000/",
+            "https://127.10.20.30/",
+            "http://localhost:4566/",
+            "http://[::1]:5000/",
+            "http://10.0.2.10:443",
+        ] {
+            assert!(is_loopback_url(accepted), "{accepted:?} was refused");
+        }
+
+        let text = with_testing("http://127.0.0.1@attacker.example:443/");
         let err = JobConfig::parse(&text, Path::new("job.toml")).unwrap_err();
         assert!(
             err.to_string()
-                .contains("testing.aws_endpoint_url must point at 127.0.0.0/8")
+                .contains("testing.aws_endpoint_url must be an http(s) URL in canonical form"),
+            "{err}"
         );
-        let ok = format!(
-            "{}\n[testing]\naws_endpoint_url = \"http://127.0.0.1:5000\"\n",
-            example()
+        let ok = JobConfig::parse(
+            &with_testing("http://127.0.0.1:5000"),
+            Path::new("job.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            ok.testing.map(|t| t.aws_endpoint_url).as_deref(),
+            Some("http://127.0.0.1:5000")
         );
-        assert!(JobConfig::parse(&ok, Path::new("job.toml")).is_ok());
+    }
+
+    /// The shipped build (no `testing-endpoint` feature) refuses the table
+    /// outright, a loopback endpoint included, and lists it with the rest.
+    #[cfg(not(feature = "testing-endpoint"))]
+    #[test]
+    fn testing_table_is_refused_without_the_feature() {
+        for url in [
+            "http://127.0.0.1:5000",
+            "http://127.0.0.1@attacker.example:443/",
+        ] {
+            let err = JobConfig::parse(&with_testing(url), Path::new("job.toml")).unwrap_err();
+            assert_eq!(err.problems, [TESTING_REFUSED], "{err}");
+            assert!(
+                err.to_string().contains(
+                    "[testing] is only accepted by a build with the testing-endpoint feature; \
+                     the appliance never honours it"
+                ),
+                "{err}"
+            );
+        }
+        let text = with_testing("http://127.0.0.1:5000").replace("kms_key_id", "kms_keyid");
+        let err = JobConfig::parse(&text, Path::new("job.toml")).unwrap_err();
+        assert_eq!(err.problems.len(), 2, "{err}");
+        assert!(err.problems.iter().any(|p| p == TESTING_REFUSED), "{err}");
     }
 
     #[test]

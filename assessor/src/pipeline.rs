@@ -31,7 +31,7 @@ use crate::collect::catalog::{self, CollectError};
 use crate::collect::connect::{self, ConnectError, ConnectOptions, Endpoint};
 use crate::collect::inventory::Inventory;
 use crate::collect::tls::TlsPolicy;
-use crate::config::{JobConfig, Target};
+use crate::config::{JobConfig, Limits, Target};
 use crate::deliver::{self, DeliverError, S3Location};
 use crate::envelope::{DataKey, EnvelopeError};
 use crate::report::{FeatureCatalog, Format, ObjectSummary, ReportInput};
@@ -58,12 +58,7 @@ pub mod exit {
     pub const INTERRUPTED: u8 = 130;
 }
 
-/// The name of the encrypted data key file in the session directory.
-pub const DATA_KEY_FILE: &str = "data-key.enc";
-/// The run summary's name in the bundle.
-pub const SUMMARY_FILE: &str = "run-summary.json";
-/// The inventory's name in the bundle.
-pub const INVENTORY_FILE: &str = "inventory.json";
+pub use crate::bundle::{INVENTORY_FILE, SUMMARY_FILE};
 
 /// The AWS clients a run uses.
 #[derive(Debug, Clone)]
@@ -74,20 +69,29 @@ pub struct Aws {
 }
 
 impl Aws {
-    /// Clients for the job's region; `[testing] aws_endpoint_url` (loopback
-    /// only, checked by the config) sends every call to an emulator.
+    /// Clients for the job's region. Only a build with the
+    /// `testing-endpoint` feature (tests, the demo, the VM test's guest) has
+    /// `[testing] aws_endpoint_url` (loopback only, checked by the config),
+    /// which sends every call to an emulator; the shipped build has no such
+    /// path.
     pub async fn from_config(config: &JobConfig) -> Aws {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(config.job.region.clone()));
-        let endpoint = config.testing.as_ref().map(|t| t.aws_endpoint_url.clone());
-        if let Some(url) = &endpoint {
-            tracing::warn!(endpoint = %url, "TEST MODE: every AWS call goes to an emulator");
-            loader = loader.endpoint_url(url);
-        }
+        #[cfg(feature = "testing-endpoint")]
+        let (loader, emulator) = match &config.testing {
+            Some(testing) => {
+                let url = &testing.aws_endpoint_url;
+                tracing::warn!(endpoint = %url, "TEST MODE: every AWS call goes to an emulator");
+                (loader.endpoint_url(url), true)
+            }
+            None => (loader, false),
+        };
+        #[cfg(not(feature = "testing-endpoint"))]
+        let emulator = false;
         let shared = loader.load().await;
         let s3 = aws_sdk_s3::config::Builder::from(&shared)
             // Emulators serve buckets by path, not by virtual host.
-            .force_path_style(endpoint.is_some())
+            .force_path_style(emulator)
             .build();
         Aws {
             kms: aws_sdk_kms::Client::new(&shared),
@@ -386,15 +390,13 @@ async fn preflight(config: &JobConfig, aws: &Aws, run_id: &str) -> Result<DataKe
     if !report.removed.is_empty() || report.stopped_cluster {
         tracing::warn!(%report, "destroyed a previous run's leftovers");
     }
+    // The data key lives in this process only: its KMS-wrapped copy is never
+    // written anywhere (a run never resumes, so nothing would read it back,
+    // and the instance role may not call kms:Decrypt on it anyway). Once the
+    // key is dropped, what was sealed under it is gone (crypto-shredding).
     let key = DataKey::generate(&aws.kms, &config.job.kms_key_id, run_id)
         .await
         .map_err(RunError::Key)?;
-    write_private(&dir.join(DATA_KEY_FILE), key.encrypted_blob()).map_err(|source| {
-        RunError::Session {
-            dir: dir.clone(),
-            source,
-        }
-    })?;
     aws.s3
         .head_bucket()
         .bucket(&config.report.bucket)
@@ -477,7 +479,7 @@ async fn collect_all(
     let options = connect_options(config);
     let mut results = futures_util::stream::iter(config.targets.iter())
         .map(|target| async move {
-            let result = collect_target(aws, target, options, query_timeout).await;
+            let result = collect_target(aws, target, options, query_timeout, config.limits).await;
             (target, result)
         })
         .buffer_unordered(usize::from(config.job.max_concurrent_targets.max(1)));
@@ -529,11 +531,19 @@ async fn collect_target(
     target: &Target,
     options: ConnectOptions,
     query_timeout: Duration,
+    limits: Limits,
 ) -> Result<Inventory, TargetError> {
     let credentials = DbCredentials::fetch(&aws.secrets, &target.secret_id).await?;
     let mut client = connect_target(credentials, target, options).await?;
-    let mut inventory =
-        catalog::collect(&mut client, &target.name, &target.databases, query_timeout).await?;
+    let mut inventory = catalog::collect_with_options(
+        &mut client,
+        &target.name,
+        &target.databases,
+        query_timeout,
+        limits,
+        target.collect,
+    )
+    .await?;
     inventory.unverified_certificate = TlsPolicy::from_config(&target.tls).is_dangerous();
     Ok(inventory)
 }
@@ -546,6 +556,10 @@ pub(crate) async fn connect_target(
     target: &Target,
     options: ConnectOptions,
 ) -> Result<connect::Client, TargetError> {
+    if let Some(warning) = host_override_warning(target, credentials.host.as_deref()) {
+        // The config's host only: the secret's value is not logged.
+        tracing::warn!(target = %target.name, host = ?target.host, "{warning}");
+    }
     let host = target
         .host
         .clone()
@@ -564,6 +578,22 @@ pub(crate) async fn connect_target(
     drop(credentials);
     let policy = TlsPolicy::from_config(&target.tls);
     Ok(connect::connect(&endpoint, &policy, options).await?)
+}
+
+/// A warning when the job config's `host` overrides a *different* host in
+/// the secret: the login's password then goes to the config's host, which
+/// whoever writes the config (user data) chooses. Names neither host.
+pub(crate) fn host_override_warning(target: &Target, secret_host: Option<&str>) -> Option<String> {
+    let normal = |h: &str| h.trim_end_matches('.').to_ascii_lowercase();
+    match (target.host.as_deref(), secret_host) {
+        (Some(config), Some(secret)) if normal(config) != normal(secret) => Some(format!(
+            "{}: the job config's host differs from the host in secret {}; the SQL Server \
+             credentials are sent to the config's host. Check that it is the server the secret \
+             belongs to, or remove `host` from the target to use the secret's",
+            target.name, target.secret_id
+        )),
+        _ => None,
+    }
 }
 
 /// The code of an inventory as store rows: module definitions and T-SQL job
@@ -712,19 +742,6 @@ async fn render_bundle(
     Ok(files)
 }
 
-/// Writes `bytes` to a new file readable by the owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -739,6 +756,38 @@ mod tests {
             a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
             "{a}"
         );
+    }
+
+    #[test]
+    fn a_config_host_other_than_the_secrets_is_warned_about() {
+        let target = |host: Option<&str>| -> Target {
+            let host = host
+                .map(|h| format!("host = \"{h}\"\n"))
+                .unwrap_or_default();
+            toml::from_str(&format!(
+                "name = \"sql-01\"\nsecret_id = \"prod/sql-01\"\n{host}"
+            ))
+            .unwrap()
+        };
+        let warning =
+            host_override_warning(&target(Some("10.0.0.9")), Some("sql-01.corp.example")).unwrap();
+        assert!(
+            warning.contains(
+                "sql-01: the job config's host differs from the host in secret prod/sql-01"
+            )
+        );
+        assert!(
+            !warning.contains("10.0.0.9") && !warning.contains("corp.example"),
+            "{warning}"
+        );
+        // Same host (case, trailing dot), or nothing to compare: no warning.
+        for (config, secret) in [
+            (Some("SQL-01.corp.example."), Some("sql-01.corp.example")),
+            (None, Some("sql-01.corp.example")),
+            (Some("10.0.0.9"), None),
+        ] {
+            assert_eq!(host_override_warning(&target(config), secret), None);
+        }
     }
 
     #[test]

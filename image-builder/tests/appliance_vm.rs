@@ -3,6 +3,9 @@
 //! the instance metadata service, assesses a SQL Server over verified TLS,
 //! delivers the report to S3 under the customer's key, wipes, and powers off;
 //! then its disk holds no plaintext trace of the customer's code or password.
+//! The guest's assessor is the release build with the `testing-endpoint`
+//! feature, the only image that has it, so that its AWS calls reach
+//! moto_server; the shipped build refuses `[testing]`.
 //!
 //! The guest sees two restricted user-mode networks and nothing else:
 //! - 169.254.169.0/24, where 169.254.169.254:80 is forwarded to the IMDSv2
@@ -38,7 +41,7 @@ const MOTO_IN_GUEST: &str = "10.0.2.10";
 const TDS_IN_GUEST: &str = "10.0.2.11";
 
 mod whole_image;
-use whole_image::release_assessor;
+use whole_image::testing_endpoint_assessor;
 
 fn work_dir() -> PathBuf {
     whole_image::work_dir("vm", "IMAGE_BUILDER_VM_TEST_DIR")
@@ -239,7 +242,10 @@ async fn delivered(app: &LocalAppliance) -> Vec<(String, Vec<u8>)> {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_appliance_boots_assesses_delivers_wipes_and_leaves_nothing_behind() {
     let started = Instant::now();
-    let assessor = release_assessor();
+    // The release build with `testing-endpoint`: the guest's job reaches
+    // moto_server only through `[testing] aws_endpoint_url`, which the
+    // shipped assessor refuses (the other image tests check that).
+    let assessor = testing_endpoint_assessor();
     let image = build_image(&assessor);
     let built = started.elapsed();
 

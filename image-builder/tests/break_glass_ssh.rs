@@ -56,8 +56,10 @@ fn keygen(path: &Path) -> String {
     fs::read_to_string(path.with_extension("pub")).expect("read the public key")
 }
 
-/// A valid job that cannot succeed here (nothing answers at its endpoints),
-/// which must not take the machine down, and the break-glass key.
+/// A valid job that cannot succeed here (the guest reaches nothing but the
+/// IMDS emulator), which must not take the machine down, and the break-glass
+/// key. No `[testing]` table: this image ships the release assessor, built
+/// without the `testing-endpoint` feature, which would refuse it.
 fn user_data(public_key: &str) -> String {
     format!(
         r#"[job]
@@ -77,9 +79,6 @@ host = "10.0.2.11"
 
 [targets.tls]
 mode = "required"
-
-[testing]
-aws_endpoint_url = "http://10.0.2.10:443"
 
 [break_glass]
 authorized_keys = ["{}"]
