@@ -1632,10 +1632,13 @@ impl Parser<'_> {
         None
     }
 
-    /// The `)` that closes the `(` at `open`, if the batch has one.
-    fn close_paren(&self, open: usize) -> Option<usize> {
+    /// The `)` that closes the `(` at `open`, if there is one within 4,096
+    /// tokens: bounded, so that many calls on unbalanced input (a hostile
+    /// script of `SERVERPROPERTY(` repeated) stay linear overall.
+    pub(super) fn close_paren(&self, open: usize) -> Option<usize> {
+        const MAX_SCAN: usize = 4096;
         let mut depth = 0usize;
-        for j in open..self.toks.len() {
+        for j in open..(open + MAX_SCAN).min(self.toks.len()) {
             if self.is_op(j, "(") {
                 depth += 1;
             } else if self.is_op(j, ")") {

@@ -115,20 +115,9 @@ impl Parser<'_> {
             })
     }
 
-    /// The `)` closing the `(` at `open`, or `to`.
+    /// The `)` closing the `(` at `open`, or `to` if it is not before it.
     fn group_end(&self, open: usize, to: usize) -> usize {
-        let mut depth = 0usize;
-        for j in open..to {
-            if self.is_op(j, "(") {
-                depth += 1;
-            } else if self.is_op(j, ")") {
-                depth -= 1;
-                if depth == 0 {
-                    return j;
-                }
-            }
-        }
-        to
+        self.close_paren(open).filter(|&c| c < to).unwrap_or(to)
     }
 
     /// The comma-separated ranges of `from..to` at depth 0.

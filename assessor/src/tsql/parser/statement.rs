@@ -270,11 +270,7 @@ impl Parser<'_> {
         }
         let mut j = verb + 1;
         if self.is_word(j, "TOP") && self.is_op(j + 1, "(") {
-            j += 2;
-            while j < self.toks.len() && !self.is_op(j, ")") {
-                j += 1;
-            }
-            j += 1;
+            j = self.close_paren(j + 1)? + 1;
             if self.is_word(j, "PERCENT") {
                 j += 1;
             }
