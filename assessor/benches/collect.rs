@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use assessor::collect::catalog::collect;
 use assessor::collect::connect::{ConnectOptions, Endpoint, connect};
-use assessor::collect::tls::TlsPolicy;
+use assessor::collect::tls::{TlsPolicy, TrustAnchors};
 use assessor::config::TlsMode;
 use assessor::secrets::Password;
 use testbed::catalog_fixture::CatalogFixture;
@@ -46,7 +46,7 @@ async fn measure(label: &str, fixture: &CatalogFixture) {
     };
     let tls = TlsPolicy::Verify {
         mode: TlsMode::Required,
-        ca_bundle: Some(pki.ca_path().to_owned()),
+        anchors: TrustAnchors::Private(Some(pki.ca_path().to_owned())),
         hostname_in_certificate: None,
     };
     let mut best = Duration::MAX;

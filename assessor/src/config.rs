@@ -115,7 +115,12 @@ impl CollectConfig {
 pub struct TlsConfig {
     #[serde(default)]
     pub mode: TlsMode,
-    /// Extra CA certificates (PEM) trusted in addition to the system roots.
+    /// Which CAs may vouch for the server: unset means [`CaTrust::Private`].
+    #[serde(default)]
+    pub ca: Option<CaTrust>,
+    /// The CA certificates (PEM) that issued the server's certificate: the
+    /// only trust anchors under `ca = "private"`, added to the system roots
+    /// under `ca = "system"`.
     #[serde(default)]
     pub ca_bundle: Option<PathBuf>,
     /// The name to expect in the certificate when connecting by IP address.
@@ -124,6 +129,27 @@ pub struct TlsConfig {
     /// Skip certificate validation. Logged loudly and reported as a finding.
     #[serde(default)]
     pub dangerously_trust_server_certificate: bool,
+}
+
+/// Which certificate authorities may vouch for a SQL Server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaTrust {
+    /// Only `ca_bundle`: a database server's certificate comes from the
+    /// organisation's own CA, so no public CA may vouch for it (anyone can
+    /// obtain a publicly trusted certificate for a name they control, and a
+    /// config or DNS mistake would then hand the password to them).
+    #[default]
+    Private,
+    /// The system's public roots, plus `ca_bundle` if given.
+    System,
+}
+
+impl TlsConfig {
+    /// The trust mode in force: `ca`, else [`CaTrust::Private`].
+    pub fn ca_trust(&self) -> CaTrust {
+        self.ca.unwrap_or_default()
+    }
 }
 
 /// How TLS is negotiated. There is deliberately no "off" and no login-only
@@ -269,6 +295,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
         "targets.tls",
         &[
             "mode",
+            "ca",
             "ca_bundle",
             "hostname_in_certificate",
             "dangerously_trust_server_certificate",
@@ -390,12 +417,22 @@ impl JobConfig {
             {
                 say(problem);
             }
-            if t.tls.dangerously_trust_server_certificate
-                && (t.tls.ca_bundle.is_some() || t.tls.hostname_in_certificate.is_some())
-            {
+            if t.tls.dangerously_trust_server_certificate {
+                if t.tls.ca_bundle.is_some()
+                    || t.tls.hostname_in_certificate.is_some()
+                    || t.tls.ca.is_some()
+                {
+                    say(format!(
+                        "{at}.tls: dangerously_trust_server_certificate disables validation, so ca, \
+                         ca_bundle and hostname_in_certificate would be ignored; remove one or the other"
+                    ));
+                }
+            } else if t.tls.ca_trust() == CaTrust::Private && t.tls.ca_bundle.is_none() {
                 say(format!(
-                    "{at}.tls: dangerously_trust_server_certificate disables validation, so ca_bundle and \
-                     hostname_in_certificate would be ignored; remove one or the other"
+                    "{at}.tls.ca_bundle is missing: tls.ca = \"private\" (the default) trusts only the \
+                     CA certificates you give; set ca_bundle (ca_bundle_pem in user data) to the PEM of \
+                     the CA that issued the SQL Server's certificate, or set tls.ca = \"system\" to \
+                     accept any publicly trusted certificate for the host"
                 ));
             }
         }
@@ -694,6 +731,42 @@ mod tests {
         assert!(msg.contains("not a valid S3 bucket name"), "{msg}");
         assert!(msg.contains("used twice"), "{msg}");
         assert_eq!(err.problems.len(), 3, "{msg}");
+    }
+
+    #[test]
+    fn the_default_private_trust_needs_a_ca_bundle_and_never_falls_back_to_the_system_roots() {
+        // sql-02 says `ca = "system"`; without that line it trusts no one.
+        let text = example().replace("ca = \"system\"\n", "");
+        let err = JobConfig::parse(&text, Path::new("job.toml")).unwrap_err();
+        assert_eq!(err.problems.len(), 1, "{err}");
+        assert!(
+            err.problems[0].starts_with(
+                "targets[1].tls.ca_bundle is missing: tls.ca = \"private\" (the default) trusts \
+                 only the CA certificates you give"
+            ),
+            "{err}"
+        );
+        assert!(err.problems[0].contains("tls.ca = \"system\""), "{err}");
+        let config = JobConfig::parse(&example(), Path::new("job.toml")).unwrap();
+        assert_eq!(config.targets[0].tls.ca_trust(), CaTrust::Private);
+        assert_eq!(config.targets[1].tls.ca_trust(), CaTrust::System);
+        // A misspelt mode is refused, not read as either.
+        let text = example().replace("ca = \"system\"", "ca = \"public\"");
+        assert!(JobConfig::parse(&text, Path::new("job.toml")).is_err());
+    }
+
+    #[test]
+    fn a_trust_mode_beside_the_validation_bypass_is_refused() {
+        let text = example().replace(
+            "ca = \"system\"\n",
+            "ca = \"system\"\ndangerously_trust_server_certificate = true\n",
+        );
+        let err = JobConfig::parse(&text, Path::new("job.toml")).unwrap_err();
+        assert!(
+            err.problems[0]
+                .contains("so ca, ca_bundle and hostname_in_certificate would be ignored"),
+            "{err}"
+        );
     }
 
     /// `text` with the first `key = ...` line's value set to `value`.

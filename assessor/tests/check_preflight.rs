@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use assessor::collect::connect::{ConnectError, ConnectOptions};
 use assessor::collect::permissions::PERMISSIONS_QUERY;
 use assessor::collect::queries::{SERVER_QUERY, is_collector_statement};
-use assessor::collect::tls::TlsPolicy;
+use assessor::collect::tls::{TlsPolicy, TrustAnchors};
 use assessor::collect::tls_probe::{ProbeTarget, TlsDetails, TlsProbeError, probe};
 use assessor::config::{TlsConfig, TlsMode};
 use testbed::appliance::{ApplianceOptions, LocalAppliance};
@@ -33,7 +33,23 @@ async fn appliance(permissions: [bool; 4], down: bool, key_disabled: bool) -> Lo
 }
 
 fn run_check(app: &LocalAppliance, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_assessor"))
+    run_check_with_system_roots(app, extra, None)
+}
+
+/// `assessor check`, with the system trust store replaced by `roots` when
+/// given (`SSL_CERT_FILE`, which the driver's and the probe's loader honour).
+fn run_check_with_system_roots(
+    app: &LocalAppliance,
+    extra: &[&str],
+    roots: Option<&std::path::Path>,
+) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_assessor"));
+    if let Some(roots) = roots {
+        command
+            .env("SSL_CERT_FILE", roots)
+            .env_remove("SSL_CERT_DIR");
+    }
+    command
         .envs(app.assessor_env())
         .args(["check", "--config"])
         .arg(&app.config_path)
@@ -43,7 +59,10 @@ fn run_check(app: &LocalAppliance, extra: &[&str]) -> Output {
 }
 
 fn check(app: &LocalAppliance) -> (Option<i32>, String) {
-    let out = run_check(app, &[]);
+    check_output(run_check(app, &[]))
+}
+
+fn check_output(out: Output) -> (Option<i32>, String) {
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -311,6 +330,52 @@ fn edit_config(app: &LocalAppliance, old: &str, new: &str) {
     std::fs::write(&app.config_path, config.replace(old, new)).unwrap();
 }
 
+/// `tls.ca = "private"` (the default) against a server whose certificate a
+/// *system* root vouches for: the system store is pointed at the server's CA
+/// (`SSL_CERT_FILE`, which the driver's and the probe's loader honour) while
+/// the config's bundle holds another CA. Both the probe and the real login
+/// must refuse; with `ca = "system"` both pass, which proves the setup does
+/// make the server publicly trusted.
+#[tokio::test(flavor = "multi_thread")]
+async fn under_ca_private_a_certificate_only_a_system_root_vouches_for_is_refused() {
+    let app = appliance([true; 4], false, false).await;
+    let private = TestPki::new("private CA of another team").unwrap();
+    let ca_line = format!("ca_bundle = \"{}\"", app.pki.ca_path().display());
+    let private_line = format!("ca_bundle = \"{}\"", private.ca_path().display());
+    edit_config(&app, &ca_line, &private_line);
+    let check_with_system_roots = || {
+        check_output(run_check_with_system_roots(
+            &app,
+            &[],
+            Some(app.pki.ca_path()),
+        ))
+    };
+
+    let (code, out) = check_with_system_roots();
+    assert_eq!(code, Some(4), "{out}");
+    for check in ["tls", "login"] {
+        assert!(
+            out.contains(&format!(
+                "FAIL sql-01: {check}: sql-01: the server's certificate is not signed by a trusted CA"
+            )),
+            "{check} must be refused under ca = \"private\":\n{out}"
+        );
+    }
+    assert!(!out.contains("ok   sql-01: server:"), "{out}");
+
+    edit_config(
+        &app,
+        &private_line,
+        &format!("ca = \"system\"\n{private_line}"),
+    );
+    let (_, out) = check_with_system_roots();
+    assert!(out.contains("ok   sql-01: tls: TLSv1."), "{out}");
+    assert!(
+        out.contains("ok   sql-01: login: logged in over verified TLS"),
+        "{out}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_untrusted_ca_fails_the_tls_check_and_trusting_any_certificate_is_flagged() {
     let app = appliance([true; 4], false, false).await;
@@ -324,7 +389,8 @@ async fn an_untrusted_ca_fails_the_tls_check_and_trusting_any_certificate_is_fla
     assert!(
         out.contains(
             "FAIL sql-01: tls: sql-01: the server's certificate is not signed by a trusted CA; \
-             add the CA that issued it to tls.ca_bundle (do not disable validation)"
+             put the CA that issued it in tls.ca_bundle (with tls.ca = \"private\", the default, \
+             no public CA is trusted; do not disable validation)"
         ),
         "{out}"
     );
@@ -380,7 +446,7 @@ fn loopback(port: u16) -> ProbeTarget {
 fn verify(pki: &TestPki, mode: TlsMode, hostname: Option<&str>) -> TlsPolicy {
     TlsPolicy::Verify {
         mode,
-        ca_bundle: Some(pki.ca_path().to_owned()),
+        anchors: TrustAnchors::Private(Some(pki.ca_path().to_owned())),
         hostname_in_certificate: hostname.map(str::to_owned),
     }
 }

@@ -13,7 +13,7 @@ use assessor::collect::connect::{ConnectOptions, Endpoint, connect};
 use assessor::collect::queries::{
     DATABASE_STATEMENTS, HOST_QUERY, JOB_STEPS_QUERY, SERVER_STATEMENTS,
 };
-use assessor::collect::tls::TlsPolicy;
+use assessor::collect::tls::{TlsPolicy, TrustAnchors};
 use assessor::config::{CollectConfig, TlsMode};
 use assessor::secrets::Password;
 use testbed::catalog_fixture::{
@@ -66,7 +66,7 @@ async fn client(server: &Server) -> assessor::collect::connect::Client {
     };
     let tls = TlsPolicy::Verify {
         mode: TlsMode::Required,
-        ca_bundle: Some(server.pki.ca_path().to_owned()),
+        anchors: TrustAnchors::Private(Some(server.pki.ca_path().to_owned())),
         hostname_in_certificate: None,
     };
     connect(&endpoint, &tls, ConnectOptions::default())

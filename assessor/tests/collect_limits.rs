@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use assessor::collect::catalog::{CollectError, LimitExceeded, Limits, collect_within};
 use assessor::collect::connect::{ConnectOptions, Endpoint, connect};
-use assessor::collect::tls::TlsPolicy;
+use assessor::collect::tls::{TlsPolicy, TrustAnchors};
 use assessor::config::TlsMode;
 use assessor::secrets::Password;
 use testbed::catalog_fixture::{CatalogFixture, FixtureDatabase, FixtureModule};
@@ -64,7 +64,7 @@ async fn collect(server: &Server, limits: Limits) -> Result<usize, CollectError>
     };
     let tls = TlsPolicy::Verify {
         mode: TlsMode::Required,
-        ca_bundle: Some(server.pki.ca_path().to_owned()),
+        anchors: TrustAnchors::Private(Some(server.pki.ca_path().to_owned())),
         hostname_in_certificate: None,
     };
     let mut client = connect(&endpoint, &tls, ConnectOptions::default())

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use assessor::collect::connect::{ConnectError, ConnectOptions, Endpoint, connect};
-use assessor::collect::tls::TlsPolicy;
+use assessor::collect::tls::{TlsPolicy, TrustAnchors};
 use assessor::config::TlsMode;
 use assessor::secrets::Password;
 use testbed::mock_tds::{MockTds, MockTdsPeer};
@@ -31,7 +31,7 @@ fn endpoint(port: u16, password: &str) -> Endpoint {
 fn verify(pki: &TestPki, mode: TlsMode, hostname: Option<&str>) -> TlsPolicy {
     TlsPolicy::Verify {
         mode,
-        ca_bundle: Some(pki.ca_path().to_owned()),
+        anchors: TrustAnchors::Private(Some(pki.ca_path().to_owned())),
         hostname_in_certificate: hostname.map(str::to_owned),
     }
 }

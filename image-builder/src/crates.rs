@@ -18,9 +18,11 @@
 //! dependencies are resolved apart from the target's, as resolver 2 does;
 //! they are listed too (their generated code is in the binary).
 //!
-//! Workspace members and other path packages (the assessor itself) are left
-//! out: they are this repository, identified by the manifest's
-//! `build.source_commit`, not crates from a registry.
+//! Workspace members (the assessor itself) are left out: they are this
+//! repository, identified by the manifest's `build.source_commit`. A crate
+//! vendored into the repository (a path package that is not a member, such as
+//! the patched `vendor/tiberius`) is third-party code and is listed, with its
+//! source as `path:` and its folder relative to the workspace root.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -71,7 +73,8 @@ pub struct Crate {
     /// SPDX license expression from the crate's manifest (legacy `A/B`
     /// written as `A OR B`); `None` when the crate gives only a license file.
     pub license: Option<String>,
-    /// `None` for crates.io; otherwise cargo's source id (another registry, git).
+    /// `None` for crates.io; otherwise cargo's source id (another registry,
+    /// git), or `path:FOLDER` for a crate vendored into this repository.
     pub source: Option<String>,
 }
 
@@ -121,6 +124,8 @@ pub fn from_workspace(
 struct Metadata {
     packages: Vec<Package>,
     workspace_members: Vec<String>,
+    #[serde(default)]
+    workspace_root: Option<PathBuf>,
     resolve: Option<Resolve>,
 }
 
@@ -133,6 +138,8 @@ struct Package {
     license: Option<String>,
     #[serde(default)]
     source: Option<String>,
+    #[serde(default)]
+    manifest_path: Option<PathBuf>,
     #[serde(default)]
     dependencies: Vec<Dependency>,
     #[serde(default)]
@@ -399,20 +406,33 @@ pub fn closure(metadata_json: &[u8], package: &str) -> Result<Vec<Crate>, Crates
     let mut out: Vec<Crate> = units
         .keys()
         .map(|&(i, _)| &meta.packages[i])
-        .filter(|p| p.source.is_some() && !members.contains(p.id.as_str()))
+        .filter(|p| !members.contains(p.id.as_str()))
         .map(|p| Crate {
             name: p.name.clone(),
             version: p.version.clone(),
             license: p.license.as_deref().map(spdx_license),
-            source: p
-                .source
-                .clone()
-                .filter(|s| !CRATES_IO.contains(&s.as_str())),
+            source: match &p.source {
+                Some(s) => Some(s.clone()).filter(|s| !CRATES_IO.contains(&s.as_str())),
+                None => Some(vendored_source(p, meta.workspace_root.as_deref())),
+            },
         })
         .collect();
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+/// `path:vendor/NAME` for a vendored crate: its folder relative to the
+/// workspace root (never an absolute path of the build machine).
+fn vendored_source(package: &Package, root: Option<&Path>) -> String {
+    let folder = package
+        .manifest_path
+        .as_deref()
+        .and_then(Path::parent)
+        .and_then(|dir| root.and_then(|root| dir.strip_prefix(root).ok()))
+        .map(|dir| dir.display().to_string())
+        .unwrap_or_else(|| package.name.clone());
+    format!("path:{folder}")
 }
 
 #[cfg(test)]
@@ -620,6 +640,9 @@ mod tests {
         ] {
             assert!(!crates.iter().any(|c| c.name == absent), "{absent} present");
         }
+        // The patched driver is listed, as vendored, with a relative folder.
+        let tiberius = crates.iter().find(|c| c.name == "tiberius").unwrap();
+        assert_eq!(tiberius.source.as_deref(), Some("path:vendor/tiberius"));
         let rustls = crates.iter().find(|c| c.name == "rustls").unwrap();
         assert!(
             rustls
@@ -657,7 +680,8 @@ mod tests {
         );
         let want: BTreeSet<String> = String::from_utf8_lossy(&tree.stdout)
             .lines()
-            .filter(|l| !l.contains("(/"))
+            // Path packages other than the vendored ones are members.
+            .filter(|l| !l.contains("(/") || l.contains("/vendor/"))
             .filter_map(|l| {
                 let mut w = l.split_whitespace();
                 Some(format!("{} {}", w.next()?, w.next()?))

@@ -225,8 +225,9 @@ impl Default for ConnectOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error(
-        "{target}: the server's certificate is not signed by a trusted CA; add the CA that issued \
-         it to tls.ca_bundle (do not disable validation)"
+        "{target}: the server's certificate is not signed by a trusted CA; put the CA that issued \
+         it in tls.ca_bundle (with tls.ca = \"private\", the default, no public CA is trusted; do \
+         not disable validation)"
     )]
     UntrustedCertificate { target: String },
     #[error(

@@ -7,9 +7,18 @@
 //!   drivers) protects the password but leaves every collected definition in
 //!   clear on the wire, so it is not representable here.
 //! - **The certificate chain and host name are verified** (rustls with the
-//!   aws-lc-rs provider), against the system roots plus an optional CA bundle.
-//!   Servers reached by IP address name the expected certificate name with
-//!   `hostname_in_certificate`.
+//!   aws-lc-rs provider). Servers reached by IP address name the expected
+//!   certificate name with `hostname_in_certificate`.
+//! - **Only the customer's CA vouches for a server by default**
+//!   ([`TrustAnchors::Private`], `tls.ca = "private"`): the system's public
+//!   roots are not loaded at all. A database server's certificate comes from
+//!   the organisation's own CA; if public CAs could vouch for it, whoever got a
+//!   publicly trusted certificate for a name the config (or a poisoned DNS
+//!   answer) points at would receive the SQL password. The public web PKI is
+//!   an explicit opt-in ([`TrustAnchors::System`], `tls.ca = "system"`). The
+//!   driver gets this through `Config::trust_only_given_cas`, a small patch
+//!   of tiberius (vendor/tiberius/PATCHES.md), since upstream always loads
+//!   the system roots.
 //! - **TDS 8.0 strict** (TLS before PRELOGIN, ALPN `tds/8.0`) is selectable;
 //!   it also hides the PRELOGIN exchange from the network.
 //! - **Trusting any certificate** exists only as [`TlsPolicy::Dangerous`],
@@ -18,7 +27,31 @@
 
 use std::path::PathBuf;
 
-use crate::config::{TlsConfig, TlsMode};
+use crate::config::{CaTrust, TlsConfig, TlsMode};
+
+/// Which certificate authorities may vouch for the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustAnchors {
+    /// The CA bundle and nothing else. `None` (a config that validation
+    /// would have refused) trusts nothing: every connection fails.
+    Private(Option<PathBuf>),
+    /// The system roots, plus an optional CA bundle.
+    System(Option<PathBuf>),
+}
+
+impl TrustAnchors {
+    /// The CA bundle file, in either mode.
+    pub fn ca_bundle(&self) -> Option<&std::path::Path> {
+        match self {
+            TrustAnchors::Private(bundle) | TrustAnchors::System(bundle) => bundle.as_deref(),
+        }
+    }
+
+    /// Whether the system roots are trusted.
+    pub fn includes_system_roots(&self) -> bool {
+        matches!(self, TrustAnchors::System(_))
+    }
+}
 
 /// How to secure one connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,8 +59,7 @@ pub enum TlsPolicy {
     /// Verify the chain and the host name.
     Verify {
         mode: TlsMode,
-        /// Extra trust anchors (PEM), in addition to the system roots.
-        ca_bundle: Option<PathBuf>,
+        anchors: TrustAnchors,
         /// The name the certificate must carry, when it differs from the
         /// address connected to.
         hostname_in_certificate: Option<String>,
@@ -48,9 +80,13 @@ impl TlsPolicy {
         if config.dangerously_trust_server_certificate {
             return TlsPolicy::Dangerous(DangerousTrust { mode: config.mode });
         }
+        let bundle = config.ca_bundle.clone();
         TlsPolicy::Verify {
             mode: config.mode,
-            ca_bundle: config.ca_bundle.clone(),
+            anchors: match config.ca_trust() {
+                CaTrust::Private => TrustAnchors::Private(bundle),
+                CaTrust::System => TrustAnchors::System(bundle),
+            },
             hostname_in_certificate: config.hostname_in_certificate.clone(),
         }
     }
@@ -75,11 +111,14 @@ impl TlsPolicy {
         });
         match self {
             TlsPolicy::Verify {
-                ca_bundle,
+                anchors,
                 hostname_in_certificate,
                 ..
             } => {
-                if let Some(ca) = ca_bundle {
+                if !anchors.includes_system_roots() {
+                    config.trust_only_given_cas();
+                }
+                if let Some(ca) = anchors.ca_bundle() {
                     config.trust_cert_ca(ca.display());
                 }
                 if let Some(name) = hostname_in_certificate {
@@ -113,6 +152,32 @@ mod tests {
             }
         ));
         assert!(!policy.is_dangerous());
+    }
+
+    #[test]
+    fn the_default_trusts_only_the_given_bundle() {
+        let config = TlsConfig {
+            ca_bundle: Some("/etc/ca.pem".into()),
+            ..TlsConfig::default()
+        };
+        let TlsPolicy::Verify { anchors, .. } = TlsPolicy::from_config(&config) else {
+            panic!("the default must verify");
+        };
+        assert_eq!(anchors, TrustAnchors::Private(Some("/etc/ca.pem".into())));
+        assert!(!anchors.includes_system_roots());
+    }
+
+    #[test]
+    fn only_ca_system_adds_the_public_roots() {
+        let config = TlsConfig {
+            ca: Some(CaTrust::System),
+            ..TlsConfig::default()
+        };
+        let TlsPolicy::Verify { anchors, .. } = TlsPolicy::from_config(&config) else {
+            panic!("ca = system must verify");
+        };
+        assert!(anchors.includes_system_roots());
+        assert_eq!(anchors.ca_bundle(), None);
     }
 
     #[test]

@@ -11,8 +11,9 @@
 //! - **The same verification as the real connection** ([`super::connect`],
 //!   through tiberius): the same [`TlsPolicy`], the same provider (a
 //!   process-wide rustls default if installed, aws-lc-rs otherwise), TLS 1.2
-//!   and 1.3 only, the system trust store loaded the same way plus
-//!   `tls.ca_bundle`, the certificate checked against
+//!   and 1.3 only, the same anchors ([`TrustAnchors`]: `tls.ca_bundle`
+//!   alone, or with `tls.ca = "system"` the system trust store loaded the
+//!   same way plus the bundle), the certificate checked against
 //!   `tls.hostname_in_certificate` or else the host connected to, and ALPN
 //!   `tds/8.0` in strict mode. [`TlsPolicy::Dangerous`] accepts any
 //!   certificate, as the driver does, and the result says it was not
@@ -52,7 +53,7 @@ use tokio::net::TcpStream;
 use x509_parser::time::ASN1Time;
 
 use super::connect::{ConnectError, ConnectOptions};
-use super::tls::TlsPolicy;
+use super::tls::{TlsPolicy, TrustAnchors};
 use crate::config::TlsMode;
 
 /// What the handshake showed. Serialized in `assessor check --json`.
@@ -121,8 +122,9 @@ pub enum TlsProbeError {
         detail: String,
     },
     #[error(
-        "{target}: no trusted CA: the system trust store is empty or unreadable and tls.ca_bundle \
-         is not set; install the system CA certificates or set tls.ca_bundle"
+        "{target}: no trusted CA: tls.ca_bundle is not set and the system trust store is empty, \
+         unreadable or not used (tls.ca = \"private\"); set tls.ca_bundle to the CA that issued \
+         the server's certificate"
     )]
     NoTrustAnchors { target: String },
     #[error("{target}: the server's certificate cannot be read: {detail}")]
@@ -230,8 +232,8 @@ fn client_config(to: &ProbeTarget, policy: &TlsPolicy) -> Result<ClientConfig, T
         .with_safe_default_protocol_versions()
         .map_err(|e| classify(&to.target, &e))?;
     let mut config = match policy {
-        TlsPolicy::Verify { ca_bundle, .. } => builder
-            .with_root_certificates(trust_store(&to.target, ca_bundle.as_deref())?)
+        TlsPolicy::Verify { anchors, .. } => builder
+            .with_root_certificates(trust_store(&to.target, anchors)?)
             .with_no_client_auth(),
         TlsPolicy::Dangerous(_) => builder
             .dangerous()
@@ -267,14 +269,20 @@ fn server_name(to: &ProbeTarget, policy: &TlsPolicy) -> Result<ServerName<'stati
     }
 }
 
-/// The system roots plus `ca_bundle`, as the driver loads them: with a
-/// bundle, an unreadable system store is tolerated; without one, an empty
-/// store is an error rather than trusting nothing.
-fn trust_store(target: &str, ca_bundle: Option<&Path>) -> Result<RootCertStore, TlsProbeError> {
+/// The anchors as the driver loads them: under `ca = "private"` the bundle
+/// alone (the system store is not even read); under `ca = "system"` the
+/// system roots plus the bundle, where with a bundle an unreadable system
+/// store is tolerated and without one an empty store is an error rather than
+/// trusting nothing.
+fn trust_store(target: &str, anchors: &TrustAnchors) -> Result<RootCertStore, TlsProbeError> {
     let mut store = RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    let (system, _unparsable) = store.add_parsable_certificates(native.certs);
-    match ca_bundle {
+    let system = if anchors.includes_system_roots() {
+        let native = rustls_native_certs::load_native_certs();
+        store.add_parsable_certificates(native.certs).0
+    } else {
+        0
+    };
+    match anchors.ca_bundle() {
         Some(path) => {
             let bundle_error = |detail: String| TlsProbeError::CaBundle {
                 target: target.to_owned(),

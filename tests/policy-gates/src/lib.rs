@@ -52,9 +52,25 @@ pub enum GateError {
 
 pub type Result<T> = std::result::Result<T, GateError>;
 
-/// The repository root (this crate lives at `tests/policy-gates`).
+/// The repository root (this crate lives at `tests/policy-gates`): found
+/// from the run-time `CARGO_MANIFEST_DIR` (cargo and nextest set it) before
+/// the build-time one, so a test binary built in another clone sharing the
+/// target directory still reads this checkout's files.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let build_time = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    [
+        std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from),
+        Some(build_time.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|dir| {
+        let root = dir.join("../..");
+        root.join("tests/policy-gates/Cargo.toml")
+            .is_file()
+            .then_some(root)
+    })
+    .unwrap_or_else(|| build_time.join("../.."))
 }
 
 /// Reads a file below the repository root as text.

@@ -208,6 +208,8 @@ async fn the_stack_deploys_creating_its_key_bucket_and_endpoints() {
             ("DbSecretArn", &pre.secret_arn),
             ("SqlServerHost", "10.20.2.14"),
             ("Databases", "Sales,Inventory"),
+            // The public web PKI is an explicit choice (no bundle then).
+            ("CaTrust", "system"),
         ],
     )
     .await;
@@ -323,6 +325,7 @@ async fn the_stack_deploys_creating_its_key_bucket_and_endpoints() {
     );
     assert_eq!(target.tls.mode, assessor::config::TlsMode::Required);
     assert_eq!(target.tls.ca_bundle, None);
+    assert_eq!(target.tls.ca, Some(assessor::config::CaTrust::System));
     assert!(!target.tls.dangerously_trust_server_certificate);
     // The shipped assessor (no `testing-endpoint` feature) refuses a
     // `[testing]` table, and has no `testing` field to look at.
@@ -433,6 +436,8 @@ async fn the_stack_deploys_with_the_customers_key_bucket_and_endpoints() {
         target.tls.ca_bundle.as_deref(),
         Some(dir.path().join("ca-bundle-0.pem").as_path())
     );
+    // The default trust mode: the bundle alone, no system roots.
+    assert_eq!(target.tls.ca, Some(assessor::config::CaTrust::Private));
     assert_eq!(
         target.tls.hostname_in_certificate.as_deref(),
         Some("sql-01.corp.example")
