@@ -68,13 +68,51 @@ pub struct Aws {
     pub s3: aws_sdk_s3::Client,
 }
 
+/// The environment would send the job's AWS calls somewhere else.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the environment sets {}, which would send every AWS call of the job (the secret's \
+     password and the report upload included) to another endpoint; the appliance never \
+     honours endpoint overrides: remove them from the assessor's environment",
+    names.join(", ")
+)]
+pub struct EndpointOverride {
+    pub names: Vec<String>,
+}
+
+/// The variables among `names` through which the AWS SDK takes another
+/// endpoint: `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`, and
+/// `AWS_CONFIG_FILE` (a profile may carry `endpoint_url`). Names only: the
+/// values are never read.
+pub fn endpoint_overrides(names: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<String> {
+    let mut found: Vec<String> = names
+        .into_iter()
+        .filter_map(|name| name.into_string().ok())
+        .filter(|name| {
+            name == "AWS_ENDPOINT_URL"
+                || name.starts_with("AWS_ENDPOINT_URL_")
+                || name == "AWS_CONFIG_FILE"
+        })
+        .collect();
+    found.sort();
+    found
+}
+
 impl Aws {
     /// Clients for the job's region. Only a build with the
     /// `testing-endpoint` feature (tests, the demo, the VM test's guest) has
     /// `[testing] aws_endpoint_url` (loopback only, checked by the config),
     /// which sends every call to an emulator; the shipped build has no such
-    /// path.
-    pub async fn from_config(config: &JobConfig) -> Aws {
+    /// path, and refuses to start when the environment names another
+    /// endpoint (the SDK would honour it).
+    pub async fn from_config(config: &JobConfig) -> Result<Aws, EndpointOverride> {
+        #[cfg(not(feature = "testing-endpoint"))]
+        {
+            let names = endpoint_overrides(std::env::vars_os().map(|(name, _)| name));
+            if !names.is_empty() {
+                return Err(EndpointOverride { names });
+            }
+        }
         let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(config.job.region.clone()));
         #[cfg(feature = "testing-endpoint")]
@@ -93,11 +131,11 @@ impl Aws {
             // Emulators serve buckets by path, not by virtual host.
             .force_path_style(emulator)
             .build();
-        Aws {
+        Ok(Aws {
             kms: aws_sdk_kms::Client::new(&shared),
             secrets: aws_sdk_secretsmanager::Client::new(&shared),
             s3: aws_sdk_s3::Client::from_conf(s3),
-        }
+        })
     }
 }
 
@@ -746,6 +784,32 @@ async fn render_bundle(
 mod tests {
     use super::*;
     use crate::collect::inventory::{DatabaseInventory, JobStep, ModuleDef};
+
+    #[test]
+    fn endpoint_overrides_are_found_by_name() {
+        let names = [
+            "PATH",
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_REGION",
+            "AWS_ENDPOINT_URL",
+            "AWS_CONFIG_FILE",
+            "AWS_ENDPOINT_URLX",
+            "MY_AWS_ENDPOINT_URL",
+        ]
+        .map(std::ffi::OsString::from);
+        assert_eq!(
+            endpoint_overrides(names),
+            ["AWS_CONFIG_FILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"]
+        );
+        let error = EndpointOverride {
+            names: vec!["AWS_ENDPOINT_URL".into()],
+        };
+        assert!(
+            error.to_string().starts_with(
+                "the environment sets AWS_ENDPOINT_URL, which would send every AWS call"
+            )
+        );
+    }
 
     #[test]
     fn run_ids_are_unique_and_safe_as_s3_names() {

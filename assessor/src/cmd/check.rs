@@ -26,7 +26,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(exit::CONFIG));
         }
     };
-    let aws = Aws::from_config(&config).await;
+    let aws = match Aws::from_config(&config).await {
+        Ok(aws) => aws,
+        Err(e) => {
+            eprintln!("assessor: {e}");
+            return Ok(ExitCode::from(exit::CONFIG));
+        }
+    };
     let report = assessor::check::check(&config, &aws).await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -54,7 +54,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let run_id = pipeline::new_run_id().context("cannot make a run id")?;
     tracing::info!(run_id = %run_id, targets = config.targets.len(), "run started");
-    let aws = Aws::from_config(&config).await;
+    let aws = match Aws::from_config(&config).await {
+        Ok(aws) => aws,
+        Err(e) => {
+            eprintln!("assessor: {e}");
+            return Ok(ExitCode::from(exit::CONFIG));
+        }
+    };
 
     let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;

@@ -120,29 +120,47 @@ fn assert_refuses_testing_table(assessor: &Path) {
     config.push_str("\n[testing]\naws_endpoint_url = \"http://127.0.0.1:9/\"\n");
     let path = dir.path().join("job.toml");
     std::fs::write(&path, config).expect("write the job config");
-    let out = Command::new(assessor)
-        .arg("check")
-        .arg("--config")
-        .arg(&path)
-        // Should the check fail, the preflight must fail fast, not wait for
-        // instance metadata or reach AWS.
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9/")
-        .output()
-        .expect("run the release assessor");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (code, stderr) = check(assessor, &path, "AWS_ENDPOINT_URL");
     assert!(
-        out.status.code() == Some(2)
+        code == Some(2)
             && stderr.contains(
                 "[testing] is only accepted by a build with the testing-endpoint feature; \
                  the appliance never honours it"
             ),
         "the release assessor {} did not refuse [testing] (it must be built without the \
-         testing-endpoint feature): {}\nstdout:\n{}\nstderr:\n{stderr}",
+         testing-endpoint feature): {code:?}\nstderr:\n{stderr}",
         assessor.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
     );
+    // Without the table, the SDK's own override is refused too, before any
+    // AWS call (nothing listens at port 9: a call would fail differently).
+    let (code, stderr) = check(assessor, &example, "AWS_ENDPOINT_URL_S3");
+    assert!(
+        code == Some(2)
+            && stderr.contains(
+                "the environment sets AWS_ENDPOINT_URL_S3, which would send every AWS call"
+            ),
+        "the release assessor {} honoured AWS_ENDPOINT_URL_S3: {code:?}\nstderr:\n{stderr}",
+        assessor.display(),
+    );
+}
+
+/// `assessor check --config CONFIG` with `endpoint_variable` pointing at a
+/// closed loopback port: the exit code and stderr.
+fn check(assessor: &Path, config: &Path, endpoint_variable: &str) -> (Option<i32>, String) {
+    let out = Command::new(assessor)
+        .arg("check")
+        .arg("--config")
+        .arg(config)
+        // Should the check fail, the preflight must fail fast, not wait for
+        // instance metadata or reach AWS.
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env(endpoint_variable, "http://127.0.0.1:9/")
+        .output()
+        .expect("run the release assessor");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
