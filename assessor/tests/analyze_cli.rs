@@ -119,7 +119,8 @@ fn fail_on_exits_3_and_usage_errors_exit_2() {
         tmp.path(),
     )
     .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    // A threshold: the not_supported findings are worse than ignored.
+    assert_eq!(out.status.code(), Some(3));
 
     let out = run(&["analyze", "in", "--target", "babelfish-9.9"], tmp.path()).unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -164,4 +165,56 @@ fn default_writes_all_formats_to_the_out_directory() {
         !err.contains("DATEFORMAT") && !err.contains("MERGE"),
         "{err}"
     );
+}
+
+/// One `not_supported` finding and nothing else.
+const ONLY_BLOCKER: &str = "SET DATEFORMAT mdy\nGO\n";
+/// One `review_semantics` finding and nothing else.
+const ONLY_SEMANTICS: &str = "SELECT STR(1.5)\nGO\n";
+
+/// The JSON report's statuses, to check a fixture is what its name says.
+fn statuses(dir: &Path, file: &str) -> Vec<String> {
+    let out = run(&["analyze", file, "--format", "json", "--output", "-"], dir).unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["status"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn fail_on_is_a_threshold_and_repeatable() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("blocker.sql"), ONLY_BLOCKER).unwrap();
+    std::fs::write(tmp.path().join("semantics.sql"), ONLY_SEMANTICS).unwrap();
+    assert_eq!(statuses(tmp.path(), "blocker.sql"), ["not_supported"]);
+    assert_eq!(statuses(tmp.path(), "semantics.sql"), ["review_semantics"]);
+    let code = |file: &str, fail_on: &[&str]| {
+        let mut args = vec!["analyze", file, "--output", "-"];
+        for s in fail_on {
+            args.extend(["--fail-on", s]);
+        }
+        run(&args, tmp.path()).unwrap().status.code()
+    };
+    // A worse status than the threshold trips it (it passed before).
+    assert_eq!(code("blocker.sql", &["review_semantics"]), Some(3));
+    assert_eq!(code("blocker.sql", &["ignored"]), Some(3));
+    assert_eq!(code("semantics.sql", &["review_semantics"]), Some(3));
+    // A milder one does not.
+    assert_eq!(code("semantics.sql", &["not_supported"]), Some(0));
+    assert_eq!(code("semantics.sql", &["review_manually"]), Some(0));
+    // Repeated: the least severe threshold given decides.
+    assert_eq!(
+        code("semantics.sql", &["not_supported", "review_performance"]),
+        Some(3)
+    );
+    assert_eq!(
+        code("semantics.sql", &["not_supported", "review_manually"]),
+        Some(0)
+    );
+    // Case does not matter, as for --target.
+    assert_eq!(code("blocker.sql", &["NOT_SUPPORTED"]), Some(3));
 }

@@ -3,7 +3,7 @@
 //!
 //! Exit codes: 0 done; 2 usage or input error (one message naming what is
 //! wrong: an unknown target lists the valid ones, a missing path names it);
-//! 3 the run completed but `--fail-on STATUS` matched at least one finding
+//! 3 the run completed but a finding reached the `--fail-on` threshold
 //! ([`EXIT_FAIL_ON`]); 1 the run could not complete (e.g. the report could
 //! not be written).
 
@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use clap::builder::PossibleValue;
 
 use super::EXIT_USAGE;
 use assessor::analyze::{AnalyzeError, Analyzer, Progress};
@@ -47,10 +48,35 @@ pub struct Args {
     /// Write ONE format to this file instead, or to standard output with `-`.
     #[arg(long)]
     pub output: Option<String>,
-    /// Exit with code 3 when any finding has this status (not_supported,
-    /// review_manually, review_semantics, review_performance, ignored).
-    #[arg(long, value_name = "STATUS")]
-    pub fail_on: Option<String>,
+    /// Exit with code 3 when any finding has this status or a worse one.
+    /// Worst first: not_supported, review_manually, review_semantics,
+    /// review_performance, ignored (supported: any finding). Repeatable or
+    /// comma-separated: the mildest status given is the threshold, so each
+    /// one adds to what fails.
+    #[arg(long, value_name = "STATUS", value_delimiter = ',', ignore_case = true)]
+    pub fail_on: Vec<StatusArg>,
+}
+
+/// A `--fail-on` word: a [`Status`], spelled as [`Status::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusArg(pub Status);
+
+impl clap::ValueEnum for StatusArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        const ALL: [StatusArg; 6] = [
+            StatusArg(Status::NotSupported),
+            StatusArg(Status::ReviewManually),
+            StatusArg(Status::ReviewSemantics),
+            StatusArg(Status::ReviewPerformance),
+            StatusArg(Status::Ignored),
+            StatusArg(Status::Supported),
+        ];
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.as_str()))
+    }
 }
 
 /// A usage error: printed as one line, exit code 2.
@@ -96,18 +122,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else if formats.is_empty() {
         formats.extend(Format::ALL);
     }
-    let fail_on = match &args.fail_on {
-        None => None,
-        Some(word) => match Status::parse(word) {
-            Some(s) => Some(s),
-            None => {
-                return usage(format_args!(
-                    "unknown status `{word}` for --fail-on; valid: {}",
-                    Status::ALL.map(Status::as_str).join(", ")
-                ));
-            }
-        },
-    };
+    // The mildest status given: each threshold fails a superset of the
+    // stricter ones, so the union of all of them is the mildest one's.
+    let fail_on = args.fail_on.iter().map(|s| s.0).max_by_key(|s| s.rank());
 
     let analyzer = Analyzer::new(&catalog, target);
     let mut progress = ProgressLine::new();
@@ -182,16 +199,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    if let Some(status) = fail_on {
+    if let Some(threshold) = fail_on {
         let matched = analysis
             .findings
             .iter()
-            .filter(|f| f.status == status)
+            .filter(|f| f.status.is_at_least(threshold))
             .count();
         if matched > 0 {
             eprintln!(
-                "assessor: {matched} finding(s) with status {} (--fail-on)",
-                status.as_str()
+                "assessor: {matched} finding(s) with status {} or worse (--fail-on)",
+                threshold.as_str()
             );
             return Ok(ExitCode::from(EXIT_FAIL_ON));
         }

@@ -303,10 +303,7 @@ pub fn summarize(input: &ReportInput<'_>) -> Summary {
 
 /// Position in [`Status::ALL`]: 0 is the worst.
 pub(crate) fn rank(status: Status) -> usize {
-    Status::ALL
-        .iter()
-        .position(|&s| s == status)
-        .unwrap_or(Status::ALL.len())
+    status.rank()
 }
 
 fn blockers(counts: &StatusCounts) -> usize {
