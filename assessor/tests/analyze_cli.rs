@@ -218,3 +218,107 @@ fn fail_on_is_a_threshold_and_repeatable() {
     // Case does not matter, as for --target.
     assert_eq!(code("blocker.sql", &["NOT_SUPPORTED"]), Some(3));
 }
+
+#[test]
+fn format_words_ignore_case_and_output_extension_picks_or_checks_the_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(&tmp.path().join("in")).unwrap();
+    let read = |name: &str| std::fs::read_to_string(tmp.path().join(name)).unwrap();
+
+    // The extension names the format when --format is not given.
+    let out = run(&["analyze", "in", "--output", "report.html"], tmp.path()).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(read("report.html").starts_with("<!DOCTYPE html>"));
+    let out = run(&["analyze", "in", "--output", "f.csv"], tmp.path()).unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(read("f.csv").starts_with("file,line,column"));
+    let out = run(&["analyze", "in", "--output", "r.sarif.json"], tmp.path()).unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(read("r.sarif.json").contains("\"version\":\"2.1.0\""));
+
+    // Format words ignore case, like --target's.
+    let out = run(
+        &[
+            "analyze",
+            "in",
+            "--format",
+            "HTML",
+            "--output",
+            "-",
+            "--target",
+            "Babelfish-5.5",
+        ],
+        tmp.path(),
+    )
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.starts_with(b"<!DOCTYPE html>"));
+    let out = run(
+        &["analyze", "in", "--format", "Json,CSV", "--out", "both"],
+        tmp.path(),
+    )
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(tmp.path().join("both/report.json").is_file());
+    assert!(tmp.path().join("both/findings.csv").is_file());
+    assert!(!tmp.path().join("both/report.html").exists());
+
+    // An extension that contradicts --format is refused, naming both.
+    let out = run(
+        &[
+            "analyze",
+            "in",
+            "--format",
+            "json",
+            "--output",
+            "clash.html",
+        ],
+        tmp.path(),
+    )
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("json") && err.contains("clash.html"), "{err}");
+    assert!(!tmp.path().join("clash.html").exists());
+
+    // No --format and an extension that names none: say so rather than guess.
+    let out = run(&["analyze", "in", "--output", "report.txt"], tmp.path()).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("report.txt") && err.contains("--format"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("report.txt").exists());
+    // With --format, any other extension is the user's choice.
+    let out = run(
+        &["analyze", "in", "--format", "csv", "--output", "report.txt"],
+        tmp.path(),
+    )
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+
+    // --output replaces --out: both at once is one too many.
+    let out = run(
+        &["analyze", "in", "--out", "dir", "--output", "-"],
+        tmp.path(),
+    )
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--out"));
+
+    // The rule is in --help.
+    let out = run(&["analyze", "--help"], tmp.path()).unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("extension"), "{help}");
+}

@@ -6,6 +6,16 @@
 //! 3 the run completed but a finding reached the `--fail-on` threshold
 //! ([`EXIT_FAIL_ON`]); 1 the run could not complete (e.g. the report could
 //! not be written).
+//!
+//! Where the report goes: `--out DIR` (default) gets every `--format` given
+//! (all four without one). `--output PATH` writes one format to PATH, `-`
+//! for standard output: the `--format` given, else the one PATH's extension
+//! names ([`Format::for_file_name`]), else JSON for `-`. An extension that
+//! names another format than `--format`, or that names none when there is
+//! no `--format`, is a usage error: the file would not be what its name
+//! says.
+//!
+//! Words for formats and statuses are matched in any case, as targets are.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -38,15 +48,18 @@ pub struct Args {
     /// the newest version the rule catalog documents).
     #[arg(long)]
     pub target: Option<String>,
-    /// Report formats, comma-separated: html, json, csv, sarif (default: all
-    /// four into --out; json with --output).
-    #[arg(long, value_delimiter = ',')]
-    pub format: Vec<String>,
+    /// Report formats, comma-separated or repeated (default: all four into
+    /// --out; with --output, the one its extension names).
+    #[arg(long, value_delimiter = ',', ignore_case = true)]
+    pub format: Vec<FormatArg>,
     /// Directory the report files are written to.
     #[arg(long, default_value = "assessment-report")]
     pub out: PathBuf,
-    /// Write ONE format to this file instead, or to standard output with `-`.
-    #[arg(long)]
+    /// Write ONE format to this file instead of --out, or to standard output
+    /// with `-`. The format is --format's, else the one the file's extension
+    /// names (.html, .json, .csv, .sarif, .sarif.json), else json for `-`;
+    /// an extension that contradicts --format is an error.
+    #[arg(long, conflicts_with = "out")]
     pub output: Option<String>,
     /// Exit with code 3 when any finding has this status or a worse one.
     /// Worst first: not_supported, review_manually, review_semantics,
@@ -55,6 +68,27 @@ pub struct Args {
     /// one adds to what fails.
     #[arg(long, value_name = "STATUS", value_delimiter = ',', ignore_case = true)]
     pub fail_on: Vec<StatusArg>,
+}
+
+/// A `--format` word: the library's [`Format`], spelled as
+/// [`Format::as_str`] so the CLI and the reports cannot drift apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormatArg(pub Format);
+
+impl clap::ValueEnum for FormatArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        const ALL: [FormatArg; 4] = [
+            FormatArg(Format::Html),
+            FormatArg(Format::Json),
+            FormatArg(Format::Csv),
+            FormatArg(Format::Sarif),
+        ];
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.as_str()))
+    }
 }
 
 /// A `--fail-on` word: a [`Status`], spelled as [`Status::as_str`].
@@ -100,27 +134,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         },
     };
-    let mut formats = Vec::new();
-    for word in &args.format {
-        match Format::parse(word.trim()) {
-            Some(f) if !formats.contains(&f) => formats.push(f),
-            Some(_) => {}
-            None => {
-                return usage(format_args!(
-                    "unknown format `{word}`; valid formats: html, json, csv, sarif"
-                ));
-            }
+    let mut formats: Vec<Format> = Vec::new();
+    for FormatArg(f) in &args.format {
+        if !formats.contains(f) {
+            formats.push(*f);
         }
     }
-    if args.output.is_some() {
-        if formats.len() > 1 {
-            return usage("--output writes one format: give a single --format (or use --out DIR)");
-        }
-        if formats.is_empty() {
-            formats.push(Format::Json);
-        }
-    } else if formats.is_empty() {
-        formats.extend(Format::ALL);
+    match args.output.as_deref() {
+        Some(path) => match output_format(path, &formats) {
+            Ok(f) => formats = vec![f],
+            Err(message) => return usage(message),
+        },
+        None if formats.is_empty() => formats.extend(Format::ALL),
+        None => {}
     }
     // The mildest status given: each threshold fails a superset of the
     // stricter ones, so the union of all of them is the mildest one's.
@@ -214,6 +240,42 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The one format `--output PATH` writes (see the module docs), or the
+/// usage message saying why PATH and `formats` do not make one.
+fn output_format(path: &str, formats: &[Format]) -> Result<Format, String> {
+    let named = || {
+        formats
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    if formats.len() > 1 {
+        return Err(format!(
+            "--output writes one format but --format names {}: give a single --format, \
+             or use --out DIR for several",
+            named()
+        ));
+    }
+    if path == "-" {
+        return Ok(formats.first().copied().unwrap_or(Format::Json));
+    }
+    match (formats.first(), Format::for_file_name(path)) {
+        (Some(&given), Some(by_name)) if given != by_name => Err(format!(
+            "--format {} contradicts --output {path}, whose extension says {}: \
+             make them agree, or drop --format to let the extension decide",
+            given.as_str(),
+            by_name.as_str()
+        )),
+        (Some(&given), _) => Ok(given),
+        (None, Some(by_name)) => Ok(by_name),
+        (None, None) => Err(format!(
+            "cannot tell the report format from --output {path}: name it with --format \
+             (html, json, csv, sarif), or end the file name in .html, .json, .csv or .sarif"
+        )),
+    }
 }
 
 /// A one-line progress counter on stderr, shown only on a terminal and only

@@ -191,6 +191,25 @@ impl Format {
         Format::ALL.into_iter().find(|f| f.as_str() == word)
     }
 
+    /// The format a file name's extension names, any case: `.html` or
+    /// `.htm`, `.json`, `.csv`, `.sarif` or `.sarif.json` (the name GitHub
+    /// code scanning uses). `None` for any other name.
+    pub fn for_file_name(name: &str) -> Option<Format> {
+        let name = name.to_ascii_lowercase();
+        // `.sarif.json` first: it also ends in `.json`.
+        [
+            (".sarif.json", Format::Sarif),
+            (".sarif", Format::Sarif),
+            (".html", Format::Html),
+            (".htm", Format::Html),
+            (".json", Format::Json),
+            (".csv", Format::Csv),
+        ]
+        .into_iter()
+        .find(|(ext, _)| name.ends_with(ext))
+        .map(|(_, f)| f)
+    }
+
     /// The file [`write_all`] writes this format to.
     pub fn file_name(self) -> &'static str {
         match self {
@@ -419,5 +438,20 @@ match = [{ kind = "sqlcmd", name = "*" }]
             assert_eq!(Format::parse(f.as_str()), Some(f));
         }
         assert_eq!(Format::parse("pdf"), None);
+    }
+
+    #[test]
+    fn file_names_name_their_format() {
+        for f in Format::ALL {
+            assert_eq!(Format::for_file_name(f.file_name()), Some(f));
+        }
+        assert_eq!(Format::for_file_name("out/R.HTM"), Some(Format::Html));
+        assert_eq!(
+            Format::for_file_name("scan.sarif.json"),
+            Some(Format::Sarif)
+        );
+        assert_eq!(Format::for_file_name("report.txt"), None);
+        assert_eq!(Format::for_file_name("report"), None);
+        assert_eq!(Format::for_file_name("html"), None);
     }
 }
