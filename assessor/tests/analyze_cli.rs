@@ -173,6 +173,7 @@ const ONLY_BLOCKER: &str = "SET DATEFORMAT mdy\nGO\n";
 const ONLY_SEMANTICS: &str = "SELECT STR(1.5)\nGO\n";
 
 /// The JSON report's statuses, to check a fixture is what its name says.
+#[allow(clippy::unwrap_used)] // A test helper: the panic is the test failure.
 fn statuses(dir: &Path, file: &str) -> Vec<String> {
     let out = run(&["analyze", file, "--format", "json", "--output", "-"], dir).unwrap();
     assert!(out.status.success());
