@@ -323,3 +323,98 @@ fn format_words_ignore_case_and_output_extension_picks_or_checks_the_format() {
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("extension"), "{help}");
 }
+
+/// What `analyze` leaves in `dir/assessment-report`, if anything.
+fn report_dir_exists(dir: &Path) -> bool {
+    dir.join("assessment-report").exists()
+}
+
+#[test]
+fn nothing_to_analyse_is_an_error_and_writes_no_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = run(&["analyze", "empty"], tmp.path()).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no .sql file") && err.contains("empty"),
+        "{err}"
+    );
+    assert!(!report_dir_exists(tmp.path()));
+
+    // Only other files: say how many were ignored and why.
+    std::fs::write(empty.join("notes.txt"), "SELECT 1").unwrap();
+    std::fs::write(empty.join("readme.md"), "x").unwrap();
+    let out = run(&["analyze", "empty"], tmp.path()).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("2 other files"), "{err}");
+    assert!(!report_dir_exists(tmp.path()));
+
+    // A binary file named .sql is skipped; if it was all, nothing was analysed.
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::fs::write(bin.join("dump.sql"), [0u8, 1, 2, 0, 0, 0, 7, 0].repeat(64)).unwrap();
+    for args in [
+        &["analyze", "bin"][..],
+        &["analyze", "bin", "--output", "-"],
+    ] {
+        let out = run(args, tmp.path()).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("dump.sql") && err.contains("binary") && err.contains("1 file"),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+    assert!(!report_dir_exists(tmp.path()));
+}
+
+#[test]
+fn skipped_files_are_counted_in_every_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(&tmp.path().join("in")).unwrap();
+    std::fs::write(
+        tmp.path().join("in/dump.sql"),
+        [0u8, 1, 2, 0, 0, 0, 7, 0].repeat(64),
+    )
+    .unwrap();
+    let out = run(&["analyze", "in"], tmp.path()).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("skipped dump.sql"), "{err}");
+    assert!(err.contains("1 file skipped"), "{err}");
+
+    let dir = tmp.path().join("assessment-report");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(doc["summary"]["files_analyzed"], 1);
+    assert_eq!(doc["summary"]["files_skipped"], 1);
+    assert_eq!(doc["summary"]["skipped_by_kind"]["binary"], 1);
+    assert_eq!(doc["skipped_files"][0]["file"], "dump.sql");
+    assert_eq!(doc["skipped_files"][0]["kind"], "binary");
+
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        html.contains("1 file skipped"),
+        "no skipped count in the HTML"
+    );
+    assert!(html.contains("dump.sql"));
+
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.sarif")).unwrap()).unwrap();
+    let notes = &sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"];
+    assert_eq!(notes.as_array().map(Vec::len), Some(1), "{sarif}");
+    assert_eq!(
+        notes[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "dump.sql"
+    );
+    assert_eq!(sarif["runs"][0]["properties"]["filesSkipped"], 1);
+}

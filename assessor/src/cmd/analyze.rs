@@ -16,6 +16,11 @@
 //! says.
 //!
 //! Words for formats and statuses are matched in any case, as targets are.
+//!
+//! A run that analysed no file (no `.sql` file found, or every one skipped)
+//! is a usage error and writes no report: an empty report would say that
+//! nothing blocks the migration. Skipped files are named on stderr, counted
+//! there and listed in the report.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -25,9 +30,9 @@ use anyhow::Context;
 use clap::builder::PossibleValue;
 
 use super::EXIT_USAGE;
-use assessor::analyze::{AnalyzeError, Analyzer, Progress};
+use assessor::analyze::{Analysis, AnalyzeError, Analyzer, Progress};
 use assessor::findings::Status;
-use assessor::report::{self, Format, ReportInput};
+use assessor::report::{self, Format, ReportInput, SkipCounts};
 use assessor::rules::Catalog;
 use assessor::source::SourceError;
 
@@ -175,6 +180,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for w in &analysis.warnings {
         eprintln!("assessor: warning: {}: {}", w.file, w.reason);
     }
+    if analysis.files_analyzed == 0 {
+        // An empty report would read "no feature blocks the migration".
+        return usage(nothing_analysed(&args.paths, &analysis));
+    }
+    if !analysis.skipped.is_empty() {
+        eprintln!(
+            "assessor: {} skipped ({}), listed in the report",
+            files(analysis.skipped.len()),
+            SkipCounts::of(&analysis.skipped).describe()
+        );
+    }
     tracing::debug!(
         files = analysis.files_analyzed,
         findings = analysis.findings.len(),
@@ -194,6 +210,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         features: &catalog,
         files_analyzed: analysis.files_analyzed,
         lines_analyzed: analysis.lines_analyzed,
+        skipped: &analysis.skipped,
     };
     match args.output.as_deref() {
         Some("-") => {
@@ -240,6 +257,40 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// "1 file", "2 files".
+fn files(n: usize) -> String {
+    format!("{n} file{}", if n == 1 { "" } else { "s" })
+}
+
+/// Why a run analysed nothing, and what to do about it.
+fn nothing_analysed(paths: &[PathBuf], analysis: &Analysis) -> String {
+    if !analysis.skipped.is_empty() {
+        let found = match analysis.skipped.len() {
+            1 => "the 1 file found was".to_string(),
+            n => format!("all {n} files found were"),
+        };
+        return format!(
+            "nothing to analyse: {found} skipped ({}, named above); export the scripts \
+             as text (UTF-8 or UTF-16) and make sure they are readable",
+            SkipCounts::of(&analysis.skipped).describe()
+        );
+    }
+    let roots = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let ignored = match analysis.files_ignored {
+        0 => String::new(),
+        1 => " (1 other file ignored: folders are searched for .sql files only)".to_string(),
+        n => format!(" ({n} other files ignored: folders are searched for .sql files only)"),
+    };
+    format!(
+        "nothing to analyse: no .sql file in {roots}{ignored}; point assessor at the folder \
+         that holds the exported scripts, or name a script file itself (any extension)"
+    )
 }
 
 /// The one format `--output PATH` writes (see the module docs), or the

@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::findings::{Finding, ObjectRef};
 
-pub use summary::{Summary, summarize};
+pub use summary::{SkipCounts, Summary, summarize};
 
 /// Everything a report is made of.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +61,43 @@ pub struct ReportInput<'a> {
     pub features: &'a dyn FeatureCatalog,
     pub files_analyzed: usize,
     pub lines_analyzed: u64,
+    /// Input files listed but not analysed, with the reason. The summary
+    /// counts them and every format but CSV (one row per finding) lists
+    /// them, so a report never looks complete when it is not.
+    pub skipped: &'a [SkippedFile],
+}
+
+/// Why a listed input file was not analysed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipKind {
+    /// Not text: a binary file with a script's name.
+    Binary,
+    /// Could not be read (permissions, I/O error, vanished).
+    Unreadable,
+}
+
+impl SkipKind {
+    /// All kinds, in report order.
+    pub const ALL: [SkipKind; 2] = [SkipKind::Binary, SkipKind::Unreadable];
+
+    /// The word used in JSON, as serde writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipKind::Binary => "binary",
+            SkipKind::Unreadable => "unreadable",
+        }
+    }
+}
+
+/// An input file that was listed but not analysed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedFile {
+    /// Path as in [`Finding::file`].
+    pub file: String,
+    pub kind: SkipKind,
+    /// The reason in words, with what to do (never the file's content).
+    pub reason: String,
 }
 
 /// One unit of code the readiness score counts: a database object defined by

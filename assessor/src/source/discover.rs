@@ -32,9 +32,25 @@ pub enum SourceError {
     NotAFile { path: PathBuf },
 }
 
+/// What [`discover_all`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Discovery {
+    /// The scripts to analyse, in report order.
+    pub files: Vec<InputFile>,
+    /// Other files in the directories walked (not `.sql`), counted so that
+    /// "nothing to analyse" can say what was there instead.
+    pub ignored: usize,
+}
+
 /// Lists the `.sql` files under `paths` (files and directories).
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<InputFile>, SourceError> {
+    discover_all(paths).map(|d| d.files)
+}
+
+/// Lists the `.sql` files under `paths` and counts the other files.
+pub fn discover_all(paths: &[PathBuf]) -> Result<Discovery, SourceError> {
     let mut out = Vec::new();
+    let mut ignored = 0;
     for root in paths {
         let meta = std::fs::metadata(root).map_err(|source| SourceError::Io {
             path: root.clone(),
@@ -51,17 +67,23 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<InputFile>, SourceError> {
             });
         } else if meta.is_dir() {
             let mut found = Vec::new();
-            walk(root, root, &mut found)?;
+            ignored += walk(root, root, &mut found)?;
             found.sort();
             out.extend(found);
         } else {
             return Err(SourceError::NotAFile { path: root.clone() });
         }
     }
-    Ok(out)
+    Ok(Discovery {
+        files: out,
+        ignored,
+    })
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<InputFile>) -> Result<(), SourceError> {
+/// Pushes the `.sql` files under `dir` and returns how many other files
+/// it saw.
+fn walk(root: &Path, dir: &Path, out: &mut Vec<InputFile>) -> Result<usize, SourceError> {
+    let mut ignored = 0;
     // An explicit stack: deep trees cannot overflow the call stack.
     let mut stack = vec![dir.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -85,10 +107,12 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<InputFile>) -> Result<(), SourceE
                     .collect::<Vec<_>>()
                     .join("/");
                 out.push(InputFile { relative, path });
+            } else {
+                ignored += 1;
             }
         }
     }
-    Ok(())
+    Ok(ignored)
 }
 
 fn is_sql(path: &Path) -> bool {
