@@ -125,7 +125,9 @@ pub struct ObjectRef {
 /// panic messages.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
-    /// Path relative to the input root; the file name for a single file.
+    /// Path relative to the input root; the file name for a single file;
+    /// with several inputs, relative to their common folder (see
+    /// [`crate::source::discover`]), so each input's files stay apart.
     pub file: String,
     /// 1-based line in the decoded file.
     pub line: u32,

@@ -418,3 +418,57 @@ fn skipped_files_are_counted_in_every_summary() {
     );
     assert_eq!(sarif["runs"][0]["properties"]["filesSkipped"], 1);
 }
+
+#[test]
+fn two_roots_with_the_same_file_stay_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    for root in ["a", "b"] {
+        std::fs::create_dir(tmp.path().join(root)).unwrap();
+        std::fs::write(tmp.path().join(root).join("proc.sql"), SCRIPT).unwrap();
+    }
+    let out = run(&["analyze", "a", "b/", "--output", "-"], tmp.path()).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = &doc["summary"];
+    assert_eq!(summary["files_analyzed"], 2);
+    // dbo.p once per root, plus each file's top-level SET DATEFORMAT.
+    let procs: Vec<&str> = summary["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["object"]["name"] == "p")
+        .map(|o| o["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(procs, ["a/proc.sql", "b/proc.sql"]);
+    assert_eq!(summary["objects_total"], 4);
+    let files: std::collections::BTreeSet<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files.into_iter().collect::<Vec<_>>(),
+        ["a/proc.sql", "b/proc.sql"]
+    );
+
+    // A file and a folder: both relative to the folder they share.
+    let out = run(&["analyze", "a/proc.sql", "b", "--output", "-"], tmp.path()).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["summary"]["objects"][0]["file"], "a/proc.sql");
+    assert_eq!(doc["summary"]["objects_total"], 4);
+    // The same file reached through two roots is one file.
+    let out = run(&["analyze", "a", "a/proc.sql", "--output", "-"], tmp.path()).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["summary"]["files_analyzed"], 1);
+    assert_eq!(doc["summary"]["objects_total"], 2);
+    // One root alone keeps paths relative to itself, as before.
+    let out = run(&["analyze", "a", "--output", "-"], tmp.path()).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["findings"][0]["file"], "proc.sql");
+}

@@ -46,7 +46,7 @@ pub enum AnalyzeError {
 /// A file and a message about it (a decoding warning).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
-    /// Path relative to the input root.
+    /// Path as in [`crate::findings::Finding::file`].
     pub file: String,
     /// Why (never the file's content).
     pub reason: String,

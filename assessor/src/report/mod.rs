@@ -108,7 +108,8 @@ pub struct SkippedFile {
 /// so the summary and the findings list cannot disagree.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ObjectSummary {
-    /// Path relative to the input root, as in [`Finding::file`].
+    /// Path as in [`Finding::file`]: two inputs holding the same relative
+    /// file give two paths, so their objects are counted apart.
     pub file: String,
     /// `None` for the top-level code of `file`; it matches findings whose
     /// `object` is `None`.

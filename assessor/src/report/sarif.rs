@@ -6,7 +6,8 @@
 //! `ruleIndex`. Levels: `not_supported` is `error`, the three `review_*`
 //! statuses are `warning`, `ignored` is `note`, `supported` is `none`.
 //! Locations are relative URIs (percent-encoded, `/`-separated) against the
-//! `%SRCROOT%` base (the input root); columns count Unicode code points
+//! `%SRCROOT%` base (the input root, or the folder common to several
+//! inputs); columns count Unicode code points
 //! (`columnKind`), as the findings do. Skipped input files are `warning`
 //! tool execution notifications of the run's one invocation (present only
 //! when some file was skipped).
@@ -158,7 +159,7 @@ pub(crate) fn write_sarif_with(
                 "rules": rules,
             }}),
             original_uri_base_ids: json!({
-                SRCROOT: { "description": { "text": "The input root the analysis was run on." } },
+                SRCROOT: { "description": { "text": "The input root the analysis was run on (with several inputs, the folder that holds them all)." } },
             }),
             column_kind: "unicodeCodePoints",
             results,
