@@ -93,6 +93,7 @@ fn main() {
         features: &features,
         files_analyzed: files_n,
         lines_analyzed: n as u64 * 10,
+        skipped: &[],
     };
 
     println!(

@@ -56,6 +56,21 @@ impl Status {
         Status::ALL.into_iter().find(|s| s.as_str() == word)
     }
 
+    /// Severity rank: the position in [`Status::ALL`], 0 the worst.
+    pub fn rank(self) -> usize {
+        Status::ALL
+            .iter()
+            .position(|&s| s == self)
+            .unwrap_or(Status::ALL.len())
+    }
+
+    /// Whether this status is `threshold` or worse (`--fail-on`): every
+    /// status is at least `supported`, none but `not_supported` is at least
+    /// `not_supported`.
+    pub fn is_at_least(self, threshold: Status) -> bool {
+        self.rank() <= threshold.rank()
+    }
+
     /// Whether an object with a finding of this status needs changes before
     /// it can run on the target (a "blocker" in the executive summary).
     pub fn is_blocker(self) -> bool {
@@ -110,7 +125,9 @@ pub struct ObjectRef {
 /// panic messages.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
-    /// Path relative to the input root; the file name for a single file.
+    /// Path relative to the input root; the file name for a single file;
+    /// with several inputs, relative to their common folder (see
+    /// [`crate::source::discover`]), so each input's files stay apart.
     pub file: String,
     /// 1-based line in the decoded file.
     pub line: u32,
@@ -143,6 +160,18 @@ impl std::fmt::Debug for Finding {
 
 #[cfg(test)]
 mod tests {
+    use super::Status;
+
+    #[test]
+    fn thresholds_follow_the_report_order() {
+        use Status::*;
+        assert!(NotSupported.is_at_least(ReviewSemantics));
+        assert!(ReviewSemantics.is_at_least(ReviewSemantics));
+        assert!(!ReviewPerformance.is_at_least(ReviewSemantics));
+        assert!(!ReviewManually.is_at_least(NotSupported));
+        assert!(Status::ALL.into_iter().all(|s| s.is_at_least(Supported)));
+    }
+
     #[test]
     fn finding_debug_shows_no_code_or_names() {
         let finding = super::Finding {

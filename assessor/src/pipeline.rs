@@ -746,6 +746,8 @@ async fn render_bundle(
         features: engine.features,
         files_analyzed: analysed.files,
         lines_analyzed: analysed.lines,
+        // Module definitions come from the store as text: none is skipped.
+        skipped: &[],
     };
     let mut files = Vec::with_capacity(Format::ALL.len() + 2);
     for format in Format::ALL {

@@ -119,7 +119,8 @@ fn fail_on_exits_3_and_usage_errors_exit_2() {
         tmp.path(),
     )
     .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    // A threshold: the not_supported findings are worse than ignored.
+    assert_eq!(out.status.code(), Some(3));
 
     let out = run(&["analyze", "in", "--target", "babelfish-9.9"], tmp.path()).unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -164,4 +165,310 @@ fn default_writes_all_formats_to_the_out_directory() {
         !err.contains("DATEFORMAT") && !err.contains("MERGE"),
         "{err}"
     );
+}
+
+/// One `not_supported` finding and nothing else.
+const ONLY_BLOCKER: &str = "SET DATEFORMAT mdy\nGO\n";
+/// One `review_semantics` finding and nothing else.
+const ONLY_SEMANTICS: &str = "SELECT STR(1.5)\nGO\n";
+
+/// The JSON report's statuses, to check a fixture is what its name says.
+#[allow(clippy::unwrap_used)] // A test helper: the panic is the test failure.
+fn statuses(dir: &Path, file: &str) -> Vec<String> {
+    let out = run(&["analyze", file, "--format", "json", "--output", "-"], dir).unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["status"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn fail_on_is_a_threshold_and_repeatable() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("blocker.sql"), ONLY_BLOCKER).unwrap();
+    std::fs::write(tmp.path().join("semantics.sql"), ONLY_SEMANTICS).unwrap();
+    assert_eq!(statuses(tmp.path(), "blocker.sql"), ["not_supported"]);
+    assert_eq!(statuses(tmp.path(), "semantics.sql"), ["review_semantics"]);
+    let code = |file: &str, fail_on: &[&str]| {
+        let mut args = vec!["analyze", file, "--output", "-"];
+        for s in fail_on {
+            args.extend(["--fail-on", s]);
+        }
+        run(&args, tmp.path()).unwrap().status.code()
+    };
+    // A worse status than the threshold trips it (it passed before).
+    assert_eq!(code("blocker.sql", &["review_semantics"]), Some(3));
+    assert_eq!(code("blocker.sql", &["ignored"]), Some(3));
+    assert_eq!(code("semantics.sql", &["review_semantics"]), Some(3));
+    // A milder one does not.
+    assert_eq!(code("semantics.sql", &["not_supported"]), Some(0));
+    assert_eq!(code("semantics.sql", &["review_manually"]), Some(0));
+    // Repeated: the least severe threshold given decides.
+    assert_eq!(
+        code("semantics.sql", &["not_supported", "review_performance"]),
+        Some(3)
+    );
+    assert_eq!(
+        code("semantics.sql", &["not_supported", "review_manually"]),
+        Some(0)
+    );
+    // Case does not matter, as for --target.
+    assert_eq!(code("blocker.sql", &["NOT_SUPPORTED"]), Some(3));
+}
+
+#[test]
+fn format_words_ignore_case_and_output_extension_picks_or_checks_the_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(&tmp.path().join("in")).unwrap();
+    let read = |name: &str| std::fs::read_to_string(tmp.path().join(name)).unwrap();
+
+    // The extension names the format when --format is not given.
+    let out = run(&["analyze", "in", "--output", "report.html"], tmp.path()).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(read("report.html").starts_with("<!DOCTYPE html>"));
+    let out = run(&["analyze", "in", "--output", "f.csv"], tmp.path()).unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(read("f.csv").starts_with("file,line,column"));
+    let out = run(&["analyze", "in", "--output", "r.sarif.json"], tmp.path()).unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(read("r.sarif.json").contains("\"version\":\"2.1.0\""));
+
+    // Format words ignore case, like --target's.
+    let out = run(
+        &[
+            "analyze",
+            "in",
+            "--format",
+            "HTML",
+            "--output",
+            "-",
+            "--target",
+            "Babelfish-5.5",
+        ],
+        tmp.path(),
+    )
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.starts_with(b"<!DOCTYPE html>"));
+    let out = run(
+        &["analyze", "in", "--format", "Json,CSV", "--out", "both"],
+        tmp.path(),
+    )
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(tmp.path().join("both/report.json").is_file());
+    assert!(tmp.path().join("both/findings.csv").is_file());
+    assert!(!tmp.path().join("both/report.html").exists());
+
+    // An extension that contradicts --format is refused, naming both.
+    let out = run(
+        &[
+            "analyze",
+            "in",
+            "--format",
+            "json",
+            "--output",
+            "clash.html",
+        ],
+        tmp.path(),
+    )
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("json") && err.contains("clash.html"), "{err}");
+    assert!(!tmp.path().join("clash.html").exists());
+
+    // No --format and an extension that names none: say so rather than guess.
+    let out = run(&["analyze", "in", "--output", "report.txt"], tmp.path()).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("report.txt") && err.contains("--format"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("report.txt").exists());
+    // With --format, any other extension is the user's choice.
+    let out = run(
+        &["analyze", "in", "--format", "csv", "--output", "report.txt"],
+        tmp.path(),
+    )
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+
+    // --output replaces --out: both at once is one too many.
+    let out = run(
+        &["analyze", "in", "--out", "dir", "--output", "-"],
+        tmp.path(),
+    )
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--out"));
+
+    // The rule is in --help.
+    let out = run(&["analyze", "--help"], tmp.path()).unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("extension"), "{help}");
+}
+
+/// What `analyze` leaves in `dir/assessment-report`, if anything.
+fn report_dir_exists(dir: &Path) -> bool {
+    dir.join("assessment-report").exists()
+}
+
+#[test]
+fn nothing_to_analyse_is_an_error_and_writes_no_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = run(&["analyze", "empty"], tmp.path()).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no .sql file") && err.contains("empty"),
+        "{err}"
+    );
+    assert!(!report_dir_exists(tmp.path()));
+
+    // Only other files: say how many were ignored and why.
+    std::fs::write(empty.join("notes.txt"), "SELECT 1").unwrap();
+    std::fs::write(empty.join("readme.md"), "x").unwrap();
+    let out = run(&["analyze", "empty"], tmp.path()).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("2 other files"), "{err}");
+    assert!(!report_dir_exists(tmp.path()));
+
+    // A binary file named .sql is skipped; if it was all, nothing was analysed.
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::fs::write(bin.join("dump.sql"), [0u8, 1, 2, 0, 0, 0, 7, 0].repeat(64)).unwrap();
+    for args in [
+        &["analyze", "bin"][..],
+        &["analyze", "bin", "--output", "-"],
+    ] {
+        let out = run(args, tmp.path()).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("dump.sql") && err.contains("binary") && err.contains("1 file"),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+    assert!(!report_dir_exists(tmp.path()));
+}
+
+#[test]
+fn skipped_files_are_counted_in_every_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(&tmp.path().join("in")).unwrap();
+    std::fs::write(
+        tmp.path().join("in/dump.sql"),
+        [0u8, 1, 2, 0, 0, 0, 7, 0].repeat(64),
+    )
+    .unwrap();
+    let out = run(&["analyze", "in"], tmp.path()).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("skipped dump.sql"), "{err}");
+    assert!(err.contains("1 file skipped"), "{err}");
+
+    let dir = tmp.path().join("assessment-report");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(doc["summary"]["files_analyzed"], 1);
+    assert_eq!(doc["summary"]["files_skipped"], 1);
+    assert_eq!(doc["summary"]["skipped_by_kind"]["binary"], 1);
+    assert_eq!(doc["skipped_files"][0]["file"], "dump.sql");
+    assert_eq!(doc["skipped_files"][0]["kind"], "binary");
+
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        html.contains("1 file skipped"),
+        "no skipped count in the HTML"
+    );
+    assert!(html.contains("dump.sql"));
+
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.sarif")).unwrap()).unwrap();
+    let notes = &sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"];
+    assert_eq!(notes.as_array().map(Vec::len), Some(1), "{sarif}");
+    assert_eq!(
+        notes[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "dump.sql"
+    );
+    assert_eq!(sarif["runs"][0]["properties"]["filesSkipped"], 1);
+}
+
+#[test]
+fn two_roots_with_the_same_file_stay_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    for root in ["a", "b"] {
+        std::fs::create_dir(tmp.path().join(root)).unwrap();
+        std::fs::write(tmp.path().join(root).join("proc.sql"), SCRIPT).unwrap();
+    }
+    let out = run(&["analyze", "a", "b/", "--output", "-"], tmp.path()).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = &doc["summary"];
+    assert_eq!(summary["files_analyzed"], 2);
+    // dbo.p once per root, plus each file's top-level SET DATEFORMAT.
+    let procs: Vec<&str> = summary["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["object"]["name"] == "p")
+        .map(|o| o["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(procs, ["a/proc.sql", "b/proc.sql"]);
+    assert_eq!(summary["objects_total"], 4);
+    let files: std::collections::BTreeSet<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files.into_iter().collect::<Vec<_>>(),
+        ["a/proc.sql", "b/proc.sql"]
+    );
+
+    // A file and a folder: both relative to the folder they share.
+    let out = run(&["analyze", "a/proc.sql", "b", "--output", "-"], tmp.path()).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["summary"]["objects"][0]["file"], "a/proc.sql");
+    assert_eq!(doc["summary"]["objects_total"], 4);
+    // The same file reached through two roots is one file.
+    let out = run(&["analyze", "a", "a/proc.sql", "--output", "-"], tmp.path()).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["summary"]["files_analyzed"], 1);
+    assert_eq!(doc["summary"]["objects_total"], 2);
+    // One root alone keeps paths relative to itself, as before.
+    let out = run(&["analyze", "a", "--output", "-"], tmp.path()).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["findings"][0]["file"], "proc.sql");
 }

@@ -122,6 +122,8 @@ fn json_schema_document_names_every_field() {
         &doc["findings"][0],
         &doc["findings"][0]["object"],
         &doc["feature_catalog"]["service_broker.send"],
+        &doc["summary"]["skipped_by_kind"],
+        &doc["skipped_files"][0],
     ] {
         for k in keys(path) {
             check(&k);
@@ -269,6 +271,7 @@ fn csv_neutralises_formula_injection_in_every_text_cell() {
         features: &features,
         files_analyzed: 1,
         lines_analyzed: 1,
+        skipped: &[],
     };
     let rows = parse_csv(&render(Format::Csv, &input));
     assert_eq!(rows.len(), hostile.len() + 1);

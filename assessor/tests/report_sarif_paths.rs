@@ -54,6 +54,7 @@ fn sarif_uris_have_no_parent_steps_or_absolute_paths() {
         features: &features,
         files_analyzed: 1,
         lines_analyzed: 1,
+        skipped: &[],
     };
     let mut out = Vec::new();
     Format::Sarif.write(&mut out, &input).unwrap();

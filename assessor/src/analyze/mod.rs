@@ -14,8 +14,11 @@
 //! - Supported constructs are not findings, but are counted
 //!   ([`Analysis::supported_occurrences`]).
 //! - A file that cannot be read or decoded is recorded in
-//!   [`Analysis::skipped`] with the reason (never its content) and the run
-//!   goes on; a missing input path is an error naming the path.
+//!   [`Analysis::skipped`] with its kind and the reason (never its content)
+//!   and the run goes on; a missing input path is an error naming the path.
+//!   Whether a run that analysed nothing is a failure is the caller's call
+//!   ([`Analysis::files_analyzed`] is 0; [`Analysis::files_ignored`] says
+//!   how many other files the folders held).
 //! - No log line or error message contains script text.
 
 #[cfg(feature = "appliance")]
@@ -25,7 +28,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use crate::findings::{Finding, ObjectRef};
-use crate::report::ObjectSummary;
+use crate::report::{ObjectSummary, SkipKind, SkippedFile};
 use crate::rules::{Catalog, Matcher, Version};
 use crate::source::{self, InputFile, LineIndex, SourceError};
 use crate::tsql::{self, ObjectSpan};
@@ -40,10 +43,10 @@ pub enum AnalyzeError {
     Source(#[from] SourceError),
 }
 
-/// A file that was listed but not analysed.
+/// A file and a message about it (a decoding warning).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
-    /// Path relative to the input root.
+    /// Path as in [`crate::findings::Finding::file`].
     pub file: String,
     /// Why (never the file's content).
     pub reason: String,
@@ -70,7 +73,11 @@ pub struct Analysis {
     pub bytes_analyzed: u64,
     /// Supported constructs seen, by feature id.
     pub supported_occurrences: BTreeMap<String, usize>,
-    pub skipped: Vec<Skipped>,
+    /// Files listed but not analysed (unreadable, binary).
+    pub skipped: Vec<SkippedFile>,
+    /// Files in the input folders that are not `.sql` scripts, so were not
+    /// listed (see [`crate::source::discover`]).
+    pub files_ignored: usize,
     /// Files decoded with a fallback encoding, with the decoder's warning.
     pub warnings: Vec<Skipped>,
 }
@@ -111,8 +118,12 @@ impl<'c> Analyzer<'c> {
         paths: &[PathBuf],
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Analysis, AnalyzeError> {
-        let files = source::discover(paths)?;
-        let mut out = Analysis::default();
+        let found = source::discover_all(paths)?;
+        let files = found.files;
+        let mut out = Analysis {
+            files_ignored: found.ignored,
+            ..Analysis::default()
+        };
         let total = files.len();
         for (done, file) in files.iter().enumerate() {
             self.analyze_input(file, &mut out);
@@ -130,9 +141,10 @@ impl<'c> Analyzer<'c> {
         let bytes = match std::fs::read(&file.path) {
             Ok(b) => b,
             Err(e) => {
-                out.skipped.push(Skipped {
+                out.skipped.push(SkippedFile {
                     file: file.relative.clone(),
-                    reason: format!("cannot read the file: {e}"),
+                    kind: SkipKind::Unreadable,
+                    reason: format!("cannot read the file: {e}; check its permissions"),
                 });
                 return;
             }
@@ -140,8 +152,12 @@ impl<'c> Analyzer<'c> {
         let decoded = match source::decode(&bytes) {
             Ok(d) => d,
             Err(e) => {
-                out.skipped.push(Skipped {
+                let kind = match e {
+                    source::DecodeError::Binary { .. } => SkipKind::Binary,
+                };
+                out.skipped.push(SkippedFile {
                     file: file.relative.clone(),
+                    kind,
                     reason: e.to_string(),
                 });
                 return;

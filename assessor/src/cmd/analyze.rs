@@ -3,20 +3,36 @@
 //!
 //! Exit codes: 0 done; 2 usage or input error (one message naming what is
 //! wrong: an unknown target lists the valid ones, a missing path names it);
-//! 3 the run completed but `--fail-on STATUS` matched at least one finding
+//! 3 the run completed but a finding reached the `--fail-on` threshold
 //! ([`EXIT_FAIL_ON`]); 1 the run could not complete (e.g. the report could
 //! not be written).
+//!
+//! Where the report goes: `--out DIR` (default) gets every `--format` given
+//! (all four without one). `--output PATH` writes one format to PATH, `-`
+//! for standard output: the `--format` given, else the one PATH's extension
+//! names ([`Format::for_file_name`]), else JSON for `-`. An extension that
+//! names another format than `--format`, or that names none when there is
+//! no `--format`, is a usage error: the file would not be what its name
+//! says.
+//!
+//! Words for formats and statuses are matched in any case, as targets are.
+//!
+//! A run that analysed no file (no `.sql` file found, or every one skipped)
+//! is a usage error and writes no report: an empty report would say that
+//! nothing blocks the migration. Skipped files are named on stderr, counted
+//! there and listed in the report.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use clap::builder::PossibleValue;
 
 use super::EXIT_USAGE;
-use assessor::analyze::{AnalyzeError, Analyzer, Progress};
+use assessor::analyze::{Analysis, AnalyzeError, Analyzer, Progress};
 use assessor::findings::Status;
-use assessor::report::{self, Format, ReportInput};
+use assessor::report::{self, Format, ReportInput, SkipCounts};
 use assessor::rules::Catalog;
 use assessor::source::SourceError;
 
@@ -37,20 +53,69 @@ pub struct Args {
     /// the newest version the rule catalog documents).
     #[arg(long)]
     pub target: Option<String>,
-    /// Report formats, comma-separated: html, json, csv, sarif (default: all
-    /// four into --out; json with --output).
-    #[arg(long, value_delimiter = ',')]
-    pub format: Vec<String>,
+    /// Report formats, comma-separated or repeated (default: all four into
+    /// --out; with --output, the one its extension names).
+    #[arg(long, value_delimiter = ',', ignore_case = true)]
+    pub format: Vec<FormatArg>,
     /// Directory the report files are written to.
     #[arg(long, default_value = "assessment-report")]
     pub out: PathBuf,
-    /// Write ONE format to this file instead, or to standard output with `-`.
-    #[arg(long)]
+    /// Write ONE format to this file instead of --out, or to standard output
+    /// with `-`. The format is --format's, else the one the file's extension
+    /// names (.html, .json, .csv, .sarif, .sarif.json), else json for `-`;
+    /// an extension that contradicts --format is an error.
+    #[arg(long, conflicts_with = "out")]
     pub output: Option<String>,
-    /// Exit with code 3 when any finding has this status (not_supported,
-    /// review_manually, review_semantics, review_performance, ignored).
-    #[arg(long, value_name = "STATUS")]
-    pub fail_on: Option<String>,
+    /// Exit with code 3 when any finding has this status or a worse one.
+    /// Worst first: not_supported, review_manually, review_semantics,
+    /// review_performance, ignored (supported: any finding). Repeatable or
+    /// comma-separated: the mildest status given is the threshold, so each
+    /// one adds to what fails.
+    #[arg(long, value_name = "STATUS", value_delimiter = ',', ignore_case = true)]
+    pub fail_on: Vec<StatusArg>,
+}
+
+/// A `--format` word: the library's [`Format`], spelled as
+/// [`Format::as_str`] so the CLI and the reports cannot drift apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormatArg(pub Format);
+
+impl clap::ValueEnum for FormatArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        const ALL: [FormatArg; 4] = [
+            FormatArg(Format::Html),
+            FormatArg(Format::Json),
+            FormatArg(Format::Csv),
+            FormatArg(Format::Sarif),
+        ];
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.as_str()))
+    }
+}
+
+/// A `--fail-on` word: a [`Status`], spelled as [`Status::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusArg(pub Status);
+
+impl clap::ValueEnum for StatusArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        const ALL: [StatusArg; 6] = [
+            StatusArg(Status::NotSupported),
+            StatusArg(Status::ReviewManually),
+            StatusArg(Status::ReviewSemantics),
+            StatusArg(Status::ReviewPerformance),
+            StatusArg(Status::Ignored),
+            StatusArg(Status::Supported),
+        ];
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.as_str()))
+    }
 }
 
 /// A usage error: printed as one line, exit code 2.
@@ -74,40 +139,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         },
     };
-    let mut formats = Vec::new();
-    for word in &args.format {
-        match Format::parse(word.trim()) {
-            Some(f) if !formats.contains(&f) => formats.push(f),
-            Some(_) => {}
-            None => {
-                return usage(format_args!(
-                    "unknown format `{word}`; valid formats: html, json, csv, sarif"
-                ));
-            }
+    let mut formats: Vec<Format> = Vec::new();
+    for FormatArg(f) in &args.format {
+        if !formats.contains(f) {
+            formats.push(*f);
         }
     }
-    if args.output.is_some() {
-        if formats.len() > 1 {
-            return usage("--output writes one format: give a single --format (or use --out DIR)");
-        }
-        if formats.is_empty() {
-            formats.push(Format::Json);
-        }
-    } else if formats.is_empty() {
-        formats.extend(Format::ALL);
-    }
-    let fail_on = match &args.fail_on {
-        None => None,
-        Some(word) => match Status::parse(word) {
-            Some(s) => Some(s),
-            None => {
-                return usage(format_args!(
-                    "unknown status `{word}` for --fail-on; valid: {}",
-                    Status::ALL.map(Status::as_str).join(", ")
-                ));
-            }
+    match args.output.as_deref() {
+        Some(path) => match output_format(path, &formats) {
+            Ok(f) => formats = vec![f],
+            Err(message) => return usage(message),
         },
-    };
+        None if formats.is_empty() => formats.extend(Format::ALL),
+        None => {}
+    }
+    // The mildest status given: each threshold fails a superset of the
+    // stricter ones, so the union of all of them is the mildest one's.
+    let fail_on = args.fail_on.iter().map(|s| s.0).max_by_key(|s| s.rank());
 
     let analyzer = Analyzer::new(&catalog, target);
     let mut progress = ProgressLine::new();
@@ -132,6 +180,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for w in &analysis.warnings {
         eprintln!("assessor: warning: {}: {}", w.file, w.reason);
     }
+    if analysis.files_analyzed == 0 {
+        // An empty report would read "no feature blocks the migration".
+        return usage(nothing_analysed(&args.paths, &analysis));
+    }
+    if !analysis.skipped.is_empty() {
+        eprintln!(
+            "assessor: {} skipped ({}), listed in the report",
+            files(analysis.skipped.len()),
+            SkipCounts::of(&analysis.skipped).describe()
+        );
+    }
     tracing::debug!(
         files = analysis.files_analyzed,
         findings = analysis.findings.len(),
@@ -151,6 +210,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         features: &catalog,
         files_analyzed: analysis.files_analyzed,
         lines_analyzed: analysis.lines_analyzed,
+        skipped: &analysis.skipped,
     };
     match args.output.as_deref() {
         Some("-") => {
@@ -182,21 +242,91 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    if let Some(status) = fail_on {
+    if let Some(threshold) = fail_on {
         let matched = analysis
             .findings
             .iter()
-            .filter(|f| f.status == status)
+            .filter(|f| f.status.is_at_least(threshold))
             .count();
         if matched > 0 {
             eprintln!(
-                "assessor: {matched} finding(s) with status {} (--fail-on)",
-                status.as_str()
+                "assessor: {matched} finding(s) with status {} or worse (--fail-on)",
+                threshold.as_str()
             );
             return Ok(ExitCode::from(EXIT_FAIL_ON));
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// "1 file", "2 files".
+fn files(n: usize) -> String {
+    format!("{n} file{}", if n == 1 { "" } else { "s" })
+}
+
+/// Why a run analysed nothing, and what to do about it.
+fn nothing_analysed(paths: &[PathBuf], analysis: &Analysis) -> String {
+    if !analysis.skipped.is_empty() {
+        let found = match analysis.skipped.len() {
+            1 => "the 1 file found was".to_string(),
+            n => format!("all {n} files found were"),
+        };
+        return format!(
+            "nothing to analyse: {found} skipped ({}, named above); export the scripts \
+             as text (UTF-8 or UTF-16) and make sure they are readable",
+            SkipCounts::of(&analysis.skipped).describe()
+        );
+    }
+    let roots = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let ignored = match analysis.files_ignored {
+        0 => String::new(),
+        1 => " (1 other file ignored: folders are searched for .sql files only)".to_string(),
+        n => format!(" ({n} other files ignored: folders are searched for .sql files only)"),
+    };
+    format!(
+        "nothing to analyse: no .sql file in {roots}{ignored}; point assessor at the folder \
+         that holds the exported scripts, or name a script file itself (any extension)"
+    )
+}
+
+/// The one format `--output PATH` writes (see the module docs), or the
+/// usage message saying why PATH and `formats` do not make one.
+fn output_format(path: &str, formats: &[Format]) -> Result<Format, String> {
+    let named = || {
+        formats
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    if formats.len() > 1 {
+        return Err(format!(
+            "--output writes one format but --format names {}: give a single --format, \
+             or use --out DIR for several",
+            named()
+        ));
+    }
+    if path == "-" {
+        return Ok(formats.first().copied().unwrap_or(Format::Json));
+    }
+    match (formats.first(), Format::for_file_name(path)) {
+        (Some(&given), Some(by_name)) if given != by_name => Err(format!(
+            "--format {} contradicts --output {path}, whose extension says {}: \
+             make them agree, or drop --format to let the extension decide",
+            given.as_str(),
+            by_name.as_str()
+        )),
+        (Some(&given), _) => Ok(given),
+        (None, Some(by_name)) => Ok(by_name),
+        (None, None) => Err(format!(
+            "cannot tell the report format from --output {path}: name it with --format \
+             (html, json, csv, sarif), or end the file name in .html, .json, .csv or .sarif"
+        )),
+    }
 }
 
 /// A one-line progress counter on stderr, shown only on a terminal and only

@@ -340,6 +340,36 @@ fn render_page(p: &mut String, input: &ReportInput<'_>, s: &Summary, data: &str)
     )
 }
 
+/// The files listed but not analysed: said next to the numbers they are
+/// missing from, so the summary cannot pass for the whole input.
+fn render_skipped(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
+    if s.files_skipped == 0 {
+        return Ok(());
+    }
+    writeln!(
+        p,
+        "<div class=\"notice\" id=\"skipped\"><p><strong>{} {} skipped</strong> ({}): \
+         not analysed, so not counted above.</p>\n<ul>",
+        count(s.files_skipped),
+        if s.files_skipped == 1 {
+            "file"
+        } else {
+            "files"
+        },
+        escape(&s.skipped_by_kind.describe())
+    )?;
+    for f in input.skipped {
+        writeln!(
+            p,
+            "<li><span class=\"path\">{}</span>: {}</li>",
+            escape(&f.file),
+            escape(&f.reason)
+        )?;
+    }
+    p.push_str("</ul></div>\n");
+    Ok(())
+}
+
 fn render_header(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
     p.push_str("<header class=\"top\">\n<div class=\"wrap\">\n");
     p.push_str("<p class=\"kicker\">SQL Server to Babelfish for Aurora PostgreSQL</p>\n");
@@ -360,6 +390,16 @@ fn render_header(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
         item("Generated", at);
     }
     item("Files", &count(s.files_analyzed));
+    if s.files_skipped > 0 {
+        item(
+            "Skipped",
+            &format!(
+                "{} ({})",
+                count(s.files_skipped),
+                s.skipped_by_kind.describe()
+            ),
+        );
+    }
     item("Lines", &thousands(s.lines_analyzed));
     item("Tool", &format!("assessor {}", input.tool_version));
     p.push_str("</dl>\n</div>\n</header>\n");
@@ -415,7 +455,9 @@ fn render_summary(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
         count(s.files_analyzed),
         thousands(s.lines_analyzed)
     )?;
-    p.push_str("</div>\n<div class=\"charts\">\n");
+    p.push_str("</div>\n");
+    render_skipped(p, input, s)?;
+    p.push_str("<div class=\"charts\">\n");
     status_chart(p, s)?;
     complexity_chart(p, s)?;
     p.push_str("</div>\n");

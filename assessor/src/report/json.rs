@@ -19,6 +19,9 @@
 //!       "object": { "schema": "Sales", "name": "usp_GetOrders", "kind": "procedure" },
 //!       "feature": "...", "group": "...", "status": "not_supported",
 //!       "complexity": "medium", "effort_minutes": 30, "snippet": "..." }
+//!   ],
+//!   "skipped_files": [
+//!     { "file": "dump.sql", "kind": "binary", "reason": "..." }
 //!   ]
 //! }
 //! ```
@@ -28,7 +31,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{FeatureText, ReportInput, Summary, summarize};
+use super::{FeatureText, ReportInput, SkippedFile, Summary, summarize};
 use crate::findings::Finding;
 
 /// The version of the JSON report format. Bumped on any incompatible change.
@@ -47,6 +50,7 @@ struct Document<'a> {
     summary: &'a Summary,
     feature_catalog: BTreeMap<&'a str, FeatureText<'a>>,
     findings: &'a [Finding],
+    skipped_files: &'a [SkippedFile],
 }
 
 #[derive(Serialize)]
@@ -88,6 +92,7 @@ pub(crate) fn write_json_with(
         summary,
         feature_catalog,
         findings: input.findings,
+        skipped_files: input.skipped,
     };
     serde_json::to_writer_pretty(&mut *w, &doc).map_err(io::Error::from)?;
     w.write_all(b"\n")

@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::findings::{Finding, ObjectRef};
 
-pub use summary::{Summary, summarize};
+pub use summary::{SkipCounts, Summary, summarize};
 
 /// Everything a report is made of.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +61,43 @@ pub struct ReportInput<'a> {
     pub features: &'a dyn FeatureCatalog,
     pub files_analyzed: usize,
     pub lines_analyzed: u64,
+    /// Input files listed but not analysed, with the reason. The summary
+    /// counts them and every format but CSV (one row per finding) lists
+    /// them, so a report never looks complete when it is not.
+    pub skipped: &'a [SkippedFile],
+}
+
+/// Why a listed input file was not analysed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipKind {
+    /// Not text: a binary file with a script's name.
+    Binary,
+    /// Could not be read (permissions, I/O error, vanished).
+    Unreadable,
+}
+
+impl SkipKind {
+    /// All kinds, in report order.
+    pub const ALL: [SkipKind; 2] = [SkipKind::Binary, SkipKind::Unreadable];
+
+    /// The word used in JSON, as serde writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipKind::Binary => "binary",
+            SkipKind::Unreadable => "unreadable",
+        }
+    }
+}
+
+/// An input file that was listed but not analysed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedFile {
+    /// Path as in [`Finding::file`].
+    pub file: String,
+    pub kind: SkipKind,
+    /// The reason in words, with what to do (never the file's content).
+    pub reason: String,
 }
 
 /// One unit of code the readiness score counts: a database object defined by
@@ -71,7 +108,8 @@ pub struct ReportInput<'a> {
 /// so the summary and the findings list cannot disagree.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ObjectSummary {
-    /// Path relative to the input root, as in [`Finding::file`].
+    /// Path as in [`Finding::file`]: two inputs holding the same relative
+    /// file give two paths, so their objects are counted apart.
     pub file: String,
     /// `None` for the top-level code of `file`; it matches findings whose
     /// `object` is `None`.
@@ -189,6 +227,25 @@ impl Format {
     /// Parses the word used on the command line.
     pub fn parse(word: &str) -> Option<Format> {
         Format::ALL.into_iter().find(|f| f.as_str() == word)
+    }
+
+    /// The format a file name's extension names, any case: `.html` or
+    /// `.htm`, `.json`, `.csv`, `.sarif` or `.sarif.json` (the name GitHub
+    /// code scanning uses). `None` for any other name.
+    pub fn for_file_name(name: &str) -> Option<Format> {
+        let name = name.to_ascii_lowercase();
+        // `.sarif.json` first: it also ends in `.json`.
+        [
+            (".sarif.json", Format::Sarif),
+            (".sarif", Format::Sarif),
+            (".html", Format::Html),
+            (".htm", Format::Html),
+            (".json", Format::Json),
+            (".csv", Format::Csv),
+        ]
+        .into_iter()
+        .find(|(ext, _)| name.ends_with(ext))
+        .map(|(_, f)| f)
     }
 
     /// The file [`write_all`] writes this format to.
@@ -419,5 +476,20 @@ match = [{ kind = "sqlcmd", name = "*" }]
             assert_eq!(Format::parse(f.as_str()), Some(f));
         }
         assert_eq!(Format::parse("pdf"), None);
+    }
+
+    #[test]
+    fn file_names_name_their_format() {
+        for f in Format::ALL {
+            assert_eq!(Format::for_file_name(f.file_name()), Some(f));
+        }
+        assert_eq!(Format::for_file_name("out/R.HTM"), Some(Format::Html));
+        assert_eq!(
+            Format::for_file_name("scan.sarif.json"),
+            Some(Format::Sarif)
+        );
+        assert_eq!(Format::for_file_name("report.txt"), None);
+        assert_eq!(Format::for_file_name("report"), None);
+        assert_eq!(Format::for_file_name("html"), None);
     }
 }

@@ -6,8 +6,11 @@
 //! `ruleIndex`. Levels: `not_supported` is `error`, the three `review_*`
 //! statuses are `warning`, `ignored` is `note`, `supported` is `none`.
 //! Locations are relative URIs (percent-encoded, `/`-separated) against the
-//! `%SRCROOT%` base (the input root); columns count Unicode code points
-//! (`columnKind`), as the findings do.
+//! `%SRCROOT%` base (the input root, or the folder common to several
+//! inputs); columns count Unicode code points
+//! (`columnKind`), as the findings do. Skipped input files are `warning`
+//! tool execution notifications of the run's one invocation (present only
+//! when some file was skipped).
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -126,6 +129,26 @@ pub(crate) fn write_sarif_with(
         })
         .collect();
 
+    // A skipped file is a tool execution notification (SARIF 3.58), a
+    // warning: the run succeeded, but did not cover that file.
+    let invocations = (!input.skipped.is_empty()).then(|| {
+        let notes: Vec<Value> = input
+            .skipped
+            .iter()
+            .map(|f| {
+                json!({
+                    "level": "warning",
+                    "message": { "text": format!("not analysed ({}): {}", f.kind.as_str(), f.reason) },
+                    "locations": [{ "physicalLocation": { "artifactLocation": {
+                        "uri": relative_uri(&f.file),
+                        "uriBaseId": SRCROOT,
+                    }}}],
+                    "properties": { "skipKind": f.kind.as_str() },
+                })
+            })
+            .collect();
+        [json!({ "executionSuccessful": true, "toolExecutionNotifications": notes })]
+    });
     let log = Log {
         schema: SARIF_SCHEMA,
         version: SARIF_VERSION,
@@ -136,16 +159,18 @@ pub(crate) fn write_sarif_with(
                 "rules": rules,
             }}),
             original_uri_base_ids: json!({
-                SRCROOT: { "description": { "text": "The input root the analysis was run on." } },
+                SRCROOT: { "description": { "text": "The input root the analysis was run on (with several inputs, the folder that holds them all)." } },
             }),
             column_kind: "unicodeCodePoints",
             results,
+            invocations,
             properties: json!({
                 "target": input.target,
                 "readinessPercent": summary.readiness_percent,
                 "objectsTotal": summary.objects_total,
                 "objectsReady": summary.objects_ready,
                 "effortMinutes": summary.effort.minutes,
+                "filesSkipped": summary.files_skipped,
             }),
         }],
     };
@@ -168,6 +193,9 @@ struct Run<'a> {
     original_uri_base_ids: Value,
     column_kind: &'static str,
     results: Vec<SarifResult<'a>>,
+    /// Only when files were skipped: one warning notification each.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invocations: Option<[Value; 1]>,
     properties: Value,
 }
 

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{ObjectSummary, ReportInput};
+use super::{ObjectSummary, ReportInput, SkipKind, SkippedFile};
 use crate::findings::{Complexity, Finding, ObjectRef, Status};
 
 /// Working hours in one person-day of effort.
@@ -37,6 +37,9 @@ pub const TOP_BLOCKERS: usize = 10;
 pub struct Summary {
     pub files_analyzed: usize,
     pub lines_analyzed: u64,
+    /// Input files listed but not analysed ([`ReportInput::skipped`]).
+    pub files_skipped: usize,
+    pub skipped_by_kind: SkipCounts,
     pub objects_total: usize,
     /// Objects without any blocker.
     pub objects_ready: usize,
@@ -95,6 +98,45 @@ impl StatusCounts {
     /// The worst status with a non-zero count ([`Status::ALL`] order).
     pub fn worst(&self) -> Option<Status> {
         Status::ALL.into_iter().find(|&s| self.get(s) > 0)
+    }
+}
+
+/// Skipped input files by why they were skipped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SkipCounts {
+    pub binary: usize,
+    pub unreadable: usize,
+}
+
+impl SkipCounts {
+    /// Counts the kinds of `skipped`.
+    pub fn of(skipped: &[SkippedFile]) -> SkipCounts {
+        let mut counts = SkipCounts::default();
+        for s in skipped {
+            match s.kind {
+                SkipKind::Binary => counts.binary += 1,
+                SkipKind::Unreadable => counts.unreadable += 1,
+            }
+        }
+        counts
+    }
+
+    /// The count for one kind.
+    pub fn get(&self, kind: SkipKind) -> usize {
+        match kind {
+            SkipKind::Binary => self.binary,
+            SkipKind::Unreadable => self.unreadable,
+        }
+    }
+
+    /// The non-zero counts in words, e.g. "2 binary, 1 unreadable".
+    pub fn describe(&self) -> String {
+        SkipKind::ALL
+            .into_iter()
+            .filter(|&k| self.get(k) > 0)
+            .map(|k| format!("{} {}", self.get(k), k.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -288,6 +330,8 @@ pub fn summarize(input: &ReportInput<'_>) -> Summary {
     Summary {
         files_analyzed: input.files_analyzed,
         lines_analyzed: input.lines_analyzed,
+        files_skipped: input.skipped.len(),
+        skipped_by_kind: SkipCounts::of(input.skipped),
         objects_total,
         objects_ready,
         readiness_percent,
@@ -303,10 +347,7 @@ pub fn summarize(input: &ReportInput<'_>) -> Summary {
 
 /// Position in [`Status::ALL`]: 0 is the worst.
 pub(crate) fn rank(status: Status) -> usize {
-    Status::ALL
-        .iter()
-        .position(|&s| s == status)
-        .unwrap_or(Status::ALL.len())
+    status.rank()
 }
 
 fn blockers(counts: &StatusCounts) -> usize {
@@ -445,6 +486,7 @@ mod tests {
             features: &features,
             files_analyzed: 2,
             lines_analyzed: 40,
+            skipped: &[],
         };
         let s = summarize(&input);
         assert_eq!(s.objects_total, 5);
@@ -491,6 +533,7 @@ mod tests {
             features: &features,
             files_analyzed: 0,
             lines_analyzed: 0,
+            skipped: &[],
         };
         let s = summarize(&input);
         assert_eq!(s.readiness_percent, None);

@@ -12,7 +12,7 @@ mod decode;
 mod discover;
 
 pub use decode::{DecodeError, Decoded, Encoding, decode};
-pub use discover::{InputFile, SourceError, discover};
+pub use discover::{Discovery, InputFile, SourceError, discover, discover_all};
 
 /// Maps byte offsets in a decoded text to 1-based (line, column).
 #[derive(Debug, Clone)]

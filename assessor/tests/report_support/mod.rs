@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use assessor::findings::{Complexity, Finding, ObjectKind, ObjectRef, Status};
-use assessor::report::{FeatureInfo, ObjectSummary, ReportInput};
+use assessor::report::{FeatureInfo, ObjectSummary, ReportInput, SkipKind, SkippedFile};
 
 /// Object names that would run script if a renderer did not escape them.
 pub const XSS_SCRIPT: &str = "<script>document.title='PWNED-SCRIPT';alert(1)</script>";
@@ -18,6 +18,7 @@ pub struct Sample {
     pub objects: Vec<ObjectSummary>,
     pub features: BTreeMap<String, FeatureInfo>,
     pub inputs: Vec<String>,
+    pub skipped: Vec<SkippedFile>,
 }
 
 impl Sample {
@@ -32,6 +33,7 @@ impl Sample {
             features: &self.features,
             files_analyzed: 3,
             lines_analyzed: 1234,
+            skipped: &self.skipped,
         }
     }
 
@@ -228,5 +230,11 @@ pub fn sample(beacon: &str) -> Sample {
         objects,
         features,
         inputs: vec!["./exported <scripts>".to_string()],
+        // A hostile file name: the skipped list is customer text too.
+        skipped: vec![SkippedFile {
+            file: format!("dumps/{XSS_IMG}.sql"),
+            kind: SkipKind::Binary,
+            reason: "file looks binary".to_string(),
+        }],
     }
 }
