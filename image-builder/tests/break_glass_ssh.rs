@@ -79,6 +79,8 @@ host = "10.0.2.11"
 
 [targets.tls]
 mode = "required"
+# Nothing is reached here, so no private CA is given.
+ca = "system"
 
 [break_glass]
 authorized_keys = ["{}"]
