@@ -58,6 +58,8 @@ pub(super) enum FrameKind {
 #[derive(Debug, Clone, Copy)]
 struct Frame {
     kind: FrameKind,
+    /// Token index of the `(` that opened the frame.
+    open: usize,
     /// Index in `Parser::obs` of the call whose arguments are counted.
     obs: Option<usize>,
     commas: u32,
@@ -356,6 +358,7 @@ impl Parser<'_> {
                 let kind = st.pending.take().unwrap_or(FrameKind::Other);
                 st.frames.push(Frame {
                     kind,
+                    open: i,
                     obs: None,
                     commas: 0,
                     nonempty: false,
@@ -431,8 +434,19 @@ impl Parser<'_> {
                 false
             }
             "::" => {
-                // type::Method(...) on spatial / hierarchyid types.
-                if self.is_name(self.pos) && self.is_op(self.pos + 1, "(") {
+                // `FROM ::fn_trace_gettable(...)`: the pre-2005 call syntax
+                // of a system table-valued function.
+                let old_syntax = i == 0
+                    || self.is_op(i - 1, ",")
+                    || ["FROM", "JOIN", "APPLY"]
+                        .iter()
+                        .any(|w| self.is_word(i - 1, w));
+                if old_syntax && self.is_name(self.pos) && self.is_op(self.pos + 1, "(") {
+                    let name = self.name_text(self.pos);
+                    self.emit(K::Clause, "COLON COLON FUNCTION CALL", None, i, self.pos);
+                    self.call(st, K::Function, name, self.pos, self.pos);
+                } else if self.is_name(self.pos) && self.is_op(self.pos + 1, "(") {
+                    // type::Method(...) on spatial / hierarchyid types.
                     let name = self.name_text(self.pos);
                     self.call(st, K::Method, name, i.saturating_sub(1), self.pos);
                 }
@@ -1155,6 +1169,16 @@ impl Parser<'_> {
                     {
                         self.emit(K::Clause, format!("{name} ELEMENTS"), None, at, at);
                     }
+                    if name == "FOR XML PATH"
+                        && let Some((first, columns)) = self.string_aggregation_idiom(st, i)
+                    {
+                        let clause = if columns == 1 {
+                            "FOR XML PATH STRING AGGREGATION"
+                        } else {
+                            "FOR XML PATH STRING AGGREGATION MULTIPLE COLUMNS"
+                        };
+                        self.emit(K::Clause, clause, Some(columns.to_string()), first, i + n);
+                    }
                     self.pos += 1 + n;
                     return true;
                 }
@@ -1598,6 +1622,51 @@ impl Parser<'_> {
             self.pos += 2;
         }
         self.exec_target();
+    }
+
+    /// The pre-2017 string-aggregation idiom: `STUFF((SELECT ',' + x ... FOR
+    /// XML PATH('')), 1, 1, '')` (or SUBSTRING, or `..., TYPE).value(...)`),
+    /// with `FOR` at `for_at`. Babelfish runs FOR XML PATH, but this idiom
+    /// does not give SQL Server's result there, which is why Compass flags it
+    /// and suggests STRING_AGG. Returns the call's first token and the number
+    /// of columns the subquery selects.
+    fn string_aggregation_idiom(&self, st: &Stmt, for_at: usize) -> Option<(usize, usize)> {
+        // Look-ahead bound: the select list is scanned once per idiom.
+        const MAX_SELECT_LIST: usize = 4096;
+        let [.., call, subquery] = st.frames.as_slice() else {
+            return None;
+        };
+        let name = call.obs.and_then(|k| self.obs.get(k))?;
+        let first_argument = call.commas == 0 && subquery.open == call.open + 1;
+        if !matches!(name.name.as_str(), "STUFF" | "SUBSTRING")
+            || !first_argument
+            || !self.is_word(subquery.open + 1, "SELECT")
+        {
+            return None;
+        }
+        // PATH('') or PATH(N''): rows without an element name.
+        let path = for_at + 3;
+        let empty = self.is_op(path, "(")
+            && self.is_op(path + 2, ")")
+            && matches!(self.text(path + 1), "''" | "N''" | "n''");
+        if !empty {
+            return None;
+        }
+        let (mut columns, mut depth) = (1, 0usize);
+        for j in subquery.open + 2..for_at.min(subquery.open + MAX_SELECT_LIST) {
+            if self.is_op(j, "(") {
+                depth += 1;
+            } else if self.is_op(j, ")") {
+                depth = depth.saturating_sub(1);
+            } else if depth == 0 && self.is_op(j, ",") {
+                columns += 1;
+            } else if depth == 0 && self.is_word(j, "FROM") {
+                break;
+            }
+        }
+        // Tokens are in source order: the call's name token by its offset.
+        let first = self.toks.partition_point(|t| t.start < name.offset);
+        Some((first, columns))
     }
 
     /// The `ELEMENTS` directive among a FOR XML clause's options, which
