@@ -387,7 +387,7 @@ fn procedure_calls_and_execute_as() {
     find(&all, K::Procedure, "XP_CMDSHELL");
     find(&all, K::Procedure, "DBO.USP");
     assert_eq!(
-        find(&all, K::Clause, "EXECUTE AS").detail.as_deref(),
+        find(&all, K::Statement, "EXECUTE AS").detail.as_deref(),
         Some("LOGIN")
     );
     assert_eq!(find(&all, K::Option, "LOG").statement, "RAISERROR");

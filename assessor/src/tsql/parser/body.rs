@@ -1153,6 +1153,10 @@ impl Parser<'_> {
                         ))
                     }
                     "SYSTEM_TIME" => Some(("FOR SYSTEM_TIME".to_owned(), 1)),
+                    // A cursor's `FOR UPDATE [OF columns]` after its query.
+                    "UPDATE" if st.kind == Kind::DeclareCursor => {
+                        Some(("FOR UPDATE".to_owned(), 1))
+                    }
                     "BROWSE" => Some(("FOR BROWSE".to_owned(), 1)),
                     "REPLICATION" => Some(("FOR REPLICATION".to_owned(), 1)),
                     _ => None,
@@ -1603,9 +1607,29 @@ impl Parser<'_> {
         let i = self.pos;
         self.pos += 1;
         if self.is_word(self.pos, "AS") {
+            // The impersonation statement: EXECUTE AS {LOGIN | USER} = 'name'
+            // [WITH {NO REVERT | COOKIE INTO @v}] | EXECUTE AS CALLER.
             let detail = self.value_text(self.pos + 1);
-            self.emit(K::Clause, "EXECUTE AS", Some(detail), i, self.pos + 1);
+            self.stmt = "EXECUTE AS".into();
+            self.emit(K::Statement, "EXECUTE AS", Some(detail), i, self.pos + 1);
             self.pos += 2;
+            if self.is_op(self.pos, "=") {
+                self.pos += 2;
+            }
+            if self.is_word(self.pos, "WITH")
+                && (self.is_word(self.pos + 1, "NO") || self.is_word(self.pos + 1, "COOKIE"))
+            {
+                let option = if self.is_word(self.pos + 1, "NO") {
+                    "NO REVERT"
+                } else {
+                    "COOKIE"
+                };
+                self.emit(K::Option, option, None, self.pos, self.pos + 2);
+                self.pos += 3;
+                if self.is_word(self.pos - 1, "INTO") {
+                    self.pos += 1;
+                }
+            }
             return;
         }
         if self.is_op(self.pos, "(") {

@@ -403,10 +403,14 @@ impl Parser<'_> {
         }
     }
 
-    /// The permission list of GRANT / REVOKE / DENY, one `Option` each
-    /// (`SELECT`, `VIEW SERVER STATE`, `EXECUTE`, ...).
+    /// The permission list of GRANT / REVOKE / DENY: one `Option` named
+    /// `PERMISSION` per permission, whose detail is the permission and the
+    /// class of securable it is granted on (`SELECT ON OBJECT`, `EXECUTE ON
+    /// SCHEMA`, `CONTROL ON DATABASE`, or `VIEW SERVER STATE` without `ON`):
+    /// Babelfish supports some permissions on some classes only.
     fn permissions(&mut self) {
         let mut j = self.pos;
+        let mut found: Vec<(String, usize, usize)> = Vec::new();
         while j < self.toks.len() && j < self.pos + 64 {
             let first = j;
             let mut words = Vec::new();
@@ -420,7 +424,7 @@ impl Parser<'_> {
             if words.is_empty() {
                 break;
             }
-            self.emit(K::Option, words.join(" "), None, first, j - 1);
+            found.push((words.join(" "), first, j - 1));
             if self.is_op(j, "(") {
                 // Column list: GRANT SELECT (a, b) ON t.
                 while j < self.toks.len() && j < self.pos + 64 && !self.is_op(j, ")") {
@@ -434,7 +438,30 @@ impl Parser<'_> {
                 break;
             }
         }
+        let class = self.is_word(j, "ON").then(|| self.securable_class(j + 1));
+        for (permission, first, last) in found {
+            let detail = match &class {
+                Some(class) => format!("{permission} ON {class}"),
+                None => permission,
+            };
+            self.emit(K::Option, "PERMISSION", Some(detail), first, last);
+        }
         self.pos = j.min(self.toks.len());
+    }
+
+    /// The securable class after `ON`: the words before `::` (`SCHEMA`,
+    /// `DATABASE`, `XML SCHEMA COLLECTION` ...), or `OBJECT` for a bare name.
+    fn securable_class(&self, at: usize) -> String {
+        let mut words = Vec::new();
+        let mut j = at;
+        while self.kind(j) == Some(TokenKind::Word) && words.len() < 4 {
+            words.push(self.name_text(j));
+            j += 1;
+        }
+        if words.is_empty() || !self.is_op(j, "::") {
+            return "OBJECT".to_owned();
+        }
+        words.join(" ")
     }
 
     fn declare_cursor(&mut self) {
