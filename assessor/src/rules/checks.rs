@@ -14,6 +14,9 @@ pub enum Check {
     /// `ALTER TABLE t ADD a ..., b ...`: more than one item after `ADD`
     /// (Babelfish adds one column or constraint per statement).
     AlterTableAddMultiple,
+    /// `ALTER TABLE t DROP COLUMN a, b` / `DROP CONSTRAINT c, COLUMN d`:
+    /// more than one item after `DROP` (one per statement on Babelfish).
+    AlterTableDropMultiple,
     /// `CREATE [UNIQUE] CLUSTERED INDEX ... ON v` where `v` is a view the
     /// same script creates (an indexed, i.e. materialised, view).
     IndexOnViewInScript,
@@ -26,6 +29,7 @@ impl Check {
     pub fn parse(word: &str) -> Option<Check> {
         match word {
             "alter_table_add_multiple" => Some(Check::AlterTableAddMultiple),
+            "alter_table_drop_multiple" => Some(Check::AlterTableDropMultiple),
             "index_on_view_in_script" => Some(Check::IndexOnViewInScript),
             "computed_column_udf_call" => Some(Check::ComputedColumnUdfCall),
             _ => None,
@@ -38,7 +42,8 @@ impl Check {
     pub fn holds(self, text: &str, views: &HashSet<String>) -> bool {
         let tokens = tokens(text);
         match self {
-            Check::AlterTableAddMultiple => alter_table_add_multiple(&tokens),
+            Check::AlterTableAddMultiple => alter_table_multiple(&tokens, "ADD"),
+            Check::AlterTableDropMultiple => alter_table_multiple(&tokens, "DROP"),
             Check::IndexOnViewInScript => index_on_view(&tokens, views),
             Check::ComputedColumnUdfCall => computed_expression(&tokens).is_some_and(|e| {
                 e.windows(4).any(|w| {
@@ -142,23 +147,25 @@ fn is_word(t: Option<&Token>, w: &str) -> bool {
     matches!(t, Some(Token::Word(x)) if x == w)
 }
 
-fn alter_table_add_multiple(tokens: &[Token]) -> bool {
+/// `ALTER TABLE t <verb> x, y`: a top-level comma after the first `verb`
+/// (`ADD` or `DROP`) of an ALTER TABLE statement.
+fn alter_table_multiple(tokens: &[Token], verb: &str) -> bool {
     if !(is_word(tokens.first(), "ALTER") && is_word(tokens.get(1), "TABLE")) {
         return false;
     }
-    // The first top-level ADD after the table name.
-    let Some(add) = tokens
+    // The first top-level verb after the table name.
+    let Some(at) = tokens
         .iter()
-        .position(|t| matches!(t, Token::Word(w) if w == "ADD"))
+        .position(|t| matches!(t, Token::Word(w) if w == verb))
     else {
         return false;
     };
     // `ADD PERIOD FOR SYSTEM_TIME` is a different feature.
-    if is_word(tokens.get(add + 1), "PERIOD") {
+    if verb == "ADD" && is_word(tokens.get(at + 1), "PERIOD") {
         return false;
     }
     let mut depth = 0i32;
-    for t in &tokens[add + 1..] {
+    for t in &tokens[at + 1..] {
         match t {
             Token::Punct('(') => depth += 1,
             Token::Punct(')') => depth -= 1,
@@ -260,6 +267,17 @@ mod tests {
         assert!(!Check::AlterTableAddMultiple.holds(comment, &views));
         let literal = "ALTER TABLE t ADD a varchar(3) DEFAULT 'x,y'";
         assert!(!Check::AlterTableAddMultiple.holds(literal, &views));
+    }
+
+    #[test]
+    fn alter_table_drop_multiple_counts_top_level_items() {
+        let views = HashSet::new();
+        let multi = "ALTER TABLE dbo.t DROP CONSTRAINT df, COLUMN b;";
+        assert!(Check::AlterTableDropMultiple.holds(multi, &views));
+        assert!(Check::AlterTableDropMultiple.holds("ALTER TABLE t DROP COLUMN a, b", &views));
+        let options = "ALTER TABLE t DROP CONSTRAINT pk WITH (ONLINE = ON, MAXDOP = 1);";
+        assert!(!Check::AlterTableDropMultiple.holds(options, &views));
+        assert!(!Check::AlterTableDropMultiple.holds("ALTER TABLE t ADD a int, b int", &views));
     }
 
     #[test]

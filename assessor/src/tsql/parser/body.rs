@@ -400,10 +400,13 @@ impl Parser<'_> {
                 }
                 false
             }
+            // `a *= b` as a join; `UPDATE t SET a *= 2, b *= 3` assigns.
             "*=" if matches!(
                 st.kind,
                 Kind::Select | Kind::Update | Kind::Delete | Kind::Insert | Kind::Cond
-            ) =>
+            ) && !(st.kind == Kind::Update
+                && (self.is_word(i.wrapping_sub(2), "SET")
+                    || self.is_op(i.wrapping_sub(2), ","))) =>
             {
                 self.emit(K::Clause, "OLD STYLE OUTER JOIN", Some("*=".into()), i, i);
                 false
@@ -431,6 +434,24 @@ impl Parser<'_> {
                 && self.no_left_operand(i) =>
             {
                 self.emit(K::Clause, "UNARY PLUS STRING", None, i, self.pos);
+                false
+            }
+            // ODBC escapes: {fn f()}, {d '...'} / {t ...} / {ts ...}, {oj ...},
+            // {escape '\\'}.
+            "{" => {
+                let name = match self.upper(self.pos).as_str() {
+                    "FN" => Some("{FN"),
+                    "OJ" => Some("{OJ"),
+                    "D" => Some("{D"),
+                    "T" => Some("{T"),
+                    "TS" => Some("{TS"),
+                    "ESCAPE" => Some("{ESCAPE"),
+                    _ => None,
+                };
+                if let Some(name) = name {
+                    self.emit(K::Clause, name, None, i, self.pos);
+                    self.pos += 1;
+                }
                 false
             }
             "::" => {
@@ -1044,6 +1065,22 @@ impl Parser<'_> {
                 self.pos += 2;
                 true
             }
+            // `a IS [NOT] DISTINCT FROM b`: FROM here starts no table source.
+            "IS" if next == "DISTINCT" || (next == "NOT" && self.is_word(i + 2, "DISTINCT")) => {
+                let not = next == "NOT";
+                let from = i + 2 + usize::from(not);
+                if !self.is_word(from, "FROM") {
+                    return false;
+                }
+                let name = if not {
+                    "IS NOT DISTINCT FROM"
+                } else {
+                    "IS DISTINCT FROM"
+                };
+                self.emit(K::Clause, name, None, i, from);
+                self.pos = from + 1;
+                true
+            }
             "CASE" => {
                 st.case_depth += 1;
                 self.pos += 1;
@@ -1511,6 +1548,18 @@ impl Parser<'_> {
             return true;
         }
         let next = self.upper(i + 1);
+        // EXECUTE ... WITH RESULT SETS {NONE | UNDEFINED | ((column defs))}.
+        if next.as_str() == "RESULT" && self.is_word(i + 2, "SETS") {
+            let detail = if self.is_op(i + 3, "(") {
+                "SCHEMA".to_owned()
+            } else {
+                self.value_text(i + 3)
+            };
+            let last = if detail == "SCHEMA" { i + 2 } else { i + 3 };
+            self.emit(K::Option, "WITH RESULT SETS", Some(detail), i, last);
+            self.pos = last + 1;
+            return true;
+        }
         let name = match next.as_str() {
             "TIES" => Some("WITH TIES"),
             "ROLLUP" => Some("WITH ROLLUP"),

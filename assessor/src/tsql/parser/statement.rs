@@ -383,8 +383,15 @@ impl Parser<'_> {
             }
             "END" => self.simple_named("END CONVERSATION", 2, Kind::Other),
             "ADD" => {
-                let name = format!("ADD {}", w1.as_str());
-                self.simple_named(&name, 2, Kind::Other);
+                // ADD SENSITIVITY CLASSIFICATION, ADD COUNTER SIGNATURE.
+                let w2 = self.upper(i + 2);
+                if one_of(w2.as_str(), &["CLASSIFICATION", "SIGNATURE"]) {
+                    let name = format!("ADD {} {}", w1.as_str(), w2.as_str());
+                    self.simple_named(&name, 3, Kind::Other);
+                } else {
+                    let name = format!("ADD {}", w1.as_str());
+                    self.simple_named(&name, 2, Kind::Other);
+                }
             }
             "BACKUP" | "RESTORE" => {
                 let n = if one_of(w1.as_str(), &["DATABASE", "LOG"]) {
