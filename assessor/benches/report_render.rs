@@ -86,6 +86,7 @@ fn main() {
     let input = ReportInput {
         tool_version: env!("CARGO_PKG_VERSION"),
         target: "babelfish-5.5",
+        settings: &[],
         inputs: &inputs,
         generated_at: None,
         findings: &findings,

@@ -64,9 +64,15 @@ pub struct ReportConfig {
     pub bucket: String,
     #[serde(default)]
     pub prefix: String,
-    /// Babelfish target version, e.g. `babelfish-5.5`; the newest if absent.
+    /// Babelfish target version, e.g. `babelfish-6.1`; the newest if absent.
     #[serde(default)]
     pub target: Option<String>,
+    /// Babelfish settings of the target, `NAME=VALUE` as with `assessor
+    /// analyze --setting` (e.g. `escape_hatch_table_hints=strict`); unset
+    /// settings keep Babelfish's defaults. Checked against the rule catalog
+    /// when the job starts.
+    #[serde(default)]
+    pub settings: Vec<String>,
 }
 
 /// One SQL Server to assess.
@@ -277,7 +283,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "power_off_when_done",
         ],
     ),
-    ("report", &["bucket", "prefix", "target"]),
+    ("report", &["bucket", "prefix", "target", "settings"]),
     (
         "targets",
         &[
@@ -629,6 +635,32 @@ mod tests {
         );
         assert_eq!(config.timeouts.connect_seconds, 15);
         assert_eq!(config.limits, Limits::default());
+    }
+
+    #[test]
+    fn the_example_names_the_newest_target_and_settings_the_catalog_models() {
+        let config = JobConfig::parse(&example(), Path::new("job.toml")).unwrap();
+        let catalog = crate::rules::Catalog::shipped().unwrap();
+        let target = config.report.target.as_deref().unwrap();
+        assert_eq!(catalog.resolve_target(target), Some(catalog.latest()));
+        let settings = catalog.resolve_settings(&config.report.settings).unwrap();
+        assert_eq!(
+            settings.iter().collect::<Vec<_>>(),
+            [("escape_hatch_table_hints", "ignore")]
+        );
+        // Without the key: Babelfish's defaults.
+        let text = example().replace("settings = [\"escape_hatch_table_hints=ignore\"]", "");
+        let config = JobConfig::parse(&text, Path::new("job.toml")).unwrap();
+        assert!(config.report.settings.is_empty());
+        // A misspelt setting parses (it is checked against the catalog when
+        // the job starts) and is then refused by name.
+        let text = example().replace("escape_hatch_table_hints=", "escape_hatch_table_hint=");
+        let config = JobConfig::parse(&text, Path::new("job.toml")).unwrap();
+        let err = catalog
+            .resolve_settings(&config.report.settings)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("escape_hatch_table_hint`"), "{err}");
     }
 
     #[test]

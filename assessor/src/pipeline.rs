@@ -298,6 +298,9 @@ pub struct Engine<'a> {
     pub features: &'a dyn FeatureCatalog,
     /// e.g. `babelfish-5.5`.
     pub target_name: &'a str,
+    /// Babelfish settings chosen for the target (`report.settings`), for the
+    /// report; the analyzer already applies them.
+    pub settings: &'a [(String, String)],
 }
 
 /// Runs the whole job and returns its summary; the session is wiped on
@@ -739,6 +742,7 @@ async fn render_bundle(
     let input = ReportInput {
         tool_version: env!("CARGO_PKG_VERSION"),
         target: engine.target_name,
+        settings: engine.settings,
         inputs: &inputs,
         generated_at: None,
         findings: &findings,

@@ -472,3 +472,198 @@ fn two_roots_with_the_same_file_stay_apart() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["findings"][0]["file"], "proc.sql");
 }
+
+/// Runs `assessor analyze` on one script: its exit code, JSON document
+/// (`Null` when none was written) and stderr.
+fn analyze_json(
+    sql: &str,
+    extra: &[&str],
+) -> std::io::Result<(Option<i32>, serde_json::Value, String)> {
+    let tmp = tempfile::tempdir()?;
+    std::fs::write(tmp.path().join("s.sql"), sql)?;
+    let mut args = vec!["analyze", "s.sql", "--format", "json", "--output", "-"];
+    args.extend_from_slice(extra);
+    let out = run(&args, tmp.path())?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    Ok((out.status.code(), doc, stderr))
+}
+
+/// The status of `feature`'s finding, `None` when there is none (supported).
+fn status_of(doc: &serde_json::Value, feature: &str) -> Option<String> {
+    doc["findings"]
+        .as_array()?
+        .iter()
+        .find(|f| f["feature"] == feature)
+        .and_then(|f| f["status"].as_str())
+        .map(str::to_string)
+}
+
+#[test]
+fn the_default_target_is_the_newest_version() {
+    let (code, doc, err) = analyze_json("SELECT 1;\n", &[]).unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(doc["target"], "babelfish-6.1");
+    let newest = assessor::rules::Catalog::shipped().unwrap().latest();
+    assert_eq!(doc["target"], newest.target_name());
+}
+
+/// Each version added after 5.5 changes at least one status, seen through
+/// the real binary: the same script against several targets.
+#[test]
+fn newer_targets_change_statuses_that_sources_document() {
+    let sql = "SELECT a FROM t FOR XML PATH('x'), ELEMENTS XSINIL;\n\
+               SELECT @@TEXTSIZE;\n\
+               DECLARE @x XML = '<a/>';\nSELECT @x.query('/a');\n";
+    let at = |target: &str| {
+        let (code, doc, err) = analyze_json(sql, &["--target", target]).unwrap();
+        assert_eq!(code, Some(0), "{target}: {err}");
+        assert_eq!(doc["target"], target);
+        (
+            status_of(&doc, "clause.for_xml.elements"),
+            status_of(&doc, "global_variable.textsize"),
+            status_of(&doc, "method.xml.query"),
+        )
+    };
+    let ns = || Some("not_supported".to_string());
+    let ignored = || Some("ignored".to_string());
+    // 5.5: none of the three.
+    assert_eq!(at("babelfish-5.5"), (ns(), ignored(), ns()));
+    // 5.6 adds FOR XML ... ELEMENTS and @@TEXTSIZE.
+    assert_eq!(at("babelfish-5.6"), (None, None, ns()));
+    // 5.7 adds the XML .query() method.
+    assert_eq!(at("babelfish-5.7"), (None, None, None));
+    // 6.0 has neither addition of 5.6 (6.1 brings them).
+    assert_eq!(at("babelfish-6.0"), (ns(), ignored(), ns()));
+    assert_eq!(at("babelfish-6.1"), (None, None, ns()));
+}
+
+/// Every modelled escape hatch changes a status: its example, analysed with
+/// Babelfish's default and with each other value.
+#[test]
+fn every_setting_changes_a_status_of_its_example() {
+    let catalog = assessor::rules::Catalog::shipped().unwrap();
+    assert!(!catalog.settings().is_empty());
+    for def in catalog.settings() {
+        let statuses = |doc: &serde_json::Value| -> Vec<(String, Option<String>)> {
+            def.effects
+                .iter()
+                .flat_map(|e| e.features.iter())
+                .map(|f| (f.clone(), status_of(doc, f)))
+                .collect()
+        };
+        let (code, default_doc, err) = analyze_json(&def.example, &[]).unwrap();
+        assert_eq!(code, Some(0), "{}: {err}", def.name);
+        assert_eq!(default_doc["summary"]["settings"], serde_json::json!({}));
+        let defaults = statuses(&default_doc);
+        for value in def.values.iter().filter(|v| **v != def.default) {
+            let given = format!("{}={value}", def.name);
+            let (code, doc, err) = analyze_json(&def.example, &["--setting", &given]).unwrap();
+            assert_eq!(code, Some(0), "{given}: {err}");
+            assert_eq!(
+                doc["summary"]["settings"][def.name.as_str()],
+                value.as_str()
+            );
+            let changed: Vec<_> = defaults
+                .iter()
+                .zip(statuses(&doc))
+                .filter(|(a, b)| **a != *b)
+                .collect();
+            assert!(
+                !changed.is_empty(),
+                "{given} changes no status of its example {:?}: {defaults:?}",
+                def.example
+            );
+        }
+    }
+}
+
+#[test]
+fn settings_are_reported_in_the_json_and_html_summaries() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("s.sql"),
+        "SELECT a FROM t WITH (FORCESEEK);\n",
+    )
+    .unwrap();
+    let out = run(
+        &[
+            "analyze",
+            "s.sql",
+            "--setting",
+            "babelfishpg_tsql.escape_hatch_table_hints=strict",
+            "--setting",
+            "escape_hatch_index_clustering=Strict",
+            "--out",
+            "rep",
+            "--format",
+            "json,html",
+        ],
+        tmp.path(),
+    )
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("rep/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        doc["summary"]["settings"],
+        serde_json::json!({
+            "escape_hatch_index_clustering": "strict",
+            "escape_hatch_table_hints": "strict"
+        })
+    );
+    assert_eq!(
+        status_of(&doc, "table_hint.forceseek").as_deref(),
+        Some("not_supported")
+    );
+    let html = std::fs::read_to_string(tmp.path().join("rep/report.html")).unwrap();
+    assert!(
+        html.contains("escape_hatch_index_clustering = strict, escape_hatch_table_hints = strict"),
+        "the HTML summary does not list the settings"
+    );
+    // Without settings the HTML says so.
+    let out = run(
+        &["analyze", "s.sql", "--out", "rep2", "--format", "html"],
+        tmp.path(),
+    )
+    .unwrap();
+    assert!(out.status.success());
+    let html = std::fs::read_to_string(tmp.path().join("rep2/report.html")).unwrap();
+    assert!(html.contains("Babelfish defaults"));
+}
+
+#[test]
+fn unknown_settings_and_values_are_refused_with_exit_2_naming_them() {
+    let (code, doc, err) = analyze_json(
+        "SELECT 1;\n",
+        &["--setting", "escape_hatch_nonesuch=ignore"],
+    )
+    .unwrap();
+    assert_eq!(code, Some(2));
+    assert_eq!(doc, serde_json::Value::Null, "no report is written");
+    assert!(
+        err.contains("escape_hatch_nonesuch") && err.contains("escape_hatch_table_hints"),
+        "{err}"
+    );
+    let (code, _, err) = analyze_json(
+        "SELECT 1;\n",
+        &["--setting", "escape_hatch_table_hints=sometimes"],
+    )
+    .unwrap();
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("escape_hatch_table_hints")
+            && err.contains("sometimes")
+            && err.contains("ignore, strict"),
+        "{err}"
+    );
+    let (code, _, err) =
+        analyze_json("SELECT 1;\n", &["--setting", "escape_hatch_table_hints"]).unwrap();
+    assert_eq!(code, Some(2));
+    assert!(err.contains("NAME=VALUE"), "{err}");
+}

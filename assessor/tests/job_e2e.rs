@@ -727,3 +727,38 @@ async fn postgresql_failing_to_start_fails_cleanly_and_wipes() {
     assert!(!session.exists());
     assert_eq!(delivered_failure(&app, &run).await["outcome"], "failed");
 }
+
+/// `report.settings` is checked against the rule catalog before anything
+/// else happens: an unknown setting or value is a config error (exit 2)
+/// naming it, and no AWS call is made (the config's endpoints are never
+/// contacted: the example config names none that would answer).
+#[test]
+fn unknown_report_settings_are_a_config_error_naming_them() {
+    let example =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/job.toml"))
+            .unwrap();
+    assert!(example.contains("escape_hatch_table_hints=ignore"));
+    let dir = tempfile::tempdir().unwrap();
+    for (bad, named) in [
+        ("escape_hatch_table_hint=ignore", "escape_hatch_table_hint`"),
+        ("escape_hatch_table_hints=lenient", "lenient"),
+    ] {
+        let path = dir.path().join("job.toml");
+        std::fs::write(
+            &path,
+            example.replace("escape_hatch_table_hints=ignore", bad),
+        )
+        .unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_assessor"))
+            .args(["run", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let all = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{all}");
+        assert!(
+            all.contains("report.settings") && all.contains(named),
+            "{all}"
+        );
+    }
+}

@@ -264,6 +264,7 @@ fn csv_neutralises_formula_injection_in_every_text_cell() {
     let input = ReportInput {
         tool_version: "t",
         target: "t",
+        settings: &[],
         inputs: &[],
         generated_at: None,
         findings: &findings,

@@ -47,6 +47,7 @@ fn sarif_uris_have_no_parent_steps_or_absolute_paths() {
     let input = ReportInput {
         tool_version: "t",
         target: "t",
+        settings: &[],
         inputs: &[],
         generated_at: None,
         findings: &findings,

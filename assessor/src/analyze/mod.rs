@@ -29,7 +29,7 @@ use std::path::PathBuf;
 
 use crate::findings::{Finding, ObjectRef};
 use crate::report::{ObjectSummary, SkipKind, SkippedFile};
-use crate::rules::{Catalog, Matcher, Version};
+use crate::rules::{Catalog, Matcher, Settings, Version};
 use crate::source::{self, InputFile, LineIndex, SourceError};
 use crate::tsql::{self, ObjectSpan};
 
@@ -100,6 +100,18 @@ impl<'c> Analyzer<'c> {
     pub fn new(catalog: &'c Catalog, target: Version) -> Analyzer<'c> {
         Analyzer {
             matcher: Matcher::new(catalog, target),
+        }
+    }
+
+    /// An analyzer for `target` with Babelfish `settings` applied (see
+    /// [`crate::rules::settings`]).
+    pub fn with_settings(
+        catalog: &'c Catalog,
+        target: Version,
+        settings: &Settings,
+    ) -> Analyzer<'c> {
+        Analyzer {
+            matcher: Matcher::with_settings(catalog, target, settings),
         }
     }
 

@@ -49,10 +49,16 @@ pub struct Args {
     /// Files or directories of `.sql` scripts.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Babelfish version to assess against, e.g. `babelfish-5.5` (default:
+    /// Babelfish version to assess against, e.g. `babelfish-6.1` (default:
     /// the newest version the rule catalog documents).
     #[arg(long)]
     pub target: Option<String>,
+    /// A Babelfish setting of the target, NAME=VALUE, e.g.
+    /// `escape_hatch_table_hints=strict` (the `babelfishpg_tsql.` prefix is
+    /// optional). Repeatable. Unset settings keep Babelfish's defaults; the
+    /// modelled settings and their values are in assessor/rules/settings.toml.
+    #[arg(long = "setting", value_name = "NAME=VALUE")]
+    pub settings: Vec<String>,
     /// Report formats, comma-separated or repeated (default: all four into
     /// --out; with --output, the one its extension names).
     #[arg(long, value_delimiter = ',', ignore_case = true)]
@@ -139,6 +145,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         },
     };
+    let settings = match catalog.resolve_settings(&args.settings) {
+        Ok(s) => s,
+        Err(e) => return usage(format_args!("--setting: {e}")),
+    };
     let mut formats: Vec<Format> = Vec::new();
     for FormatArg(f) in &args.format {
         if !formats.contains(f) {
@@ -157,7 +167,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // stricter ones, so the union of all of them is the mildest one's.
     let fail_on = args.fail_on.iter().map(|s| s.0).max_by_key(|s| s.rank());
 
-    let analyzer = Analyzer::new(&catalog, target);
+    let analyzer = Analyzer::with_settings(&catalog, target, &settings);
     let mut progress = ProgressLine::new();
     let analysis = match analyzer.analyze_paths(&args.paths, &mut |p| progress.update(p)) {
         Ok(a) => a,
@@ -199,10 +209,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
 
     let target_name = target.target_name();
+    let chosen: Vec<(String, String)> = settings.to_map().into_iter().collect();
     let inputs: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
     let input = ReportInput {
         tool_version: env!("CARGO_PKG_VERSION"),
         target: &target_name,
+        settings: &chosen,
         inputs: &inputs,
         generated_at: None,
         findings: &analysis.findings,

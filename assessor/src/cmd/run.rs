@@ -45,12 +45,21 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         },
     };
+    let settings = match catalog.resolve_settings(&config.report.settings) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("assessor: {}: report.settings: {e}", args.config.display());
+            return Ok(ExitCode::from(exit::CONFIG));
+        }
+    };
     let target_name = target.target_name();
-    let analyzer = Analyzer::new(&catalog, target);
+    let chosen: Vec<(String, String)> = settings.to_map().into_iter().collect();
+    let analyzer = Analyzer::with_settings(&catalog, target, &settings);
     let engine = Engine {
         analyzer: &analyzer,
         features: &catalog,
         target_name: &target_name,
+        settings: &chosen,
     };
     let run_id = pipeline::new_run_id().context("cannot make a run id")?;
     tracing::info!(run_id = %run_id, targets = config.targets.len(), "run started");

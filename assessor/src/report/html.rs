@@ -379,6 +379,18 @@ fn render_header(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
     };
     item("Target", input.target);
     item(
+        "Babelfish settings",
+        &if s.settings.is_empty() {
+            "Babelfish defaults".to_string()
+        } else {
+            s.settings
+                .iter()
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+    );
+    item(
         "Input",
         &if input.inputs.is_empty() {
             "(none named)".to_string()

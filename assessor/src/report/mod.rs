@@ -47,6 +47,9 @@ pub struct ReportInput<'a> {
     pub tool_version: &'a str,
     /// The target the findings were computed for, e.g. `babelfish-5.5`.
     pub target: &'a str,
+    /// Babelfish settings chosen for the target (`--setting NAME=VALUE`),
+    /// `(name, value)` by name; empty means Babelfish's defaults.
+    pub settings: &'a [(String, String)],
     /// The input roots as the user named them (display only).
     pub inputs: &'a [String],
     /// When the analysis ran (RFC 3339), if the caller wants it shown. Left

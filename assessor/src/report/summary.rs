@@ -35,6 +35,9 @@ pub const TOP_BLOCKERS: usize = 10;
 /// The executive summary of one report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
+    /// Babelfish settings the statuses were computed with (name -> value);
+    /// empty: Babelfish's defaults ([`ReportInput::settings`]).
+    pub settings: BTreeMap<String, String>,
     pub files_analyzed: usize,
     pub lines_analyzed: u64,
     /// Input files listed but not analysed ([`ReportInput::skipped`]).
@@ -328,6 +331,7 @@ pub fn summarize(input: &ReportInput<'_>) -> Summary {
         (objects_total > 0).then(|| round1(objects_ready as f64 * 100.0 / objects_total as f64));
 
     Summary {
+        settings: input.settings.iter().cloned().collect(),
         files_analyzed: input.files_analyzed,
         lines_analyzed: input.lines_analyzed,
         files_skipped: input.skipped.len(),
@@ -479,6 +483,7 @@ mod tests {
         let input = ReportInput {
             tool_version: "0",
             target: "t",
+            settings: &[],
             inputs: &[],
             generated_at: None,
             findings: &findings,
@@ -526,6 +531,7 @@ mod tests {
         let input = ReportInput {
             tool_version: "0",
             target: "t",
+            settings: &[],
             inputs: &[],
             generated_at: None,
             findings: &[],

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::checks::Check;
 use super::pattern::{self, Anchor, Condition, Glob, Pattern, Simple};
+use super::settings::{self, Effect, SettingDef, SettingError, Settings};
 use super::version::Version;
 use crate::findings::{Complexity, Status};
 
@@ -58,6 +59,7 @@ const SHIPPED: &[(&str, &str)] = &[
         "deployment.toml",
         include_str!("../../rules/deployment.toml"),
     ),
+    ("settings.toml", include_str!("../../rules/settings.toml")),
 ];
 
 /// Why a catalog could not be loaded. Always names the file, and the
@@ -133,6 +135,7 @@ impl Feature {
 pub struct Catalog {
     targets: Vec<TargetInfo>,
     features: Vec<Feature>,
+    settings: Vec<SettingDef>,
 }
 
 impl Catalog {
@@ -146,6 +149,7 @@ impl Catalog {
     pub fn from_sources(sources: &[(&str, &str)]) -> Result<Catalog, CatalogError> {
         let mut targets: Vec<TargetInfo> = Vec::new();
         let mut raw_features: Vec<(&str, RawFeature)> = Vec::new();
+        let mut raw_settings: Vec<(&str, RawSetting)> = Vec::new();
         for (file, text) in sources {
             let parsed: RawFile = toml::from_str(text).map_err(|e| CatalogError::Syntax {
                 file: (*file).to_string(),
@@ -161,6 +165,7 @@ impl Catalog {
                 targets = parse_versions(file, parsed.version)?;
             }
             raw_features.extend(parsed.feature.into_iter().map(|f| (*file, f)));
+            raw_settings.extend(parsed.setting.into_iter().map(|s| (*file, s)));
         }
         if targets.is_empty() {
             return Err(CatalogError::File {
@@ -180,7 +185,23 @@ impl Catalog {
             }
             features.push(feature);
         }
-        let catalog = Catalog { targets, features };
+        let feature_ids: HashSet<&str> = features.iter().map(|f| f.id.as_str()).collect();
+        let mut setting_defs: Vec<SettingDef> = Vec::with_capacity(raw_settings.len());
+        for (file, raw) in raw_settings {
+            let def = validate_setting(file, raw, &feature_ids)?;
+            if setting_defs.iter().any(|d| d.name == def.name) {
+                return Err(CatalogError::File {
+                    file: file.to_string(),
+                    problem: format!("setting `{}` is defined twice", def.name),
+                });
+            }
+            setting_defs.push(def);
+        }
+        let catalog = Catalog {
+            targets,
+            features,
+            settings: setting_defs,
+        };
         for required in [UNPARSED_FEATURE, SQLCMD_FEATURE] {
             let feature = catalog
                 .feature(required)
@@ -241,6 +262,54 @@ impl Catalog {
         self.features.iter().find(|f| f.id == id)
     }
 
+    /// The Babelfish settings the catalog models, in file order.
+    pub fn settings(&self) -> &[SettingDef] {
+        &self.settings
+    }
+
+    /// One modelled setting by name (without the `babelfishpg_tsql.` prefix).
+    pub fn setting(&self, name: &str) -> Option<&SettingDef> {
+        self.settings.iter().find(|s| s.name == name)
+    }
+
+    /// Validates `NAME=VALUE` words (`--setting`, `report.settings`) against
+    /// the modelled settings. Names and values are matched in any case, with
+    /// or without the `babelfishpg_tsql.` prefix; the same setting given
+    /// twice with different values is refused.
+    pub fn resolve_settings<S: AsRef<str>>(&self, given: &[S]) -> Result<Settings, SettingError> {
+        let mut chosen: BTreeMap<String, String> = BTreeMap::new();
+        for word in given {
+            let (name, value) = settings::split(word.as_ref())?;
+            let def = self
+                .setting(&name)
+                .ok_or_else(|| SettingError::UnknownSetting {
+                    name: name.clone(),
+                    known: self
+                        .settings
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?;
+            if !def.values.contains(&value) {
+                return Err(SettingError::UnknownValue {
+                    name,
+                    value,
+                    allowed: def.values.join(", "),
+                });
+            }
+            if let Some(first) = chosen.get(&name).filter(|first| **first != value) {
+                return Err(SettingError::Conflict {
+                    first: first.clone(),
+                    name,
+                    second: value,
+                });
+            }
+            chosen.insert(name, value);
+        }
+        Ok(Settings::from_validated(chosen))
+    }
+
     /// Distinct group names, sorted.
     pub fn groups(&self) -> BTreeSet<&str> {
         self.features.iter().map(|f| f.group.as_str()).collect()
@@ -256,6 +325,28 @@ struct RawFile {
     version: Vec<RawVersion>,
     #[serde(default)]
     feature: Vec<RawFeature>,
+    #[serde(default)]
+    setting: Vec<RawSetting>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSetting {
+    name: String,
+    description: String,
+    docs: String,
+    values: Vec<String>,
+    default: String,
+    example: String,
+    #[serde(rename = "effect")]
+    effects: Vec<RawEffect>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEffect {
+    features: Vec<String>,
+    status: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -426,6 +517,99 @@ fn validate_feature(
     })
 }
 
+fn validate_setting(
+    file: &str,
+    raw: RawSetting,
+    features: &HashSet<&str>,
+) -> Result<SettingDef, CatalogError> {
+    let name = raw.name.trim().to_ascii_lowercase();
+    let err = |problem: String| CatalogError::File {
+        file: file.to_string(),
+        problem: format!("setting `{name}`: {problem}"),
+    };
+    if name.is_empty() || name.chars().any(char::is_whitespace) || name.contains('=') {
+        return Err(err(
+            "the name must be non-empty, without spaces or `=`".into()
+        ));
+    }
+    if name.starts_with(settings::SETTING_PREFIX) {
+        return Err(err(format!(
+            "write the name without the `{}` prefix",
+            settings::SETTING_PREFIX
+        )));
+    }
+    if raw.description.trim().is_empty() || raw.example.trim().is_empty() {
+        return Err(err("`description` and `example` must not be empty".into()));
+    }
+    if !raw.docs.starts_with("https://") {
+        return Err(err("`docs` must be an https:// URL".into()));
+    }
+    let values: Vec<String> = raw
+        .values
+        .iter()
+        .map(|v| v.trim().to_ascii_lowercase())
+        .collect();
+    let distinct: BTreeSet<&String> = values.iter().collect();
+    if values.len() < 2 || distinct.len() != values.len() || values.iter().any(String::is_empty) {
+        return Err(err(
+            "`values` needs at least two distinct, non-empty values".into(),
+        ));
+    }
+    let default = raw.default.trim().to_ascii_lowercase();
+    if !values.contains(&default) {
+        return Err(err(format!(
+            "default `{default}` is not one of the values ({})",
+            values.join(", ")
+        )));
+    }
+    if raw.effects.is_empty() {
+        return Err(err("needs at least one `[[setting.effect]]`".into()));
+    }
+    let mut effects = Vec::with_capacity(raw.effects.len());
+    for effect in raw.effects {
+        if effect.features.is_empty() {
+            return Err(err("an effect names no feature".into()));
+        }
+        if let Some(unknown) = effect
+            .features
+            .iter()
+            .find(|f| !features.contains(f.as_str()))
+        {
+            return Err(err(format!("effect names unknown feature `{unknown}`")));
+        }
+        let mut status = BTreeMap::new();
+        for (value, word) in &effect.status {
+            let value = value.trim().to_ascii_lowercase();
+            if !values.contains(&value) {
+                return Err(err(format!(
+                    "effect gives a status for unknown value `{value}`"
+                )));
+            }
+            let parsed = Status::parse(word)
+                .ok_or_else(|| err(format!("unknown status `{word}` for value `{value}`")))?;
+            status.insert(value, parsed);
+        }
+        if let Some(missing) = values.iter().find(|v| !status.contains_key(*v)) {
+            return Err(err(format!(
+                "an effect gives no status for value `{missing}`"
+            )));
+        }
+        effects.push(Effect {
+            features: effect.features,
+            status,
+        });
+    }
+    Ok(SettingDef {
+        name,
+        description: raw.description.trim().to_string(),
+        docs: raw.docs,
+        values,
+        default,
+        example: raw.example,
+        effects,
+    })
+}
+
 fn validate_simple(
     kind: &str,
     name: &str,
@@ -573,7 +757,201 @@ docs = "https://example.org"
             "{}",
             catalog.features().len()
         );
-        assert_eq!(catalog.latest(), Version::parse("5.5").unwrap());
+        assert_eq!(catalog.latest(), Version::parse("6.1").unwrap());
+        for v in ["5.6", "5.7", "6.0", "6.1"] {
+            assert!(catalog.resolve_target(v).is_some(), "{v} is not a target");
+        }
+    }
+
+    /// Facts the newer versions carry (sources next to the features).
+    #[test]
+    fn newer_versions_carry_their_sourced_facts() {
+        let catalog = Catalog::shipped().unwrap();
+        let at = |id: &str, v: &str| {
+            catalog
+                .feature(id)
+                .unwrap_or_else(|| panic!("no {id}"))
+                .status_at(Version::parse(v).unwrap())
+        };
+        use Status::{Ignored, NotSupported, Supported};
+        // FOR XML ... ELEMENTS: added in 5.6.0 and 6.1.0, absent in 6.0.0.
+        let elements: Vec<Status> = ["5.5", "5.6", "5.7", "6.0", "6.1"]
+            .iter()
+            .map(|v| at("clause.for_xml.elements", v))
+            .collect();
+        assert_eq!(
+            elements,
+            [NotSupported, Supported, Supported, NotSupported, Supported]
+        );
+        // @@TEXTSIZE: answered from 5.6.0 and 6.1.0.
+        assert_eq!(at("global_variable.textsize", "5.5"), Ignored);
+        assert_eq!(at("global_variable.textsize", "5.6"), Supported);
+        assert_eq!(at("global_variable.textsize", "6.0"), Ignored);
+        assert_eq!(at("global_variable.textsize", "6.1"), Supported);
+        // XML .query() from 5.7.0 (AWS), nothing documented for 6.x.
+        assert_eq!(at("method.xml.query", "5.5"), NotSupported);
+        assert_eq!(at("method.xml.query", "5.6"), NotSupported);
+        assert_eq!(at("method.xml.query", "5.7"), Supported);
+        assert_eq!(at("method.xml.query", "6.1"), NotSupported);
+        // XML .value() from 5.4.0 (AWS).
+        assert_eq!(at("method.xml.value", "5.3"), NotSupported);
+        assert_eq!(at("method.xml.value", "5.4"), Supported);
+        assert_eq!(at("method.xml.value", "6.1"), Supported);
+    }
+
+    #[test]
+    fn every_setting_default_is_the_catalog_status_at_the_newest_version() {
+        let catalog = Catalog::shipped().unwrap();
+        assert!(
+            catalog.settings().len() >= 10,
+            "{}",
+            catalog.settings().len()
+        );
+        let latest = catalog.latest();
+        for def in catalog.settings() {
+            assert!(def.name.starts_with("escape_hatch_"), "{}", def.name);
+            for effect in &def.effects {
+                let default = effect.status[&def.default];
+                for id in &effect.features {
+                    let f = catalog.feature(id).unwrap();
+                    assert_eq!(
+                        f.status_at(latest),
+                        default,
+                        "{}: {id} is {:?} at {latest}, the setting's default says {:?}",
+                        def.name,
+                        f.status_at(latest),
+                        default
+                    );
+                }
+            }
+            assert!(
+                def.values
+                    .iter()
+                    .any(|v| *v != def.default && !def.changes(v).is_empty()),
+                "{}: no value changes a status",
+                def.name
+            );
+        }
+    }
+
+    #[test]
+    fn settings_resolve_by_name_and_value_in_any_case_with_or_without_prefix() {
+        let catalog = Catalog::shipped().unwrap();
+        let s = catalog
+            .resolve_settings(&[
+                "babelfishpg_tsql.ESCAPE_HATCH_TABLE_HINTS=Strict",
+                "escape_hatch_index_clustering=strict",
+                "escape_hatch_table_hints=strict",
+            ])
+            .unwrap();
+        assert_eq!(
+            s.iter().collect::<Vec<_>>(),
+            [
+                ("escape_hatch_index_clustering", "strict"),
+                ("escape_hatch_table_hints", "strict")
+            ]
+        );
+        assert!(catalog.resolve_settings::<&str>(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn unknown_settings_and_values_are_refused_naming_them() {
+        let catalog = Catalog::shipped().unwrap();
+        let err = catalog
+            .resolve_settings(&["escape_hatch_nonesuch=ignore"])
+            .unwrap_err();
+        assert!(matches!(err, SettingError::UnknownSetting { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("escape_hatch_nonesuch") && text.contains("escape_hatch_table_hints"),
+            "{text}"
+        );
+        let err = catalog
+            .resolve_settings(&["escape_hatch_table_hints=loose"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("escape_hatch_table_hints")
+                && err.contains("loose")
+                && err.contains("ignore, strict"),
+            "{err}"
+        );
+        let err = catalog
+            .resolve_settings(&["escape_hatch_table_hints"])
+            .unwrap_err();
+        assert!(matches!(err, SettingError::Malformed { .. }), "{err}");
+        let err = catalog
+            .resolve_settings(&[
+                "escape_hatch_table_hints=ignore",
+                "escape_hatch_table_hints=strict",
+            ])
+            .unwrap_err();
+        assert!(matches!(err, SettingError::Conflict { .. }), "{err}");
+    }
+
+    fn setting_toml(body: &str) -> String {
+        format!(
+            r#"
+[[setting]]
+name = "escape_hatch_x"
+description = "d"
+docs = "https://example.org"
+example = "SELECT STR(1);"
+{body}
+"#
+        )
+    }
+
+    #[test]
+    fn malformed_settings_are_refused_naming_the_setting() {
+        let feature = feature_toml(
+            "function.str",
+            r#"status = { "1.0" = "ignored" }
+match = [{ kind = "function", name = "STR" }]"#,
+        );
+        let cases = [
+            (
+                r#"values = ["ignore", "strict"]
+default = "loose"
+[[setting.effect]]
+features = ["function.str"]
+status = { ignore = "ignored", strict = "not_supported" }"#,
+                "default `loose`",
+            ),
+            (
+                r#"values = ["ignore", "strict"]
+default = "ignore"
+[[setting.effect]]
+features = ["function.nonesuch"]
+status = { ignore = "ignored", strict = "not_supported" }"#,
+                "unknown feature `function.nonesuch`",
+            ),
+            (
+                r#"values = ["ignore", "strict"]
+default = "ignore"
+[[setting.effect]]
+features = ["function.str"]
+status = { ignore = "ignored" }"#,
+                "no status for value `strict`",
+            ),
+            (
+                r#"values = ["ignore"]
+default = "ignore"
+[[setting.effect]]
+features = ["function.str"]
+status = { ignore = "ignored" }"#,
+                "at least two",
+            ),
+        ];
+        for (body, expected) in cases {
+            let err = load(&format!("{feature}{}", setting_toml(body)))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("escape_hatch_x") && err.contains(expected),
+                "{err} (expected {expected})"
+            );
+        }
     }
 
     #[test]

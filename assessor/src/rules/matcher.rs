@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::catalog::{Catalog, Feature, SQLCMD_FEATURE, UNPARSED_FEATURE};
 use super::pattern::{Anchor, Condition, Pattern};
+use super::settings::Settings;
 use super::version::Version;
 use crate::findings::{ObjectKind, Status};
 use crate::tsql::Script;
@@ -55,7 +56,20 @@ pub struct Matcher<'c> {
 }
 
 impl<'c> Matcher<'c> {
+    /// The matcher for `target` with Babelfish's default settings.
     pub fn new(catalog: &'c Catalog, target: Version) -> Matcher<'c> {
+        Matcher::with_settings(catalog, target, &Settings::default())
+    }
+
+    /// The matcher for `target` with `settings` applied: a setting moves a
+    /// feature from the status its default gives to the status its chosen
+    /// value gives, and only where the catalog's status at `target` is the
+    /// default's (see [`crate::rules::settings`]).
+    pub fn with_settings(
+        catalog: &'c Catalog,
+        target: Version,
+        settings: &Settings,
+    ) -> Matcher<'c> {
         let mut exact: HashMap<ObservationKind, HashMap<String, Vec<PatternRef>>> = HashMap::new();
         let mut globs: HashMap<ObservationKind, Vec<PatternRef>> = HashMap::new();
         let mut contexts: Vec<Condition> = Vec::new();
@@ -90,6 +104,21 @@ impl<'c> Matcher<'c> {
             }
         }
         let position = |id: &str| catalog.features().iter().position(|f| f.id == id);
+        let mut statuses: Vec<Status> = catalog
+            .features()
+            .iter()
+            .map(|f| f.status_at(target))
+            .collect();
+        for (name, value) in settings.iter() {
+            let Some(def) = catalog.setting(name) else {
+                continue; // `Settings` only holds names the catalog models.
+            };
+            for (feature, from, to) in def.changes(value) {
+                if let Some(i) = position(feature).filter(|i| statuses[*i] == from) {
+                    statuses[i] = to;
+                }
+            }
+        }
         Matcher {
             catalog,
             target,
@@ -97,11 +126,7 @@ impl<'c> Matcher<'c> {
             globs,
             contexts,
             context_of,
-            statuses: catalog
-                .features()
-                .iter()
-                .map(|f| f.status_at(target))
-                .collect(),
+            statuses,
             unparsed: position(UNPARSED_FEATURE),
             sqlcmd: position(SQLCMD_FEATURE),
         }
@@ -564,10 +589,9 @@ match = [{ kind = "procedure", name = "SP_ADDEXTENDEDPROPERTY", text_contains = 
             .collect()
     }
 
-    #[test]
-    fn status_depends_on_target() {
-        let catalog = catalog();
-        let script = Script {
+    /// A script with one call of STR().
+    fn str_call() -> Script {
+        Script {
             observations: vec![obs(
                 ObservationKind::Function,
                 "STR",
@@ -576,11 +600,59 @@ match = [{ kind = "procedure", name = "SP_ADDEXTENDEDPROPERTY", text_contains = 
                 7,
             )],
             objects: vec![],
-        };
+        }
+    }
+
+    #[test]
+    fn status_depends_on_target() {
+        let catalog = catalog();
+        let script = str_call();
         let old = Matcher::new(&catalog, Version::parse("1.0").unwrap());
         let new = Matcher::new(&catalog, Version::parse("2.4").unwrap());
         assert_eq!(old.classify("", &script)[0].status, Status::NotSupported);
         assert_eq!(new.classify("", &script)[0].status, Status::Supported);
+    }
+
+    #[test]
+    fn a_setting_changes_a_status_only_where_its_default_behaviour_holds() {
+        const SETTING: &str = r#"
+[[setting]]
+name = "escape_hatch_x"
+description = "d"
+docs = "https://example.org"
+example = "SELECT STR(1);"
+values = ["ignore", "strict"]
+default = "ignore"
+[[setting.effect]]
+features = ["function.str"]
+status = { ignore = "supported", strict = "review_semantics" }
+"#;
+        let catalog = Catalog::from_sources(&[
+            ("v.toml", VERSIONS),
+            ("f.toml", FEATURES),
+            ("s.toml", SETTING),
+        ])
+        .unwrap();
+        let script = str_call();
+        let status = |v: &str, given: &[&str]| {
+            let settings = catalog.resolve_settings(given).unwrap();
+            Matcher::with_settings(&catalog, Version::parse(v).unwrap(), &settings)
+                .classify("", &script)[0]
+                .status
+        };
+        // Defaults: the catalog's statuses.
+        assert_eq!(status("2.4", &[]), Status::Supported);
+        assert_eq!(status("2.4", &["escape_hatch_x=ignore"]), Status::Supported);
+        // Strict: supported (the default's behaviour) becomes review_semantics.
+        assert_eq!(
+            status("2.4", &["escape_hatch_x=strict"]),
+            Status::ReviewSemantics
+        );
+        // In 1.0 the feature is not the default's behaviour: left alone.
+        assert_eq!(
+            status("1.0", &["escape_hatch_x=strict"]),
+            Status::NotSupported
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ impl Sample {
         ReportInput {
             tool_version: "0.1.0-test",
             target: "babelfish-5.5",
+            settings: &[],
             inputs: &self.inputs,
             generated_at: Some("2026-11-22T08:00:00Z"),
             findings: &self.findings,
