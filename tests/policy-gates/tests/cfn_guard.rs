@@ -67,6 +67,14 @@ fn the_rule_files_define_the_expected_rules() {
         "s3_bucket_sse_kms",
         "iam_no_wildcard_resource_on_mutating_actions",
         "log_group_encrypted",
+        "iam_role_under_the_shipped_boundary",
+        "iam_role_trusts_ec2_only",
+        "stack_tag_on_what_the_deployer_may_change",
+        "vpc_endpoint_interface_with_private_dns",
+        "vpc_endpoint_policy_this_account_only",
+        "appliance_denied_outside_its_vpc",
+        "s3_report_versions_kept",
+        "kms_report_decrypt_by_named_reader",
     ]
     .into_iter()
     .map(String::from)
@@ -234,6 +242,15 @@ rule_is_proven!(
             .unwrap()
             .remove("DestinationSecurityGroupId");
         egress["CidrIp"] = json!("0.0.0.0/0");
+    }),
+    ("InstanceSecurityGroup", |t| {
+        // S3 through a gateway's prefix list: public addresses again.
+        push(
+            t,
+            &format!("{SG}/SecurityGroupEgress"),
+            json!({ "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                    "DestinationPrefixListId": { "Ref": "AWS::NoValue" } }),
+        );
     })
 );
 
@@ -364,5 +381,148 @@ rule_is_proven!(
     }),
     ("LogGroup", |t| {
         remove(t, "/Resources/LogGroup/Properties", "RetentionInDays");
+    })
+);
+
+const KEY_POLICY: &str = "/Resources/Key/Properties/KeyPolicy/Statement";
+
+/// The statement with `sid` in the list at `pointer`.
+fn statement<'a>(doc: &'a mut Value, pointer: &str, sid: &str) -> &'a mut Value {
+    at(doc, pointer)
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["Sid"] == sid)
+        .unwrap_or_else(|| panic!("no statement {sid} at {pointer}"))
+}
+
+/// Removes the statement with `sid` from the list at `pointer`.
+fn drop_statement(doc: &mut Value, pointer: &str, sid: &str) {
+    let list = at(doc, pointer).as_array_mut().unwrap();
+    let before = list.len();
+    list.retain(|s| s["Sid"] != sid);
+    assert_eq!(list.len(), before - 1, "no statement {sid} at {pointer}");
+}
+
+rule_is_proven!(
+    iam_role_under_the_shipped_boundary,
+    ("InstanceRole", |t| {
+        remove(
+            t,
+            "/Resources/InstanceRole/Properties",
+            "PermissionsBoundary",
+        );
+    }),
+    ("InstanceRole", |t| {
+        // A boundary, but not the shipped one.
+        *at(t, "/Resources/InstanceRole/Properties/PermissionsBoundary") =
+            json!("arn:aws:iam::aws:policy/AdministratorAccess");
+    })
+);
+
+rule_is_proven!(
+    iam_role_trusts_ec2_only,
+    ("InstanceRole", |t| {
+        let trust = "/Resources/InstanceRole/Properties/AssumeRolePolicyDocument/Statement/0";
+        at(t, trust)["Principal"] = json!({ "AWS": "arn:aws:iam::444455556666:root" });
+    }),
+    ("InstanceRole", |t| {
+        // EC2, and another account beside it.
+        let trust = "/Resources/InstanceRole/Properties/AssumeRolePolicyDocument/Statement/0";
+        at(t, trust)["Principal"]["AWS"] = json!("*");
+    })
+);
+
+rule_is_proven!(
+    stack_tag_on_what_the_deployer_may_change,
+    ("InstanceSecurityGroup", |t| {
+        let tags = at(t, &format!("{SG}/Tags")).as_array_mut().unwrap();
+        tags.retain(|tag| tag["Key"] != "sqlassess:stack");
+    }),
+    ("KmsEndpoint", |t| {
+        remove(t, "/Resources/KmsEndpoint/Properties", "Tags");
+    }),
+    ("LaunchTemplate", |t| {
+        remove(
+            t,
+            "/Resources/LaunchTemplate/Properties",
+            "TagSpecifications",
+        );
+    })
+);
+
+rule_is_proven!(
+    vpc_endpoint_interface_with_private_dns,
+    ("S3Endpoint", |t| {
+        // Back to a gateway endpoint.
+        let p = at(t, "/Resources/S3Endpoint/Properties");
+        p["VpcEndpointType"] = json!("Gateway");
+    }),
+    ("S3Endpoint", |t| {
+        // Private DNS for inbound resolvers only: the VPC would resolve S3
+        // to public addresses.
+        *at(
+            t,
+            "/Resources/S3Endpoint/Properties/DnsOptions/PrivateDnsOnlyForInboundResolverEndpoint",
+        ) = json!("OnlyInboundResolver");
+    }),
+    ("SecretsManagerEndpoint", |t| {
+        *at(
+            t,
+            "/Resources/SecretsManagerEndpoint/Properties/PrivateDnsEnabled",
+        ) = json!(false);
+    })
+);
+
+rule_is_proven!(
+    vpc_endpoint_policy_this_account_only,
+    ("StsEndpoint", |t| {
+        remove(t, "/Resources/StsEndpoint/Properties", "PolicyDocument");
+    }),
+    ("S3Endpoint", |t| {
+        // Principals of any account, on this account's resources.
+        let statement = "/Resources/S3Endpoint/Properties/PolicyDocument/Statement/0";
+        remove(
+            t,
+            &format!("{statement}/Condition/StringEquals"),
+            "aws:PrincipalAccount",
+        );
+    })
+);
+
+rule_is_proven!(
+    appliance_denied_outside_its_vpc,
+    ("Key", |t| {
+        drop_statement(t, KEY_POLICY, "DenyTheApplianceOutsideItsVpc");
+    }),
+    ("ReportBucketPolicy", |t| {
+        let bucket_policy = "/Resources/ReportBucketPolicy/Properties/PolicyDocument/Statement";
+        drop_statement(t, bucket_policy, "DenyTheApplianceOutsideItsVpc");
+    })
+);
+
+rule_is_proven!(
+    s3_report_versions_kept,
+    ("ReportBucket", |t| {
+        // The old lifecycle: an overwritten report's version gone in a day.
+        *at(
+            t,
+            &format!("{BUCKET}/LifecycleConfiguration/Rules/0/NoncurrentVersionExpiration"),
+        ) = json!({ "NoncurrentDays": 1 });
+    }),
+    ("ReportBucket", |t| {
+        *at(t, &format!("{BUCKET}/VersioningConfiguration/Status")) = json!("Suspended");
+    })
+);
+
+rule_is_proven!(
+    kms_report_decrypt_by_named_reader,
+    ("Key", |t| {
+        // The old key policy: the whole account decrypts through S3.
+        statement(t, KEY_POLICY, "ReportReaderThroughS3")["Principal"] =
+            json!({ "AWS": { "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root" } });
+    }),
+    ("Key", |t| {
+        statement(t, KEY_POLICY, "ReportReaderThroughS3")["Principal"] = json!({ "AWS": "*" });
     })
 );
