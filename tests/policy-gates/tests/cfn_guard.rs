@@ -19,19 +19,24 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use policy_gates::checkers::Checker;
-use policy_gates::guard::{self, RULES_DIR, Status};
+use policy_gates::guard::{self, DOCUMENT_RULES_DIR, RULES_DIR, Status};
 use policy_gates::template::{APPLIANCE, BAD, Template};
 use serde_json::{Value, json};
 
 /// Runs every rule on `data` (a path below the repository root, or an
 /// absolute path) and returns the exit code and each rule's outcome.
 fn guard(data: &str) -> (Option<i32>, BTreeMap<String, Status>) {
+    guard_with(RULES_DIR, data)
+}
+
+/// Runs the rules of `rules` (a file or directory) on `data`.
+fn guard_with(rules: &str, data: &str) -> (Option<i32>, BTreeMap<String, Status>) {
     let out = Checker::CfnGuard
         .run(
             [
                 "validate",
                 "--rules",
-                RULES_DIR,
+                rules,
                 "--data",
                 data,
                 "--structured",
@@ -526,3 +531,142 @@ rule_is_proven!(
         statement(t, KEY_POLICY, "ReportReaderThroughS3")["Principal"] = json!({ "AWS": "*" });
     })
 );
+
+// ------------------------------------------------ standalone policy documents
+
+/// Each document and the rules that must hold on it.
+const DOCUMENTS: &[(&str, &[&str])] = &[
+    (
+        "deployer",
+        &[
+            "deployer_roles_only_under_the_boundary",
+            "deployer_changes_only_what_the_stack_created",
+        ],
+    ),
+    (
+        "image-publisher",
+        &[
+            "publisher_never_public",
+            "publisher_tags_only_its_own_uploads",
+        ],
+    ),
+];
+
+fn document_rules(document: &str) -> String {
+    format!("{DOCUMENT_RULES_DIR}/{document}.guard")
+}
+
+#[test]
+fn the_document_rules_are_the_expected_ones_and_pass_on_the_documents() {
+    let defined = guard::defined_rules_in(DOCUMENT_RULES_DIR).unwrap();
+    let expected: BTreeSet<String> = DOCUMENTS
+        .iter()
+        .flat_map(|(_, rules)| rules.iter().map(|r| (*r).to_owned()))
+        .collect();
+    assert_eq!(defined, expected);
+    for (document, rules) in DOCUMENTS {
+        let (code, outcomes) = guard_with(
+            &document_rules(document),
+            &format!("policies/{document}.json"),
+        );
+        assert_eq!(outcomes.len(), rules.len(), "{outcomes:?}");
+        for rule in *rules {
+            assert_eq!(outcomes.get(*rule), Some(&Status::Pass), "{rule}");
+        }
+        assert_eq!(code, Some(0));
+    }
+}
+
+/// A change to a policy document that must break one rule.
+type DocumentMutation = fn(&mut Value);
+
+/// Applies each mutation to `policies/DOCUMENT.json`: `rule` must fail and
+/// the document's other rules still pass.
+fn document_breakages(document: &str, rule: &str, mutations: &[DocumentMutation]) {
+    let original = policy_gates::placeholders::document(&format!("{document}.json")).unwrap();
+    for (variant, mutation) in mutations.iter().enumerate() {
+        let mut doc = original.clone();
+        mutation(&mut doc);
+        assert_ne!(doc, original, "variant {variant} changed nothing");
+        let path: PathBuf = [
+            env!("CARGO_TARGET_TMPDIR"),
+            &format!("{document}-breaking-{rule}-{variant}.json"),
+        ]
+        .iter()
+        .collect();
+        std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+        let (code, outcomes) = guard_with(&document_rules(document), path.to_str().unwrap());
+        assert_eq!(code, Some(19), "variant {variant}: {outcomes:?}");
+        for (name, status) in &outcomes {
+            if name == rule {
+                assert!(
+                    matches!(status, Status::Fail { .. }),
+                    "{rule}, variant {variant}: {status:?}"
+                );
+            } else {
+                assert_eq!(status, &Status::Pass, "variant {variant} also broke {name}");
+            }
+        }
+    }
+}
+
+/// Removes the statement `sid` from a standalone document.
+fn without(doc: &mut Value, sid: &str) {
+    drop_statement(doc, "/Statement", sid);
+}
+
+#[test]
+fn deployer_roles_only_under_the_boundary_catches_its_violations() {
+    document_breakages(
+        "deployer",
+        "deployer_roles_only_under_the_boundary",
+        &[
+            |d| without(d, "NoRoleWithoutTheApplianceBoundary"),
+            |d| without(d, "TheBoundaryAndTrustPoliciesStayAsShipped"),
+        ],
+    );
+}
+
+#[test]
+fn deployer_changes_only_what_the_stack_created_catches_its_violations() {
+    document_breakages(
+        "deployer",
+        "deployer_changes_only_what_the_stack_created",
+        &[
+            |d| without(d, "ChangeOnlyWhatCarriesTheStackTag"),
+            |d| without(d, "ChangeOnlyTheKeyThisStackCreated"),
+            |d| without(d, "NoChangeOutsideCloudFormation"),
+            |d| without(d, "NoImportOfExistingResources"),
+        ],
+    );
+}
+
+#[test]
+fn publisher_never_public_catches_its_violations() {
+    document_breakages(
+        "image-publisher",
+        "publisher_never_public",
+        &[
+            |d| without(d, "NeverTurnOffImageBlockPublicAccess"),
+            |d| without(d, "NeverShareASnapshotPublicly"),
+            |d| without(d, "NeverShareASnapshotWithAnAccountNotListed"),
+        ],
+    );
+}
+
+#[test]
+fn publisher_tags_only_its_own_uploads_catches_its_violations() {
+    document_breakages(
+        "image-publisher",
+        "publisher_tags_only_its_own_uploads",
+        &[
+            |d| without(d, "NoUploadBuiltOnAnotherSnapshot"),
+            |d| without(d, "RegisterOnlyFromThePublishersUploads"),
+            |d| {
+                // Tags on anything, not only at creation.
+                let tags = statement(d, "/Statement", "TagOnlyWhatThePublisherCreates");
+                tags.as_object_mut().unwrap().remove("Condition");
+            },
+        ],
+    );
+}
