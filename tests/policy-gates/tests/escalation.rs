@@ -151,6 +151,24 @@ fn the_deployer_cannot_create_or_widen_a_role_outside_the_boundary() {
     );
     refused(
         &deployer,
+        "passing a role named like the stack's that it did not create",
+        &Request::new(
+            "iam:PassRole",
+            &arn("iam", &format!("role/{}-Admin", ex("StackName"))),
+        )
+        .with("iam:PassedToService", &["ec2.amazonaws.com"]),
+    );
+    refused(
+        &deployer,
+        "tagging such a role into the stack",
+        &Request::new(
+            "iam:TagRole",
+            &arn("iam", &format!("role/{}-Admin", ex("StackName"))),
+        )
+        .with("aws:RequestTag/sqlassess:stack", &[ex("StackName")]),
+    );
+    refused(
+        &deployer,
         "passing the stack's role to another service",
         &Request::new("iam:PassRole", &role).with("iam:PassedToService", &["lambda.amazonaws.com"]),
     );
@@ -256,7 +274,9 @@ fn the_deployer_may_still_deploy_the_stack() {
     allowed(
         &deployer,
         "passing the role to EC2",
-        &Request::new("iam:PassRole", &role).with("iam:PassedToService", &["ec2.amazonaws.com"]),
+        &tagged_for_the_stack(
+            Request::new("iam:PassRole", &role).with("iam:PassedToService", &["ec2.amazonaws.com"]),
+        ),
     );
     let key = arn("kms", "key/1111bbbb-0000-0000-0000-000000000000");
     allowed(
