@@ -1,5 +1,5 @@
-//! The few EC2 Query API calls the moto deploy test makes, over plain HTTP
-//! to an emulator on 127.0.0.1.
+//! The few EC2 (and IAM) Query API calls the moto deploy test makes, over
+//! plain HTTP to an emulator on 127.0.0.1.
 //!
 //! moto does not verify signatures; it only reads the service name from the
 //! `Authorization` header's credential scope, which is all this sends. This is
@@ -16,8 +16,23 @@ use crate::{GateError, Result};
 /// 127.0.0.1:`port`, and returns the XML answer; an HTTP error status is an
 /// error carrying the answer.
 pub fn call(port: u16, action: &str, params: &[(&str, &str)]) -> Result<String> {
+    query(port, "ec2", "2016-11-15", action, params)
+}
+
+/// Calls `action` of the IAM Query API (same emulator, same rules as [`call`]).
+pub fn iam(port: u16, action: &str, params: &[(&str, &str)]) -> Result<String> {
+    query(port, "iam", "2010-05-08", action, params)
+}
+
+fn query(
+    port: u16,
+    service: &str,
+    version: &str,
+    action: &str,
+    params: &[(&str, &str)],
+) -> Result<String> {
     let io = |source| GateError::Http { port, source };
-    let mut body = format!("Action={}&Version=2016-11-15", form_encode(action));
+    let mut body = format!("Action={}&Version={version}", form_encode(action));
     for (key, value) in params {
         body.push('&');
         body.push_str(&form_encode(key));
@@ -33,7 +48,7 @@ pub fn call(port: u16, action: &str, params: &[(&str, &str)]) -> Result<String> 
         "POST / HTTP/1.1\r\n\
          Host: 127.0.0.1:{port}\r\n\
          Content-Type: application/x-www-form-urlencoded; charset=utf-8\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, \
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{service}/aws4_request, \
          SignedHeaders=host, Signature=0\r\n\
          Content-Length: {}\r\n\
          Connection: close\r\n\r\n{body}",
@@ -56,7 +71,7 @@ pub fn call(port: u16, action: &str, params: &[(&str, &str)]) -> Result<String> 
         Ok(dechunk(&response, xml))
     } else {
         Err(GateError::Parse {
-            what: format!("EC2 {action}"),
+            what: format!("{service} {action}"),
             detail: format!("HTTP {status}: {xml}"),
         })
     }

@@ -10,6 +10,10 @@ use crate::{GateError, Result};
 /// The guard rules directory, relative to the repository root.
 pub const RULES_DIR: &str = "policies/guard";
 
+/// Rules for the standalone policy documents (deployer, publisher): each file
+/// `NAME.guard` is run on `policies/NAME.json`, never on the stack.
+pub const DOCUMENT_RULES_DIR: &str = "policies/guard-documents";
+
 /// How one rule came out on one template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
@@ -96,7 +100,13 @@ fn blamed_resources(check: &Value, out: &mut BTreeSet<String>) {
 /// The top-level rules defined in the guard files (parameterised helper rules,
 /// `rule name(arg)`, are not reported on their own and are left out).
 pub fn defined_rules() -> Result<BTreeSet<String>> {
-    let dir = crate::repo_root().join(RULES_DIR);
+    defined_rules_in(RULES_DIR)
+}
+
+/// The top-level rules defined in the guard files of `dir` (below the
+/// repository root).
+pub fn defined_rules_in(dir: &str) -> Result<BTreeSet<String>> {
+    let dir = crate::repo_root().join(dir);
     let entries = std::fs::read_dir(&dir).map_err(|source| GateError::Read {
         path: dir.display().to_string(),
         source,

@@ -15,6 +15,8 @@
 //!   documents can be compared with the template statement by statement.
 //! - [`guard`]: reads cfn-guard's structured JSON report into per-rule
 //!   outcomes with the resources that failed.
+//! - [`evaluator`]: evaluates a policy document against one request, so the
+//!   deployer and publisher policies can be probed for escalation paths.
 //! - [`ec2_query`]: the few EC2 Query API calls the moto deploy test needs
 //!   (the EC2 SDK would add minutes of compilation for three calls).
 //!
@@ -22,6 +24,7 @@
 
 pub mod checkers;
 pub mod ec2_query;
+pub mod evaluator;
 pub mod guard;
 pub mod placeholders;
 pub mod template;

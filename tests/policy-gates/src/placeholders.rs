@@ -42,6 +42,15 @@ pub const EXAMPLE_VALUES: &[(&str, &str)] = &[
     ("SubnetId", "subnet-0a1b2c3d4e5f67890"),
     ("RouteTableId", "rtb-0a1b2c3d4e5f67890"),
     ("AmiId", "ami-0a1b2c3d4e5f67890"),
+    (
+        "BoundaryArn",
+        "arn:aws:iam::111122223333:policy/sqlassess-appliance-boundary",
+    ),
+    (
+        "ReportReaderRoleArn",
+        "arn:aws:iam::111122223333:role/assessment-report-reader",
+    ),
+    ("ShareAccountId", "444455556666"),
 ];
 
 /// The example value of one placeholder.
@@ -53,6 +62,7 @@ pub fn example(name: &str) -> Option<&'static str> {
 }
 
 /// Replaces every `${Name}` in `text`; an unknown placeholder is an error.
+/// IAM policy variables (`${aws:VpcSourceIp}`) are kept: IAM resolves them.
 pub fn substitute(text: &str) -> Result<String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -64,11 +74,14 @@ pub fn substitute(text: &str) -> Result<String> {
             detail: "an unterminated ${ placeholder".into(),
         })?;
         let name = &after[..end];
-        let value = example(name).ok_or_else(|| GateError::Parse {
-            what: "a policy document".into(),
-            detail: format!("unknown placeholder ${{{name}}}; add it to EXAMPLE_VALUES"),
-        })?;
-        out.push_str(value);
+        if name.starts_with("aws:") {
+            out.push_str(&format!("${{{name}}}"));
+        } else {
+            out.push_str(example(name).ok_or_else(|| GateError::Parse {
+                what: "a policy document".into(),
+                detail: format!("unknown placeholder ${{{name}}}; add it to EXAMPLE_VALUES"),
+            })?);
+        }
         rest = &after[end + 1..];
     }
     out.push_str(rest);
@@ -87,6 +100,8 @@ fn render_ref(name: &str) -> Result<String> {
         "ReportBucketName" | "ReportBucket" => "${BucketName}",
         "ReportPrefix" => "${ReportPrefix}",
         "LogGroup" => "${LogGroupName}",
+        "VpcId" => "${VpcId}",
+        "ReportReaderRoleArn" => "${ReportReaderRoleArn}",
         other => {
             return Err(GateError::Parse {
                 what: "a template policy".into(),

@@ -19,19 +19,24 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use policy_gates::checkers::Checker;
-use policy_gates::guard::{self, RULES_DIR, Status};
+use policy_gates::guard::{self, DOCUMENT_RULES_DIR, RULES_DIR, Status};
 use policy_gates::template::{APPLIANCE, BAD, Template};
 use serde_json::{Value, json};
 
 /// Runs every rule on `data` (a path below the repository root, or an
 /// absolute path) and returns the exit code and each rule's outcome.
 fn guard(data: &str) -> (Option<i32>, BTreeMap<String, Status>) {
+    guard_with(RULES_DIR, data)
+}
+
+/// Runs the rules of `rules` (a file or directory) on `data`.
+fn guard_with(rules: &str, data: &str) -> (Option<i32>, BTreeMap<String, Status>) {
     let out = Checker::CfnGuard
         .run(
             [
                 "validate",
                 "--rules",
-                RULES_DIR,
+                rules,
                 "--data",
                 data,
                 "--structured",
@@ -67,6 +72,14 @@ fn the_rule_files_define_the_expected_rules() {
         "s3_bucket_sse_kms",
         "iam_no_wildcard_resource_on_mutating_actions",
         "log_group_encrypted",
+        "iam_role_under_the_shipped_boundary",
+        "iam_role_trusts_ec2_only",
+        "stack_tag_on_what_the_deployer_may_change",
+        "vpc_endpoint_interface_with_private_dns",
+        "vpc_endpoint_policy_this_account_only",
+        "appliance_denied_outside_its_vpc",
+        "s3_report_versions_kept",
+        "kms_report_decrypt_by_named_reader",
     ]
     .into_iter()
     .map(String::from)
@@ -234,6 +247,15 @@ rule_is_proven!(
             .unwrap()
             .remove("DestinationSecurityGroupId");
         egress["CidrIp"] = json!("0.0.0.0/0");
+    }),
+    ("InstanceSecurityGroup", |t| {
+        // S3 through a gateway's prefix list: public addresses again.
+        push(
+            t,
+            &format!("{SG}/SecurityGroupEgress"),
+            json!({ "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                    "DestinationPrefixListId": { "Ref": "AWS::NoValue" } }),
+        );
     })
 );
 
@@ -366,3 +388,286 @@ rule_is_proven!(
         remove(t, "/Resources/LogGroup/Properties", "RetentionInDays");
     })
 );
+
+const KEY_POLICY: &str = "/Resources/Key/Properties/KeyPolicy/Statement";
+
+/// The statement with `sid` in the list at `pointer`.
+fn statement<'a>(doc: &'a mut Value, pointer: &str, sid: &str) -> &'a mut Value {
+    at(doc, pointer)
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["Sid"] == sid)
+        .unwrap_or_else(|| panic!("no statement {sid} at {pointer}"))
+}
+
+/// Removes the statement with `sid` from the list at `pointer`.
+fn drop_statement(doc: &mut Value, pointer: &str, sid: &str) {
+    let list = at(doc, pointer).as_array_mut().unwrap();
+    let before = list.len();
+    list.retain(|s| s["Sid"] != sid);
+    assert_eq!(list.len(), before - 1, "no statement {sid} at {pointer}");
+}
+
+rule_is_proven!(
+    iam_role_under_the_shipped_boundary,
+    ("InstanceRole", |t| {
+        remove(
+            t,
+            "/Resources/InstanceRole/Properties",
+            "PermissionsBoundary",
+        );
+    }),
+    ("InstanceRole", |t| {
+        // A boundary, but not the shipped one.
+        *at(t, "/Resources/InstanceRole/Properties/PermissionsBoundary") =
+            json!("arn:aws:iam::aws:policy/AdministratorAccess");
+    })
+);
+
+rule_is_proven!(
+    iam_role_trusts_ec2_only,
+    ("InstanceRole", |t| {
+        let trust = "/Resources/InstanceRole/Properties/AssumeRolePolicyDocument/Statement/0";
+        at(t, trust)["Principal"] = json!({ "AWS": "arn:aws:iam::444455556666:root" });
+    }),
+    ("InstanceRole", |t| {
+        // EC2, and another account beside it.
+        let trust = "/Resources/InstanceRole/Properties/AssumeRolePolicyDocument/Statement/0";
+        at(t, trust)["Principal"]["AWS"] = json!("*");
+    })
+);
+
+rule_is_proven!(
+    stack_tag_on_what_the_deployer_may_change,
+    ("InstanceSecurityGroup", |t| {
+        let tags = at(t, &format!("{SG}/Tags")).as_array_mut().unwrap();
+        tags.retain(|tag| tag["Key"] != "sqlassess:stack");
+    }),
+    ("KmsEndpoint", |t| {
+        remove(t, "/Resources/KmsEndpoint/Properties", "Tags");
+    }),
+    ("LaunchTemplate", |t| {
+        remove(
+            t,
+            "/Resources/LaunchTemplate/Properties",
+            "TagSpecifications",
+        );
+    })
+);
+
+rule_is_proven!(
+    vpc_endpoint_interface_with_private_dns,
+    ("S3Endpoint", |t| {
+        // Back to a gateway endpoint.
+        let p = at(t, "/Resources/S3Endpoint/Properties");
+        p["VpcEndpointType"] = json!("Gateway");
+    }),
+    ("S3Endpoint", |t| {
+        // Private DNS for inbound resolvers only: the VPC would resolve S3
+        // to public addresses.
+        *at(
+            t,
+            "/Resources/S3Endpoint/Properties/DnsOptions/PrivateDnsOnlyForInboundResolverEndpoint",
+        ) = json!("OnlyInboundResolver");
+    }),
+    ("SecretsManagerEndpoint", |t| {
+        *at(
+            t,
+            "/Resources/SecretsManagerEndpoint/Properties/PrivateDnsEnabled",
+        ) = json!(false);
+    })
+);
+
+rule_is_proven!(
+    vpc_endpoint_policy_this_account_only,
+    ("StsEndpoint", |t| {
+        remove(t, "/Resources/StsEndpoint/Properties", "PolicyDocument");
+    }),
+    ("S3Endpoint", |t| {
+        // Principals of any account, on this account's resources.
+        let statement = "/Resources/S3Endpoint/Properties/PolicyDocument/Statement/0";
+        remove(
+            t,
+            &format!("{statement}/Condition/StringEquals"),
+            "aws:PrincipalAccount",
+        );
+    })
+);
+
+rule_is_proven!(
+    appliance_denied_outside_its_vpc,
+    ("Key", |t| {
+        drop_statement(t, KEY_POLICY, "DenyTheApplianceOutsideItsVpc");
+    }),
+    ("ReportBucketPolicy", |t| {
+        let bucket_policy = "/Resources/ReportBucketPolicy/Properties/PolicyDocument/Statement";
+        drop_statement(t, bucket_policy, "DenyTheApplianceOutsideItsVpc");
+    })
+);
+
+rule_is_proven!(
+    s3_report_versions_kept,
+    ("ReportBucket", |t| {
+        // The old lifecycle: an overwritten report's version gone in a day.
+        *at(
+            t,
+            &format!("{BUCKET}/LifecycleConfiguration/Rules/0/NoncurrentVersionExpiration"),
+        ) = json!({ "NoncurrentDays": 1 });
+    }),
+    ("ReportBucket", |t| {
+        *at(t, &format!("{BUCKET}/VersioningConfiguration/Status")) = json!("Suspended");
+    })
+);
+
+rule_is_proven!(
+    kms_report_decrypt_by_named_reader,
+    ("Key", |t| {
+        // The old key policy: the whole account decrypts through S3.
+        statement(t, KEY_POLICY, "ReportReaderThroughS3")["Principal"] =
+            json!({ "AWS": { "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root" } });
+    }),
+    ("Key", |t| {
+        statement(t, KEY_POLICY, "ReportReaderThroughS3")["Principal"] = json!({ "AWS": "*" });
+    })
+);
+
+// ------------------------------------------------ standalone policy documents
+
+/// Each document and the rules that must hold on it.
+const DOCUMENTS: &[(&str, &[&str])] = &[
+    (
+        "deployer",
+        &[
+            "deployer_roles_only_under_the_boundary",
+            "deployer_changes_only_what_the_stack_created",
+        ],
+    ),
+    (
+        "image-publisher",
+        &[
+            "publisher_never_public",
+            "publisher_tags_only_its_own_uploads",
+        ],
+    ),
+];
+
+fn document_rules(document: &str) -> String {
+    format!("{DOCUMENT_RULES_DIR}/{document}.guard")
+}
+
+#[test]
+fn the_document_rules_are_the_expected_ones_and_pass_on_the_documents() {
+    let defined = guard::defined_rules_in(DOCUMENT_RULES_DIR).unwrap();
+    let expected: BTreeSet<String> = DOCUMENTS
+        .iter()
+        .flat_map(|(_, rules)| rules.iter().map(|r| (*r).to_owned()))
+        .collect();
+    assert_eq!(defined, expected);
+    for (document, rules) in DOCUMENTS {
+        let (code, outcomes) = guard_with(
+            &document_rules(document),
+            &format!("policies/{document}.json"),
+        );
+        assert_eq!(outcomes.len(), rules.len(), "{outcomes:?}");
+        for rule in *rules {
+            assert_eq!(outcomes.get(*rule), Some(&Status::Pass), "{rule}");
+        }
+        assert_eq!(code, Some(0));
+    }
+}
+
+/// A change to a policy document that must break one rule.
+type DocumentMutation = fn(&mut Value);
+
+/// Applies each mutation to `policies/DOCUMENT.json`: `rule` must fail and
+/// the document's other rules still pass.
+fn document_breakages(document: &str, rule: &str, mutations: &[DocumentMutation]) {
+    let original = policy_gates::placeholders::document(&format!("{document}.json")).unwrap();
+    for (variant, mutation) in mutations.iter().enumerate() {
+        let mut doc = original.clone();
+        mutation(&mut doc);
+        assert_ne!(doc, original, "variant {variant} changed nothing");
+        let path: PathBuf = [
+            env!("CARGO_TARGET_TMPDIR"),
+            &format!("{document}-breaking-{rule}-{variant}.json"),
+        ]
+        .iter()
+        .collect();
+        std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+        let (code, outcomes) = guard_with(&document_rules(document), path.to_str().unwrap());
+        assert_eq!(code, Some(19), "variant {variant}: {outcomes:?}");
+        for (name, status) in &outcomes {
+            if name == rule {
+                assert!(
+                    matches!(status, Status::Fail { .. }),
+                    "{rule}, variant {variant}: {status:?}"
+                );
+            } else {
+                assert_eq!(status, &Status::Pass, "variant {variant} also broke {name}");
+            }
+        }
+    }
+}
+
+/// Removes the statement `sid` from a standalone document.
+fn without(doc: &mut Value, sid: &str) {
+    drop_statement(doc, "/Statement", sid);
+}
+
+#[test]
+fn deployer_roles_only_under_the_boundary_catches_its_violations() {
+    document_breakages(
+        "deployer",
+        "deployer_roles_only_under_the_boundary",
+        &[
+            |d| without(d, "NoRoleWithoutTheApplianceBoundary"),
+            |d| without(d, "TheBoundaryAndTrustPoliciesStayAsShipped"),
+            |d| without(d, "PassOnlyTheRoleTheStackCreated"),
+        ],
+    );
+}
+
+#[test]
+fn deployer_changes_only_what_the_stack_created_catches_its_violations() {
+    document_breakages(
+        "deployer",
+        "deployer_changes_only_what_the_stack_created",
+        &[
+            |d| without(d, "ChangeOnlyWhatCarriesTheStackTag"),
+            |d| without(d, "ChangeOnlyTheKeyThisStackCreated"),
+            |d| without(d, "NoChangeOutsideCloudFormation"),
+            |d| without(d, "NoImportOfExistingResources"),
+        ],
+    );
+}
+
+#[test]
+fn publisher_never_public_catches_its_violations() {
+    document_breakages(
+        "image-publisher",
+        "publisher_never_public",
+        &[
+            |d| without(d, "NeverTurnOffImageBlockPublicAccess"),
+            |d| without(d, "NeverShareASnapshotPublicly"),
+            |d| without(d, "NeverShareASnapshotWithAnAccountNotListed"),
+        ],
+    );
+}
+
+#[test]
+fn publisher_tags_only_its_own_uploads_catches_its_violations() {
+    document_breakages(
+        "image-publisher",
+        "publisher_tags_only_its_own_uploads",
+        &[
+            |d| without(d, "NoUploadBuiltOnAnotherSnapshot"),
+            |d| without(d, "RegisterOnlyFromThePublishersUploads"),
+            |d| {
+                // Tags on anything, not only at creation.
+                let tags = statement(d, "/Statement", "TagOnlyWhatThePublisherCreates");
+                tags.as_object_mut().unwrap().remove("Condition");
+            },
+        ],
+    );
+}

@@ -166,7 +166,13 @@ struct Prerequisites {
     outputs: HashMap<String, String>,
     secret_arn: String,
     image: String,
+    /// The shipped permissions boundary, created as the administrator would.
+    boundary_arn: String,
 }
+
+/// The role the reports are read with (the key policy names it; moto does
+/// not check that it exists).
+const REPORT_READER: &str = "arn:aws:iam::123456789012:role/assessment-report-reader";
 
 async fn prerequisites(moto: &MotoServer, config: &aws_config::SdkConfig) -> Prerequisites {
     let cfn = aws_sdk_cloudformation::Client::new(config);
@@ -180,11 +186,33 @@ async fn prerequisites(moto: &MotoServer, config: &aws_config::SdkConfig) -> Pre
         .send()
         .await
         .unwrap();
+    let boundary = policy_gates::read_repo_file("policies/appliance-boundary.json").unwrap();
+    let boundary = policy_gates::placeholders::substitute(&boundary).unwrap();
+    let created = ec2_query::iam(
+        moto.port(),
+        "CreatePolicy",
+        &[
+            ("PolicyName", "sqlassess-appliance-boundary"),
+            ("PolicyDocument", &boundary),
+        ],
+    )
+    .unwrap();
+    let boundary_arn = ec2_query::elements(&created, "Arn")
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("{created}"));
     Prerequisites {
         outputs,
         secret_arn: secret.arn().unwrap().to_owned(),
         image: some_image(moto.port()),
+        boundary_arn,
     }
+}
+
+/// The boundary the stack's instance role was created under (IAM GetRole).
+fn role_boundary(port: u16, role_name: &str) -> Vec<String> {
+    let xml = ec2_query::iam(port, "GetRole", &[("RoleName", role_name)]).unwrap();
+    ec2_query::elements(&xml, "PermissionsBoundaryArn")
 }
 
 #[tokio::test]
@@ -202,9 +230,9 @@ async fn the_stack_deploys_creating_its_key_bucket_and_endpoints() {
             ("AmiId", &pre.image),
             ("VpcId", &pre.outputs["VpcId"]),
             ("PrivateSubnetId", &pre.outputs["SubnetId"]),
-            ("PrivateRouteTableId", &pre.outputs["RouteTableId"]),
             ("SqlServerCidr", "10.20.2.15/32"),
-            ("S3PrefixListId", "pl-63a5400a"),
+            ("PermissionsBoundaryArn", &pre.boundary_arn),
+            ("ReportReaderRoleArn", REPORT_READER),
             ("DbSecretArn", &pre.secret_arn),
             ("SqlServerHost", "10.20.2.14"),
             ("Databases", "Sales,Inventory"),
@@ -239,6 +267,11 @@ async fn the_stack_deploys_creating_its_key_bucket_and_endpoints() {
         .unwrap_or_else(|| panic!("{location}"));
     assert_eq!(bucket, resources["ReportBucket"]);
     assert_eq!(outputs["InstanceId"], resources["Instance"]);
+    // The role was created under the shipped boundary.
+    assert_eq!(
+        role_boundary(moto.port(), &resources["InstanceRole"]),
+        [pre.boundary_arn.as_str()]
+    );
 
     // The key exists and rotates. (moto stores a key policy given through
     // CloudFormation as an object, which breaks its own DescribeKey and
@@ -366,7 +399,8 @@ async fn the_stack_deploys_with_the_customers_key_bucket_and_endpoints() {
             ("SqlServerToPort", "1434"),
             ("CreateVpcEndpoints", "false"),
             ("EndpointSecurityGroupId", &pre.outputs["EndpointsGroupId"]),
-            ("S3PrefixListId", "pl-63a5400a"),
+            ("PermissionsBoundaryArn", &pre.boundary_arn),
+            ("ReportReaderRoleArn", REPORT_READER),
             ("DbSecretArn", &pre.secret_arn),
             ("KmsKeyArn", &key_arn),
             ("ReportBucketName", bucket),
@@ -392,7 +426,7 @@ async fn the_stack_deploys_with_the_customers_key_bucket_and_endpoints() {
         "KmsEndpoint",
         "LogsEndpoint",
         "StsEndpoint",
-        "S3GatewayEndpoint",
+        "S3Endpoint",
     ] {
         assert!(!resources.contains_key(absent), "{absent} was created");
     }
@@ -406,6 +440,10 @@ async fn the_stack_deploys_with_the_customers_key_bucket_and_endpoints() {
         assert!(resources.contains_key(present), "{present} is missing");
     }
     assert_eq!(outputs["KeyArn"], key_arn);
+    assert_eq!(
+        role_boundary(moto.port(), &resources["InstanceRole"]),
+        [pre.boundary_arn.as_str()]
+    );
     assert_eq!(
         outputs["ReportLocation"],
         format!("s3://{bucket}/estate-a/")

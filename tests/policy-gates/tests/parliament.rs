@@ -65,6 +65,7 @@ fn as_identity_policy(document: &str, mut policy: Value) -> Value {
 fn parliament_finds_nothing_in_any_policy_document() {
     let names = placeholders::document_names().unwrap();
     for expected in [
+        "appliance-boundary.json",
         "bucket-policy.json",
         "deployer.json",
         "image-publisher.json",
@@ -80,7 +81,11 @@ fn parliament_finds_nothing_in_any_policy_document() {
     for name in &names {
         let policy = as_identity_policy(name, placeholders::document(name).unwrap());
         let text = placeholders::substitute(&policy.to_string()).unwrap();
-        assert!(!text.contains("${"), "{name}: a placeholder was left");
+        // Only IAM's own policy variables may be left.
+        assert!(
+            !text.replace("${aws:", "").contains("${"),
+            "{name}: a placeholder was left"
+        );
         let out = parliament(&text, config_for(name));
         assert_eq!(out.code, Some(0), "policies/{name}:\n{}", out.transcript());
         assert!(
