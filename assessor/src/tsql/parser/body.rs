@@ -817,24 +817,28 @@ impl Parser<'_> {
         let n = self.read_name(i);
         let mut last = n.last;
         let mut name = self.name_string(&n);
-        // Multi-word types.
+        // Multi-word types. The ANSI synonyms Babelfish accepts are named by
+        // their T-SQL type; those it rejects keep the name they are written
+        // with, so the catalog can tell them apart (Compass's type list).
         if n.n == 1 {
             for (words, norm) in [
-                (&["DOUBLE", "PRECISION"][..], "FLOAT"),
-                (&["CHAR", "VARYING"][..], "VARCHAR"),
-                (&["CHARACTER", "VARYING"][..], "VARCHAR"),
-                (&["NATIONAL", "CHARACTER", "VARYING"][..], "NVARCHAR"),
-                (&["NATIONAL", "CHAR", "VARYING"][..], "NVARCHAR"),
-                (&["NATIONAL", "CHARACTER"][..], "NCHAR"),
-                (&["NATIONAL", "CHAR"][..], "NCHAR"),
-                (&["BINARY", "VARYING"][..], "VARBINARY"),
+                (&["DOUBLE", "PRECISION"][..], Some("FLOAT")),
+                (&["CHAR", "VARYING"][..], Some("VARCHAR")),
+                (&["CHARACTER", "VARYING"][..], None),
+                (&["NATIONAL", "CHARACTER", "VARYING"][..], None),
+                (&["NATIONAL", "CHAR", "VARYING"][..], Some("NVARCHAR")),
+                (&["NATIONAL", "CHARACTER"][..], None),
+                (&["NATIONAL", "CHAR"][..], Some("NCHAR")),
+                (&["NATIONAL", "TEXT"][..], Some("NTEXT")),
+                (&["NCHARACTER", "VARYING"][..], None),
+                (&["BINARY", "VARYING"][..], Some("VARBINARY")),
             ] {
                 if words
                     .iter()
                     .enumerate()
                     .all(|(k, w)| self.is_word(i + k, w))
                 {
-                    name = norm.to_owned();
+                    name = norm.map_or_else(|| words.join(" "), str::to_owned);
                     last = i + words.len() - 1;
                     break;
                 }
@@ -991,6 +995,14 @@ impl Parser<'_> {
             self.emit(K::Clause, "LINKED SERVER REFERENCE", None, n.first, n.last);
         } else if n.n == 3 && (call || self.table_position(st, n.first)) {
             let db = n.part(0).map_or("", |p| self.unquoted(p));
+            if db.eq_ignore_ascii_case("MSDB") {
+                // msdb's Agent, backup and mail tables have rules of their
+                // own (`msdb..sysjobs` names the dbo schema).
+                let schema = n.part(1).map_or("DBO", |p| self.unquoted(p));
+                let object = n.part(2).map_or("", |p| self.unquoted(p));
+                let name = format!("MSDB.{}.{}", schema.to_uppercase(), object.to_uppercase());
+                self.emit(K::SystemObject, name, None, n.first, n.last);
+            }
             if !db.eq_ignore_ascii_case("TEMPDB") {
                 self.emit(K::Clause, "CROSS DATABASE REFERENCE", None, n.first, n.last);
             }
