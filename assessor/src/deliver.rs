@@ -197,9 +197,9 @@ fn check_name(name: &str) -> Result<&'static str, DeliverError> {
     })
 }
 
-/// Uploads `files` (name, content) and then their manifest to `location`,
-/// encrypted with SSE-KMS under `kms_key_id`. Every name must be one of
-/// [`BUNDLE_FILES`], once; anything else is refused before any upload.
+/// Uploads `files` and then the manifest that lists them, each object
+/// encrypted with the customer's key. The manifest goes last, so a bundle
+/// whose manifest exists is complete.
 pub async fn upload(
     s3: &aws_sdk_s3::Client,
     location: &S3Location,
@@ -207,6 +207,21 @@ pub async fn upload(
     run_id: &str,
     files: &[(String, Vec<u8>)],
 ) -> Result<Manifest, DeliverError> {
+    let entries = upload_files(s3, location, kms_key_id, files).await?;
+    put_manifest(s3, location, kms_key_id, run_id, entries).await
+}
+
+/// Uploads `files` (name, content) without a manifest, encrypted with SSE-KMS
+/// under `kms_key_id`; returns their manifest entries, for [`put_manifest`]
+/// once the bundle's last file (the run summary, written after the session
+/// is wiped) is up too. Every name must be one of [`BUNDLE_FILES`], once;
+/// anything else is refused before any upload.
+pub async fn upload_files(
+    s3: &aws_sdk_s3::Client,
+    location: &S3Location,
+    kms_key_id: &str,
+    files: &[(String, Vec<u8>)],
+) -> Result<Vec<ManifestEntry>, DeliverError> {
     let mut seen = HashSet::new();
     for (name, _) in files {
         if !seen.insert(check_name(name)?) {
@@ -220,6 +235,23 @@ pub async fn upload(
             name: name.clone(),
             sha256: sha256_hex(content),
             size: content.len() as u64,
+        });
+    }
+    Ok(entries)
+}
+
+/// Writes the manifest listing `entries` (files already uploaded).
+pub async fn put_manifest(
+    s3: &aws_sdk_s3::Client,
+    location: &S3Location,
+    kms_key_id: &str,
+    run_id: &str,
+    entries: Vec<ManifestEntry>,
+) -> Result<Manifest, DeliverError> {
+    let mut seen = HashSet::new();
+    if let Some(dup) = entries.iter().find(|e| !seen.insert(e.name.as_str())) {
+        return Err(DeliverError::BadName {
+            name: dup.name.clone(),
         });
     }
     let manifest = Manifest {

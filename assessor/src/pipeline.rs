@@ -328,10 +328,13 @@ pub async fn run(config: &JobConfig, aws: &Aws, engine: Engine<'_>, run_id: &str
         seconds: wipe_started.elapsed().as_secs_f64(),
     });
     summary.wiped = wiped.is_ok();
-    let result = result.and(wiped.map(|_| ()).map_err(RunError::from));
+    let result = result.and_then(|entries| wiped.map(|_| entries).map_err(RunError::from));
     summary.seconds = started.elapsed().as_secs_f64();
     match result {
-        Ok(()) => (summary.outcome, summary.exit_code) = completed_outcome(&summary.targets),
+        Ok(delivered) => {
+            (summary.outcome, summary.exit_code) = completed_outcome(&summary.targets);
+            finish_delivery(aws, config, run_id, &location, delivered, &mut summary).await;
+        }
         Err(err) => {
             tracing::error!(error = %err, "run failed");
             summary.outcome = "failed";
@@ -350,6 +353,37 @@ fn completed_outcome(targets: &[TargetRecord]) -> (&'static str, u8) {
         ("succeeded", exit::OK)
     } else {
         ("partial", exit::PARTIAL)
+    }
+}
+
+/// Completes a delivered bundle: the run summary, written now that the
+/// session is wiped and the run timed, so it is the truth of the run, and
+/// then the manifest over every file. If that fails the bundle has no
+/// manifest, and the run failed at delivery.
+async fn finish_delivery(
+    aws: &Aws,
+    config: &JobConfig,
+    run_id: &str,
+    location: &S3Location,
+    mut entries: Vec<deliver::ManifestEntry>,
+    summary: &mut RunSummary,
+) {
+    let kms_key_id = &config.job.kms_key_id;
+    let files = vec![(SUMMARY_FILE.to_owned(), summary.to_json())];
+    let finished = match deliver::upload_files(&aws.s3, location, kms_key_id, &files).await {
+        Ok(summary_entry) => {
+            entries.extend(summary_entry);
+            deliver::put_manifest(&aws.s3, location, kms_key_id, run_id, entries).await
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = finished {
+        let err = RunError::from(e);
+        tracing::error!(error = %err, "run failed");
+        summary.outcome = "failed";
+        summary.exit_code = err.exit_code();
+        summary.error = Some(err.to_string());
+        summary.delivered_to = None;
     }
 }
 
@@ -403,7 +437,7 @@ async fn run_stages(
     run_id: &str,
     location: &S3Location,
     summary: &mut RunSummary,
-) -> Result<(), RunError> {
+) -> Result<Vec<deliver::ManifestEntry>, RunError> {
     let session_dir = &config.job.session_dir;
 
     // Preflight: a clean session, a usable key, a reachable bucket.
@@ -414,7 +448,7 @@ async fn run_stages(
     let watch = Stopwatch::start("store");
     let opened = open_store(session_dir, &key, run_id).await;
     let (cluster, store) = watch.record(summary, opened)?;
-    let result = stages_with_store(config, aws, engine, &store, location, run_id, summary).await;
+    let result = stages_with_store(config, aws, engine, &store, location, summary).await;
     // Stop the server before the wipe deletes its files; a failure here is
     // handled by the wipe, which stops any cluster it finds.
     drop(store);
@@ -478,9 +512,8 @@ async fn stages_with_store(
     engine: Engine<'_>,
     store: &SessionStore,
     location: &S3Location,
-    run_id: &str,
     summary: &mut RunSummary,
-) -> Result<(), RunError> {
+) -> Result<Vec<deliver::ManifestEntry>, RunError> {
     let watch = Stopwatch::start("collect");
     let collected = collect_all(config, aws, store, summary).await;
     watch.record(summary, collected)?;
@@ -496,16 +529,17 @@ async fn stages_with_store(
     let files = watch.record(summary, rendered)?;
     store.checkpoint("report").await?;
 
+    // The report files now; the run summary and the manifest once the
+    // session is wiped (`finish_delivery`).
     let watch = Stopwatch::start("deliver");
     summary.delivered_to = Some(location.to_string());
-    let delivered =
-        deliver::upload(&aws.s3, location, &config.job.kms_key_id, run_id, &files).await;
+    let delivered = deliver::upload_files(&aws.s3, location, &config.job.kms_key_id, &files).await;
     if delivered.is_err() {
         summary.delivered_to = None;
     }
-    watch.record(summary, delivered)?;
+    let entries = watch.record(summary, delivered)?;
     store.checkpoint("deliver").await?;
-    Ok(())
+    Ok(entries)
 }
 
 /// Collects every target, at most `max_concurrent_targets` at once, and
@@ -739,12 +773,13 @@ async fn render_bundle(
     let (findings, objects) = store.analysis().await?;
     let inventories = store.inventories().await?;
     let inputs: Vec<String> = config.targets.iter().map(|t| t.name.clone()).collect();
+    let generated_at = crate::report::timestamp::generated_at();
     let input = ReportInput {
         tool_version: env!("CARGO_PKG_VERSION"),
         target: engine.target_name,
         settings: engine.settings,
         inputs: &inputs,
-        generated_at: None,
+        generated_at: Some(&generated_at),
         findings: &findings,
         objects: &objects,
         features: engine.features,
@@ -778,11 +813,6 @@ async fn render_bundle(
             .entry(f.status.as_str().to_owned())
             .or_default() += 1;
     }
-    // The summary in the bundle says "delivered"; its wipe and timing are
-    // final only in the copy the command prints.
-    let mut delivered = summary.clone();
-    (delivered.outcome, delivered.exit_code) = completed_outcome(&summary.targets);
-    files.push((SUMMARY_FILE.to_owned(), delivered.to_json()));
     Ok(files)
 }
 

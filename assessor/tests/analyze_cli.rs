@@ -667,3 +667,38 @@ fn unknown_settings_and_values_are_refused_with_exit_2_naming_them() {
     assert_eq!(code, Some(2));
     assert!(err.contains("NAME=VALUE"), "{err}");
 }
+
+#[test]
+fn reports_say_when_they_were_made_and_honour_source_date_epoch() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(&tmp.path().join("in")).unwrap();
+    let args = ["analyze", "in", "--format", "json", "--output", "-"];
+    let now = run(&args, tmp.path()).unwrap();
+    assert!(
+        now.status.success(),
+        "{}",
+        String::from_utf8_lossy(&now.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&now.stdout).unwrap();
+    let at = doc["generated_at"].as_str().expect("generated_at is set");
+    assert!(
+        at.len() == 20 && at.starts_with("20") && at.ends_with('Z'),
+        "{at}"
+    );
+
+    // Reproducible runs: the same input and SOURCE_DATE_EPOCH give the
+    // same bytes.
+    let pinned = || {
+        Command::new(env!("CARGO_BIN_EXE_assessor"))
+            .args(args)
+            .current_dir(tmp.path())
+            .env("RUST_LOG", "warn")
+            .env("SOURCE_DATE_EPOCH", "1796457605")
+            .output()
+            .unwrap()
+    };
+    let (a, b) = (pinned(), pinned());
+    let doc: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    assert_eq!(doc["generated_at"], "2026-12-05T08:00:05Z");
+    assert_eq!(a.stdout, b.stdout);
+}

@@ -397,9 +397,30 @@ async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
             path.display()
         );
     }
+    // The delivered summary is the truth of the run, written after the wipe:
+    // the same outcome, timing and wipe as the summary the command printed.
     let delivered: Value =
         serde_json::from_slice(&std::fs::read(out.join("run-summary.json")).unwrap()).unwrap();
     assert_eq!(delivered["run_id"], run_id);
+    assert_eq!(delivered["wiped"], true, "{delivered}");
+    assert_eq!(delivered["outcome"], run["outcome"]);
+    assert_eq!(delivered["seconds"], run["seconds"]);
+    assert!(delivered["seconds"].as_f64().unwrap() > 0.0, "{delivered}");
+    let stages: Vec<&str> = delivered["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages.last(), Some(&"wipe"), "{stages:?}");
+    // Every report says when it was made.
+    let generated_at = report["generated_at"]
+        .as_str()
+        .expect("generated_at is set");
+    assert!(
+        generated_at.len() == 20 && generated_at.ends_with('Z'),
+        "{generated_at}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

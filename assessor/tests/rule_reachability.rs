@@ -53,9 +53,10 @@ fn snippets_for(p: &Pattern) -> Vec<String> {
     match (p.what.kind, detail.as_deref()) {
         (K::SystemObject, _) => one(format!("SELECT * FROM {name};")),
         (K::Function, None) => one(format!("SELECT {name}(1);")),
-        (K::Function, Some(d)) => d
-            .parse()
-            .map_or_else(|_| Vec::new(), |n| one(format!("SELECT {name}({});", arguments(n)))),
+        (K::Function, Some(d)) => d.parse().map_or_else(
+            |_| Vec::new(),
+            |n| one(format!("SELECT {name}({});", arguments(n))),
+        ),
         (K::Procedure, None) => one(format!("EXEC {name};")),
         (K::GlobalVariable, None) => one(format!("SELECT {name};")),
         (K::DataType, None) => one(format!("DECLARE @v {name};")),

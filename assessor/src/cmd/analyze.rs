@@ -211,12 +211,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let target_name = target.target_name();
     let chosen: Vec<(String, String)> = settings.to_map().into_iter().collect();
     let inputs: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+    let generated_at = assessor::report::timestamp::generated_at();
     let input = ReportInput {
         tool_version: env!("CARGO_PKG_VERSION"),
         target: &target_name,
         settings: &chosen,
         inputs: &inputs,
-        generated_at: None,
+        generated_at: Some(&generated_at),
         findings: &analysis.findings,
         objects: &analysis.objects,
         features: &catalog,

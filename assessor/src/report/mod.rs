@@ -28,6 +28,7 @@ pub mod html;
 pub mod json;
 pub mod sarif;
 pub mod summary;
+pub mod timestamp;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
