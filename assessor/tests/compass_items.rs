@@ -602,7 +602,7 @@ fn every_compass_item_is_mapped_and_statuses_agree_or_are_listed() {
         .filter(|(s, _)| *s != Status::Supported)
         .count();
     println!(
-        "gaps (no catalog feature): {} of which Compass calls {misses} not supported or to review (possible misses):",
+        "gaps (no catalog feature): {}, of which Compass gives {misses} a status other than supported (possible misses):",
         gap_lines.len()
     );
     for (status, line) in &gap_lines {
