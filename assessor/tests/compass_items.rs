@@ -358,24 +358,19 @@ fn index_entries<'m, T>(
     index
 }
 
-#[test]
-fn every_compass_item_is_mapped_and_statuses_agree_or_are_listed() {
-    let dir = reference_dir();
-    let cfg = std::fs::read_to_string(dir.join("BabelfishFeatures.cfg")).unwrap();
-    let map: Map =
-        toml::from_str(&std::fs::read_to_string(dir.join("item-map.toml")).unwrap()).unwrap();
-    let catalog = Catalog::shipped().unwrap();
+/// Checks the map against the .cfg with the real matcher at [`TARGET`]:
+/// returns the summary lines to print and the problems found.
+fn check(cfg: &str, map_text: &str, catalog: &Catalog) -> (Vec<String>, Vec<String>) {
+    let map: Map = match toml::from_str(map_text) {
+        Ok(map) => map,
+        Err(e) => return (Vec::new(), vec![format!("item-map.toml: {e}")]),
+    };
     let target = Version::parse(TARGET).unwrap();
-    let matcher = Matcher::new(&catalog, target);
-
-    let sections = parse_cfg(&cfg);
+    let matcher = Matcher::new(catalog, target);
+    let sections = parse_cfg(cfg);
     let items = items(&sections);
-    assert!(
-        items.len() > 2000,
-        "the .cfg parsed to only {} items",
-        items.len()
-    );
     let known: BTreeSet<&Item> = items.iter().map(|(i, _, _)| i).collect();
+    let mut report = Vec::new();
 
     let mut problems: Vec<String> = Vec::new();
 
@@ -449,6 +444,9 @@ fn every_compass_item_is_mapped_and_statuses_agree_or_are_listed() {
     let mut agreements = 0usize;
     let mut seen_disagreements: BTreeSet<Item> = BTreeSet::new();
     let mut gap_lines = Vec::new();
+    // COMPASS_ITEMS_LIST=1 prints every mapped item with its features, to
+    // review the map by eye.
+    let list_items = std::env::var_os("COMPASS_ITEMS_LIST").is_some();
     let mut unmapped = Vec::new();
     for (item, compass, _) in &items {
         let mapping = if let Some(rule) = item_rules.get(item) {
@@ -517,6 +515,15 @@ fn every_compass_item_is_mapped_and_statuses_agree_or_are_listed() {
                 ids
             }
         };
+        if list_items {
+            println!(
+                "item [{}] `{}` (Compass: {}) -> {}",
+                item.section,
+                item.value,
+                compass.as_str(),
+                ids.join(", ")
+            );
+        }
         let mut ours = BTreeSet::new();
         for id in &ids {
             match catalog.feature(id) {
@@ -577,23 +584,23 @@ fn every_compass_item_is_mapped_and_statuses_agree_or_are_listed() {
         }
     }
 
-    println!(
+    report.push(format!(
         "Compass 5.5.0 feature list: {} items in {} sections",
         items.len(),
         sections.len() - 1
-    );
-    println!(
+    ));
+    report.push(format!(
         "mapped by observe: {}, by features: {}, not_applicable: {}, gaps: {}, unmapped: {}",
         counts.get("observe").unwrap_or(&0),
         counts.get("features").unwrap_or(&0),
         counts.get("not_applicable").unwrap_or(&0),
         counts.get("gap").unwrap_or(&0),
         counts.get("unmapped").unwrap_or(&0),
-    );
-    println!(
+    ));
+    report.push(format!(
         "statuses at {TARGET}: {agreements} agree, {} listed disagreements",
         seen_disagreements.len()
-    );
+    ));
     // A construct the catalog does not name reads as supported, so a gap
     // matters when Compass gives the item another status.
     gap_lines.sort();
@@ -601,23 +608,85 @@ fn every_compass_item_is_mapped_and_statuses_agree_or_are_listed() {
         .iter()
         .filter(|(s, _)| *s != Status::Supported)
         .count();
-    println!(
+    report.push(format!(
         "gaps (no catalog feature): {}, of which Compass gives {misses} a status other than supported (possible misses):",
         gap_lines.len()
-    );
+    ));
     for (status, line) in &gap_lines {
-        println!("  {:<18} {line}", status.as_str());
+        report.push(format!("  {:<18} {line}", status.as_str()));
     }
     for line in &unmapped {
-        println!("UNMAPPED {line}");
+        report.push(format!("UNMAPPED {line}"));
     }
     problems.extend(unmapped.iter().map(|u| format!("unmapped: {u}")));
+    (report, problems)
+}
+
+#[test]
+fn every_compass_item_is_mapped_and_statuses_agree_or_are_listed() {
+    let dir = reference_dir();
+    let cfg = std::fs::read_to_string(dir.join("BabelfishFeatures.cfg")).unwrap();
+    let map = std::fs::read_to_string(dir.join("item-map.toml")).unwrap();
+    let catalog = Catalog::shipped().unwrap();
+    let count = items(&parse_cfg(&cfg)).len();
+    assert!(count > 2000, "the .cfg parsed to only {count} items");
+    let (report, problems) = check(&cfg, &map, &catalog);
+    for line in &report {
+        println!("{line}");
+    }
+    assert!(!report.is_empty());
     assert!(
         problems.is_empty(),
         "{} problems:\n{}",
         problems.len(),
         problems.join("\n")
     );
+}
+
+/// Each class of problem is caught: an unmapped item, an unknown feature id,
+/// an unlisted status difference, a listed difference that no longer holds
+/// and entries naming items that do not exist.
+#[test]
+fn check_reports_unmapped_unknown_unlisted_and_stale() {
+    let catalog = Catalog::shipped().unwrap();
+    let cfg = "[Babelfish for T-SQL]\nfile_format=2\n\
+               [Built-in functions]\nlist=STR,ABS,COMPRESS\nsupported-1.0.0=STR,ABS\n\
+               [SET NOCOUNT]\nsupported-1.0.0=*\n[GOTO]\nsupported-1.0.0=*\n";
+    let map = r#"
+        [[section]]
+        name = "Built-in functions"
+        observe = [{ kind = "function", name = "{}" }]
+
+        [[section]]
+        name = "SET NOCOUNT"
+        features = ["set.no_such_feature"]
+
+        [[disagreement]]
+        section = "Built-in functions"
+        value = "ABS"
+        ours = "supported"
+        compass = "supported"
+        reason = "stale: they agree"
+
+        [[disagreement]]
+        section = "Built-in functions"
+        value = "NO_SUCH_FUNCTION"
+        ours = "supported"
+        compass = "not_supported"
+        reason = "stale: no such item"
+    "#;
+    let (_, problems) = check(cfg, map, &catalog);
+    let text = problems.join("\n");
+    for expected in [
+        "unmapped: [GOTO] ``",
+        "maps to unknown feature `set.no_such_feature`",
+        "[Built-in functions] `STR`: Compass supported, ours review_semantics",
+        "stale disagreement [Built-in functions] `ABS`: we now agree",
+        "stale disagreement [Built-in functions] `NO_SUCH_FUNCTION`: no such Compass item",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+    }
+    assert_eq!(problems.len(), 5, "{text}");
 }
 
 #[test]
