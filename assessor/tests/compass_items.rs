@@ -365,7 +365,9 @@ fn check(cfg: &str, map_text: &str, catalog: &Catalog) -> (Vec<String>, Vec<Stri
         Ok(map) => map,
         Err(e) => return (Vec::new(), vec![format!("item-map.toml: {e}")]),
     };
-    let target = Version::parse(TARGET).unwrap();
+    let Some(target) = Version::parse(TARGET) else {
+        return (Vec::new(), vec![format!("bad target version `{TARGET}`")]);
+    };
     let matcher = Matcher::new(catalog, target);
     let sections = parse_cfg(cfg);
     let items = items(&sections);
