@@ -237,7 +237,7 @@ fn format_words_ignore_case_and_output_extension_picks_or_checks_the_format() {
     assert!(read("report.html").starts_with("<!DOCTYPE html>"));
     let out = run(&["analyze", "in", "--output", "f.csv"], tmp.path()).unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(read("f.csv").starts_with("file,line,column"));
+    assert!(read("f.csv").starts_with("\u{feff}file,line,column"));
     let out = run(&["analyze", "in", "--output", "r.sarif.json"], tmp.path()).unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(read("r.sarif.json").contains("\"version\":\"2.1.0\""));

@@ -359,3 +359,30 @@ async fn a_key_with_a_control_character_is_listed_escaped() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_location_that_is_not_an_s3_url_is_a_usage_error_before_any_aws_call() {
+    // No credentials, no region and no emulator: were AWS configuration
+    // loaded first, the command would probe instance metadata and fail
+    // later with exit 1. The URL is checked while the arguments are read.
+    for args in [
+        &["report", "download", "not-a-url"][..],
+        &["report", "download", "https://bucket.s3.amazonaws.com/x/"],
+        &["report", "list", "s3://"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_assessor"))
+            .args(args)
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9")
+            .output()
+            .unwrap();
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {all}");
+        assert!(
+            all.contains("is not an S3 location; expected s3://BUCKET/PREFIX/"),
+            "{all}"
+        );
+        assert!(!all.contains("metadata"), "{all}");
+    }
+}

@@ -138,8 +138,12 @@ fn json_schema_document_names_every_field() {
 
 // ---------------------------------------------------------------- CSV
 
-/// A strict RFC 4180 reader: CRLF records, quoted cells with doubled quotes.
+/// A strict RFC 4180 reader: CRLF records, quoted cells with doubled quotes,
+/// after the UTF-8 byte-order mark the file must start with.
 fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let text = text
+        .strip_prefix('\u{feff}')
+        .expect("the CSV starts with a UTF-8 byte-order mark, for Excel");
     let mut rows = Vec::new();
     let mut row = Vec::new();
     let mut cell = String::new();

@@ -29,12 +29,14 @@ pub enum Command {
     /// List the runs delivered under a location.
     List {
         /// e.g. s3://my-reports/assessments/
-        location: String,
+        #[arg(value_parser = parse_location)]
+        location: S3Location,
     },
     /// Download a run's report, verifying every checksum against its manifest.
     Download {
         /// e.g. s3://my-reports/assessments/run-1700000000-ab12cd34/
-        location: String,
+        #[arg(value_parser = parse_location)]
+        location: S3Location,
         /// Where to write the files.
         #[arg(long, default_value = "assessment-report")]
         out: PathBuf,
@@ -45,6 +47,12 @@ pub enum Command {
         #[arg(long, value_parser = parse_size, default_value = "2G")]
         max_file_size: u64,
     },
+}
+
+/// An `s3://` location, checked while the arguments are read: a mistyped
+/// URL is a usage error (exit 2) before any AWS configuration is loaded.
+fn parse_location(text: &str) -> Result<S3Location, String> {
+    S3Location::parse(text).map_err(|e| e.to_string())
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -107,7 +115,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let client = s3(args.region).await;
     match args.command {
         Command::List { location } => {
-            let location = S3Location::parse(&location)?;
             for run in deliver::list_runs(&client, &location).await? {
                 println!("{}", Escaped(&run.to_string()));
             }
@@ -118,7 +125,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             presign,
             max_file_size,
         } => {
-            let location = S3Location::parse(&location)?;
             if let Some(valid_for) = presign {
                 println!(
                     "{}",

@@ -2,7 +2,9 @@
 //!
 //! RFC 4180: a header row, comma-separated cells, CRLF line ends; a cell is
 //! quoted when it contains a comma, a quote, CR or LF, and quotes inside are
-//! doubled. UTF-8 with no byte-order mark.
+//! doubled. UTF-8, starting with a byte-order mark: without it Excel, the
+//! spreadsheet most of our readers open it in, reads the file as the
+//! system's ANSI code page and garbles every non-ASCII name and snippet.
 //!
 //! Formula injection: spreadsheet programs run a cell that begins with `=`,
 //! `+`, `-` or `@` (and some also after a leading tab or CR) as a formula.
@@ -33,8 +35,12 @@ pub const COLUMNS: [&str; 14] = [
     "remediation",
 ];
 
+/// The UTF-8 byte-order mark the file starts with.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Writes one row per finding, in input order, after the header row.
 pub fn write_csv(w: &mut dyn Write, input: &ReportInput<'_>) -> io::Result<()> {
+    w.write_all(BOM)?;
     write_row(w, COLUMNS.iter().copied())?;
     for f in input.findings {
         let info = input.features.feature_text(&f.feature);
