@@ -63,6 +63,12 @@ impl CheckReport {
 /// Runs every check of the job's config.
 pub async fn check(config: &JobConfig, aws: &Aws) -> CheckReport {
     let mut report = CheckReport::default();
+    // Every check below reads from AWS (the secrets too): without
+    // credentials, say so once.
+    if let Err(e) = aws.credentials().await {
+        report.push("aws credentials", Err(e.to_string()));
+        return report;
+    }
     let key = &config.job.kms_key_id;
     report.push(
         "kms key",

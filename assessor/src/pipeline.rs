@@ -66,7 +66,18 @@ pub struct Aws {
     pub kms: aws_sdk_kms::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub s3: aws_sdk_s3::Client,
+    /// The chain the clients sign with, to check it once up front.
+    credentials: Option<aws_sdk_s3::config::SharedCredentialsProvider>,
 }
+
+/// The AWS credential chain found nothing to sign with.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no AWS credentials found: on the appliance they come from the instance role (check that \
+     the instance has the stack's instance profile and that instance metadata (IMDSv2) \
+     answers); elsewhere set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)]
+pub struct NoCredentials;
 
 /// The environment would send the job's AWS calls somewhere else.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +116,21 @@ impl Aws {
     /// which sends every call to an emulator; the shipped build has no such
     /// path, and refuses to start when the environment names another
     /// endpoint (the SDK would honour it).
+    /// Resolves the credential chain once, so that a missing credential is
+    /// one clear line instead of the same chain dump from every call.
+    pub async fn credentials(&self) -> Result<(), NoCredentials> {
+        use aws_sdk_s3::config::ProvideCredentials;
+        let provider = self.credentials.as_ref().ok_or(NoCredentials)?;
+        provider
+            .provide_credentials()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                tracing::debug!(error = %aws_sdk_s3::error::DisplayErrorContext(&e), "credential chain");
+                NoCredentials
+            })
+    }
+
     pub async fn from_config(config: &JobConfig) -> Result<Aws, EndpointOverride> {
         #[cfg(not(feature = "testing-endpoint"))]
         {
@@ -135,6 +161,7 @@ impl Aws {
             kms: aws_sdk_kms::Client::new(&shared),
             secrets: aws_sdk_secretsmanager::Client::new(&shared),
             s3: aws_sdk_s3::Client::from_conf(s3),
+            credentials: shared.credentials_provider(),
         })
     }
 }
@@ -178,6 +205,8 @@ pub enum RunError {
     },
     #[error("delivery: {0}; the session was wiped, run the job again to retry")]
     Deliver(#[from] DeliverError),
+    #[error(transparent)]
+    NoCredentials(#[from] NoCredentials),
     #[error("the run exceeded job.time_limit_minutes ({minutes} min)")]
     TimeLimit { minutes: u32 },
     #[error("wipe: {0}")]
@@ -187,7 +216,9 @@ pub enum RunError {
 impl RunError {
     fn exit_code(&self) -> u8 {
         match self {
-            RunError::Key(_) | RunError::Bucket { .. } => exit::PREFLIGHT,
+            RunError::Key(_) | RunError::Bucket { .. } | RunError::NoCredentials(_) => {
+                exit::PREFLIGHT
+            }
             RunError::Deliver(_) => exit::DELIVERY,
             _ => exit::FAILED,
         }
@@ -460,6 +491,7 @@ async fn run_stages(
 }
 
 async fn preflight(config: &JobConfig, aws: &Aws, run_id: &str) -> Result<DataKey, RunError> {
+    aws.credentials().await?;
     let dir = &config.job.session_dir;
     let report = wipe::prepare(dir)?;
     if !report.removed.is_empty() || report.stopped_cluster {

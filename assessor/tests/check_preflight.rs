@@ -583,3 +583,31 @@ async fn the_probe_refuses_a_server_without_encryption() {
     );
     assert!(err.to_string().starts_with("sql-probe: "), "{err}");
 }
+
+#[test]
+fn without_aws_credentials_check_says_so_in_one_line() {
+    let home = tempfile::tempdir().unwrap();
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/job.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_assessor"))
+        .args(["check", "--config", config])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let (code, all) = check_output(out);
+    assert_eq!(code, Some(4), "{all}");
+    let failures: Vec<&str> = all.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert_eq!(failures.len(), 1, "{all}");
+    assert!(
+        failures[0].starts_with("FAIL aws credentials: no AWS credentials found"),
+        "{all}"
+    );
+    assert!(failures[0].contains("AWS_PROFILE"), "{all}");
+    // The SDK's provider-chain dump stays out of what the user reads.
+    assert!(
+        !all.contains("ProviderChainError") && !all.contains("dispatch failure"),
+        "{all}"
+    );
+}
