@@ -12,7 +12,7 @@
 //! The complete, commented example is `assessor/examples/job.toml`, which a
 //! test loads, so the README's example can never drift from the code.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -335,35 +335,68 @@ impl JobConfig {
     }
 
     /// Parses and validates config text; `path` is only used in errors.
+    /// Every problem is collected before anything is refused: unknown keys,
+    /// then values of the wrong type (each key found is set aside and the
+    /// rest deserialised again, so one mistake cannot hide the next), then
+    /// the semantic checks; each names its key path and line.
     pub fn parse(text: &str, path: &Path) -> Result<JobConfig, ConfigError> {
         let fail = |problems| ConfigError {
             path: path.to_owned(),
             problems,
         };
-        let table: toml::Table =
-            toml::from_str(text).map_err(|e| fail(vec![e.message().to_owned()]))?;
+        let table: toml::Table = toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|span| format!(" (line {})", line_at(text, span.start)))
+                .unwrap_or_default();
+            fail(vec![format!("not valid TOML{at}: {}", e.message())])
+        })?;
         let mut problems = Vec::new();
         // Without the feature there is no `testing` field to fill: the table
         // is refused whatever it holds, and nothing reads its contents.
+        // Lines rewritten to look for further mistakes: a misspelt key is
+        // read under the name it probably means, another unknown key (and a
+        // refused table) is blanked.
+        let mut edits = BTreeMap::new();
         #[cfg(not(feature = "testing-endpoint"))]
         let table = {
             let mut table = table;
             if table.remove("testing").is_some() {
                 problems.push(TESTING_REFUSED.to_owned());
+                for line in table_lines(text, "testing") {
+                    edits.insert(line, "\n".to_owned());
+                }
             }
             table
         };
-        check_keys(&table, "", &mut problems);
-        if !problems.is_empty() {
-            return Err(fail(problems));
+        let mut unknown = Vec::new();
+        check_keys(&table, "", &mut unknown);
+        for (key_path, problem, meant) in unknown {
+            match line_of_key(text, &key_path) {
+                Some(line) => {
+                    problems.push(format!("{problem} (line {line})"));
+                    let original = text.lines().nth(line - 1).unwrap_or("");
+                    let renamed = meant.and_then(|m| {
+                        let (_, value) = original.split_once('=')?;
+                        Some(format!("{m} ={value}\n"))
+                    });
+                    edits.insert(line, renamed.unwrap_or_else(|| "\n".to_owned()));
+                }
+                None => problems.push(problem),
+            }
         }
-        let config: JobConfig =
-            toml::from_str(text).map_err(|e| fail(vec![e.message().to_owned()]))?;
-        config.check(&mut problems);
-        if problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(fail(problems))
+        // The semantic checks run on what could be read, edits included, so
+        // a misspelt key does not hide an unrelated mistake elsewhere.
+        match deserialize_all(text, &mut edits, &mut problems) {
+            Some(config) => {
+                config.check(&mut problems);
+                if problems.is_empty() {
+                    Ok(config)
+                } else {
+                    Err(fail(problems))
+                }
+            }
+            None => Err(fail(problems)),
         }
     }
 
@@ -500,7 +533,150 @@ fn path_problem(key: &str, path: &Path) -> Option<String> {
     Some(format!("{key} must be {PATH_RULE}: {why}"))
 }
 
-fn check_keys(table: &toml::Table, at: &str, problems: &mut Vec<String>) {
+/// Deserialises the config, collecting every type error: the line of each
+/// one is blanked (`edits` holds the lines rewritten so far) and the text
+/// read again, so the next mistake shows too. A missing required key ends
+/// the search (nothing stands in for it). Returns the config when the text
+/// needed no edit.
+fn deserialize_all(
+    text: &str,
+    edits: &mut BTreeMap<usize, String>,
+    problems: &mut Vec<String>,
+) -> Option<JobConfig> {
+    // One pass per mistake; a config has far fewer keys than this.
+    const MAX_PASSES: usize = 64;
+    let mut blanked: Vec<String> = Vec::new();
+    for _ in 0..MAX_PASSES {
+        let edited: String = text
+            .split_inclusive('\n')
+            .enumerate()
+            .map(|(i, l)| edits.get(&(i + 1)).map_or(l, String::as_str))
+            .collect();
+        let e = match toml::from_str::<JobConfig>(&edited) {
+            Ok(config) => return Some(config),
+            Err(e) => e,
+        };
+        let Some(span) = e.span() else {
+            problems.push(e.message().to_owned());
+            return None;
+        };
+        let line = line_at(&edited, span.start);
+        let key = key_path_at(&edited, line);
+        let key = if key.is_empty() {
+            String::new()
+        } else {
+            format!("`{key}`: ")
+        };
+        let message = e.message().trim_end_matches('\n');
+        if message.starts_with("missing field") {
+            // Missing because a wrongly typed value was set aside: reported.
+            let ours = blanked.iter().any(|k| message.contains(&format!("`{k}`")));
+            if !ours {
+                problems.push(format!("{key}{message} (in the table at line {line})"));
+            }
+            return None;
+        }
+        problems.push(format!("{key}{message} (line {line})"));
+        blanked.push(key_on_line(&edited, line).to_owned());
+        if edits.insert(line, "\n".to_owned()).is_some() {
+            // The same line again: no progress is possible.
+            return None;
+        }
+    }
+    None
+}
+
+/// The 1-based lines of the table `[name]`: its header and every line up to
+/// the next header.
+#[cfg(not(feature = "testing-endpoint"))]
+fn table_lines(text: &str, name: &str) -> Vec<usize> {
+    let mut inside = false;
+    let mut lines = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        let t = l.trim();
+        if t.starts_with('[') {
+            inside = t.trim_matches(|c| c == '[' || c == ']').trim() == name;
+        }
+        if inside {
+            lines.push(i + 1);
+        }
+    }
+    lines
+}
+
+/// The 1-based line of byte `offset`.
+fn line_at(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(0, |t| t.matches('\n').count()) + 1
+}
+
+/// The key a `key = value` line sets (empty for other lines).
+fn key_on_line(text: &str, line: usize) -> &str {
+    let l = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+    match l.split_once('=') {
+        Some((key, _)) if !l.trim_start().starts_with(['[', '#']) => key.trim().trim_matches('"'),
+        _ => "",
+    }
+}
+
+/// The dotted path of the key set on `line`: the enclosing `[table]` or
+/// `[[array]]` header and the key (empty when the line sets none).
+fn key_path_at(text: &str, line: usize) -> String {
+    let this = text
+        .lines()
+        .nth(line.saturating_sub(1))
+        .unwrap_or("")
+        .trim();
+    if this.starts_with('[') {
+        return this
+            .trim_matches(|c| c == '[' || c == ']')
+            .trim()
+            .to_owned();
+    }
+    let key = key_on_line(text, line);
+    let table = text
+        .lines()
+        .take(line.saturating_sub(1))
+        .filter_map(|l| {
+            let l = l.trim();
+            l.starts_with('[')
+                .then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned())
+        })
+        .last()
+        .unwrap_or_default();
+    match (table.is_empty(), key.is_empty()) {
+        (_, true) => table,
+        (true, false) => key.to_owned(),
+        (false, false) => format!("{table}.{key}"),
+    }
+}
+
+/// The line that sets `path` (`job.regoin`, `targets.tls.ca_bundel`): the
+/// first line setting the last part inside a table whose header is the
+/// rest, or the header line of a whole misnamed table.
+fn line_of_key(text: &str, path: &str) -> Option<usize> {
+    let (table, key) = path.rsplit_once('.').unwrap_or(("", path));
+    let mut current = String::new();
+    for (i, l) in text.lines().enumerate() {
+        let t = l.trim();
+        if t.starts_with('[') {
+            current = t.trim_matches(|c| c == '[' || c == ']').trim().to_owned();
+            if current == path {
+                return Some(i + 1);
+            }
+            continue;
+        }
+        if current == table && key_on_line(text, i + 1) == key {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// An unknown key: its path, the problem, and the known key it probably
+/// means.
+type Unknown = (String, String, Option<String>);
+
+fn check_keys(table: &toml::Table, at: &str, problems: &mut Vec<Unknown>) {
     let schema_key = at
         .split('.')
         .filter(|p| !p.starts_with('['))
@@ -517,6 +693,7 @@ fn check_keys(table: &toml::Table, at: &str, problems: &mut Vec<String>) {
         };
         if !known.contains(&key.as_str()) {
             let lower = key.to_ascii_lowercase();
+            let meant = suggestion(key, known);
             let hint = if ["password", "passwd", "pwd", "secret"]
                 .iter()
                 .any(|w| lower.contains(w))
@@ -524,11 +701,15 @@ fn check_keys(table: &toml::Table, at: &str, problems: &mut Vec<String>) {
             {
                 " (credentials never go in this file: put them in Secrets Manager and set secret_id)".to_owned()
             } else {
-                suggestion(key, known)
+                meant
                     .map(|s| format!("; did you mean `{s}`?"))
                     .unwrap_or_default()
             };
-            problems.push(format!("unknown key `{path}`{hint}"));
+            problems.push((
+                path.clone(),
+                format!("unknown key `{path}`{hint}"),
+                meant.map(str::to_owned),
+            ));
             continue;
         }
         match value {
@@ -746,7 +927,48 @@ mod tests {
         );
         assert!(msg.contains("credentials never go in this file"), "{msg}");
         assert!(!msg.contains("\"x\""), "a value leaked: {msg}");
-        assert_eq!(err.problems.len(), 3, "{msg}");
+        // The semantic checks still run past the misspelt keys.
+        assert!(msg.contains("not a valid S3 bucket name"), "{msg}");
+        assert_eq!(err.problems.len(), 4, "{msg}");
+    }
+
+    #[test]
+    fn wrong_types_are_all_reported_with_key_path_and_line() {
+        let text = set_first(&example(), "time_limit_minutes", "four")
+            .replacen(
+                "max_concurrent_targets = 4",
+                "max_concurrent_targets = -4",
+                1,
+            )
+            .replacen("region = \"", "regoin = \"", 1)
+            .replacen("bucket = \"example-assessment-reports\"", "bucket = 42", 1);
+        let line_of = |needle: &str| {
+            text.lines()
+                .position(|l| l.starts_with(needle))
+                .map(|i| i + 1)
+                .unwrap()
+        };
+        let err = JobConfig::parse(&text, Path::new("job.toml")).unwrap_err();
+        let msg = err.to_string();
+        let expect = [
+            format!(
+                "unknown key `job.regoin`; did you mean `region`? (line {})",
+                line_of("regoin")
+            ),
+            format!(
+                "`job.max_concurrent_targets`: invalid value: integer `-4`, expected u16 (line {})",
+                line_of("max_concurrent_targets")
+            ),
+            format!(
+                "`job.time_limit_minutes`: invalid type: string \"four\", expected u32 (line {})",
+                line_of("time_limit_minutes")
+            ),
+            format!(
+                "`report.bucket`: invalid type: integer `42`, expected a string (line {})",
+                line_of("bucket")
+            ),
+        ];
+        assert_eq!(err.problems, expect, "{msg}");
     }
 
     #[test]
