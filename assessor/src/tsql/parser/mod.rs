@@ -106,6 +106,61 @@ impl<'a> Parser<'a> {
         while self.pos < self.toks.len() {
             self.statement();
         }
+        self.special_characters();
+    }
+
+    /// Identifiers Babelfish cannot name: a delimited identifier holding
+    /// `]]` (an escaped bracket), a regular identifier holding `@`, and a
+    /// variable or parameter name holding `#` (reported once per name).
+    /// Found by token, wherever the name stands; each observation takes the
+    /// statement it falls in.
+    fn special_characters(&mut self) {
+        let mut found: Vec<(usize, usize, &'static str, &'static str)> = Vec::new();
+        let mut variables = std::collections::HashSet::new();
+        for t in self.toks {
+            let text = t.text(self.src);
+            match t.kind {
+                TokenKind::QuotedIdent if text.starts_with('[') && text.contains("]]") => {
+                    found.push((t.start, t.end, "SPECIAL CHARACTER IN IDENTIFIER", "]]"));
+                    if text.contains('@') {
+                        found.push((t.start, t.end, "SPECIAL CHARACTER IN IDENTIFIER", "@"));
+                    }
+                }
+                TokenKind::Word if text.contains('@') => {
+                    found.push((t.start, t.end, "SPECIAL CHARACTER IN IDENTIFIER", "@"));
+                }
+                TokenKind::Variable
+                    if text.trim_start_matches('@').contains('#')
+                        && variables.insert(text.to_ascii_uppercase()) =>
+                {
+                    found.push((t.start, t.end, "SPECIAL CHARACTER IN PARAMETER", "#"));
+                }
+                _ => {}
+            }
+        }
+        if found.is_empty() {
+            return;
+        }
+        for (start, end, name, detail) in found {
+            let statement = self
+                .obs
+                .iter()
+                .rev()
+                .find(|o| o.kind == ObservationKind::Statement && o.offset <= start)
+                .map(|o| o.statement.clone())
+                .unwrap_or_default();
+            self.obs.push(Observation {
+                kind: ObservationKind::Clause,
+                name: name.to_owned(),
+                detail: Some(detail.to_owned()),
+                statement,
+                offset: start,
+                len: end - start,
+            });
+        }
+        // Observations stay in source order (stable: same-offset ones keep
+        // the order the parser gave them).
+        self.obs.sort_by_key(|o| o.offset);
     }
 
     // ---- token access ----
