@@ -530,6 +530,17 @@ impl Parser<'_> {
             .flatten()
             .and_then(|index| self.literal_argument(last + 1, index));
         let clause = property.map(|value| (format!("{name} ARGUMENT"), value));
+        // `INSERT INTO OPENQUERY(...)`, `UPDATE f(...) SET`: a function as
+        // the table a DML statement writes to.
+        if kind == K::Function && self.dml_target_position(first) {
+            self.emit(
+                K::Clause,
+                "DML TARGET FUNCTION",
+                Some(name.clone()),
+                first,
+                last,
+            );
+        }
         self.emit(kind, name, None, first, last);
         let k = self.obs.len() - 1;
         if let Some((clause, value)) = clause {
@@ -992,7 +1003,16 @@ impl Parser<'_> {
             }
         }
         if n.n >= 4 && !call && self.table_position(st, n.first) {
-            self.emit(K::Clause, "LINKED SERVER REFERENCE", None, n.first, n.last);
+            let target = self
+                .dml_target_position(n.first)
+                .then(|| "TARGET".to_owned());
+            self.emit(
+                K::Clause,
+                "LINKED SERVER REFERENCE",
+                target,
+                n.first,
+                n.last,
+            );
         } else if n.n == 3 && (call || self.table_position(st, n.first)) {
             let db = n.part(0).map_or("", |p| self.unquoted(p));
             if db.eq_ignore_ascii_case("MSDB") {
@@ -1007,6 +1027,35 @@ impl Parser<'_> {
                 self.emit(K::Clause, "CROSS DATABASE REFERENCE", None, n.first, n.last);
             }
         }
+    }
+
+    /// A three-part name (`db.schema.object`, not tempdb) that a statement
+    /// header reads itself (`CREATE/ALTER TABLE`, `SET IDENTITY_INSERT`):
+    /// the catalog decides per statement whether another database may be
+    /// named there.
+    pub(super) fn header_name_refs(&mut self, n: &super::Name) {
+        if n.n != 3 {
+            return;
+        }
+        let db = n.part(0).map_or("", |p| self.unquoted(p));
+        if !db.is_empty() && !db.eq_ignore_ascii_case("TEMPDB") {
+            self.emit(K::Clause, "CROSS DATABASE REFERENCE", None, n.first, n.last);
+        }
+    }
+
+    /// Whether token `i` names the table a DML statement writes to:
+    /// `INSERT [INTO] x`, `UPDATE x`, `DELETE [FROM] x`, `MERGE [INTO] x`.
+    fn dml_target_position(&self, i: usize) -> bool {
+        let Some(p) = i.checked_sub(1) else {
+            return false;
+        };
+        if self.is_any_word(p, &["UPDATE", "DELETE", "MERGE"]) {
+            return true;
+        }
+        let before = p.checked_sub(1);
+        (self.is_word(p, "INTO")
+            && before.is_some_and(|b| self.is_any_word(b, &["INSERT", "MERGE"])))
+            || (self.is_word(p, "FROM") && before.is_some_and(|b| self.is_word(b, "DELETE")))
     }
 
     /// Whether token `i` stands where a table name is expected.
@@ -1035,8 +1084,9 @@ impl Parser<'_> {
         ) {
             return true;
         }
-        // `CREATE INDEX i ON t (cols)`, `... ON [PRIMARY]`, partition scheme.
-        self.is_word(p, "ON") && st.is_ddl()
+        // `CREATE INDEX i ON t (cols)`, `DROP INDEX i ON t`, `... ON
+        // [PRIMARY]`, partition scheme.
+        self.is_word(p, "ON") && (st.is_ddl() || self.stmt == "DROP INDEX")
     }
 
     /// Whether a name at `i` followed by `(` is a table with a column list.
@@ -1044,6 +1094,11 @@ impl Parser<'_> {
         let Some(p) = i.checked_sub(1) else {
             return false;
         };
+        // `INSERT INTO OPENQUERY(srv, 'q')`: a rowset function, not a table
+        // with its column list.
+        if self.is_any_word(i, &["OPENQUERY", "OPENROWSET", "OPENDATASOURCE"]) {
+            return false;
+        }
         self.is_any_word(
             p,
             &[
