@@ -1924,7 +1924,10 @@ impl Parser<'_> {
         } else if n.n == 3 && !system {
             self.emit(K::Clause, "CROSS DATABASE REFERENCE", None, n.first, n.last);
         }
-        let detail = if last == "SP_ADDEXTENDEDPROPERTY" {
+        let detail = if matches!(
+            last.as_str(),
+            "SP_ADDEXTENDEDPROPERTY" | "SP_UPDATEEXTENDEDPROPERTY"
+        ) {
             self.extended_property_type(n.last + 1)
         } else {
             None
