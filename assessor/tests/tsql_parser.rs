@@ -605,3 +605,15 @@ fn ddl_storage_key_and_principal_clauses_are_observed() {
     find(&all, K::Option, "OLD_PASSWORD");
     find(&all, K::Option, "NO CREDENTIAL");
 }
+
+#[test]
+fn alter_table_rebuild_is_an_option_only_after_the_table_name() {
+    let src = "ALTER TABLE dbo.t REBUILD WITH (DATA_COMPRESSION = PAGE);\n\
+               ALTER TABLE t REBUILD;\n\
+               ALTER TABLE t ADD rebuild int NULL;";
+    let all = obs(src);
+    let rebuilds = all
+        .iter()
+        .filter(|o| o.kind == K::Option && o.name == "REBUILD");
+    assert_eq!(rebuilds.count(), 2);
+}

@@ -1558,6 +1558,17 @@ impl Parser<'_> {
                 self.pos += 2;
                 true
             }
+            // `ALTER TABLE [s.]t REBUILD`: right after the table's name.
+            "REBUILD"
+                if depth0
+                    && st.kind == Kind::AlterTable
+                    && (self.is_word(i.wrapping_sub(2), "TABLE")
+                        || self.is_op(i.wrapping_sub(2), ".")) =>
+            {
+                self.emit(K::Option, "REBUILD", None, i, i);
+                self.pos += 1;
+                true
+            }
             "SWITCH" if depth0 && st.kind == Kind::AlterTable => {
                 self.emit(K::Clause, "SWITCH", None, i, i);
                 self.pos += 1;
