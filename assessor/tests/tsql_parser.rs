@@ -617,3 +617,17 @@ fn alter_table_rebuild_is_an_option_only_after_the_table_name() {
         .filter(|o| o.kind == K::Option && o.name == "REBUILD");
     assert_eq!(rebuilds.count(), 2);
 }
+
+#[test]
+fn graph_tables_are_observed_but_not_computed_columns_named_node() {
+    let src = "CREATE TABLE p (id int) AS NODE;\n\
+               CREATE TABLE f (since date) AS EDGE;\n\
+               CREATE TABLE g (node_count int, twice AS node_count * 2, w AS edge_weight);";
+    let all = obs(src);
+    let graph: Vec<&str> = all
+        .iter()
+        .filter(|o| o.kind == K::Clause && o.name.starts_with("AS "))
+        .map(|o| at(src, o))
+        .collect();
+    assert_eq!(graph, ["AS NODE", "AS EDGE"]);
+}

@@ -1077,6 +1077,16 @@ impl Parser<'_> {
                 self.pos += 2;
                 true
             }
+            // Graph tables: `CREATE TABLE t (...) AS NODE` / `AS EDGE`.
+            "AS" if depth0
+                && matches!(next, "NODE" | "EDGE")
+                && self.stmt == "CREATE TABLE"
+                && self.is_op(i.wrapping_sub(1), ")") =>
+            {
+                self.emit(K::Clause, format!("AS {next}"), None, i, i + 1);
+                self.pos += 2;
+                true
+            }
             // `a IS [NOT] DISTINCT FROM b`: FROM here starts no table source.
             "IS" if next == "DISTINCT" || (next == "NOT" && self.is_word(i + 2, "DISTINCT")) => {
                 let not = next == "NOT";
