@@ -547,3 +547,87 @@ fn service_broker_and_signatures_are_statements() {
         1
     );
 }
+
+#[test]
+fn ddl_storage_key_and_principal_clauses_are_observed() {
+    let src = "CREATE TABLE t (a int) ON [PRIMARY];\n\
+               CREATE TABLE o (id int, d date) ON ps_date (d);\n\
+               CREATE NONCLUSTERED INDEX ix ON t (a) INCLUDE (b) ON fg_index;\n\
+               ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES p (a) ON DELETE CASCADE;\n\
+               ALTER TABLE t ADD CONSTRAINT pk PRIMARY KEY (a DESC);\n\
+               ALTER TABLE t ALTER COLUMN a int NOT NULL;\n\
+               ALTER TABLE t ALTER COLUMN e ADD MASKED WITH (FUNCTION = 'email()');\n\
+               CREATE TABLE m (id int NOT NULL PRIMARY KEY NONCLUSTERED HASH WITH (BUCKET_COUNT = 8));\n\
+               CREATE SEQUENCE s START WITH 1 CACHE 10;\n\
+               ALTER LOGIN l DROP CREDENTIAL c;\n\
+               CREATE LOGIN [D\\u] FROM WINDOWS;\n\
+               CREATE USER u FOR LOGIN l;\n\
+               ALTER LOGIN l WITH PASSWORD = 0x0200 HASHED;\n\
+               ALTER LOGIN l WITH PASSWORD = 'n' OLD_PASSWORD = 'o';\n\
+               ALTER LOGIN l WITH NO CREDENTIAL;";
+    let all = obs(src);
+    no_unparsed(&all);
+    let named = |kind: K, name: &str| {
+        all.iter()
+            .filter(|o| o.kind == kind && o.name == name)
+            .count()
+    };
+    // Storage: two filegroups (table, index), one partition scheme; the
+    // table `ON t` of CREATE INDEX and `ON DELETE` are no storage.
+    assert_eq!(named(K::Clause, "ON FILEGROUP"), 2);
+    assert_eq!(
+        at(src, find(&all, K::Clause, "ON PARTITION SCHEME")),
+        "ON ps_date"
+    );
+    find(&all, K::Clause, "INCLUDE");
+    find(&all, K::Clause, "DESC");
+    find(&all, K::Clause, "ALTER COLUMN NOT NULL");
+    find(&all, K::Clause, "MASKED WITH");
+    // `ADD MASKED WITH` is no column definition: WITH is no data type.
+    assert!(
+        all.iter()
+            .all(|o| !(o.kind == K::DataType && o.name == "WITH"))
+    );
+    find(&all, K::Option, "HASH");
+    assert_eq!(find(&all, K::Option, "CACHE").statement, "CREATE SEQUENCE");
+    // `DROP CREDENTIAL` inside ALTER LOGIN starts no statement.
+    assert_eq!(
+        find(&all, K::Option, "DROP CREDENTIAL").statement,
+        "ALTER LOGIN"
+    );
+    assert!(
+        all.iter()
+            .all(|o| o.name != "DROP CREDENTIAL" || o.kind == K::Option)
+    );
+    find(&all, K::Option, "FROM WINDOWS");
+    find(&all, K::Option, "FOR LOGIN");
+    find(&all, K::Option, "HASHED");
+    find(&all, K::Option, "OLD_PASSWORD");
+    find(&all, K::Option, "NO CREDENTIAL");
+}
+
+#[test]
+fn alter_table_rebuild_is_an_option_only_after_the_table_name() {
+    let src = "ALTER TABLE dbo.t REBUILD WITH (DATA_COMPRESSION = PAGE);\n\
+               ALTER TABLE t REBUILD;\n\
+               ALTER TABLE t ADD rebuild int NULL;";
+    let all = obs(src);
+    let rebuilds = all
+        .iter()
+        .filter(|o| o.kind == K::Option && o.name == "REBUILD");
+    assert_eq!(rebuilds.count(), 2);
+}
+
+#[test]
+fn graph_tables_are_observed_but_not_computed_columns_named_node() {
+    let src = "CREATE TABLE p (id int) AS NODE;\n\
+               CREATE TABLE f (since date) AS EDGE;\n\
+               CREATE TABLE g (node_count int, twice AS node_count * 2, w AS edge_weight);";
+    let all = obs(src);
+    let graph: Vec<&str> = all
+        .iter()
+        .filter(|o| o.kind == K::Clause && o.name.starts_with("AS "))
+        .map(|o| at(src, o))
+        .collect();
+    assert_eq!(graph, ["AS NODE", "AS EDGE"]);
+}

@@ -1132,6 +1132,16 @@ impl Parser<'_> {
                 self.pos += 2;
                 true
             }
+            // Graph tables: `CREATE TABLE t (...) AS NODE` / `AS EDGE`.
+            "AS" if depth0
+                && matches!(next, "NODE" | "EDGE")
+                && self.stmt == "CREATE TABLE"
+                && self.is_op(i.wrapping_sub(1), ")") =>
+            {
+                self.emit(K::Clause, format!("AS {next}"), None, i, i + 1);
+                self.pos += 2;
+                true
+            }
             // `a IS [NOT] DISTINCT FROM b`: FROM here starts no table source.
             "IS" if next == "DISTINCT" || (next == "NOT" && self.is_word(i + 2, "DISTINCT")) => {
                 let not = next == "NOT";
@@ -1488,7 +1498,54 @@ impl Parser<'_> {
                 if next == "COLUMNSTORE" {
                     self.emit(K::Option, "COLUMNSTORE", None, i + 1, i + 1);
                     self.pos += 1;
+                } else if next == "HASH" {
+                    // Memory-optimized hash index: `PRIMARY KEY NONCLUSTERED HASH`.
+                    self.emit(K::Option, "HASH", None, i + 1, i + 1);
+                    self.pos += 1;
                 }
+                self.pos += 1;
+                true
+            }
+            // Inline hash index: `INDEX ix HASH (c) WITH (BUCKET_COUNT = n)`.
+            "HASH" if st.is_ddl() && self.is_word(i.wrapping_sub(2), "INDEX") => {
+                self.emit(K::Option, "HASH", None, i, i);
+                self.pos += 1;
+                true
+            }
+            // A descending key in `ALTER TABLE ... PRIMARY KEY (a DESC)`.
+            "DESC" if st.kind == Kind::AlterTable => {
+                self.emit(K::Clause, "DESC", None, i, i);
+                self.pos += 1;
+                true
+            }
+            "INCLUDE" if depth0 && st.kind == Kind::CreateIndex && paren => {
+                self.emit(K::Clause, "INCLUDE", None, i, i);
+                self.pos += 1;
+                true
+            }
+            // Storage after the column list or options: `) ON [PRIMARY]`,
+            // `) ON ps_date (d)`; not `ON DELETE` / `ON UPDATE` actions.
+            "ON" if depth0
+                && self.is_op(i.wrapping_sub(1), ")")
+                && !matches!(next, "DELETE" | "UPDATE")
+                && (matches!(st.kind, Kind::CreateIndex | Kind::AlterTable)
+                    || self.stmt == "CREATE TABLE")
+                && self.is_name(i + 1) =>
+            {
+                if self.is_op(i + 2, "(") {
+                    self.emit(K::Clause, "ON PARTITION SCHEME", None, i, i + 1);
+                    self.pos += 2;
+                } else {
+                    self.emit(K::Clause, "ON FILEGROUP", None, i, i + 1);
+                    self.pos += 1;
+                }
+                true
+            }
+            "CACHE" if depth0 && self.stmt.ends_with(" SEQUENCE") => {
+                let no = self.is_word(i.wrapping_sub(1), "NO");
+                let first = if no { i - 1 } else { i };
+                let name = if no { "NO CACHE" } else { "CACHE" };
+                self.emit(K::Option, name, None, first, i);
                 self.pos += 1;
                 true
             }
@@ -1536,8 +1593,20 @@ impl Parser<'_> {
                 self.pos += 2;
                 if self.is_name(self.pos) {
                     self.pos += 1;
-                    if !self.is_any_word(self.pos, &["ADD", "DROP"]) {
+                    if self.is_any_word(self.pos, &["ADD", "DROP"]) {
+                        // `ALTER COLUMN c ADD MASKED WITH (...)`, `DROP ROWGUIDCOL`:
+                        // the property follows, not a column definition.
+                        self.pos += 1;
+                    } else {
                         self.data_type();
+                        let at = self.pos;
+                        if self.is_word(at, "NULL") {
+                            self.emit(K::Clause, "ALTER COLUMN NULL", None, at, at);
+                            self.pos += 1;
+                        } else if self.is_word(at, "NOT") && self.is_word(at + 1, "NULL") {
+                            self.emit(K::Clause, "ALTER COLUMN NOT NULL", None, at, at + 1);
+                            self.pos += 2;
+                        }
                     }
                 }
                 true
@@ -1552,6 +1621,17 @@ impl Parser<'_> {
             "ENABLE" | "DISABLE" if depth0 && st.kind == Kind::AlterTable && next == "TRIGGER" => {
                 self.emit(K::Clause, format!("{w} TRIGGER"), None, i, i + 1);
                 self.pos += 2;
+                true
+            }
+            // `ALTER TABLE [s.]t REBUILD`: right after the table's name.
+            "REBUILD"
+                if depth0
+                    && st.kind == Kind::AlterTable
+                    && (self.is_word(i.wrapping_sub(2), "TABLE")
+                        || self.is_op(i.wrapping_sub(2), ".")) =>
+            {
+                self.emit(K::Option, "REBUILD", None, i, i);
+                self.pos += 1;
                 true
             }
             "SWITCH" if depth0 && st.kind == Kind::AlterTable => {
@@ -1681,6 +1761,7 @@ impl Parser<'_> {
                             | "NULL"
                             | "NO_WAIT"
                             | "NOT"
+                            | "NO"
                             | "VIEW_METADATA"
                     )
                 {
@@ -1697,8 +1778,10 @@ impl Parser<'_> {
             }
             any = true;
             // Flags after a value (`PASSWORD = '...' MUST_CHANGE, ...`).
+            // `PASSWORD = 0x... HASHED`, `PASSWORD = '...' UNLOCK` end the list.
             while self.kind(j) == Some(TokenKind::Word)
-                && self.is_op(j + 1, ",")
+                && (self.is_op(j + 1, ",")
+                    || self.is_any_word(j, &["HASHED", "MUST_CHANGE", "UNLOCK"]))
                 && !in_sorted(keywords::STATEMENT_STARTS, self.text(j))
             {
                 let flag = self.name_text(j);
@@ -1707,7 +1790,8 @@ impl Parser<'_> {
             }
             if self.is_op(j, ",") && self.kind(j + 1) == Some(TokenKind::Word) {
                 j += 1;
-            } else {
+            } else if !(self.is_word(j, "OLD_PASSWORD") && self.is_op(j + 1, "=")) {
+                // `PASSWORD = 'new' OLD_PASSWORD = 'old'` has no comma.
                 break;
             }
         }
@@ -1916,7 +2000,10 @@ impl Parser<'_> {
         } else if n.n == 3 && !system {
             self.emit(K::Clause, "CROSS DATABASE REFERENCE", None, n.first, n.last);
         }
-        let detail = if last == "SP_ADDEXTENDEDPROPERTY" {
+        let detail = if matches!(
+            last.as_str(),
+            "SP_ADDEXTENDEDPROPERTY" | "SP_UPDATEEXTENDEDPROPERTY"
+        ) {
             self.extended_property_type(n.last + 1)
         } else {
             None

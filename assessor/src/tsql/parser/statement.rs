@@ -456,6 +456,25 @@ impl Parser<'_> {
         self.pos = j.min(self.toks.len());
     }
 
+    /// `CREATE LOGIN l FROM WINDOWS`, `CREATE USER u FOR LOGIN l`, `ALTER
+    /// LOGIN l DROP CREDENTIAL c`: the clause after a principal's name, as an
+    /// option (`FROM WINDOWS`, `FOR LOGIN`, `DROP CREDENTIAL` ...). Consumed
+    /// here so that `DROP` does not start a statement.
+    fn principal_clause(&mut self) {
+        let j = self.read_name(self.pos).last + 1;
+        let (first, second) = (self.upper(j), self.upper(j + 1));
+        let n = match (first.as_str(), second.as_str()) {
+            ("FROM" | "FOR", "WINDOWS" | "CERTIFICATE" | "LOGIN")
+            | ("ADD" | "DROP", "CREDENTIAL")
+            | ("WITHOUT", "LOGIN") => 2,
+            ("FROM" | "FOR", "ASYMMETRIC" | "EXTERNAL") => 3,
+            _ => return,
+        };
+        let name: Vec<String> = (j..j + n).map(|k| self.name_text(k)).collect();
+        self.emit(K::Option, name.join(" "), None, j, j + n - 1);
+        self.pos = j + n;
+    }
+
     /// The securable class after `ON`: the words before `::` (`SCHEMA`,
     /// `DATABASE`, `XML SCHEMA COLLECTION` ...), or `OBJECT` for a bare name.
     fn securable_class(&self, at: usize) -> String {
@@ -753,6 +772,9 @@ impl Parser<'_> {
             if ty == "TRIGGER" {
                 self.trigger_head(&mut st);
             }
+        }
+        if matches!(ty.as_str(), "LOGIN" | "USER") && creating && self.is_name(self.pos) {
+            self.principal_clause();
         }
         self.scan(&mut st);
         if let Some(k) = span_index {
