@@ -1365,7 +1365,18 @@ impl Parser<'_> {
                     }
                 }
                 if self.is_word(j + 1, "PERCENT") {
-                    self.emit(K::Clause, "TOP PERCENT", None, i, j + 1);
+                    // `TOP 100 PERCENT` / `TOP (100) PERCENT`: every row.
+                    let hundred = (i + 1..=j)
+                        .filter(|&k| !self.is_op(k, "(") && !self.is_op(k, ")"))
+                        .map(|k| self.text(k))
+                        .eq(["100"]);
+                    let subquery = (i + 1..=j).any(|k| self.is_word(k, "SELECT"));
+                    let detail = if hundred {
+                        Some("100".to_owned())
+                    } else {
+                        subquery.then(|| "SUBQUERY".to_owned())
+                    };
+                    self.emit(K::Clause, "TOP PERCENT", detail, i, j + 1);
                 }
                 false
             }
@@ -2005,6 +2016,8 @@ impl Parser<'_> {
             "SP_ADDEXTENDEDPROPERTY" | "SP_UPDATEEXTENDEDPROPERTY"
         ) {
             self.extended_property_type(n.last + 1)
+        } else if last == "SP_RENAME" {
+            Some(self.rename_object_type(n.last + 1))
         } else {
             None
         };
@@ -2024,6 +2037,52 @@ impl Parser<'_> {
             {
                 parse_dynamic(self.src, lit, self.dyn_depth, &mut self.obs);
             }
+        }
+    }
+
+    /// The object type an `sp_rename` call names: its third argument, by
+    /// position or as `@objtype =` (`INDEX`, `COLUMN` ...), `NONE` when it
+    /// is absent or NULL, `VARIABLE` when a variable gives it.
+    fn rename_object_type(&self, from: usize) -> String {
+        // An argument list is a few tokens; bound the look-ahead.
+        const MAX_TOKENS: usize = 32;
+        let mut arguments: Vec<(Option<String>, String)> = Vec::new();
+        let mut j = from;
+        while j < from + MAX_TOKENS {
+            let named = (self.kind(j) == Some(TokenKind::Variable) && self.is_op(j + 1, "="))
+                .then(|| self.text(j).to_ascii_uppercase());
+            if named.is_some() {
+                j += 2;
+            }
+            let value = match self.kind(j) {
+                Some(TokenKind::String | TokenKind::NString) => {
+                    let text = self.text(j).trim_start_matches(['N', 'n']);
+                    text.get(1..text.len().saturating_sub(1))
+                        .unwrap_or("")
+                        .trim()
+                        .to_uppercase()
+                }
+                Some(TokenKind::Variable) => "VARIABLE".to_owned(),
+                Some(TokenKind::Word) if self.is_word(j, "NULL") => String::new(),
+                _ => break,
+            };
+            arguments.push((named, value));
+            j += 1;
+            if !self.is_op(j, ",") {
+                break;
+            }
+            j += 1;
+        }
+        let objtype = arguments
+            .iter()
+            .find(|(name, _)| name.as_deref() == Some("@OBJTYPE"))
+            .or_else(|| arguments.get(2).filter(|(name, _)| name.is_none()))
+            .map(|(_, value)| value.clone())
+            .unwrap_or_default();
+        if objtype.is_empty() {
+            "NONE".to_owned()
+        } else {
+            objtype
         }
     }
 
