@@ -547,3 +547,43 @@ fn service_broker_and_signatures_are_statements() {
         1
     );
 }
+
+/// BACKUP / RESTORE / KILL say what they act on (the catalog has one feature
+/// per form), INSERT BULK is its own statement, and TRIM's standard form
+/// (`chars FROM s`) is a clause, not any FROM later in the statement.
+#[test]
+fn backup_forms_insert_bulk_and_trim_from() {
+    let src = "BACKUP SERVICE MASTER KEY TO FILE = 'k' ENCRYPTION BY PASSWORD = 'p';\n\
+               RESTORE LOG db FROM DISK = 'l';\n\
+               KILL STATS JOB 12;\n\
+               KILL 52;\n\
+               INSERT BULK dbo.t (a int);\n\
+               SELECT TRIM('x' FROM a), TRIM(LEADING FROM b) FROM t;\n\
+               SELECT TRIM(a) FROM t;";
+    let all = obs(src);
+    no_unparsed(&all);
+    let details: Vec<_> = all
+        .iter()
+        .filter(|o| {
+            o.kind == K::Statement && ["BACKUP", "RESTORE", "KILL"].contains(&o.name.as_str())
+        })
+        .map(|o| (o.name.as_str(), o.detail.as_deref()))
+        .collect();
+    assert_eq!(
+        details,
+        [
+            ("BACKUP", Some("SERVICE MASTER KEY")),
+            ("RESTORE", Some("LOG")),
+            ("KILL", Some("STATS JOB")),
+            ("KILL", None),
+        ]
+    );
+    let bulk = find(&all, K::Statement, "INSERT BULK");
+    assert_eq!(at(src, bulk), "INSERT BULK");
+    let trims: Vec<_> = all
+        .iter()
+        .filter(|o| o.kind == K::Clause && o.name == "TRIM FROM")
+        .map(|o| at(src, o))
+        .collect();
+    assert_eq!(trims, ["TRIM", "TRIM"]);
+}

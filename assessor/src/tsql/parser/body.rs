@@ -530,10 +530,14 @@ impl Parser<'_> {
             .flatten()
             .and_then(|index| self.literal_argument(last + 1, index));
         let clause = property.map(|value| (format!("{name} ARGUMENT"), value));
+        let trim_from = kind == K::Function && name == "TRIM" && self.trim_from(last + 1);
         self.emit(kind, name, None, first, last);
         let k = self.obs.len() - 1;
         if let Some((clause, value)) = clause {
             self.emit(K::Clause, clause, Some(value), first, last);
+        }
+        if trim_from {
+            self.emit(K::Clause, "TRIM FROM", None, first, last);
         }
         self.pos = last + 1;
         st.pending = Some(frame_kind);
@@ -544,6 +548,33 @@ impl Parser<'_> {
         {
             f.obs = Some(k);
         }
+    }
+
+    /// Whether the `TRIM(` at `open` uses the SQL-standard form
+    /// (`TRIM('x' FROM s)`, `TRIM(LEADING FROM s)`): a `FROM` at its own
+    /// depth, or a leading `LEADING` / `TRAILING` / `BOTH`.
+    fn trim_from(&self, open: usize) -> bool {
+        let Some(close) = self
+            .is_op(open, "(")
+            .then(|| self.close_paren(open))
+            .flatten()
+        else {
+            return false;
+        };
+        if self.is_any_word(open + 1, &["LEADING", "TRAILING", "BOTH"]) {
+            return true;
+        }
+        let mut depth = 0usize;
+        for j in open + 1..close {
+            if self.is_op(j, "(") {
+                depth += 1;
+            } else if self.is_op(j, ")") {
+                depth = depth.saturating_sub(1);
+            } else if depth == 0 && self.is_word(j, "FROM") {
+                return true;
+            }
+        }
+        false
     }
 
     /// The upper-case text of the string literal that is argument `index`

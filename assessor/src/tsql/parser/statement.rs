@@ -299,6 +299,8 @@ impl Parser<'_> {
         match w.as_str() {
             "CREATE" | "ALTER" | "DROP" => self.ddl(),
             "SELECT" => self.simple_named("SELECT", 1, Kind::Select),
+            // INSERT BULK: the client bulk-copy statement (TDS bulk load).
+            "INSERT" if w1.as_str() == "BULK" => self.simple_named("INSERT BULK", 2, Kind::Other),
             "INSERT" => self.simple_named("INSERT", 1, Kind::Insert),
             "UPDATE" if w1.as_str() == "STATISTICS" => {
                 self.simple_named("UPDATE STATISTICS", 2, Kind::Other)
@@ -393,14 +395,32 @@ impl Parser<'_> {
                     self.simple_named(&name, 2, Kind::Other);
                 }
             }
-            "BACKUP" | "RESTORE" => {
-                let n = if one_of(w1.as_str(), &["DATABASE", "LOG"]) {
-                    2
-                } else {
-                    1
-                };
+            "BACKUP" | "RESTORE" | "KILL" => {
+                // detail: what is backed up, restored or killed (`DATABASE`,
+                // `LOG`, `CERTIFICATE`, `SERVICE MASTER KEY`, `STATS JOB` ...),
+                // as far as it is one of the fixed forms; none for `KILL 52`.
+                let forms: &[&[&str]] = &[
+                    &["DATABASE"],
+                    &["LOG"],
+                    &["CERTIFICATE"],
+                    &["MASTER", "KEY"],
+                    &["SERVICE", "MASTER", "KEY"],
+                    &["SYMMETRIC", "KEY"],
+                    &["QUERY", "NOTIFICATION", "SUBSCRIPTION"],
+                    &["STATS", "JOB"],
+                ];
+                let form = forms.iter().find(|f| {
+                    f.iter()
+                        .enumerate()
+                        .all(|(k, word)| self.is_word(i + 1 + k, word))
+                });
+                let n = 1 + form.map_or(0, |f| f.len());
                 let name = w.as_str().to_owned();
-                self.simple_named(&name, n, Kind::Other);
+                self.stmt = name.clone();
+                self.emit(K::Statement, &name, form.map(|f| f.join(" ")), i, i + n - 1);
+                self.pos += n;
+                let mut st = Stmt::new(Kind::Other);
+                self.scan(&mut st);
             }
             "RAISERROR" => self.simple_named("RAISERROR", 1, Kind::Raiserror),
             _ => {
