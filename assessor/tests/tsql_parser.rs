@@ -587,3 +587,46 @@ fn backup_forms_insert_bulk_and_trim_from() {
         .collect();
     assert_eq!(trims, ["TRIM", "TRIM"]);
 }
+
+/// Clauses the catalog had rules for but the parser never observed.
+#[test]
+fn dml_top_current_of_values_and_legacy_literals() {
+    let src = "DELETE TOP (10) FROM t WHERE CURRENT OF c;\n\
+               SELECT a FROM t GROUP BY ALL a;\n\
+               SELECT * FROM (VALUES (1)) AS v(a) WHERE a !< 1 AND b !> 2 AND n LIKE '[a-c]%';\n\
+               INSERT INTO x SELECT id FROM (DELETE FROM t OUTPUT deleted.id) AS d;\n\
+               SELECT $IDENTITY, $12.5 FROM db_owner.t;\n\
+               DECLARE @@n int, @m int = @@ROWCOUNT;\n\
+               CREATE TABLE db_datareader.t (id uniqueidentifier ROWGUIDCOL);\n\
+               SELECT 'a\\\nb', 'c:\\';";
+    let all = obs(src);
+    no_unparsed(&all);
+    let clauses: Vec<_> = all
+        .iter()
+        .filter(|o| o.kind == K::Clause)
+        .map(|o| (o.name.as_str(), at(src, o)))
+        .collect();
+    assert_eq!(
+        clauses,
+        [
+            ("DELETE TOP", "DELETE TOP"),
+            ("WHERE CURRENT OF", "WHERE CURRENT OF"),
+            ("GROUP BY ALL", "GROUP BY ALL"),
+            ("VALUES IN FROM", "VALUES"),
+            ("!<", "!<"),
+            ("!>", "!>"),
+            ("LIKE BRACKETS", "LIKE '[a-c]%'"),
+            ("DML TABLE SOURCE", "DELETE"),
+            ("OUTPUT", "OUTPUT"),
+            ("$IDENTITY", "$IDENTITY"),
+            ("MONEY LITERAL", "$12.5"),
+            ("DB_OWNER SCHEMA", "db_owner.t"),
+            ("@@LOCAL VARIABLE", "@@n"),
+            ("DB_OWNER SCHEMA", "db_datareader.t"),
+            // The column property (a rule of its own, bound to CREATE TABLE).
+            ("ROWGUIDCOL", "ROWGUIDCOL"),
+            ("LINE CONTINUATION", "'a\\\nb'"),
+        ]
+    );
+    find(&all, K::GlobalVariable, "@@ROWCOUNT");
+}

@@ -318,8 +318,29 @@ impl Parser<'_> {
                     self.pos += 1;
                 }
                 TokenKind::GlobalVariable => {
-                    let name = self.text(self.pos).to_uppercase();
-                    self.emit(K::GlobalVariable, name, None, self.pos, self.pos);
+                    // `DECLARE @@x int`: a local variable named with `@@`.
+                    let declared = depth0
+                        && st.kind == Kind::Declare
+                        && (self.is_word(self.pos.wrapping_sub(1), "DECLARE")
+                            || self.is_op(self.pos.wrapping_sub(1), ","));
+                    if declared {
+                        self.emit(K::Clause, "@@LOCAL VARIABLE", None, self.pos, self.pos);
+                    } else {
+                        let name = self.text(self.pos).to_uppercase();
+                        self.emit(K::GlobalVariable, name, None, self.pos, self.pos);
+                    }
+                    self.pos += 1;
+                }
+                TokenKind::Money => {
+                    self.emit(K::Clause, "MONEY LITERAL", None, self.pos, self.pos);
+                    self.pos += 1;
+                }
+                // A backslash-newline inside a literal continues the line.
+                TokenKind::String | TokenKind::NString | TokenKind::Binary
+                    if self.text(self.pos).contains("\\\n")
+                        || self.text(self.pos).contains("\\\r\n") =>
+                {
+                    self.emit(K::Clause, "LINE CONTINUATION", None, self.pos, self.pos);
                     self.pos += 1;
                 }
                 TokenKind::Variable => self.variable(st),
@@ -398,6 +419,11 @@ impl Parser<'_> {
                 } else if matches!(st.kind, Kind::AlterDatabase) || st.alter_add {
                     st.item_at_depth0 = true;
                 }
+                false
+            }
+            "!<" | "!>" => {
+                let op = self.text(i).to_owned();
+                self.emit(K::Clause, op, None, i, i);
                 false
             }
             // `a *= b` as a join; `UPDATE t SET a *= 2, b *= 3` assigns.
@@ -1007,6 +1033,12 @@ impl Parser<'_> {
             // Compare without allocating: this runs for every dotted name.
             let schema = n.part(parts - 2).map_or("", |p| self.unquoted(p));
             let object = n.part(parts - 1).map_or("", |p| self.unquoted(p));
+            if keywords::LEGACY_SCHEMAS
+                .iter()
+                .any(|l| schema.eq_ignore_ascii_case(l))
+            {
+                self.emit(K::Clause, "DB_OWNER SCHEMA", None, n.first, n.last);
+            }
             if schema.eq_ignore_ascii_case("SYS")
                 || schema.eq_ignore_ascii_case("INFORMATION_SCHEMA")
             {
@@ -1306,6 +1338,62 @@ impl Parser<'_> {
             "CROSS" | "OUTER" if next == "APPLY" => {
                 self.emit(K::Clause, format!("{w} APPLY"), None, i, i + 1);
                 self.pos += 2;
+                true
+            }
+            // INSERT / UPDATE / DELETE TOP (n): which rows is not determined.
+            "TOP" if self.is_any_word(i.wrapping_sub(1), &["INSERT", "UPDATE", "DELETE"]) => {
+                let name = format!("{} TOP", self.upper(i - 1).as_str());
+                self.emit(K::Clause, name, None, i - 1, i);
+                false
+            }
+            "GROUP" if next == "BY" && self.is_word(i + 2, "ALL") => {
+                self.emit(K::Clause, "GROUP BY ALL", None, i, i + 2);
+                self.pos += 3;
+                true
+            }
+            "WHERE" if next == "CURRENT" && self.is_word(i + 2, "OF") => {
+                self.emit(K::Clause, "WHERE CURRENT OF", None, i, i + 2);
+                self.pos += 3;
+                true
+            }
+            // `FROM (VALUES (1), (2)) AS v(a)`, `JOIN (VALUES ...)`.
+            "VALUES"
+                if self.is_op(i.wrapping_sub(1), "(")
+                    && self.is_any_word(i.wrapping_sub(2), &["FROM", "JOIN", "APPLY"]) =>
+            {
+                self.emit(K::Clause, "VALUES IN FROM", None, i, i);
+                self.pos += 1;
+                true
+            }
+            // `FROM (DELETE ... OUTPUT ...) AS d`: composable DML.
+            "INSERT" | "UPDATE" | "DELETE" | "MERGE"
+                if self.is_op(i.wrapping_sub(1), "(")
+                    && self.is_any_word(i.wrapping_sub(2), &["FROM", "JOIN", "APPLY"]) =>
+            {
+                self.emit(K::Clause, "DML TABLE SOURCE", None, i, i);
+                false
+            }
+            // `LIKE '[A-C]%'`: a character class in a literal pattern.
+            "LIKE"
+                if matches!(
+                    self.kind(i + 1),
+                    Some(TokenKind::String | TokenKind::NString)
+                ) && self.text(i + 1).contains('[') =>
+            {
+                self.emit(K::Clause, "LIKE BRACKETS", None, i, i + 1);
+                self.pos += 2;
+                true
+            }
+            // `$IDENTITY`, `$ROWGUID`, `IDENTITYCOL` as a column reference
+            // (ROWGUIDCOL is also a column property in table DDL).
+            "$IDENTITY" | "$ROWGUID" | "IDENTITYCOL" | "ROWGUIDCOL"
+                if matches!(
+                    st.kind,
+                    Kind::Select | Kind::Insert | Kind::Update | Kind::Delete
+                ) =>
+            {
+                self.emit(K::Clause, w.to_owned(), None, i, i);
+                self.pos += 1;
                 true
             }
             "TOP" => {

@@ -473,6 +473,20 @@ pub(crate) fn property_argument(function: &str) -> Option<usize> {
         .map(|&(_, i)| i)
 }
 
+/// The fixed database roles, which are also schemas: objects created in them
+/// (`db_owner.t`) have no equivalent on Babelfish.
+pub(super) const LEGACY_SCHEMAS: &[&str] = &[
+    "DB_ACCESSADMIN",
+    "DB_BACKUPOPERATOR",
+    "DB_DATAREADER",
+    "DB_DATAWRITER",
+    "DB_DDLADMIN",
+    "DB_DENYDATAREADER",
+    "DB_DENYDATAWRITER",
+    "DB_OWNER",
+    "DB_SECURITYADMIN",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -727,6 +727,14 @@ impl Parser<'_> {
                 } else if obj_name.starts_with('#') {
                     self.emit(K::Clause, "TEMPORARY TABLE", None, n.first, n.last);
                 }
+                // `CREATE TABLE db_owner.t`: an object in a fixed-role schema.
+                if schema.as_deref().is_some_and(|s| {
+                    keywords::LEGACY_SCHEMAS
+                        .iter()
+                        .any(|l| s.eq_ignore_ascii_case(l))
+                }) {
+                    self.emit(K::Clause, "DB_OWNER SCHEMA", None, n.first, n.last);
+                }
                 if start >= self.object_end && !obj_name.starts_with('#') {
                     let end = match kind {
                         Kind::Routine => self.batch_end(),
