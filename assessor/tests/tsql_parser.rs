@@ -25,6 +25,14 @@ fn at<'a>(src: &'a str, o: &Observation) -> &'a str {
     &src[o.offset..o.offset + o.len]
 }
 
+/// (name, source text) of every observation of `kind`, in order.
+fn named<'a>(src: &'a str, all: &'a [Observation], kind: K) -> Vec<(&'a str, &'a str)> {
+    all.iter()
+        .filter(|o| o.kind == kind)
+        .map(|o| (o.name.as_str(), at(src, o)))
+        .collect()
+}
+
 fn no_unparsed(all: &[Observation]) {
     let bad: Vec<_> = all.iter().filter(|o| o.kind == K::Unparsed).collect();
     assert!(bad.is_empty(), "{bad:#?}");
@@ -446,11 +454,7 @@ fn table_ddl_constructs() {
 fn unparsable_code_is_reported_and_parsing_resumes() {
     let src = "SELECT 1;\nFOO BAR BAZ\nSELECT 2\nEND\nSELECT 3)\nSELECT 4";
     let all = obs(src);
-    let bad: Vec<(&str, &str)> = all
-        .iter()
-        .filter(|o| o.kind == K::Unparsed)
-        .map(|o| (o.name.as_str(), at(src, o)))
-        .collect();
+    let bad = named(src, &all, K::Unparsed);
     assert_eq!(
         bad,
         vec![
@@ -601,11 +605,7 @@ fn dml_top_current_of_values_and_legacy_literals() {
                SELECT 'a\\\nb', 'c:\\';";
     let all = obs(src);
     no_unparsed(&all);
-    let clauses: Vec<_> = all
-        .iter()
-        .filter(|o| o.kind == K::Clause)
-        .map(|o| (o.name.as_str(), at(src, o)))
-        .collect();
+    let clauses = named(src, &all, K::Clause);
     assert_eq!(
         clauses,
         [
@@ -629,4 +629,36 @@ fn dml_top_current_of_values_and_legacy_literals() {
         ]
     );
     find(&all, K::GlobalVariable, "@@ROWCOUNT");
+}
+
+/// Synapse / Azure-only object types are statements, not unparsed code, and
+/// a hint list that starts with a hint outside the common set is still hints.
+#[test]
+fn azure_object_types_and_rare_table_hints() {
+    let src = "DROP SENSITIVITY CLASSIFICATION FROM dbo.t.c;\n\
+               CREATE WORKLOAD CLASSIFIER wc WITH (WORKLOAD_GROUP = 'wg');\n\
+               ALTER DIAGNOSTIC SESSION ds AS N'<x/>';\n\
+               DROP FEDERATION f;\n\
+               SELECT * FROM t WITH (FASTFIRSTROW, NOLOCK);";
+    let all = obs(src);
+    no_unparsed(&all);
+    let statements: Vec<_> = named(src, &all, K::Statement)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(
+        statements,
+        [
+            "DROP SENSITIVITY CLASSIFICATION",
+            "CREATE WORKLOAD CLASSIFIER",
+            "ALTER DIAGNOSTIC SESSION",
+            "DROP FEDERATION",
+            "SELECT",
+        ]
+    );
+    let hints: Vec<_> = named(src, &all, K::TableHint)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(hints, ["FASTFIRSTROW", "NOLOCK"]);
 }
