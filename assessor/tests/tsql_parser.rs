@@ -33,6 +33,14 @@ fn named<'a>(src: &'a str, all: &'a [Observation], kind: K) -> Vec<(&'a str, &'a
         .collect()
 }
 
+/// The names of every observation of `kind`, in order.
+fn names(all: &[Observation], kind: K) -> Vec<&str> {
+    all.iter()
+        .filter(|o| o.kind == kind)
+        .map(|o| o.name.as_str())
+        .collect()
+}
+
 fn no_unparsed(all: &[Observation]) {
     let bad: Vec<_> = all.iter().filter(|o| o.kind == K::Unparsed).collect();
     assert!(bad.is_empty(), "{bad:#?}");
@@ -74,13 +82,8 @@ fn statements_are_named_by_leading_keywords() {
                GOTO l\nl:\nRETURN";
     let all = obs(src);
     no_unparsed(&all);
-    let names: Vec<&str> = all
-        .iter()
-        .filter(|o| o.kind == K::Statement)
-        .map(|o| o.name.as_str())
-        .collect();
     assert_eq!(
-        names,
+        names(&all, K::Statement),
         vec![
             "CREATE PROCEDURE",
             "SELECT",
@@ -135,19 +138,15 @@ fn statement_boundaries_without_semicolons() {
                IF EXISTS (SELECT 1) DROP TABLE IF EXISTS t ELSE PRINT 'x'";
     let all = obs(src);
     no_unparsed(&all);
-    let names: Vec<&str> = all
-        .iter()
-        .filter(|o| o.kind == K::Statement)
-        .map(|o| o.name.as_str())
-        .collect();
     assert_eq!(
-        names,
+        names(&all, K::Statement),
         vec![
             "INSERT",
             "UPDATE",
             "ALTER TABLE",
             "DECLARE CURSOR",
             "SELECT",
+            "IF",
             "DROP TABLE",
             "PRINT"
         ]
@@ -642,10 +641,7 @@ fn azure_object_types_and_rare_table_hints() {
                SELECT * FROM t WITH (FASTFIRSTROW, NOLOCK);";
     let all = obs(src);
     no_unparsed(&all);
-    let statements: Vec<_> = named(src, &all, K::Statement)
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
+    let statements = names(&all, K::Statement);
     assert_eq!(
         statements,
         [
@@ -656,9 +652,17 @@ fn azure_object_types_and_rare_table_hints() {
             "SELECT",
         ]
     );
-    let hints: Vec<_> = named(src, &all, K::TableHint)
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
+    let hints = names(&all, K::TableHint);
     assert_eq!(hints, ["FASTFIRSTROW", "NOLOCK"]);
+}
+
+/// IF and WHILE are statements of their own (their conditions were already
+/// read in an `IF` / `WHILE` context, but nothing said the statement was there).
+#[test]
+fn if_and_while_are_statements() {
+    let src = "IF @a > 0 PRINT 'x' ELSE WHILE @i < 3 SET @i += 1;";
+    let all = obs(src);
+    no_unparsed(&all);
+    let statements = names(&all, K::Statement);
+    assert_eq!(statements, ["IF", "PRINT", "WHILE", "SET"]);
 }

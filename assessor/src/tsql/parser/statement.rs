@@ -58,6 +58,7 @@ impl Parser<'_> {
             "BEGIN" => self.begin(),
             "IF" | "WHILE" => {
                 self.stmt = w.as_str().to_owned();
+                self.emit(K::Statement, w.as_str(), None, i, i);
                 self.pos += 1;
                 let mut st = Stmt::new(Kind::Cond);
                 self.scan(&mut st);
