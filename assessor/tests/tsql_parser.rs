@@ -666,3 +666,28 @@ fn if_and_while_are_statements() {
     let statements = names(&all, K::Statement);
     assert_eq!(statements, ["IF", "PRINT", "WHILE", "SET"]);
 }
+
+/// Forms the catalog tells apart by the statement's detail.
+#[test]
+fn create_table_as_select_and_begin_dialog_conversation() {
+    let src = "CREATE TABLE t2 WITH (DISTRIBUTION = HASH(a)) AS SELECT a FROM t;\n\
+               CREATE TABLE t3 (a int, b AS (a + 1));\n\
+               BEGIN DIALOG CONVERSATION @h FROM SERVICE s TO SERVICE 'x';\n\
+               BEGIN DIALOG @h FROM SERVICE s TO SERVICE 'x';";
+    let all = obs(src);
+    no_unparsed(&all);
+    let details: Vec<_> = all
+        .iter()
+        .filter(|o| o.kind == K::Statement && o.name != "SELECT")
+        .map(|o| (o.name.as_str(), o.detail.as_deref()))
+        .collect();
+    assert_eq!(
+        details,
+        [
+            ("CREATE TABLE", Some("AS SELECT")),
+            ("CREATE TABLE", None),
+            ("BEGIN DIALOG", Some("CONVERSATION")),
+            ("BEGIN DIALOG", None),
+        ]
+    );
+}

@@ -131,6 +131,15 @@ impl Parser<'_> {
             "DISTRIBUTED" => {
                 self.simple_named("BEGIN DISTRIBUTED TRANSACTION", 3, Kind::Other);
             }
+            "DIALOG" if self.is_word(i + 2, "CONVERSATION") => {
+                // detail: the optional CONVERSATION keyword, as written.
+                self.stmt = "BEGIN DIALOG".into();
+                let detail = Some("CONVERSATION".to_owned());
+                self.emit(K::Statement, "BEGIN DIALOG", detail, i, i + 2);
+                self.pos += 3;
+                let mut st = Stmt::new(Kind::Other);
+                self.scan(&mut st);
+            }
             "DIALOG" | "CONVERSATION" => {
                 let name = format!("BEGIN {}", next.as_str());
                 self.simple_named(&name, 2, Kind::Other);
@@ -629,6 +638,28 @@ impl Parser<'_> {
     }
 
     /// CREATE / ALTER / DROP statements.
+    /// Whether the table named at `k` is created from a query (Synapse's
+    /// `CREATE TABLE t [(cols)] [WITH (...)] AS SELECT ...`).
+    fn is_as_select(&self, k: usize) -> bool {
+        if !self.is_name(k) {
+            return false;
+        }
+        let mut j = self.read_name(k).last + 1;
+        if self.is_op(j, "(") {
+            match self.close_paren(j) {
+                Some(close) => j = close + 1,
+                None => return false,
+            }
+        }
+        if self.is_word(j, "WITH") && self.is_op(j + 1, "(") {
+            match self.close_paren(j + 1) {
+                Some(close) => j = close + 1,
+                None => return false,
+            }
+        }
+        self.is_word(j, "AS") && self.is_word(j + 1, "SELECT")
+    }
+
     fn ddl(&mut self) {
         let i = self.pos;
         let verb = self.upper(i);
@@ -662,7 +693,9 @@ impl Parser<'_> {
         name.push(' ');
         name.push_str(&ty);
         self.stmt = name.clone();
-        self.emit(K::Statement, name.clone(), None, i, j + n - 1);
+        let detail =
+            (name == "CREATE TABLE" && self.is_as_select(j + n)).then(|| "AS SELECT".into());
+        self.emit(K::Statement, name.clone(), detail, i, j + n - 1);
         for m in mods_start..mods_end {
             let opt = self.name_text(m);
             self.emit(K::Option, opt, None, m, m);
