@@ -191,7 +191,7 @@ fn sqlcmd_observations(text: &str, batches: &batch::Batches, out: &mut Vec<Obser
             }
             _ => {
                 // `:setvar`, `:r`, `:on error`, `!!`: the command word only.
-                let cmd = if s.starts_with("!!") {
+                let cmd = if s.starts_with("!!") || s.starts_with(":!!") {
                     "!!".to_owned()
                 } else {
                     let word: String = s
