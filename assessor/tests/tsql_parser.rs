@@ -691,3 +691,15 @@ fn create_table_as_select_and_begin_dialog_conversation() {
         ]
     );
 }
+
+/// `"text"` is a string only while QUOTED_IDENTIFIER is OFF, across batches.
+#[test]
+fn double_quoted_strings_follow_quoted_identifier() {
+    let src = "SELECT \"a\" FROM t;\nSET QUOTED_IDENTIFIER OFF;\nGO\nSELECT \"b\", [c];\n\
+               SET QUOTED_IDENTIFIER ON;\nSELECT \"d\" FROM t;";
+    let all = obs(src);
+    assert_eq!(
+        named(src, &all, K::Clause),
+        [("DOUBLE QUOTED STRING", "\"b\"")]
+    );
+}
