@@ -21,7 +21,7 @@ use assessor::tsql::parse_script;
 
 /// Features no example proves reachable yet (printed by the test). Lower it
 /// when you add examples; it must never rise.
-const UNPROVEN_AT_MOST: usize = 237;
+const UNPROVEN_AT_MOST: usize = 236;
 
 /// The features a snippet produces, at any status.
 fn features_of(analyzer: &Analyzer<'_>, text: &str) -> BTreeSet<String> {
