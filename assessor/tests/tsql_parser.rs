@@ -586,9 +586,9 @@ fn backup_forms_insert_bulk_and_trim_from() {
     let trims: Vec<_> = all
         .iter()
         .filter(|o| o.kind == K::Clause && o.name == "TRIM FROM")
-        .map(|o| at(src, o))
+        .map(|o| (at(src, o), o.detail.as_deref()))
         .collect();
-    assert_eq!(trims, ["TRIM", "TRIM"]);
+    assert_eq!(trims, [("TRIM", None), ("TRIM", Some("LEADING"))]);
 }
 
 /// Clauses the catalog had rules for but the parser never observed.

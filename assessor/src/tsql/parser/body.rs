@@ -557,13 +557,16 @@ impl Parser<'_> {
             .and_then(|index| self.literal_argument(last + 1, index));
         let clause = property.map(|value| (format!("{name} ARGUMENT"), value));
         let trim_from = kind == K::Function && name == "TRIM" && self.trim_from(last + 1);
+        // detail: the SQL Server 2022 LEADING / TRAILING / BOTH keyword, if any.
+        let trim_side = (trim_from && self.is_any_word(last + 2, &["LEADING", "TRAILING", "BOTH"]))
+            .then(|| self.upper(last + 2).as_str().to_owned());
         self.emit(kind, name, None, first, last);
         let k = self.obs.len() - 1;
         if let Some((clause, value)) = clause {
             self.emit(K::Clause, clause, Some(value), first, last);
         }
         if trim_from {
-            self.emit(K::Clause, "TRIM FROM", None, first, last);
+            self.emit(K::Clause, "TRIM FROM", trim_side, first, last);
         }
         self.pos = last + 1;
         st.pending = Some(frame_kind);
