@@ -19,9 +19,9 @@ use assessor::rules::pattern::Pattern;
 use assessor::tsql::observation::ObservationKind as K;
 use assessor::tsql::parse_script;
 
-/// Features no example proves reachable yet (printed by the test). Lower it
-/// when you add examples; it must never rise.
-const UNPROVEN_AT_MOST: usize = 228;
+/// Features no example proves reachable (printed by the test): none. A new
+/// feature comes with an example, or this fails.
+const UNPROVEN_AT_MOST: usize = 0;
 
 /// The features a snippet produces, at any status.
 fn features_of(analyzer: &Analyzer<'_>, text: &str) -> BTreeSet<String> {
@@ -83,7 +83,18 @@ fn every_feature_is_produced_by_some_tsql() {
     let analyzer = Analyzer::new(&catalog, catalog.latest());
     let mut unproven = Vec::new();
     let (mut by_example, mut by_pattern) = (0usize, 0usize);
+    let mut facts = 0usize;
     for feature in catalog.features() {
+        // Facts of a live server's catalog (a linked server, an Agent job):
+        // the inventory tests produce them, no T-SQL can.
+        if feature
+            .patterns
+            .iter()
+            .all(|p| p.what.kind == K::ServerObject)
+        {
+            facts += 1;
+            continue;
+        }
         let produced = |text: &String| features_of(&analyzer, text).contains(&feature.id);
         if feature.examples.iter().any(produced) {
             by_example += 1;
@@ -105,7 +116,7 @@ fn every_feature_is_produced_by_some_tsql() {
     }
     println!(
         "{} features: {by_example} proven by their examples, {by_pattern} by a snippet \
-         written from a pattern, {} unproven:\n  {}",
+         written from a pattern, {facts} live-server facts, {} unproven:\n  {}",
         catalog.features().len(),
         unproven.len(),
         unproven.join("\n  ")

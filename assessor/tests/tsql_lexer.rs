@@ -95,7 +95,7 @@ fn operators() {
 
 #[test]
 fn sqlcmd_forms() {
-    let src = ":setvar db \"x\"\r\nUSE $(db)\n  !! dir\nselect ':r no'\nGO 2\n";
+    let src = ":setvar db \"x\"\r\nUSE $(db)\n  !! dir\n:!! ls\nselect ':r no'\nGO 2\n";
     assert_eq!(
         lex(src),
         vec![
@@ -103,6 +103,7 @@ fn sqlcmd_forms() {
             (T::Word, "USE"),
             (T::SqlcmdVariable, "$(db)"),
             (T::SqlcmdDirective, "!! dir"),
+            (T::SqlcmdDirective, ":!! ls"),
             (T::Word, "select"),
             (T::String, "':r no'"),
             (T::BatchSeparator, "GO 2"),

@@ -25,6 +25,22 @@ fn at<'a>(src: &'a str, o: &Observation) -> &'a str {
     &src[o.offset..o.offset + o.len]
 }
 
+/// (name, source text) of every observation of `kind`, in order.
+fn named<'a>(src: &'a str, all: &'a [Observation], kind: K) -> Vec<(&'a str, &'a str)> {
+    all.iter()
+        .filter(|o| o.kind == kind)
+        .map(|o| (o.name.as_str(), at(src, o)))
+        .collect()
+}
+
+/// The names of every observation of `kind`, in order.
+fn names(all: &[Observation], kind: K) -> Vec<&str> {
+    all.iter()
+        .filter(|o| o.kind == kind)
+        .map(|o| o.name.as_str())
+        .collect()
+}
+
 fn no_unparsed(all: &[Observation]) {
     let bad: Vec<_> = all.iter().filter(|o| o.kind == K::Unparsed).collect();
     assert!(bad.is_empty(), "{bad:#?}");
@@ -66,13 +82,8 @@ fn statements_are_named_by_leading_keywords() {
                GOTO l\nl:\nRETURN";
     let all = obs(src);
     no_unparsed(&all);
-    let names: Vec<&str> = all
-        .iter()
-        .filter(|o| o.kind == K::Statement)
-        .map(|o| o.name.as_str())
-        .collect();
     assert_eq!(
-        names,
+        names(&all, K::Statement),
         vec![
             "CREATE PROCEDURE",
             "SELECT",
@@ -127,19 +138,15 @@ fn statement_boundaries_without_semicolons() {
                IF EXISTS (SELECT 1) DROP TABLE IF EXISTS t ELSE PRINT 'x'";
     let all = obs(src);
     no_unparsed(&all);
-    let names: Vec<&str> = all
-        .iter()
-        .filter(|o| o.kind == K::Statement)
-        .map(|o| o.name.as_str())
-        .collect();
     assert_eq!(
-        names,
+        names(&all, K::Statement),
         vec![
             "INSERT",
             "UPDATE",
             "ALTER TABLE",
             "DECLARE CURSOR",
             "SELECT",
+            "IF",
             "DROP TABLE",
             "PRINT"
         ]
@@ -446,11 +453,7 @@ fn table_ddl_constructs() {
 fn unparsable_code_is_reported_and_parsing_resumes() {
     let src = "SELECT 1;\nFOO BAR BAZ\nSELECT 2\nEND\nSELECT 3)\nSELECT 4";
     let all = obs(src);
-    let bad: Vec<(&str, &str)> = all
-        .iter()
-        .filter(|o| o.kind == K::Unparsed)
-        .map(|o| (o.name.as_str(), at(src, o)))
-        .collect();
+    let bad = named(src, &all, K::Unparsed);
     assert_eq!(
         bad,
         vec![
@@ -545,6 +548,159 @@ fn service_broker_and_signatures_are_statements() {
             .filter(|o| o.name == "CROSS DATABASE REFERENCE")
             .count(),
         1
+    );
+}
+
+/// BACKUP / RESTORE / KILL say what they act on (the catalog has one feature
+/// per form), INSERT BULK is its own statement, and TRIM's standard form
+/// (`chars FROM s`) is a clause, not any FROM later in the statement.
+#[test]
+fn backup_forms_insert_bulk_and_trim_from() {
+    let src = "BACKUP SERVICE MASTER KEY TO FILE = 'k' ENCRYPTION BY PASSWORD = 'p';\n\
+               RESTORE LOG db FROM DISK = 'l';\n\
+               KILL STATS JOB 12;\n\
+               KILL 52;\n\
+               INSERT BULK dbo.t (a int);\n\
+               SELECT TRIM('x' FROM a), TRIM(LEADING FROM b) FROM t;\n\
+               SELECT TRIM(a) FROM t;";
+    let all = obs(src);
+    no_unparsed(&all);
+    let details: Vec<_> = all
+        .iter()
+        .filter(|o| {
+            o.kind == K::Statement && ["BACKUP", "RESTORE", "KILL"].contains(&o.name.as_str())
+        })
+        .map(|o| (o.name.as_str(), o.detail.as_deref()))
+        .collect();
+    assert_eq!(
+        details,
+        [
+            ("BACKUP", Some("SERVICE MASTER KEY")),
+            ("RESTORE", Some("LOG")),
+            ("KILL", Some("STATS JOB")),
+            ("KILL", None),
+        ]
+    );
+    let bulk = find(&all, K::Statement, "INSERT BULK");
+    assert_eq!(at(src, bulk), "INSERT BULK");
+    let trims: Vec<_> = all
+        .iter()
+        .filter(|o| o.kind == K::Clause && o.name == "TRIM FROM")
+        .map(|o| (at(src, o), o.detail.as_deref()))
+        .collect();
+    assert_eq!(trims, [("TRIM", None), ("TRIM", Some("LEADING"))]);
+}
+
+/// Clauses the catalog had rules for but the parser never observed.
+#[test]
+fn dml_top_current_of_values_and_legacy_literals() {
+    let src = "DELETE TOP (10) FROM t WHERE CURRENT OF c;\n\
+               SELECT a FROM t GROUP BY ALL a;\n\
+               SELECT * FROM (VALUES (1)) AS v(a) WHERE a !< 1 AND b !> 2 AND n LIKE '[a-c]%';\n\
+               INSERT INTO x SELECT id FROM (DELETE FROM t OUTPUT deleted.id) AS d;\n\
+               SELECT $IDENTITY, $12.5 FROM db_owner.t;\n\
+               DECLARE @@n int, @m int = @@ROWCOUNT;\n\
+               CREATE TABLE db_datareader.t (id uniqueidentifier ROWGUIDCOL);\n\
+               SELECT 'a\\\nb', 'c:\\';";
+    let all = obs(src);
+    no_unparsed(&all);
+    let clauses = named(src, &all, K::Clause);
+    assert_eq!(
+        clauses,
+        [
+            ("DELETE TOP", "DELETE TOP"),
+            ("WHERE CURRENT OF", "WHERE CURRENT OF"),
+            ("GROUP BY ALL", "GROUP BY ALL"),
+            ("VALUES IN FROM", "VALUES"),
+            ("!<", "!<"),
+            ("!>", "!>"),
+            ("LIKE BRACKETS", "LIKE '[a-c]%'"),
+            ("DML TABLE SOURCE", "DELETE"),
+            ("OUTPUT", "OUTPUT"),
+            ("$IDENTITY", "$IDENTITY"),
+            ("MONEY LITERAL", "$12.5"),
+            ("DB_OWNER SCHEMA", "db_owner.t"),
+            ("@@LOCAL VARIABLE", "@@n"),
+            ("DB_OWNER SCHEMA", "db_datareader.t"),
+            // The column property (a rule of its own, bound to CREATE TABLE).
+            ("ROWGUIDCOL", "ROWGUIDCOL"),
+            ("LINE CONTINUATION", "'a\\\nb'"),
+        ]
+    );
+    find(&all, K::GlobalVariable, "@@ROWCOUNT");
+}
+
+/// Synapse / Azure-only object types are statements, not unparsed code, and
+/// a hint list that starts with a hint outside the common set is still hints.
+#[test]
+fn azure_object_types_and_rare_table_hints() {
+    let src = "DROP SENSITIVITY CLASSIFICATION FROM dbo.t.c;\n\
+               CREATE WORKLOAD CLASSIFIER wc WITH (WORKLOAD_GROUP = 'wg');\n\
+               ALTER DIAGNOSTIC SESSION ds AS N'<x/>';\n\
+               DROP FEDERATION f;\n\
+               SELECT * FROM t WITH (FASTFIRSTROW, NOLOCK);";
+    let all = obs(src);
+    no_unparsed(&all);
+    let statements = names(&all, K::Statement);
+    assert_eq!(
+        statements,
+        [
+            "DROP SENSITIVITY CLASSIFICATION",
+            "CREATE WORKLOAD CLASSIFIER",
+            "ALTER DIAGNOSTIC SESSION",
+            "DROP FEDERATION",
+            "SELECT",
+        ]
+    );
+    let hints = names(&all, K::TableHint);
+    assert_eq!(hints, ["FASTFIRSTROW", "NOLOCK"]);
+}
+
+/// IF and WHILE are statements of their own (their conditions were already
+/// read in an `IF` / `WHILE` context, but nothing said the statement was there).
+#[test]
+fn if_and_while_are_statements() {
+    let src = "IF @a > 0 PRINT 'x' ELSE WHILE @i < 3 SET @i += 1;";
+    let all = obs(src);
+    no_unparsed(&all);
+    let statements = names(&all, K::Statement);
+    assert_eq!(statements, ["IF", "PRINT", "WHILE", "SET"]);
+}
+
+/// Forms the catalog tells apart by the statement's detail.
+#[test]
+fn create_table_as_select_and_begin_dialog_conversation() {
+    let src = "CREATE TABLE t2 WITH (DISTRIBUTION = HASH(a)) AS SELECT a FROM t;\n\
+               CREATE TABLE t3 (a int, b AS (a + 1));\n\
+               BEGIN DIALOG CONVERSATION @h FROM SERVICE s TO SERVICE 'x';\n\
+               BEGIN DIALOG @h FROM SERVICE s TO SERVICE 'x';";
+    let all = obs(src);
+    no_unparsed(&all);
+    let details: Vec<_> = all
+        .iter()
+        .filter(|o| o.kind == K::Statement && o.name != "SELECT")
+        .map(|o| (o.name.as_str(), o.detail.as_deref()))
+        .collect();
+    assert_eq!(
+        details,
+        [
+            ("CREATE TABLE", Some("AS SELECT")),
+            ("CREATE TABLE", None),
+            ("BEGIN DIALOG", Some("CONVERSATION")),
+            ("BEGIN DIALOG", None),
+        ]
+    );
+}
+
+/// `"text"` is a string only while QUOTED_IDENTIFIER is OFF, across batches.
+#[test]
+fn double_quoted_strings_follow_quoted_identifier() {
+    let src = "SELECT \"a\" FROM t;\nSET QUOTED_IDENTIFIER OFF;\nGO\nSELECT \"b\", [c];\n\
+               SET QUOTED_IDENTIFIER ON;\nSELECT \"d\" FROM t;";
+    let all = obs(src);
+    assert_eq!(
+        named(src, &all, K::Clause),
+        [("DOUBLE QUOTED STRING", "\"b\"")]
     );
 }
 

@@ -287,6 +287,21 @@ impl<'c> Matcher<'c> {
     }
 }
 
+/// `text` starts with `prefix`; a prefix that ends in a number of two or
+/// more digits (`@@ERROR=241`) must end where the text's number ends, so
+/// that it does not match `@@ERROR=2410`. A single trailing digit stays a
+/// plain prefix (`RAISERROR5` for `RAISERROR 50001 'msg'`).
+fn starts_with_whole(text: &str, prefix: &str) -> bool {
+    let bytes = prefix.as_bytes();
+    let number = bytes.len() >= 2 && bytes[bytes.len() - 2..].iter().all(u8::is_ascii_digit);
+    text.starts_with(prefix)
+        && !(number
+            && text
+                .as_bytes()
+                .get(prefix.len())
+                .is_some_and(u8::is_ascii_digit))
+}
+
 fn text_holds(pattern: &Pattern, squeezed: &str, raw: &str, layout: &Layout<'_>) -> bool {
     (pattern.text_contains.is_empty()
         || pattern
@@ -297,7 +312,7 @@ fn text_holds(pattern: &Pattern, squeezed: &str, raw: &str, layout: &Layout<'_>)
             || pattern
                 .text_starts_with
                 .iter()
-                .any(|prefix| squeezed.starts_with(prefix.as_str())))
+                .any(|prefix| starts_with_whole(squeezed, prefix)))
         && !pattern
             .text_lacks
             .iter()
@@ -450,6 +465,15 @@ mod tests {
     use super::*;
     use crate::findings::ObjectRef;
     use crate::tsql::ObjectSpan;
+
+    #[test]
+    fn a_number_at_the_end_of_a_prefix_is_whole() {
+        assert!(starts_with_whole("@@ERROR=241PRINT'X'", "@@ERROR=241"));
+        assert!(starts_with_whole("@@ERROR=241", "@@ERROR=241"));
+        assert!(!starts_with_whole("@@ERROR=2410PRINT'X'", "@@ERROR=241"));
+        assert!(starts_with_whole("RAISERROR50001'MSG'", "RAISERROR5"));
+        assert!(!starts_with_whole("RAISERROR('X',16,1)", "RAISERROR5"));
+    }
 
     const VERSIONS: &str = r#"
 [[version]]

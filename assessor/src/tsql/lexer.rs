@@ -230,7 +230,9 @@ impl Iterator for Lexer<'_> {
                 self.pos += len;
                 return Some(self.tok(TokenKind::BatchSeparator, start));
             }
-            if (b == b':' && b1.is_ascii_alphabetic()) || (b == b'!' && b1 == b'!') {
+            // `:setvar x 1`, `!! dir`, and `:!! dir` (the colon is optional).
+            let shell = b1 == b'!' && (b == b'!' || b == b':' && self.peek(2) == b'!');
+            if (b == b':' && b1.is_ascii_alphabetic()) || shell {
                 self.skip_to_line_end();
                 return Some(self.tok(TokenKind::SqlcmdDirective, start));
             }

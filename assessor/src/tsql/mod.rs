@@ -80,7 +80,17 @@
 //!   `CHECK CONSTRAINT`, `ENABLE TRIGGER`, `SWITCH`, `ALTER DATABASE CURRENT`,
 //!   `INLINE TABLE-VALUED FUNCTION`, `MULTI-STATEMENT TABLE-VALUED FUNCTION`,
 //!   `EXTERNAL NAME`, `NUMBERED PROCEDURE`, `OLD STYLE OUTER JOIN` (detail
-//!   `*=`/`=*`).
+//!   `*=`/`=*`), `INSERT|UPDATE|DELETE TOP`, `WHERE CURRENT OF`,
+//!   `GROUP BY ALL`, `VALUES IN FROM`, `DML TABLE SOURCE`, `!<`, `!>`,
+//!   `LIKE BRACKETS`, `$IDENTITY`, `$ROWGUID`, `IDENTITYCOL`,
+//!   `@@LOCAL VARIABLE`, `DB_OWNER SCHEMA` (any fixed-role schema),
+//!   `MONEY LITERAL`, `LINE CONTINUATION`, `DOUBLE QUOTED STRING` (under
+//!   `SET QUOTED_IDENTIFIER OFF`), `TRIM FROM` (detail `LEADING`/`TRAILING`/
+//!   `BOTH` when given).
+//! - `Statement` details: `WAITFOR` (`DELAY`/`TIME`), `BACKUP`/`RESTORE`/
+//!   `KILL` (`DATABASE`, `LOG`, `CERTIFICATE`, `MASTER KEY`, `SERVICE MASTER
+//!   KEY`, `SYMMETRIC KEY`, `STATS JOB`, `QUERY NOTIFICATION SUBSCRIPTION`),
+//!   `CREATE TABLE` (`AS SELECT`), `BEGIN DIALOG` (`CONVERSATION`).
 //! - `Method`: `VALUE`, `NODES`, `QUERY`, `EXIST`, `MODIFY`, `TOSTRING`,
 //!   `GETANCESTOR`, `STGEOMFROMWKB`, `POINT` (`type::Method`), ...;
 //!   `detail` is the argument count.
@@ -96,7 +106,7 @@ pub mod observation;
 mod parser;
 
 use crate::findings::ObjectRef;
-use lexer::TokenKind;
+use lexer::{Token, TokenKind};
 use observation::{Observation, ObservationKind};
 
 /// An object defined by the script (CREATE/ALTER PROCEDURE, VIEW, ...), with
@@ -153,12 +163,45 @@ pub fn parse_script(text: &str) -> Script {
             }
         }
     }
+    double_quoted_strings(text, &batches.tokens, &mut observations);
     observations.sort_by_key(|o| o.offset);
     objects.sort_by_key(|o| o.start);
     Script {
         observations,
         objects,
     }
+}
+
+/// While `SET QUOTED_IDENTIFIER OFF` is in force (it lasts across batches
+/// until set back ON), `"text"` is a string literal, not an identifier.
+fn double_quoted_strings(text: &str, tokens: &[Token], out: &mut Vec<Observation>) {
+    let switches: Vec<(usize, bool)> = out
+        .iter()
+        .filter(|o| o.kind == ObservationKind::SetOption && o.name == "QUOTED_IDENTIFIER")
+        .map(|o| (o.offset, o.detail.as_deref() == Some("OFF")))
+        .collect();
+    if !switches.iter().any(|&(_, off)| off) {
+        return;
+    }
+    let found: Vec<Observation> = tokens
+        .iter()
+        .filter(|t| t.kind == TokenKind::QuotedIdent && t.text(text).starts_with('"'))
+        .filter(|t| {
+            switches
+                .iter()
+                .rfind(|&&(at, _)| at < t.start)
+                .is_some_and(|&(_, off)| off)
+        })
+        .map(|t| Observation {
+            kind: ObservationKind::Clause,
+            name: "DOUBLE QUOTED STRING".to_owned(),
+            detail: None,
+            statement: String::new(),
+            offset: t.start,
+            len: t.end - t.start,
+        })
+        .collect();
+    out.extend(found);
 }
 
 fn sqlcmd_var(var: &str, offset: usize, len: usize) -> Observation {
@@ -191,7 +234,7 @@ fn sqlcmd_observations(text: &str, batches: &batch::Batches, out: &mut Vec<Obser
             }
             _ => {
                 // `:setvar`, `:r`, `:on error`, `!!`: the command word only.
-                let cmd = if s.starts_with("!!") {
+                let cmd = if s.starts_with("!!") || s.starts_with(":!!") {
                     "!!".to_owned()
                 } else {
                     let word: String = s

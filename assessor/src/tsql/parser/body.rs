@@ -318,8 +318,29 @@ impl Parser<'_> {
                     self.pos += 1;
                 }
                 TokenKind::GlobalVariable => {
-                    let name = self.text(self.pos).to_uppercase();
-                    self.emit(K::GlobalVariable, name, None, self.pos, self.pos);
+                    // `DECLARE @@x int`: a local variable named with `@@`.
+                    let declared = depth0
+                        && st.kind == Kind::Declare
+                        && (self.is_word(self.pos.wrapping_sub(1), "DECLARE")
+                            || self.is_op(self.pos.wrapping_sub(1), ","));
+                    if declared {
+                        self.emit(K::Clause, "@@LOCAL VARIABLE", None, self.pos, self.pos);
+                    } else {
+                        let name = self.text(self.pos).to_uppercase();
+                        self.emit(K::GlobalVariable, name, None, self.pos, self.pos);
+                    }
+                    self.pos += 1;
+                }
+                TokenKind::Money => {
+                    self.emit(K::Clause, "MONEY LITERAL", None, self.pos, self.pos);
+                    self.pos += 1;
+                }
+                // A backslash-newline inside a literal continues the line.
+                TokenKind::String | TokenKind::NString | TokenKind::Binary
+                    if self.text(self.pos).contains("\\\n")
+                        || self.text(self.pos).contains("\\\r\n") =>
+                {
+                    self.emit(K::Clause, "LINE CONTINUATION", None, self.pos, self.pos);
                     self.pos += 1;
                 }
                 TokenKind::Variable => self.variable(st),
@@ -398,6 +419,11 @@ impl Parser<'_> {
                 } else if matches!(st.kind, Kind::AlterDatabase) || st.alter_add {
                     st.item_at_depth0 = true;
                 }
+                false
+            }
+            "!<" | "!>" => {
+                let op = self.text(i).to_owned();
+                self.emit(K::Clause, op, None, i, i);
                 false
             }
             // `a *= b` as a join; `UPDATE t SET a *= 2, b *= 3` assigns.
@@ -541,10 +567,17 @@ impl Parser<'_> {
                 last,
             );
         }
+        let trim_from = kind == K::Function && name == "TRIM" && self.trim_from(last + 1);
+        // detail: the SQL Server 2022 LEADING / TRAILING / BOTH keyword, if any.
+        let trim_side = (trim_from && self.is_any_word(last + 2, &["LEADING", "TRAILING", "BOTH"]))
+            .then(|| self.upper(last + 2).as_str().to_owned());
         self.emit(kind, name, None, first, last);
         let k = self.obs.len() - 1;
         if let Some((clause, value)) = clause {
             self.emit(K::Clause, clause, Some(value), first, last);
+        }
+        if trim_from {
+            self.emit(K::Clause, "TRIM FROM", trim_side, first, last);
         }
         self.pos = last + 1;
         st.pending = Some(frame_kind);
@@ -555,6 +588,33 @@ impl Parser<'_> {
         {
             f.obs = Some(k);
         }
+    }
+
+    /// Whether the `TRIM(` at `open` uses the SQL-standard form
+    /// (`TRIM('x' FROM s)`, `TRIM(LEADING FROM s)`): a `FROM` at its own
+    /// depth, or a leading `LEADING` / `TRAILING` / `BOTH`.
+    fn trim_from(&self, open: usize) -> bool {
+        let Some(close) = self
+            .is_op(open, "(")
+            .then(|| self.close_paren(open))
+            .flatten()
+        else {
+            return false;
+        };
+        if self.is_any_word(open + 1, &["LEADING", "TRAILING", "BOTH"]) {
+            return true;
+        }
+        let mut depth = 0usize;
+        for j in open + 1..close {
+            if self.is_op(j, "(") {
+                depth += 1;
+            } else if self.is_op(j, ")") {
+                depth = depth.saturating_sub(1);
+            } else if depth == 0 && self.is_word(j, "FROM") {
+                return true;
+            }
+        }
+        false
     }
 
     /// The upper-case text of the string literal that is argument `index`
@@ -987,6 +1047,12 @@ impl Parser<'_> {
             // Compare without allocating: this runs for every dotted name.
             let schema = n.part(parts - 2).map_or("", |p| self.unquoted(p));
             let object = n.part(parts - 1).map_or("", |p| self.unquoted(p));
+            if keywords::LEGACY_SCHEMAS
+                .iter()
+                .any(|l| schema.eq_ignore_ascii_case(l))
+            {
+                self.emit(K::Clause, "DB_OWNER SCHEMA", None, n.first, n.last);
+            }
             if schema.eq_ignore_ascii_case("SYS")
                 || schema.eq_ignore_ascii_case("INFORMATION_SCHEMA")
             {
@@ -1342,6 +1408,62 @@ impl Parser<'_> {
                 self.pos += 2;
                 true
             }
+            // INSERT / UPDATE / DELETE TOP (n): which rows is not determined.
+            "TOP" if self.is_any_word(i.wrapping_sub(1), &["INSERT", "UPDATE", "DELETE"]) => {
+                let name = format!("{} TOP", self.upper(i - 1).as_str());
+                self.emit(K::Clause, name, None, i - 1, i);
+                false
+            }
+            "GROUP" if next == "BY" && self.is_word(i + 2, "ALL") => {
+                self.emit(K::Clause, "GROUP BY ALL", None, i, i + 2);
+                self.pos += 3;
+                true
+            }
+            "WHERE" if next == "CURRENT" && self.is_word(i + 2, "OF") => {
+                self.emit(K::Clause, "WHERE CURRENT OF", None, i, i + 2);
+                self.pos += 3;
+                true
+            }
+            // `FROM (VALUES (1), (2)) AS v(a)`, `JOIN (VALUES ...)`.
+            "VALUES"
+                if self.is_op(i.wrapping_sub(1), "(")
+                    && self.is_any_word(i.wrapping_sub(2), &["FROM", "JOIN", "APPLY"]) =>
+            {
+                self.emit(K::Clause, "VALUES IN FROM", None, i, i);
+                self.pos += 1;
+                true
+            }
+            // `FROM (DELETE ... OUTPUT ...) AS d`: composable DML.
+            "INSERT" | "UPDATE" | "DELETE" | "MERGE"
+                if self.is_op(i.wrapping_sub(1), "(")
+                    && self.is_any_word(i.wrapping_sub(2), &["FROM", "JOIN", "APPLY"]) =>
+            {
+                self.emit(K::Clause, "DML TABLE SOURCE", None, i, i);
+                false
+            }
+            // `LIKE '[A-C]%'`: a character class in a literal pattern.
+            "LIKE"
+                if matches!(
+                    self.kind(i + 1),
+                    Some(TokenKind::String | TokenKind::NString)
+                ) && self.text(i + 1).contains('[') =>
+            {
+                self.emit(K::Clause, "LIKE BRACKETS", None, i, i + 1);
+                self.pos += 2;
+                true
+            }
+            // `$IDENTITY`, `$ROWGUID`, `IDENTITYCOL` as a column reference
+            // (ROWGUIDCOL is also a column property in table DDL).
+            "$IDENTITY" | "$ROWGUID" | "IDENTITYCOL" | "ROWGUIDCOL"
+                if matches!(
+                    st.kind,
+                    Kind::Select | Kind::Insert | Kind::Update | Kind::Delete
+                ) =>
+            {
+                self.emit(K::Clause, w.to_owned(), None, i, i);
+                self.pos += 1;
+                true
+            }
             "TOP" => {
                 if self.is_any_word(i.wrapping_sub(1), &["SELECT", "DISTINCT", "ALL"])
                     && st.tops.len() < 64
@@ -1527,6 +1649,13 @@ impl Parser<'_> {
             "DESC" if st.kind == Kind::AlterTable => {
                 self.emit(K::Clause, "DESC", None, i, i);
                 self.pos += 1;
+                true
+            }
+            // `CREATE TABLE t (...) TEXTIMAGE_ON fg FILESTREAM_ON fs`.
+            "FILESTREAM_ON" | "TEXTIMAGE_ON" if depth0 && st.is_ddl() => {
+                let last = if self.is_name(i + 1) { i + 1 } else { i };
+                self.emit(K::Option, w, None, i, last);
+                self.pos = last + 1;
                 true
             }
             "INCLUDE" if depth0 && st.kind == Kind::CreateIndex && paren => {

@@ -281,6 +281,7 @@ pub(crate) const OBJECT_TYPES: &[&[&str]] = &[
     &["DATABASE"],
     &["DEFAULT"],
     &["ENDPOINT"],
+    &["DIAGNOSTIC", "SESSION"],
     &["EVENT", "NOTIFICATION"],
     &["EVENT", "SESSION"],
     &["EXTERNAL", "DATA", "SOURCE"],
@@ -289,6 +290,7 @@ pub(crate) const OBJECT_TYPES: &[&[&str]] = &[
     &["EXTERNAL", "LIBRARY"],
     &["EXTERNAL", "RESOURCE", "POOL"],
     &["EXTERNAL", "TABLE"],
+    &["FEDERATION"],
     &["FULLTEXT", "CATALOG"],
     &["FULLTEXT", "INDEX"],
     &["FULLTEXT", "STOPLIST"],
@@ -313,6 +315,7 @@ pub(crate) const OBJECT_TYPES: &[&[&str]] = &[
     &["SEARCH", "PROPERTY", "LIST"],
     &["SECURITY", "POLICY"],
     &["SELECTIVE", "XML", "INDEX"],
+    &["SENSITIVITY", "CLASSIFICATION"],
     &["SEQUENCE"],
     &["SERVER", "AUDIT", "SPECIFICATION"],
     &["SERVER", "AUDIT"],
@@ -331,6 +334,7 @@ pub(crate) const OBJECT_TYPES: &[&[&str]] = &[
     &["USER"],
     &["VECTOR", "INDEX"],
     &["VIEW"],
+    &["WORKLOAD", "CLASSIFIER"],
     &["WORKLOAD", "GROUP"],
     &["XML", "INDEX"],
     &["XML", "SCHEMA", "COLLECTION"],
@@ -348,6 +352,7 @@ pub(crate) const INDEX_MODIFIERS: &[&str] = &[
 
 /// Table hints (inside `WITH (...)` or legacy `table (hint)`).
 pub(crate) const TABLE_HINTS: &[&str] = &[
+    "FASTFIRSTROW",
     "FORCESCAN",
     "FORCESEEK",
     "HOLDLOCK",
@@ -472,6 +477,20 @@ pub(crate) fn property_argument(function: &str) -> Option<usize> {
         .find(|(f, _)| *f == function)
         .map(|&(_, i)| i)
 }
+
+/// The fixed database roles, which are also schemas: objects created in them
+/// (`db_owner.t`) have no equivalent on Babelfish.
+pub(super) const LEGACY_SCHEMAS: &[&str] = &[
+    "DB_ACCESSADMIN",
+    "DB_BACKUPOPERATOR",
+    "DB_DATAREADER",
+    "DB_DATAWRITER",
+    "DB_DDLADMIN",
+    "DB_DENYDATAREADER",
+    "DB_DENYDATAWRITER",
+    "DB_OWNER",
+    "DB_SECURITYADMIN",
+];
 
 #[cfg(test)]
 mod tests {

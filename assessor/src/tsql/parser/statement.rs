@@ -58,6 +58,7 @@ impl Parser<'_> {
             "BEGIN" => self.begin(),
             "IF" | "WHILE" => {
                 self.stmt = w.as_str().to_owned();
+                self.emit(K::Statement, w.as_str(), None, i, i);
                 self.pos += 1;
                 let mut st = Stmt::new(Kind::Cond);
                 self.scan(&mut st);
@@ -129,6 +130,15 @@ impl Parser<'_> {
             }
             "DISTRIBUTED" => {
                 self.simple_named("BEGIN DISTRIBUTED TRANSACTION", 3, Kind::Other);
+            }
+            "DIALOG" if self.is_word(i + 2, "CONVERSATION") => {
+                // detail: the optional CONVERSATION keyword, as written.
+                self.stmt = "BEGIN DIALOG".into();
+                let detail = Some("CONVERSATION".to_owned());
+                self.emit(K::Statement, "BEGIN DIALOG", detail, i, i + 2);
+                self.pos += 3;
+                let mut st = Stmt::new(Kind::Other);
+                self.scan(&mut st);
             }
             "DIALOG" | "CONVERSATION" => {
                 let name = format!("BEGIN {}", next.as_str());
@@ -299,6 +309,8 @@ impl Parser<'_> {
         match w.as_str() {
             "CREATE" | "ALTER" | "DROP" => self.ddl(),
             "SELECT" => self.simple_named("SELECT", 1, Kind::Select),
+            // INSERT BULK: the client bulk-copy statement (TDS bulk load).
+            "INSERT" if w1.as_str() == "BULK" => self.simple_named("INSERT BULK", 2, Kind::Other),
             "INSERT" => self.simple_named("INSERT", 1, Kind::Insert),
             "UPDATE" if w1.as_str() == "STATISTICS" => {
                 self.simple_named("UPDATE STATISTICS", 2, Kind::Other)
@@ -393,14 +405,32 @@ impl Parser<'_> {
                     self.simple_named(&name, 2, Kind::Other);
                 }
             }
-            "BACKUP" | "RESTORE" => {
-                let n = if one_of(w1.as_str(), &["DATABASE", "LOG"]) {
-                    2
-                } else {
-                    1
-                };
+            "BACKUP" | "RESTORE" | "KILL" => {
+                // detail: what is backed up, restored or killed (`DATABASE`,
+                // `LOG`, `CERTIFICATE`, `SERVICE MASTER KEY`, `STATS JOB` ...),
+                // as far as it is one of the fixed forms; none for `KILL 52`.
+                let forms: &[&[&str]] = &[
+                    &["DATABASE"],
+                    &["LOG"],
+                    &["CERTIFICATE"],
+                    &["MASTER", "KEY"],
+                    &["SERVICE", "MASTER", "KEY"],
+                    &["SYMMETRIC", "KEY"],
+                    &["QUERY", "NOTIFICATION", "SUBSCRIPTION"],
+                    &["STATS", "JOB"],
+                ];
+                let form = forms.iter().find(|f| {
+                    f.iter()
+                        .enumerate()
+                        .all(|(k, word)| self.is_word(i + 1 + k, word))
+                });
+                let n = 1 + form.map_or(0, |f| f.len());
                 let name = w.as_str().to_owned();
-                self.simple_named(&name, n, Kind::Other);
+                self.stmt = name.clone();
+                self.emit(K::Statement, &name, form.map(|f| f.join(" ")), i, i + n - 1);
+                self.pos += n;
+                let mut st = Stmt::new(Kind::Other);
+                self.scan(&mut st);
             }
             "RAISERROR" => self.simple_named("RAISERROR", 1, Kind::Raiserror),
             _ => {
@@ -629,6 +659,28 @@ impl Parser<'_> {
     }
 
     /// CREATE / ALTER / DROP statements.
+    /// Whether the table named at `k` is created from a query (Synapse's
+    /// `CREATE TABLE t [(cols)] [WITH (...)] AS SELECT ...`).
+    fn is_as_select(&self, k: usize) -> bool {
+        if !self.is_name(k) {
+            return false;
+        }
+        let mut j = self.read_name(k).last + 1;
+        if self.is_op(j, "(") {
+            match self.close_paren(j) {
+                Some(close) => j = close + 1,
+                None => return false,
+            }
+        }
+        if self.is_word(j, "WITH") && self.is_op(j + 1, "(") {
+            match self.close_paren(j + 1) {
+                Some(close) => j = close + 1,
+                None => return false,
+            }
+        }
+        self.is_word(j, "AS") && self.is_word(j + 1, "SELECT")
+    }
+
     fn ddl(&mut self) {
         let i = self.pos;
         let verb = self.upper(i);
@@ -662,7 +714,9 @@ impl Parser<'_> {
         name.push(' ');
         name.push_str(&ty);
         self.stmt = name.clone();
-        self.emit(K::Statement, name.clone(), None, i, j + n - 1);
+        let detail =
+            (name == "CREATE TABLE" && self.is_as_select(j + n)).then(|| "AS SELECT".into());
+        self.emit(K::Statement, name.clone(), detail, i, j + n - 1);
         for m in mods_start..mods_end {
             let opt = self.name_text(m);
             self.emit(K::Option, opt, None, m, m);
@@ -728,6 +782,14 @@ impl Parser<'_> {
                     self.emit(K::Clause, "GLOBAL TEMPORARY TABLE", None, n.first, n.last);
                 } else if obj_name.starts_with('#') {
                     self.emit(K::Clause, "TEMPORARY TABLE", None, n.first, n.last);
+                }
+                // `CREATE TABLE db_owner.t`: an object in a fixed-role schema.
+                if schema.as_deref().is_some_and(|s| {
+                    keywords::LEGACY_SCHEMAS
+                        .iter()
+                        .any(|l| s.eq_ignore_ascii_case(l))
+                }) {
+                    self.emit(K::Clause, "DB_OWNER SCHEMA", None, n.first, n.last);
                 }
                 if start >= self.object_end && !obj_name.starts_with('#') {
                     let end = match kind {
