@@ -65,6 +65,7 @@ fn main() {
                 snippet: format!(
                     "SELECT TOP 10 o.OrderId, o.Total FROM Sales.Orders o WITH (NOLOCK) WHERE o.Id = {i};"
                 ),
+                in_dynamic_sql: false,
             }
         })
         .collect();

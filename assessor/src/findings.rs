@@ -145,6 +145,10 @@ pub struct Finding {
     pub effort_minutes: u32,
     /// A short excerpt of the code (customer data: never logged).
     pub snippet: String,
+    /// Found in dynamic SQL: a string the code runs as T-SQL (EXEC ('...'),
+    /// sp_executesql). Compass does not look there.
+    #[serde(default)]
+    pub in_dynamic_sql: bool,
 }
 
 impl std::fmt::Debug for Finding {
@@ -185,6 +189,7 @@ mod tests {
             complexity: super::Complexity::Low,
             effort_minutes: 10,
             snippet: "SELECT STR(canary_value)".into(),
+            in_dynamic_sql: false,
         };
         let shown = format!("{finding:?}");
         assert!(shown.contains("function.str"), "{shown}");

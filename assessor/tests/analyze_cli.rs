@@ -702,3 +702,52 @@ fn reports_say_when_they_were_made_and_honour_source_date_epoch() {
     assert_eq!(doc["generated_at"], "2026-12-05T08:00:05Z");
     assert_eq!(a.stdout, b.stdout);
 }
+
+#[test]
+fn findings_in_dynamic_sql_say_so_in_every_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("in")).unwrap();
+    std::fs::write(
+        tmp.path().join("in/p.sql"),
+        "CREATE PROCEDURE p AS\nBEGIN\n  EXEC ('SELECT * FROM ##g');\n  SELECT * FROM ##h;\nEND\n",
+    )
+    .unwrap();
+    let out = run(&["analyze", "in", "--out", "r"], tmp.path()).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |name: &str| std::fs::read_to_string(tmp.path().join("r").join(name)).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&read("report.json")).unwrap();
+    let dynamic: Vec<(u64, bool)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["feature"] == "statement.global_temp_table")
+        .map(|f| {
+            (
+                f["line"].as_u64().unwrap(),
+                f["in_dynamic_sql"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(dynamic, [(3, true), (4, false)]);
+    let csv = read("findings.csv");
+    let header = csv.lines().next().unwrap();
+    assert!(header.ends_with(",in_dynamic_sql"), "{header}");
+    let yes = csv
+        .lines()
+        .filter(|l| l.contains("statement.global_temp_table") && l.ends_with(",yes"))
+        .count();
+    assert_eq!(yes, 1, "{csv}");
+    let sarif: serde_json::Value = serde_json::from_str(&read("report.sarif")).unwrap();
+    let flags: Vec<bool> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ruleId"] == "statement.global_temp_table")
+        .map(|r| r["properties"]["inDynamicSql"].as_bool().unwrap())
+        .collect();
+    assert_eq!(flags, [true, false]);
+}

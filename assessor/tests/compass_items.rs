@@ -327,6 +327,7 @@ fn observation(observe: &Observe, value: &str) -> Result<Observation, String> {
         statement: observe.statement.clone().unwrap_or_default(),
         offset: 0,
         len: 0,
+        in_string: false,
     })
 }
 

@@ -263,6 +263,7 @@ fn csv_neutralises_formula_injection_in_every_text_cell() {
             complexity: Complexity::Low,
             effort_minutes: 1,
             snippet: h.to_string(),
+            in_dynamic_sql: false,
         });
     }
     let input = ReportInput {

@@ -21,6 +21,7 @@ fn finding(file: &str) -> Finding {
         complexity: Complexity::Low,
         effort_minutes: 1,
         snippet: "x".to_owned(),
+        in_dynamic_sql: false,
     }
 }
 

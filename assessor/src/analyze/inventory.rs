@@ -406,6 +406,7 @@ impl Findings<'_, '_> {
             statement: statement.to_owned(),
             offset: 0,
             len: 0,
+            in_string: false,
         };
         let Some((feature, status)) = self.matcher.classify_fact(&obs) else {
             return;
@@ -430,6 +431,7 @@ impl Findings<'_, '_> {
             complexity: feature.complexity,
             effort_minutes: feature.effort_minutes,
             snippet: snippet(),
+            in_dynamic_sql: false,
         });
     }
 }
@@ -486,6 +488,7 @@ mod tests {
                 statement: statement.to_owned(),
                 offset: 0,
                 len: 0,
+                in_string: false,
             })
             .is_some()
         };

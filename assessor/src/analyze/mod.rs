@@ -228,6 +228,10 @@ impl<'c> Analyzer<'c> {
                 complexity: c.feature.complexity,
                 effort_minutes: c.feature.effort_minutes,
                 snippet: snippet(text, c.offset),
+                in_dynamic_sql: script
+                    .observations
+                    .get(c.observation)
+                    .is_some_and(|o| o.in_string),
             });
         }
         // Top-level code counts as an object when observations fall outside

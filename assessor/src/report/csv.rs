@@ -18,7 +18,7 @@ use std::io::{self, Write};
 use super::{ReportInput, complexity_str, kind_str};
 
 /// The header row, in column order.
-pub const COLUMNS: [&str; 14] = [
+pub const COLUMNS: [&str; 15] = [
     "file",
     "line",
     "column",
@@ -33,6 +33,7 @@ pub const COLUMNS: [&str; 14] = [
     "effort_minutes",
     "snippet",
     "remediation",
+    "in_dynamic_sql",
 ];
 
 /// The UTF-8 byte-order mark the file starts with.
@@ -72,6 +73,7 @@ pub fn write_csv(w: &mut dyn Write, input: &ReportInput<'_>) -> io::Result<()> {
                 &effort,
                 &f.snippet,
                 info.map(|i| i.remediation).unwrap_or(""),
+                if f.in_dynamic_sql { "yes" } else { "" },
             ],
         )?;
     }

@@ -124,6 +124,7 @@ pub(crate) fn write_sarif_with(
                     complexity: complexity_str(f.complexity),
                     effort_minutes: f.effort_minutes,
                     object_kind: f.object.as_ref().map(|o| kind_str(o.kind)),
+                    in_dynamic_sql: f.in_dynamic_sql,
                 },
             }
         })
@@ -261,6 +262,8 @@ struct ResultProperties<'a> {
     complexity: &'static str,
     effort_minutes: u32,
     object_kind: Option<&'static str>,
+    /// The construct sits in a string the code runs as T-SQL.
+    in_dynamic_sql: bool,
 }
 
 /// A relative URI reference for a relative path: `/`-separated, with every

@@ -432,6 +432,7 @@ mod tests {
             complexity: Complexity::Medium,
             effort_minutes: 30,
             snippet: "x".into(),
+            in_dynamic_sql: false,
         }
     }
 

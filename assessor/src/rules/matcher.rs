@@ -603,6 +603,7 @@ match = [{ kind = "procedure", name = "SP_ADDEXTENDEDPROPERTY", text_contains = 
             statement: statement.into(),
             offset,
             len: name.len(),
+            in_string: false,
         }
     }
 

@@ -199,6 +199,7 @@ fn double_quoted_strings(text: &str, tokens: &[Token], out: &mut Vec<Observation
             statement: String::new(),
             offset: t.start,
             len: t.end - t.start,
+            in_string: false,
         })
         .collect();
     out.extend(found);
@@ -212,6 +213,7 @@ fn sqlcmd_var(var: &str, offset: usize, len: usize) -> Observation {
         statement: String::new(),
         offset,
         len,
+        in_string: false,
     }
 }
 
@@ -258,6 +260,7 @@ fn sqlcmd_observations(text: &str, batches: &batch::Batches, out: &mut Vec<Obser
             statement: String::new(),
             offset: t.start,
             len: s.len(),
+            in_string: false,
         });
     }
 }

@@ -72,4 +72,7 @@ pub struct Observation {
     pub offset: usize,
     /// Length in bytes of the construct (for snippets).
     pub len: usize,
+    /// Found inside a string that is run as T-SQL (EXEC ('...'),
+    /// sp_executesql N'...'): dynamic SQL, which Compass does not read.
+    pub in_string: bool,
 }

@@ -74,6 +74,7 @@ fn finding(
         complexity,
         effort_minutes: effort,
         snippet: snippet.to_string(),
+        in_dynamic_sql: false,
     }
 }
 

@@ -156,6 +156,7 @@ impl<'a> Parser<'a> {
                 statement,
                 offset: start,
                 len: end - start,
+                in_string: false,
             });
         }
         // Observations stay in source order (stable: same-offset ones keep
@@ -312,6 +313,7 @@ impl<'a> Parser<'a> {
             statement: self.stmt.clone(),
             offset: start,
             len: end.saturating_sub(start),
+            in_string: false,
         });
     }
 
@@ -426,6 +428,7 @@ fn parse_dynamic(src: &str, lit: Token, dyn_depth: usize, obs: &mut Vec<Observat
         let end = map(o.offset + o.len);
         o.offset = map(o.offset);
         o.len = end.saturating_sub(o.offset);
+        o.in_string = true;
         obs.push(o);
     }
 }
