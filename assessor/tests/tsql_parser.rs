@@ -578,7 +578,7 @@ fn backup_forms_insert_bulk_and_trim_from() {
             ("BACKUP", Some("SERVICE MASTER KEY")),
             ("RESTORE", Some("LOG")),
             ("KILL", Some("STATS JOB")),
-            ("KILL", None),
+            ("KILL", Some("SPID")),
         ]
     );
     let bulk = find(&all, K::Statement, "INSERT BULK");

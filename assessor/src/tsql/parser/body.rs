@@ -1553,7 +1553,25 @@ impl Parser<'_> {
                 true
             }
             "NEXT" if next == "VALUE" && self.is_word(i + 2, "FOR") => {
-                self.emit(K::Clause, "NEXT VALUE FOR", None, i, i + 2);
+                // detail: the contexts Babelfish does not accept it in: an IF
+                // or WHILE condition, `OVER (...)`, a `db..seq` name.
+                let n = self.read_name(i + 3);
+                let detail = if st.kind == Kind::Cond {
+                    Some("CONDITION")
+                } else if self.is_word(n.last + 1, "OVER") {
+                    Some("OVER")
+                } else if n.n == 3 && n.part(1).is_none() {
+                    Some("DOTDOT")
+                } else {
+                    None
+                };
+                self.emit(
+                    K::Clause,
+                    "NEXT VALUE FOR",
+                    detail.map(str::to_owned),
+                    i,
+                    i + 2,
+                );
                 self.pos += 3;
                 true
             }

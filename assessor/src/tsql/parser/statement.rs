@@ -427,7 +427,18 @@ impl Parser<'_> {
                 let n = 1 + form.map_or(0, |f| f.len());
                 let name = w.as_str().to_owned();
                 self.stmt = name.clone();
-                self.emit(K::Statement, &name, form.map(|f| f.join(" ")), i, i + n - 1);
+                // `KILL 52` ends a session; `KILL 'guid'` / `KILL UOW` a
+                // distributed transaction's unit of work.
+                let detail = form.map(|f| f.join(" ")).or_else(|| {
+                    (name == "KILL").then(|| {
+                        if self.kind(i + 1) == Some(TokenKind::Integer) {
+                            "SPID".to_owned()
+                        } else {
+                            "UOW".to_owned()
+                        }
+                    })
+                });
+                self.emit(K::Statement, &name, detail, i, i + n - 1);
                 self.pos += n;
                 let mut st = Stmt::new(Kind::Other);
                 self.scan(&mut st);
@@ -714,8 +725,15 @@ impl Parser<'_> {
         name.push(' ');
         name.push_str(&ty);
         self.stmt = name.clone();
-        let detail =
-            (name == "CREATE TABLE" && self.is_as_select(j + n)).then(|| "AS SELECT".into());
+        let detail = if name == "CREATE TABLE" && self.is_as_select(j + n) {
+            Some("AS SELECT".into())
+        } else if ty == "AUTHORIZATION" && self.is_word(j + n, "ON") {
+            // ALTER AUTHORIZATION ON class::name: the class decides (only a
+            // database's owner can be changed on Babelfish).
+            Some(self.securable_class(j + n + 1))
+        } else {
+            None
+        };
         self.emit(K::Statement, name.clone(), detail, i, j + n - 1);
         for m in mods_start..mods_end {
             let opt = self.name_text(m);
