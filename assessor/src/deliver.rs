@@ -125,6 +125,12 @@ pub enum DeliverError {
         message: String,
     },
     #[error(
+        "{}{} already exists: a report is never written over an earlier object; deliver \
+         this run under a new prefix (a new run id)",
+        escape(.location), escape(.name)
+    )]
+    Exists { location: String, name: String },
+    #[error(
         "{} has no {MANIFEST}: the bundle is incomplete or this is not a report location",
         escape(.location)
     )]
@@ -282,9 +288,22 @@ async fn put(
         .ssekms_key_id(kms_key_id)
         .bucket_key_enabled(true)
         .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        // A report is written once: never over an earlier object (each run
+        // has its own prefix, so this only trips on a reused run id or
+        // someone else's object there).
+        .if_none_match("*")
         .send()
         .await
-        .map_err(|e| s3_error("uploading", location, name, e))?;
+        .map_err(|e| {
+            if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) {
+                DeliverError::Exists {
+                    location: location.to_string(),
+                    name: name.to_owned(),
+                }
+            } else {
+                s3_error("uploading", location, name, e)
+            }
+        })?;
     Ok(())
 }
 

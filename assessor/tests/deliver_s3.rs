@@ -89,6 +89,22 @@ async fn bundle_goes_up_encrypted_and_comes_back_verified() {
         "{url}"
     );
 
+    // A report is written once: a second delivery to the same location
+    // (a reused run id) is refused and leaves the first one as it was.
+    let again = vec![("report.html".to_owned(), b"<html>second</html>".to_vec())];
+    let err = deliver::upload(&s3, &location, &key, "run-7", &again)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DeliverError::Exists { ref name, .. } if name == "report.html"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("already exists"), "{err}");
+    let kept = deliver::download(&s3, &location, tempfile::tempdir().unwrap().path())
+        .await
+        .unwrap();
+    assert_eq!(kept.1.len(), 2);
+
     // A file altered in the bucket is caught by its checksum.
     s3.put_object()
         .bucket("reports")
