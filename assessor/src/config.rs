@@ -567,7 +567,8 @@ fn deserialize_all(
         } else {
             format!("`{key}`: ")
         };
-        let message = e.message().trim_end_matches('\n');
+        let message = without_string_values(e.message().trim_end_matches('\n'));
+        let message = message.as_str();
         if message.starts_with("missing field") {
             // Missing because a wrongly typed value was set aside: reported.
             let ours = blanked.iter().any(|k| message.contains(&format!("`{k}`")));
@@ -593,9 +594,8 @@ fn table_lines(text: &str, name: &str) -> Vec<usize> {
     let mut inside = false;
     let mut lines = Vec::new();
     for (i, l) in text.lines().enumerate() {
-        let t = l.trim();
-        if t.starts_with('[') {
-            inside = t.trim_matches(|c| c == '[' || c == ']').trim() == name;
+        if let Some(table) = header(l) {
+            inside = table == name;
         }
         if inside {
             lines.push(i + 1);
@@ -609,42 +609,44 @@ fn line_at(text: &str, offset: usize) -> usize {
     text.get(..offset).map_or(0, |t| t.matches('\n').count()) + 1
 }
 
+/// The table a `[table]` or `[[array]]` header line names.
+fn header(line: &str) -> Option<&str> {
+    let t = line.trim();
+    t.starts_with('[')
+        .then(|| t.trim_matches(|c| c == '[' || c == ']').trim())
+}
+
 /// The key a `key = value` line sets (empty for other lines).
-fn key_on_line(text: &str, line: usize) -> &str {
-    let l = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
-    match l.split_once('=') {
-        Some((key, _)) if !l.trim_start().starts_with(['[', '#']) => key.trim().trim_matches('"'),
+fn key_of(line: &str) -> &str {
+    match line.split_once('=') {
+        Some((key, _)) if !line.trim_start().starts_with(['[', '#']) => {
+            key.trim().trim_matches('"')
+        }
         _ => "",
     }
 }
 
+/// The key 1-based line `line` of `text` sets.
+fn key_on_line(text: &str, line: usize) -> &str {
+    key_of(text.lines().nth(line.saturating_sub(1)).unwrap_or(""))
+}
+
 /// The dotted path of the key set on `line`: the enclosing `[table]` or
-/// `[[array]]` header and the key (empty when the line sets none).
+/// `[[array]]` header and the key (the table itself on a header line).
 fn key_path_at(text: &str, line: usize) -> String {
-    let this = text
-        .lines()
-        .nth(line.saturating_sub(1))
-        .unwrap_or("")
-        .trim();
-    if this.starts_with('[') {
-        return this
-            .trim_matches(|c| c == '[' || c == ']')
-            .trim()
-            .to_owned();
+    let this = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+    if let Some(table) = header(this) {
+        return table.to_owned();
     }
-    let key = key_on_line(text, line);
+    let key = key_of(this);
     let table = text
         .lines()
         .take(line.saturating_sub(1))
-        .filter_map(|l| {
-            let l = l.trim();
-            l.starts_with('[')
-                .then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned())
-        })
+        .filter_map(header)
         .last()
         .unwrap_or_default();
     match (table.is_empty(), key.is_empty()) {
-        (_, true) => table,
+        (_, true) => table.to_owned(),
         (true, false) => key.to_owned(),
         (false, false) => format!("{table}.{key}"),
     }
@@ -655,21 +657,48 @@ fn key_path_at(text: &str, line: usize) -> String {
 /// rest, or the header line of a whole misnamed table.
 fn line_of_key(text: &str, path: &str) -> Option<usize> {
     let (table, key) = path.rsplit_once('.').unwrap_or(("", path));
-    let mut current = String::new();
+    let mut current = "";
     for (i, l) in text.lines().enumerate() {
-        let t = l.trim();
-        if t.starts_with('[') {
-            current = t.trim_matches(|c| c == '[' || c == ']').trim().to_owned();
-            if current == path {
+        if let Some(name) = header(l) {
+            if name == path {
                 return Some(i + 1);
             }
-            continue;
-        }
-        if current == table && key_on_line(text, i + 1) == key {
+            current = name;
+        } else if current == table && key_of(l) == key {
             return Some(i + 1);
         }
     }
     None
+}
+
+/// A serde message without the string value it quotes (`invalid type:
+/// string "...", expected u32`): a value typed under the wrong key may be a
+/// credential, and the key path and line already say where to look.
+fn without_string_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("string \"") {
+        out.push_str(&rest[..at]);
+        out.push_str("a string");
+        let value = &rest[at + "string \"".len()..];
+        // serde escapes quotes inside the value, so the next `"` that does
+        // not follow a backslash ends it.
+        let mut end = value.len();
+        let mut escaped = false;
+        for (i, c) in value.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => {
+                    end = i + 1;
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        rest = &value[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// An unknown key: its path, the problem, and the known key it probably
@@ -960,7 +989,7 @@ mod tests {
                 line_of("max_concurrent_targets")
             ),
             format!(
-                "`job.time_limit_minutes`: invalid type: string \"four\", expected u32 (line {})",
+                "`job.time_limit_minutes`: invalid type: a string, expected u32 (line {})",
                 line_of("time_limit_minutes")
             ),
             format!(
@@ -969,6 +998,18 @@ mod tests {
             ),
         ];
         assert_eq!(err.problems, expect, "{msg}");
+    }
+
+    #[test]
+    fn a_value_under_the_wrong_key_is_not_repeated_in_the_error() {
+        let text = set_first(&example(), "time_limit_minutes", "hunter2 \"q\" x");
+        let err = JobConfig::parse(&text, Path::new("job.toml")).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("`job.time_limit_minutes`: invalid type: a string"),
+            "{msg}"
+        );
+        assert!(!msg.contains("hunter2"), "a value leaked: {msg}");
     }
 
     #[test]

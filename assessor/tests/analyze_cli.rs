@@ -5,10 +5,16 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn run(args: &[&str], cwd: &Path) -> std::io::Result<Output> {
+    run_with(args, cwd, &[])
+}
+
+/// `run` with extra environment variables.
+fn run_with(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> std::io::Result<Output> {
     Command::new(env!("CARGO_BIN_EXE_assessor"))
         .args(args)
         .current_dir(cwd)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .output()
 }
 
@@ -688,15 +694,7 @@ fn reports_say_when_they_were_made_and_honour_source_date_epoch() {
 
     // Reproducible runs: the same input and SOURCE_DATE_EPOCH give the
     // same bytes.
-    let pinned = || {
-        Command::new(env!("CARGO_BIN_EXE_assessor"))
-            .args(args)
-            .current_dir(tmp.path())
-            .env("RUST_LOG", "warn")
-            .env("SOURCE_DATE_EPOCH", "1796457605")
-            .output()
-            .unwrap()
-    };
+    let pinned = || run_with(&args, tmp.path(), &[("SOURCE_DATE_EPOCH", "1796457605")]).unwrap();
     let (a, b) = (pinned(), pinned());
     let doc: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
     assert_eq!(doc["generated_at"], "2026-12-05T08:00:05Z");

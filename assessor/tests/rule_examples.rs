@@ -3,22 +3,11 @@
 //! `counter_examples` snippet must not. A rule whose pattern the parser never
 //! emits (a dead rule) fails here as soon as it has an example.
 
-use std::collections::BTreeSet;
+mod rule_support;
 
 use assessor::analyze::Analyzer;
 use assessor::rules::Catalog;
-use assessor::tsql::parse_script;
-
-/// The features a snippet produces, at any status.
-fn features_of(analyzer: &Analyzer<'_>, text: &str) -> BTreeSet<String> {
-    let script = parse_script(text);
-    analyzer
-        .matcher()
-        .classify(text, &script)
-        .iter()
-        .map(|c| c.feature.id.clone())
-        .collect()
-}
+use rule_support::features_of;
 
 #[test]
 fn every_example_produces_its_feature_and_no_counter_example_does() {

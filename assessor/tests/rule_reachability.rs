@@ -11,24 +11,13 @@
 //! only a live server's catalog yields (kind `server_object`) are counted
 //! apart.
 
-use std::collections::BTreeSet;
+mod rule_support;
 
 use assessor::analyze::Analyzer;
 use assessor::rules::Catalog;
 use assessor::rules::pattern::Pattern;
 use assessor::tsql::observation::ObservationKind as K;
-use assessor::tsql::parse_script;
-
-/// The features a snippet produces, at any status.
-fn features_of(analyzer: &Analyzer<'_>, text: &str) -> BTreeSet<String> {
-    let script = parse_script(text);
-    analyzer
-        .matcher()
-        .classify(text, &script)
-        .iter()
-        .map(|c| c.feature.id.clone())
-        .collect()
-}
+use rule_support::features_of;
 
 /// Snippets that make the parser emit the observation `p` names, for the
 /// kinds whose shape in T-SQL is fixed; none for patterns with context or

@@ -1079,31 +1079,28 @@ impl Parser<'_> {
                 n.first,
                 n.last,
             );
-        } else if n.n == 3 && (call || self.table_position(st, n.first)) {
-            let db = n.part(0).map_or("", |p| self.unquoted(p));
-            if db.eq_ignore_ascii_case("MSDB") {
-                // msdb's Agent, backup and mail tables have rules of their
-                // own (`msdb..sysjobs` names the dbo schema).
-                let schema = n.part(1).map_or("DBO", |p| self.unquoted(p));
-                let object = n.part(2).map_or("", |p| self.unquoted(p));
-                let name = format!("MSDB.{}.{}", schema.to_uppercase(), object.to_uppercase());
-                self.emit(K::SystemObject, name, None, n.first, n.last);
-            }
-            if !db.eq_ignore_ascii_case("TEMPDB") {
-                self.emit(K::Clause, "CROSS DATABASE REFERENCE", None, n.first, n.last);
-            }
+        } else if call || self.table_position(st, n.first) {
+            self.database_name_refs(n);
         }
     }
 
-    /// A three-part name (`db.schema.object`, not tempdb) that a statement
-    /// header reads itself (`CREATE/ALTER TABLE`, `SET IDENTITY_INSERT`):
-    /// the catalog decides per statement whether another database may be
-    /// named there.
-    pub(super) fn header_name_refs(&mut self, n: &super::Name) {
+    /// A three-part name (`db.schema.object`): another database, which the
+    /// catalog judges per statement (`CREATE/ALTER TABLE` and `SET
+    /// IDENTITY_INSERT` read the name in their header and call this too),
+    /// and msdb's Agent, backup and mail tables, which have rules of their
+    /// own (`msdb..sysjobs` names the dbo schema). `..t` and tempdb are the
+    /// current server's scratch space, not another database.
+    pub(super) fn database_name_refs(&mut self, n: &super::Name) {
         if n.n != 3 {
             return;
         }
         let db = n.part(0).map_or("", |p| self.unquoted(p));
+        if db.eq_ignore_ascii_case("MSDB") {
+            let schema = n.part(1).map_or("DBO", |p| self.unquoted(p));
+            let object = n.part(2).map_or("", |p| self.unquoted(p));
+            let name = format!("MSDB.{}.{}", schema.to_uppercase(), object.to_uppercase());
+            self.emit(K::SystemObject, name, None, n.first, n.last);
+        }
         if !db.is_empty() && !db.eq_ignore_ascii_case("TEMPDB") {
             self.emit(K::Clause, "CROSS DATABASE REFERENCE", None, n.first, n.last);
         }

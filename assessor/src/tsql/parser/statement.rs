@@ -607,7 +607,7 @@ impl Parser<'_> {
                 let mut j = first + 1;
                 if self.is_name(j) {
                     let n = self.read_name(j);
-                    self.header_name_refs(&n);
+                    self.database_name_refs(&n);
                     j = n.last + 1;
                 }
                 let value = self.value_text(j);
@@ -789,7 +789,7 @@ impl Parser<'_> {
         let mut span_index = None;
         if let (Some(ok), true) = (object_kind, creating && self.is_name(self.pos)) {
             let n = self.read_name(self.pos);
-            self.header_name_refs(&n);
+            self.database_name_refs(&n);
             self.pos = n.last + 1;
             let parts: Vec<usize> = (0..n.n.min(4)).filter_map(|k| n.part(k)).collect();
             let obj_name = parts.last().map(|&p| self.name_as_written(p));
