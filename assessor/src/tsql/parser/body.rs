@@ -89,6 +89,8 @@ pub(super) struct Stmt {
     /// `SELECT TOP` not yet followed by ORDER BY: (paren depth, token).
     tops: Vec<(usize, usize)>,
     output_open: bool,
+    /// An OUTPUT clause was seen in this statement.
+    output_seen: bool,
     /// ALTER DATABASE ... SET / ALTER TABLE ADD: next word starts an item.
     item_at_depth0: bool,
     alter_add: bool,
@@ -112,6 +114,7 @@ impl Stmt {
             routine: String::new(),
             tops: Vec::new(),
             output_open: false,
+            output_seen: false,
             item_at_depth0: false,
             alter_add: false,
             rowset_close: None,
@@ -787,6 +790,15 @@ impl Parser<'_> {
                     self.pos,
                 );
             }
+            if let Some((at, what)) = self.computed_non_immutable(self.pos + 1, expr_end) {
+                self.emit(
+                    K::Clause,
+                    "COMPUTED COLUMN NON-IMMUTABLE",
+                    Some(what),
+                    at,
+                    at,
+                );
+            }
             self.emit(K::Clause, "COMPUTED COLUMN", detail, i, self.pos);
             self.pos += 1;
             return true;
@@ -1383,9 +1395,16 @@ impl Parser<'_> {
                 if matches!(
                     st.kind,
                     Kind::Insert | Kind::Update | Kind::Delete | Kind::Merge
-                ) && self.kind(i.wrapping_sub(1)) != Some(TokenKind::Variable) =>
+                ) && (self.kind(i.wrapping_sub(1)) != Some(TokenKind::Variable)
+                    || self.is_word(i.wrapping_sub(2), "INTO")) =>
             {
                 self.emit(K::Clause, "OUTPUT", None, i, i);
+                if st.output_seen {
+                    // `OUTPUT ... INTO @t OUTPUT ...`: rows returned and
+                    // captured by one statement.
+                    self.emit(K::Clause, "OUTPUT OUTPUT", None, i, i);
+                }
+                st.output_seen = true;
                 st.output_open = true;
                 self.pos += 1;
                 true
@@ -1407,8 +1426,21 @@ impl Parser<'_> {
             }
             // INSERT / UPDATE / DELETE TOP (n): which rows is not determined.
             "TOP" if self.is_any_word(i.wrapping_sub(1), &["INSERT", "UPDATE", "DELETE"]) => {
-                let name = format!("{} TOP", self.upper(i - 1).as_str());
-                self.emit(K::Clause, name, None, i - 1, i);
+                let verb = self.upper(i - 1);
+                self.emit(K::Clause, format!("{} TOP", verb.as_str()), None, i - 1, i);
+                // TOP (SELECT ...): a query where the row count goes. Babelfish's
+                // grammar (Compass's) takes TOP ((SELECT ...)) as an expression.
+                if self.is_op(i + 1, "(") && self.is_word(i + 2, "SELECT") {
+                    let name = format!("{} TOP SUBQUERY", verb.as_str());
+                    self.emit(K::Clause, name, None, i - 1, i);
+                }
+                false
+            }
+            // INSERT ... OUTPUT ... DEFAULT VALUES.
+            "DEFAULT"
+                if st.kind == Kind::Insert && st.output_seen && next == "VALUES" && depth0 =>
+            {
+                self.emit(K::Clause, "OUTPUT DEFAULT VALUES", None, i, i + 1);
                 false
             }
             "GROUP" if next == "BY" && self.is_word(i + 2, "ALL") => {
@@ -1626,7 +1658,9 @@ impl Parser<'_> {
             }
             "IDENTITY" => {
                 self.emit(K::Clause, "IDENTITY", None, i, i);
-                if paren && st.kind == Kind::Select {
+                let function = paren && st.kind == Kind::Select;
+                self.identity_type(i, function);
+                if function {
                     self.call(st, K::Function, "IDENTITY".into(), i, i);
                 } else {
                     self.pos += 1;
@@ -1742,6 +1776,30 @@ impl Parser<'_> {
                 st.alter_add = true;
                 st.item_at_depth0 = true;
                 self.pos += 1;
+                true
+            }
+            // `ALTER TABLE t DROP ck_name`: a constraint named without the
+            // CONSTRAINT keyword.
+            "DROP"
+                if depth0
+                    && st.kind == Kind::AlterTable
+                    && self.is_name(i + 1)
+                    && !self.is_any_word(
+                        i + 1,
+                        &[
+                            "COLUMN",
+                            "CONSTRAINT",
+                            "INDEX",
+                            "PERIOD",
+                            "ROWGUIDCOL",
+                            "MASKED",
+                            "IF",
+                        ],
+                    )
+                    && !self.is_word(i.wrapping_sub(1), "NOT") =>
+            {
+                self.emit(K::Clause, "DROP CONSTRAINT NAME ONLY", None, i, i + 1);
+                self.pos += 2;
                 true
             }
             "ALTER" if depth0 && st.kind == Kind::AlterTable && next == "COLUMN" => {
@@ -2167,6 +2225,18 @@ impl Parser<'_> {
         };
         self.emit(K::Procedure, name, detail, n.first, n.last);
         self.pos = n.last + 1;
+        // `EXEC p;2`: a numbered procedure (a statement never starts with
+        // a number, so the `;` cannot end the statement here).
+        if self.is_op(self.pos, ";") && self.kind(self.pos + 1) == Some(TokenKind::Integer) {
+            self.emit(
+                K::Clause,
+                "NUMBERED PROCEDURE CALL",
+                None,
+                n.first,
+                self.pos + 1,
+            );
+            self.pos += 2;
+        }
         // Procedures whose first argument is a T-SQL string.
         if matches!(
             last.as_str(),

@@ -1,4 +1,6 @@
-//! Computed columns: whether `name AS expr` concatenates strings with `+`.
+//! Computed columns: whether `name AS expr` concatenates strings with `+`,
+//! and whether it calls something PostgreSQL will not accept in a generated
+//! column (a function that is not immutable).
 //!
 //! `+` means concatenation only when both operands are strings, so the
 //! decision needs operand types: literals, functions whose result type is
@@ -55,6 +57,29 @@ const STRING_FUNCTIONS: &[&str] = &[
     "UPPER",
 ];
 
+const DATETIME_TYPES: &[&str] = &[
+    "DATE",
+    "DATETIME",
+    "DATETIME2",
+    "DATETIMEOFFSET",
+    "SMALLDATETIME",
+    "TIME",
+];
+
+/// Built-in functions whose result changes between calls or with the
+/// session: PostgreSQL refuses them in a generated column, which is how
+/// Babelfish stores every computed column.
+const VOLATILE_FUNCTIONS: &[&str] = &[
+    "GETDATE",
+    "GETUTCDATE",
+    "NEWID",
+    "NEWSEQUENTIALID",
+    "RAND",
+    "SYSDATETIME",
+    "SYSDATETIMEOFFSET",
+    "SYSUTCDATETIME",
+];
+
 /// The type of one operand of `+`, as far as the text tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Operand {
@@ -69,8 +94,47 @@ impl Parser<'_> {
     /// Whether the computed column expression `from..to` (token indices,
     /// exclusive end) adds two string operands.
     pub(super) fn computed_concatenates(&self, from: usize, to: usize) -> bool {
-        let columns = self.character_columns(from);
+        let columns = self.typed_columns(from, CHARACTER_TYPES);
         self.concatenates(from, to, &columns)
+    }
+
+    /// The first construct in the computed column expression `from..to`
+    /// that is not immutable, as `(token index, what)`: a volatile function
+    /// (`GETDATE`, `RAND`, ... and `CURRENT_TIMESTAMP`), or a CAST/CONVERT
+    /// to or from a date/time type (`CAST(DATETIME)`, `CONVERT(DATETIME)`),
+    /// whose result depends on the session's date settings.
+    pub(super) fn computed_non_immutable(&self, from: usize, to: usize) -> Option<(usize, String)> {
+        let datetime_columns = self.typed_columns(from, DATETIME_TYPES);
+        (from..to).find_map(|j| {
+            if !self.is_name(j) || self.is_op(j.wrapping_sub(1), ".") {
+                return None;
+            }
+            let word = self.unquoted(j).to_ascii_uppercase();
+            let call = self.is_op(j + 1, "(");
+            match word.as_str() {
+                "CURRENT_TIMESTAMP" if !call => Some((j, word)),
+                w if call && VOLATILE_FUNCTIONS.contains(&w) => Some((j, word)),
+                // Not TRY_CAST/TRY_CONVERT: Compass does not flag them in a
+                // computed column and we have no evidence that they fail
+                // (WideWorldImporters' Invoices table has one).
+                "CAST" | "CONVERT" if call => {
+                    let close = self.group_end(j + 1, to);
+                    let args = self.arguments(j + 2, close);
+                    let (target, source) = if word == "CAST" {
+                        let at = (j + 2..close).rev().find(|&k| self.is_word(k, "AS"))?;
+                        (at + 1, (j + 2, at))
+                    } else {
+                        (args.first()?.0, *args.get(1)?)
+                    };
+                    let to_datetime = DATETIME_TYPES
+                        .contains(&self.unquoted(target).to_ascii_uppercase().as_str());
+                    let from_datetime = source.1 == source.0 + 1
+                        && datetime_columns.contains(&self.unquoted(source.0).to_ascii_uppercase());
+                    (to_datetime || from_datetime).then(|| (j, format!("{word}(DATETIME)")))
+                }
+                _ => None,
+            }
+        })
     }
 
     fn concatenates(&self, from: usize, to: usize, columns: &HashSet<String>) -> bool {
@@ -204,9 +268,9 @@ impl Parser<'_> {
         }
     }
 
-    /// The upper-case names of the columns declared with a character type in
+    /// The upper-case names of the columns declared with one of `types` in
     /// the column list around token `at`.
-    fn character_columns(&self, at: usize) -> HashSet<String> {
+    fn typed_columns(&self, at: usize, types: &[&str]) -> HashSet<String> {
         let mut names = HashSet::new();
         // The `(` that opens the column list.
         let mut depth = 0usize;
@@ -242,7 +306,7 @@ impl Parser<'_> {
             } else if depth == 0 && item_start {
                 item_start = false;
                 let ty = self.unquoted(j + 1).to_ascii_uppercase();
-                if self.is_name(j) && CHARACTER_TYPES.contains(&ty.as_str()) {
+                if self.is_name(j) && types.contains(&ty.as_str()) {
                     names.insert(self.unquoted(j).to_ascii_uppercase());
                 }
             }

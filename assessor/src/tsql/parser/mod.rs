@@ -16,6 +16,7 @@
 
 mod body;
 mod computed;
+mod identity;
 pub(crate) mod keywords;
 mod statement;
 
@@ -49,6 +50,10 @@ pub(crate) struct Parser<'a> {
     dyn_depth: usize,
     /// Objects may not overlap: no new span starts before this offset.
     object_end: usize,
+    /// After `CREATE SCHEMA s` with no `;` yet (the token index of its
+    /// CREATE): a following CREATE TABLE, CREATE VIEW, GRANT, REVOKE or DENY
+    /// is an element of that statement.
+    schema_elements: Option<usize>,
 }
 
 /// An upper-cased copy of a short word on the stack.
@@ -98,6 +103,7 @@ impl<'a> Parser<'a> {
             block_depth: 0,
             dyn_depth,
             object_end: 0,
+            schema_elements: None,
         }
     }
 

@@ -31,6 +31,12 @@ impl Parser<'_> {
             self.pos = self.toks.len();
             return;
         }
+        if self.pos > before {
+            self.schema_elements = None;
+        }
+        if let Some(schema) = self.schema_elements {
+            self.schema_element(schema);
+        }
         self.block_depth += 1;
         self.statement_inner();
         self.block_depth -= 1;
@@ -38,6 +44,32 @@ impl Parser<'_> {
             // Safety net: whatever happened, make progress.
             self.unparsed("UNEXPECTED TOKEN", self.pos);
             self.pos += 1;
+        }
+    }
+
+    /// A statement that continues `CREATE SCHEMA s ...` (at token `schema`)
+    /// as one of its elements, or the end of the schema definition. The
+    /// element is reported where the statement starts, as Compass does.
+    fn schema_element(&mut self, schema: usize) {
+        let i = self.pos;
+        let element = if self.is_word(i, "CREATE") && self.is_any_word(i + 1, &["TABLE", "VIEW"]) {
+            Some(format!("CREATE {}", self.upper(i + 1).as_str()))
+        } else if self.is_any_word(i, &["GRANT", "REVOKE", "DENY"]) {
+            Some(self.upper(i).as_str().to_owned())
+        } else {
+            None
+        };
+        match element {
+            Some(what) => self.emit(K::Clause, "SCHEMA ELEMENT", Some(what), schema, schema),
+            // The body of a CREATE VIEW element.
+            None if self.is_any_word(i, &["SELECT", "WITH"])
+                && self
+                    .obs
+                    .iter()
+                    .rev()
+                    .find(|o| o.kind == K::Clause && o.name == "SCHEMA ELEMENT")
+                    .is_some_and(|o| o.detail.as_deref() == Some("CREATE VIEW")) => {}
+            None => self.schema_elements = None,
         }
     }
 
@@ -742,6 +774,9 @@ impl Parser<'_> {
         self.pos = j + n;
         let verb = verb.as_str();
         let creating = verb != "DROP";
+        if !creating {
+            self.drop_multiple(i, &ty);
+        }
         let kind = match (ty.as_str(), verb) {
             ("TABLE", "ALTER") => Kind::AlterTable,
             ("DATABASE" | "DATABASE SCOPED CONFIGURATION", "ALTER") => Kind::AlterDatabase,
@@ -799,7 +834,12 @@ impl Parser<'_> {
                 if obj_name.starts_with("##") {
                     self.emit(K::Clause, "GLOBAL TEMPORARY TABLE", None, n.first, n.last);
                 } else if obj_name.starts_with('#') {
-                    self.emit(K::Clause, "TEMPORARY TABLE", None, n.first, n.last);
+                    let what = if kind == Kind::Routine {
+                        format!("TEMPORARY {ty}")
+                    } else {
+                        "TEMPORARY TABLE".to_owned()
+                    };
+                    self.emit(K::Clause, what, None, n.first, n.last);
                 }
                 // `CREATE TABLE db_owner.t`: an object in a fixed-role schema.
                 if schema.as_deref().is_some_and(|s| {
@@ -857,12 +897,35 @@ impl Parser<'_> {
             self.principal_clause();
         }
         self.scan(&mut st);
+        if ty == "SCHEMA" && verb == "CREATE" {
+            // The scan may have consumed the `;` that ends the statement.
+            self.schema_elements = (!self.is_op(self.pos.wrapping_sub(1), ";")).then_some(i);
+        }
         if let Some(k) = span_index {
             let end = self.tok(self.pos.saturating_sub(1)).map_or(0, |t| t.end);
             if let Some(span) = self.objects.get_mut(k) {
                 span.end = end.max(span.start);
                 self.object_end = span.end.max(span.start + 1);
             }
+        }
+    }
+
+    /// `DROP type [IF EXISTS] a [ON t], b ...`: several objects in one
+    /// statement (detail: the object type).
+    fn drop_multiple(&mut self, at: usize, ty: &str) {
+        let mut k = self.pos;
+        if self.is_word(k, "IF") && self.is_word(k + 1, "EXISTS") {
+            k += 2;
+        }
+        if !self.is_name(k) {
+            return;
+        }
+        k = self.read_name(k).last + 1;
+        if self.is_word(k, "ON") && self.is_name(k + 1) {
+            k = self.read_name(k + 1).last + 1;
+        }
+        if self.is_op(k, ",") {
+            self.emit(K::Clause, "DROP MULTIPLE", Some(ty.to_owned()), at, k);
         }
     }
 
