@@ -1646,6 +1646,17 @@ impl Parser<'_> {
                 self.pos += 1;
                 true
             }
+            "COLUMN_SET" if next == "FOR" && self.is_word(i + 2, "ALL_SPARSE_COLUMNS") => {
+                self.emit(
+                    K::Clause,
+                    "COLUMN_SET FOR ALL_SPARSE_COLUMNS",
+                    None,
+                    i,
+                    i + 2,
+                );
+                self.pos += 3;
+                true
+            }
             "MASKED" if next == "WITH" => {
                 self.emit(K::Clause, "MASKED WITH", None, i, i + 1);
                 self.pos += 2;
