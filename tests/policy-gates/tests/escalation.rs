@@ -509,3 +509,48 @@ fn the_boundary_caps_every_stack_role_and_binds_it_to_the_instance() {
     forwarded.context.remove("aws:ec2InstanceSourceVPC");
     allowed(&boundary, "KMS through S3", &forwarded);
 }
+
+/// An upload the appliance makes: over TLS, from its VPC, encrypted under
+/// the stack's key.
+fn appliance_upload(key: &str) -> Request {
+    Request::new(
+        "s3:PutObject",
+        &format!("arn:aws:s3:::{}/{key}", ex("BucketName")),
+    )
+    .with("aws:PrincipalArn", &[ex("InstanceRoleArn")])
+    .with("aws:SecureTransport", &["true"])
+    .with("aws:SourceVpc", &[ex("VpcId")])
+    .with("s3:x-amz-server-side-encryption", &["aws:kms"])
+    .with(
+        "s3:x-amz-server-side-encryption-aws-kms-key-id",
+        &[ex("KeyArn")],
+    )
+}
+
+#[test]
+fn the_bucket_refuses_appliance_uploads_that_could_overwrite_a_report() {
+    let bucket = document("bucket-policy.json");
+    let key = "assessments/run-1/report.json";
+    // Without If-None-Match, a PUT would replace an earlier run's object.
+    assert_eq!(
+        evaluate(&bucket, &appliance_upload(key)).unwrap(),
+        Decision::ExplicitlyDenied,
+        "an appliance upload without If-None-Match is not denied"
+    );
+    // The upload the appliance makes (deliver.rs sends If-None-Match: *) is
+    // not denied; the role's own policy allows it.
+    let conditional = appliance_upload(key).with("s3:if-none-match", &["*"]);
+    assert_ne!(
+        evaluate(&bucket, &conditional).unwrap(),
+        Decision::ExplicitlyDenied,
+        "the appliance's conditional upload is denied"
+    );
+    // The rule is about the appliance: another principal's upload is judged
+    // by the other statements only.
+    let other = appliance_upload(key).with("aws:PrincipalArn", &[&arn("iam", "role/report-admin")]);
+    assert_ne!(
+        evaluate(&bucket, &other).unwrap(),
+        Decision::ExplicitlyDenied,
+        "the overwrite rule also binds principals other than the appliance"
+    );
+}
