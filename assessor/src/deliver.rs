@@ -20,6 +20,9 @@
 //!   output directory that does not exist is created 0700.
 //! - Text from the bucket or the bundle (keys, names, S3 error messages) is
 //!   shown through [`crate::display_safe`] in every error message.
+//! - [`wait_for_run`] reports a run only once its manifest is there (so
+//!   only a complete bundle), polls no faster than once a second and gives
+//!   up at its deadline.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -163,6 +166,16 @@ pub enum DeliverError {
         escape(.name), BUNDLE_FILES.join(", ")
     )]
     BadName { name: String },
+    #[error(
+        "no {}run was delivered under {} within {seconds} s; the job may still be running \
+         (its console and log group say), or it failed: wait longer with --timeout",
+        if *.new { "new " } else { "" }, escape(.location)
+    )]
+    WaitTimedOut {
+        location: String,
+        new: bool,
+        seconds: u64,
+    },
     #[error("writing {} failed: {source}", escape(&.path.to_string_lossy()))]
     Write {
         path: PathBuf,
@@ -635,6 +648,48 @@ pub async fn list_runs(
         }
     }
     Ok(runs)
+}
+
+/// How [`wait_for_run`] polls: every `interval` (at least one second) until
+/// `timeout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitPolicy {
+    pub timeout: Duration,
+    pub interval: Duration,
+}
+
+/// Waits until a run is delivered under `location` that `known` does not
+/// name (pass the runs already there to wait for a new one, none to accept
+/// any), and returns those runs. A run counts once its manifest exists: the
+/// job uploads it last, after every file it lists.
+pub async fn wait_for_run(
+    s3: &aws_sdk_s3::Client,
+    location: &S3Location,
+    known: &[S3Location],
+    policy: WaitPolicy,
+) -> Result<Vec<S3Location>, DeliverError> {
+    let interval = policy.interval.max(Duration::from_secs(1));
+    let deadline = tokio::time::Instant::now() + policy.timeout;
+    loop {
+        let mut runs: Vec<S3Location> = list_runs(s3, location)
+            .await?
+            .into_iter()
+            .filter(|run| !known.contains(run))
+            .collect();
+        if !runs.is_empty() {
+            runs.sort_by(|a, b| a.prefix.cmp(&b.prefix));
+            return Ok(runs);
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Err(DeliverError::WaitTimedOut {
+                location: location.to_string(),
+                new: !known.is_empty(),
+                seconds: policy.timeout.as_secs(),
+            });
+        }
+        tokio::time::sleep(interval.min(deadline - now)).await;
+    }
 }
 
 /// A time-limited GET URL for one file of a bundle.

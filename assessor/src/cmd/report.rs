@@ -1,7 +1,12 @@
-//! `assessor report list|download`: find and fetch delivered reports.
+//! `assessor report list|wait|download`: find, await and fetch delivered
+//! reports.
 //!
 //! A reader needs only s3:ListBucket and s3:GetObject on the prefix and
 //! kms:Decrypt on the key (`policies/report-reader.json`).
+//!
+//! `report wait` exits 0 and prints the run(s) once delivered, and
+//! [`EXIT_TIMED_OUT`] when none was by its timeout, so a script can tell
+//! "not yet" from an error (1) or a usage mistake (2).
 //!
 //! Everything the bucket or a bundle controls (keys, the manifest's run id)
 //! is printed through [`assessor::display_safe`], so it cannot drive the
@@ -12,8 +17,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use assessor::deliver::{self, DownloadLimits, S3Location};
+use assessor::deliver::{self, DeliverError, DownloadLimits, S3Location, WaitPolicy};
 use assessor::display_safe::Escaped;
+
+/// Exit code of `report wait` when no run was delivered in time.
+pub const EXIT_TIMED_OUT: u8 = 4;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,6 +39,23 @@ pub enum Command {
         /// e.g. s3://my-reports/assessments/
         #[arg(value_parser = parse_location)]
         location: S3Location,
+    },
+    /// Wait until a run is delivered under a location (its manifest, which
+    /// the job writes last, is there), then print it.
+    Wait {
+        /// e.g. s3://my-reports/assessments/ (any run below) or a run's own
+        /// prefix.
+        #[arg(value_parser = parse_location)]
+        location: S3Location,
+        /// Wait for a run that was not there when waiting began.
+        #[arg(long)]
+        new: bool,
+        /// Give up after this long (e.g. 30m, 2h; at most 24h).
+        #[arg(long, value_parser = parse_wait, default_value = "1h")]
+        timeout: Duration,
+        /// Look this often (e.g. 10s, 1m; at least 1s).
+        #[arg(long, value_parser = parse_wait, default_value = "15s")]
+        interval: Duration,
     },
     /// Download a run's report, verifying every checksum against its manifest.
     Download {
@@ -76,7 +101,8 @@ fn parse_size(text: &str) -> Result<u64, String> {
     }
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+/// A number with a unit: s (or none), m or h.
+fn duration(text: &str) -> Result<Duration, String> {
     let (number, unit) = text.split_at(
         text.find(|c: char| !c.is_ascii_digit())
             .unwrap_or(text.len()),
@@ -84,16 +110,31 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     let n: u64 = number
         .parse()
         .map_err(|_| format!("{text:?}: expected a number and a unit, e.g. 15m"))?;
-    let secs = match unit {
-        "s" | "" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
+    let scale = match unit {
+        "s" | "" => 1,
+        "m" => 60,
+        "h" => 3600,
         _ => return Err(format!("{text:?}: the unit must be s, m or h")),
     };
-    if secs == 0 || secs > 7 * 24 * 3600 {
+    n.checked_mul(scale)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{text:?}: too long"))
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let d = duration(text)?;
+    if d.is_zero() || d > Duration::from_secs(7 * 24 * 3600) {
         return Err("a presigned URL lives between 1 s and 7 days".into());
     }
-    Ok(Duration::from_secs(secs))
+    Ok(d)
+}
+
+fn parse_wait(text: &str) -> Result<Duration, String> {
+    let d = duration(text)?;
+    if d.is_zero() || d > Duration::from_secs(24 * 3600) {
+        return Err(format!("{text:?}: expected between 1 s and 24 h"));
+    }
+    Ok(d)
 }
 
 async fn s3(region: Option<String>) -> aws_sdk_s3::Client {
@@ -117,6 +158,31 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::List { location } => {
             for run in deliver::list_runs(&client, &location).await? {
                 println!("{}", Escaped(&run.to_string()));
+            }
+        }
+        Command::Wait {
+            location,
+            new,
+            timeout,
+            interval,
+        } => {
+            let known = if new {
+                deliver::list_runs(&client, &location).await?
+            } else {
+                Vec::new()
+            };
+            let policy = WaitPolicy { timeout, interval };
+            match deliver::wait_for_run(&client, &location, &known, policy).await {
+                Ok(runs) => {
+                    for run in runs {
+                        println!("{}", Escaped(&run.to_string()));
+                    }
+                }
+                Err(e @ DeliverError::WaitTimedOut { .. }) => {
+                    eprintln!("assessor: {e}");
+                    return Ok(ExitCode::from(EXIT_TIMED_OUT));
+                }
+                Err(e) => return Err(e.into()),
             }
         }
         Command::Download {
@@ -166,6 +232,10 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("8d").is_err());
         assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_wait("30m").unwrap(), Duration::from_secs(1800));
+        assert!(parse_wait("25h").is_err());
+        assert!(parse_wait("0").is_err());
+        assert!(parse_wait("99999999999999999h").is_err());
     }
 
     #[test]
