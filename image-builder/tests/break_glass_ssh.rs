@@ -287,6 +287,30 @@ fn the_break_glass_image_lets_only_its_user_in_with_the_launch_key() {
             text(&tty)
         );
 
+        // --- HTTPS and DNS are not the shell's (nftables: meta skuid). ---
+        // The output chain answers what it does not allow with a TCP reset,
+        // so connect() fails at once with "Connection refused"; without the
+        // rule the SYN would go out and, on this restricted network (no
+        // forward to either address), time out instead.
+        for (what, address) in [
+            ("HTTPS", "169.254.169.2/443"),
+            ("DNS", "169.254.169.253/53"),
+        ] {
+            let out = ssh(
+                port,
+                &known_hosts,
+                &key,
+                USER,
+                &[&format!("timeout 30 bash -c 'exec 3<>/dev/tcp/{address}'")],
+            );
+            assert!(
+                !out.status.success()
+                    && String::from_utf8_lossy(&out.stderr).contains("Connection refused"),
+                "the break-glass user's {what} connection was not refused by the firewall: {}",
+                text(&out)
+            );
+        }
+
         // --- Everyone and everything else is refused. ---
         std::thread::sleep(Duration::from_secs(6));
         assert_refused(&ssh(port, &known_hosts, &key, "root", &["id"]), "root");
