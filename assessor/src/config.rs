@@ -73,6 +73,11 @@ pub struct ReportConfig {
     /// when the job starts.
     #[serde(default)]
     pub settings: Vec<String>,
+    /// CloudWatch Logs group for the run's status lines (stage, counts,
+    /// durations, outcome; never names, code or values), one stream per run.
+    /// None: the console only.
+    #[serde(default)]
+    pub log_group: Option<String>,
 }
 
 /// One SQL Server to assess.
@@ -283,7 +288,10 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "power_off_when_done",
         ],
     ),
-    ("report", &["bucket", "prefix", "target", "settings"]),
+    (
+        "report",
+        &["bucket", "prefix", "target", "settings", "log_group"],
+    ),
     (
         "targets",
         &[
@@ -425,6 +433,15 @@ impl JobConfig {
                 "report.bucket {:?} is not a valid S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)",
                 self.report.bucket
             ));
+        }
+        if let Some(group) = &self.report.log_group
+            && !valid_log_group_name(group)
+        {
+            say(
+                "report.log_group is not a CloudWatch Logs group name (1-512 letters, digits, \
+                 '_', '-', '/', '.', '#'); use the stack's LogGroupName output"
+                    .into(),
+            );
         }
         if self.report.prefix.starts_with('/') || self.report.prefix.contains("..") {
             say("report.prefix must be relative, without a leading '/' or '..'".into());
@@ -780,6 +797,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+fn valid_log_group_name(name: &str) -> bool {
+    (1..=512).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-/.#".contains(c))
+}
+
 fn valid_bucket_name(name: &str) -> bool {
     (3..=63).contains(&name.len())
         && name
@@ -959,6 +983,27 @@ mod tests {
         // The semantic checks still run past the misspelt keys.
         assert!(msg.contains("not a valid S3 bucket name"), "{msg}");
         assert_eq!(err.problems.len(), 4, "{msg}");
+    }
+
+    #[test]
+    fn log_groups_are_checked_as_cloudwatch_names() {
+        let with = |group: &str| {
+            example().replacen(
+                "[report]\n",
+                &format!("[report]\nlog_group = \"{group}\"\n"),
+                1,
+            )
+        };
+        let ok = JobConfig::parse(&with("/sqlassess/my-stack"), Path::new("job.toml")).unwrap();
+        assert_eq!(ok.report.log_group.as_deref(), Some("/sqlassess/my-stack"));
+        for bad in ["", "has space", "semi;colon", &"x".repeat(513)] {
+            let err = JobConfig::parse(&with(bad), Path::new("job.toml")).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("report.log_group is not a CloudWatch Logs group name"),
+                "{bad:?}: {err}"
+            );
+        }
     }
 
     #[test]

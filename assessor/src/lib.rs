@@ -43,6 +43,8 @@ pub mod pipeline;
 #[cfg(feature = "appliance")]
 pub mod secrets;
 #[cfg(feature = "appliance")]
+pub mod status_log;
+#[cfg(feature = "appliance")]
 pub mod store;
 #[cfg(feature = "appliance")]
 pub mod wipe;

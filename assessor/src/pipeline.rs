@@ -36,6 +36,7 @@ use crate::deliver::{self, DeliverError, S3Location};
 use crate::envelope::{DataKey, EnvelopeError};
 use crate::report::{FeatureCatalog, Format, ObjectSummary, ReportInput};
 use crate::secrets::{DbCredentials, SecretError};
+use crate::status_log::{StatusLine, StatusLog};
 use crate::store::cluster::{Cluster, ClusterError};
 use crate::store::{Module, SessionStore, StoreError};
 use crate::wipe::{self, WipeError};
@@ -66,6 +67,7 @@ pub struct Aws {
     pub kms: aws_sdk_kms::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub s3: aws_sdk_s3::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     /// The chain the clients sign with, to check it once up front.
     credentials: Option<aws_sdk_s3::config::SharedCredentialsProvider>,
 }
@@ -161,6 +163,7 @@ impl Aws {
             kms: aws_sdk_kms::Client::new(&shared),
             secrets: aws_sdk_secretsmanager::Client::new(&shared),
             s3: aws_sdk_s3::Client::from_conf(s3),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&shared),
             credentials: shared.credentials_provider(),
         })
     }
@@ -339,6 +342,18 @@ pub struct Engine<'a> {
 /// alone on failure (if the bucket can take it).
 pub async fn run(config: &JobConfig, aws: &Aws, engine: Engine<'_>, run_id: &str) -> RunSummary {
     let started = Instant::now();
+    let status = config
+        .report
+        .log_group
+        .as_deref()
+        .map(|group| StatusLog::new(aws.logs.clone(), group, run_id));
+    if let Some(status) = &status {
+        let line = StatusLine::Started {
+            run_id: run_id.to_owned(),
+            version: env!("CARGO_PKG_VERSION"),
+        };
+        status.send(&[line]).await;
+    }
     let mut summary = RunSummary::new(run_id, engine.target_name.to_owned());
     let location = S3Location::new(&config.report.bucket, &config.report.prefix).join(run_id);
     let limit = Duration::from_secs(u64::from(config.job.time_limit_minutes) * 60);
@@ -373,6 +388,9 @@ pub async fn run(config: &JobConfig, aws: &Aws, engine: Engine<'_>, run_id: &str
             summary.error = Some(err.to_string());
             deliver_failure_summary(aws, config, run_id, &location, &mut summary).await;
         }
+    }
+    if let Some(status) = &status {
+        status.send(&StatusLine::of_summary(&summary)).await;
     }
     summary
 }

@@ -256,6 +256,41 @@ async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
     assert_eq!(run["outcome"], "succeeded");
     assert_eq!(run["wiped"], true);
     assert_eq!(run["targets"][0]["target"], "sql-01");
+
+    // The operator's status lines: the run's stages and outcome, by number
+    // and fixed word only; no name, code, secret or key.
+    let lines = app.status_lines().await.unwrap();
+    let run_id = run["run_id"].as_str().unwrap();
+    assert!(
+        lines
+            .first()
+            .is_some_and(|l| l.contains(r#""event":"started""#) && l.contains(run_id)),
+        "{lines:#?}"
+    );
+    for expected in [
+        r#""event":"stage","stage":"collect","ok":true"#,
+        r#""event":"stage","stage":"wipe","ok":true"#,
+        r#""event":"target","index":1,"ok":true,"databases":2"#,
+        r#""event":"finished","outcome":"succeeded","exit_code":0"#,
+    ] {
+        assert!(
+            lines.iter().any(|l| l.contains(expected)),
+            "no {expected} in {lines:#?}"
+        );
+    }
+    let log = lines.join("\n");
+    for secret in [
+        module_canary.as_str(),
+        password_canary.as_str(),
+        step_canary.as_str(),
+        "sql-01",
+        "WideWorldImporters",
+        app.key_id.as_str(),
+        app.secret_id.as_str(),
+        testbed::appliance::BUCKET,
+    ] {
+        assert!(!log.contains(secret), "{secret} in the status lines: {log}");
+    }
     assert_eq!(run["targets"][0]["modules"], modules);
     assert_eq!(run["targets"][0]["databases"], 2);
     let stages: Vec<&str> = run["stages"]
@@ -453,6 +488,26 @@ async fn sql_server_down_fails_the_run_delivers_a_summary_without_data_and_wipes
     let delivered = delivered_failure(&app, &run).await;
     assert_eq!(delivered["outcome"], "failed");
     assert_eq!(delivered["findings"], 0);
+
+    // The status lines say it failed, and which target, by number only.
+    let lines = app.status_lines().await.unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(r#""event":"finished","outcome":"failed","exit_code":1"#)),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(r#""event":"target","index":1,"ok":false"#)),
+        "{lines:#?}"
+    );
+    let log = lines.join("\n");
+    assert!(
+        !log.contains("sql-01") && !log.contains("127.0.0.1") && !log.contains(&password),
+        "{log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

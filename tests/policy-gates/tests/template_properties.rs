@@ -190,6 +190,8 @@ fn the_user_data_carries_the_job_config_and_no_secret() {
         text.contains("secret_id = \\\"${dbsecretarn}\\\""),
         "{text}"
     );
+    // The run's status lines go to the stack's own log group.
+    assert!(text.contains("log_group = \\\"${loggroup}\\\""), "{text}");
     assert!(!text.contains("noecho"));
     for parameter in t.parameters() {
         assert!(

@@ -21,6 +21,8 @@ use crate::{PeerError, Result};
 pub const BUCKET: &str = "demo-assessment-reports";
 /// The prefix under the bucket.
 pub const PREFIX: &str = "assessments";
+/// The CloudWatch Logs group the job's status lines go to.
+pub const LOG_GROUP: &str = "/sqlassess/appliance-test";
 /// The SQL login the peer admits.
 pub const SQL_USER: &str = "assessor";
 
@@ -108,6 +110,12 @@ impl LocalAppliance {
             .send()
             .await
             .map_err(|e| aws_error("the report bucket")(e.to_string()))?;
+        aws_sdk_cloudwatchlogs::Client::new(&shared)
+            .create_log_group()
+            .log_group_name(LOG_GROUP)
+            .send()
+            .await
+            .map_err(|e| aws_error("the log group")(e.to_string()))?;
         let secret = serde_json::json!({
             "username": SQL_USER,
             "password": options.password,
@@ -162,6 +170,27 @@ impl LocalAppliance {
         ]
     }
 
+    /// Every status line the job sent to [`LOG_GROUP`], oldest first.
+    pub async fn status_lines(&self) -> Result<Vec<String>> {
+        let shared = sdk_config(&self.moto.endpoint_url()).await;
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&shared);
+        let mut lines = Vec::new();
+        let mut pages = logs
+            .filter_log_events()
+            .log_group_name(LOG_GROUP)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("reading the log group")(e.to_string()))?;
+            lines.extend(
+                page.events()
+                    .iter()
+                    .filter_map(|e| e.message().map(str::to_owned)),
+            );
+        }
+        Ok(lines)
+    }
+
     /// The report location runs are delivered under.
     pub fn reports_url(&self) -> String {
         format!("s3://{BUCKET}/{PREFIX}/")
@@ -204,6 +233,7 @@ time_limit_minutes = 10
 [report]
 bucket = "{BUCKET}"
 prefix = "{PREFIX}"
+log_group = "{LOG_GROUP}"
 
 [[targets]]
 name = "sql-01"
