@@ -229,6 +229,7 @@ impl Parser<'_> {
 
     /// `WITH [XMLNAMESPACES (...),] cte [(cols)] AS (...) [, ...] <DML>`.
     fn with_cte(&mut self) {
+        let with_at = self.pos;
         self.stmt = "SELECT".into();
         self.pos += 1;
         let mut ctes: Vec<&str> = Vec::new();
@@ -295,7 +296,9 @@ impl Parser<'_> {
             {
                 let verb = self.upper(self.pos).as_str().to_owned();
                 self.stmt = verb.clone();
-                self.emit(K::Clause, "DML TARGET CTE", Some(verb), target, target);
+                // Reported where the statement starts (its WITH), as
+                // Compass does: the statement is what fails.
+                self.emit(K::Clause, "DML TARGET CTE", Some(verb), with_at, with_at);
             }
             self.simple_statement();
         } else if self.pos < self.toks.len() {
