@@ -279,10 +279,10 @@ rule_is_proven!(
         remove(t, &format!("{LT}/BlockDeviceMappings/0/Ebs"), "KmsKeyId");
     }),
     ("LaunchTemplate", |t| {
-        *at(t, &format!("{LT}/BlockDeviceMappings/1/Ebs/Encrypted")) = json!(false);
+        *at(t, &format!("{LT}/BlockDeviceMappings/0/Ebs/Encrypted")) = json!(false);
     }),
     ("LaunchTemplate", |t| {
-        *at(t, &format!("{LT}/BlockDeviceMappings/1/Ebs/KmsKeyId")) = json!("alias/aws/ebs");
+        *at(t, &format!("{LT}/BlockDeviceMappings/0/Ebs/KmsKeyId")) = json!("alias/aws/ebs");
     })
 );
 
