@@ -226,7 +226,7 @@ pub async fn upload(
     run_id: &str,
     files: &[(String, Vec<u8>)],
 ) -> Result<Manifest, DeliverError> {
-    let entries = upload_files(s3, location, kms_key_id, files).await?;
+    let entries = upload_files(s3, location, kms_key_id, files.to_vec()).await?;
     put_manifest(s3, location, kms_key_id, run_id, entries).await
 }
 
@@ -234,27 +234,29 @@ pub async fn upload(
 /// under `kms_key_id`; returns their manifest entries, for [`put_manifest`]
 /// once the bundle's last file (the run summary, written after the session
 /// is wiped) is up too. Every name must be one of [`BUNDLE_FILES`], once;
-/// anything else is refused before any upload.
+/// anything else is refused before any upload. Takes the files by value
+/// and lets each go once it is sent: a large bundle is not held twice.
 pub async fn upload_files(
     s3: &aws_sdk_s3::Client,
     location: &S3Location,
     kms_key_id: &str,
-    files: &[(String, Vec<u8>)],
+    files: Vec<(String, Vec<u8>)>,
 ) -> Result<Vec<ManifestEntry>, DeliverError> {
     let mut seen = HashSet::new();
-    for (name, _) in files {
+    for (name, _) in &files {
         if !seen.insert(check_name(name)?) {
             return Err(DeliverError::BadName { name: name.clone() });
         }
     }
     let mut entries = Vec::with_capacity(files.len());
     for (name, content) in files {
-        put(s3, location, kms_key_id, name, content.clone()).await?;
-        entries.push(ManifestEntry {
-            name: name.clone(),
-            sha256: sha256_hex(content),
+        let entry = ManifestEntry {
+            sha256: sha256_hex(&content),
             size: content.len() as u64,
-        });
+            name,
+        };
+        put(s3, location, kms_key_id, &entry.name, content).await?;
+        entries.push(entry);
     }
     Ok(entries)
 }

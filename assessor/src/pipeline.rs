@@ -419,7 +419,7 @@ async fn finish_delivery(
 ) {
     let kms_key_id = &config.job.kms_key_id;
     let files = vec![(SUMMARY_FILE.to_owned(), summary.to_json())];
-    let finished = match deliver::upload_files(&aws.s3, location, kms_key_id, &files).await {
+    let finished = match deliver::upload_files(&aws.s3, location, kms_key_id, files).await {
         Ok(summary_entry) => {
             entries.extend(summary_entry);
             deliver::put_manifest(&aws.s3, location, kms_key_id, run_id, entries).await
@@ -583,7 +583,7 @@ async fn stages_with_store(
     // session is wiped (`finish_delivery`).
     let watch = Stopwatch::start("deliver");
     summary.delivered_to = Some(location.to_string());
-    let delivered = deliver::upload_files(&aws.s3, location, &config.job.kms_key_id, &files).await;
+    let delivered = deliver::upload_files(&aws.s3, location, &config.job.kms_key_id, files).await;
     if delivered.is_err() {
         summary.delivered_to = None;
     }
