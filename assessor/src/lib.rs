@@ -25,6 +25,8 @@ pub mod report;
 pub mod rules;
 pub mod source;
 pub mod tsql;
+// Captured workloads (Extended Events, Profiler XML), weighted by use.
+pub mod workload;
 
 // The appliance job. Behind a feature so the analyzer alone builds without
 // the AWS SDK (fuzzing, quick checks).
