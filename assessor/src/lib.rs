@@ -10,6 +10,9 @@
 //! [`source`] (files, encodings) -> [`tsql`] (lexer, batches, parser ->
 //! observations) -> [`rules`] (catalog: observation -> feature + status) ->
 //! [`analyze`] (findings) -> [`report`] (HTML, JSON, CSV, SARIF).
+//! A captured workload ([`workload`]) enters at [`analyze`]: its events are
+//! normalised (literals replaced) and de-duplicated first, and its findings
+//! carry executions and CPU.
 //!
 //! See ARCHITECTURE.md for the whole house and SECURITY.md for what each
 //! module guarantees about customer data.

@@ -224,6 +224,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         files_analyzed: analysis.files_analyzed,
         lines_analyzed: analysis.lines_analyzed,
         skipped: &analysis.skipped,
+        workload: None,
     };
     match args.output.as_deref() {
         Some("-") => {

@@ -6,7 +6,9 @@
 //! one event at a time, in the shape [`xevents`] or [`profiler`] describes;
 //! [`Workload::read_capture`] normalises the event's text at once
 //! ([`normalise`]: every literal replaced) and keeps only the normalised
-//! form, counted.
+//! form, counted; [`weights`] analyses each distinct statement with the
+//! ordinary [`crate::analyze::Analyzer`] and weighs its findings by
+//! executions and CPU.
 //!
 //! Guarantees:
 //! - Privacy: the raw text of an event lives only in the reader's buffer
@@ -23,6 +25,7 @@
 
 mod normalise;
 mod profiler;
+pub mod weights;
 mod xevents;
 mod xml;
 
@@ -32,6 +35,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use normalise::{Normalised, normalise};
+pub use weights::{WorkloadAnalysis, WorkloadSummary, analyze};
 
 /// The folder part of every workload pseudo-file name.
 pub const PSEUDO_DIR: &str = "workload";
