@@ -9,6 +9,10 @@ together.
 
 A canary (CANARY) sits in string literals, a numeric one (NUMERIC_CANARY)
 in number literals, and CANARY in a comment: none may reach any output.
+
+`python3 generate.py --bench OUT` writes instead the capture the README's
+workload measurement reads (100,000 distinct statements in 300,000 events,
+84 MB; not committed).
 """
 
 import random
@@ -203,7 +207,40 @@ def profiler():
     return "".join(out)
 
 
+def bench(path, statements=100_000, repeats=3):
+    rnd = random.Random(1)
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write("<events>\n")
+        for rep in range(repeats):
+            for i in range(statements):
+                kind = i % 4
+                ev, field = "sql_batch_completed", "batch_text"
+                if kind == 0:
+                    t = sp_executesql(
+                        f"INSERT INTO [dbo].[T{i}] ([C{i}], [Name]) VALUES (@p0, @p1)",
+                        "@p0 int,@p1 nvarchar(50)",
+                        [rnd.randint(1, 10**6), f"N'name {rep}'"],
+                    )
+                    ev, field = "rpc_completed", "statement"
+                elif kind == 1:
+                    t = f"MERGE dbo.T{i} AS t USING (SELECT {i} AS id) s ON t.id = s.id WHEN MATCHED THEN UPDATE SET t.v = 'x{rep}';"
+                elif kind == 2:
+                    t = f"SELECT TOP (10) a.C{i}, b.Name FROM dbo.T{i} a WITH (NOLOCK) JOIN dbo.U b ON b.Id = a.Id WHERE a.Created > '2026-01-0{rep + 1}' ORDER BY 1"
+                else:
+                    t = f"SELECT * INTO ##tmp{i} FROM dbo.T{i} WHERE Amount > {rep}.5"
+                f.write(
+                    f'<event name="{ev}" timestamp="2026-11-30T09:00:00Z"><data name="cpu_time">'
+                    f'<value>{100 + i % 50}</value></data><data name="{field}"><value>{escape(t)}</value></data></event>\n'
+                )
+        f.write("</events>\n")
+
+
 if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--bench":
+        bench(sys.argv[2])
+        sys.exit(0)
     with open("xevents.xml", "w", encoding="utf-8", newline="\n") as f:
         f.write(xevents())
     with open("profiler.xml", "w", encoding="utf-8", newline="\n") as f:
