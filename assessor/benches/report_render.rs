@@ -66,6 +66,7 @@ fn main() {
                     "SELECT TOP 10 o.OrderId, o.Total FROM Sales.Orders o WITH (NOLOCK) WHERE o.Id = {i};"
                 ),
                 in_dynamic_sql: false,
+                workload: None,
             }
         })
         .collect();
@@ -96,6 +97,7 @@ fn main() {
         files_analyzed: files_n,
         lines_analyzed: n as u64 * 10,
         skipped: &[],
+        workload: None,
     };
 
     println!(

@@ -149,7 +149,31 @@ pub struct Finding {
     /// sp_executesql). Compass does not look there.
     #[serde(default)]
     pub in_dynamic_sql: bool,
+    /// How much the statement this finding sits in was used, for findings
+    /// in captured workload text (`assessor analyze --workload`); `None`
+    /// for scripts and collected code.
+    #[serde(default)]
+    pub workload: Option<WorkloadWeight>,
 }
+
+/// The use of a captured statement: its executions and CPU, and their share
+/// of the whole workload's.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadWeight {
+    /// Events that ran the statement.
+    pub executions: u64,
+    /// Their CPU time, summed, in milliseconds (rounded).
+    pub cpu_ms: u64,
+    /// `executions` / the workload's executions * 100, one decimal.
+    pub executions_percent: f64,
+    /// CPU / the workload's CPU * 100, one decimal (0 when no CPU was
+    /// recorded).
+    pub cpu_percent: f64,
+}
+
+/// The percentages are rounded finite numbers, never NaN, so equality is
+/// reflexive and `Finding` can stay `Eq`.
+impl Eq for WorkloadWeight {}
 
 impl std::fmt::Debug for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -190,6 +214,7 @@ mod tests {
             effort_minutes: 10,
             snippet: "SELECT STR(canary_value)".into(),
             in_dynamic_sql: false,
+            workload: None,
         };
         let shown = format!("{finding:?}");
         assert!(shown.contains("function.str"), "{shown}");

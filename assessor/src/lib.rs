@@ -10,6 +10,9 @@
 //! [`source`] (files, encodings) -> [`tsql`] (lexer, batches, parser ->
 //! observations) -> [`rules`] (catalog: observation -> feature + status) ->
 //! [`analyze`] (findings) -> [`report`] (HTML, JSON, CSV, SARIF).
+//! A captured workload ([`workload`]) enters at [`analyze`]: its events are
+//! normalised (literals replaced) and de-duplicated first, and its findings
+//! carry executions and CPU.
 //!
 //! See ARCHITECTURE.md for the whole house and SECURITY.md for what each
 //! module guarantees about customer data.
@@ -25,6 +28,8 @@ pub mod report;
 pub mod rules;
 pub mod source;
 pub mod tsql;
+// Captured workloads (Extended Events, Profiler XML), weighted by use.
+pub mod workload;
 
 // The appliance job. Behind a feature so the analyzer alone builds without
 // the AWS SDK (fuzzing, quick checks).

@@ -837,6 +837,7 @@ async fn render_bundle(
         lines_analyzed: analysed.lines,
         // Module definitions come from the store as text: none is skipped.
         skipped: &[],
+        workload: None,
     };
     let mut files = Vec::with_capacity(Format::ALL.len() + 2);
     for format in Format::ALL {

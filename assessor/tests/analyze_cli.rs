@@ -733,10 +733,14 @@ fn findings_in_dynamic_sql_say_so_in_every_format() {
     assert_eq!(dynamic, [(3, true), (4, false)]);
     let csv = read("findings.csv");
     let header = csv.lines().next().unwrap();
-    assert!(header.ends_with(",in_dynamic_sql"), "{header}");
+    // in_dynamic_sql, then the workload weight (empty for scripts).
+    assert!(
+        header.ends_with(",in_dynamic_sql,executions,cpu_ms"),
+        "{header}"
+    );
     let yes = csv
         .lines()
-        .filter(|l| l.contains("statement.global_temp_table") && l.ends_with(",yes"))
+        .filter(|l| l.contains("statement.global_temp_table") && l.ends_with(",yes,,"))
         .count();
     assert_eq!(yes, 1, "{csv}");
     let sarif: serde_json::Value = serde_json::from_str(&read("report.sarif")).unwrap();

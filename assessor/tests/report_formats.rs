@@ -264,6 +264,7 @@ fn csv_neutralises_formula_injection_in_every_text_cell() {
             effort_minutes: 1,
             snippet: h.to_string(),
             in_dynamic_sql: false,
+            workload: None,
         });
     }
     let input = ReportInput {
@@ -278,6 +279,7 @@ fn csv_neutralises_formula_injection_in_every_text_cell() {
         files_analyzed: 1,
         lines_analyzed: 1,
         skipped: &[],
+        workload: None,
     };
     let rows = parse_csv(&render(Format::Csv, &input));
     assert_eq!(rows.len(), hostile.len() + 1);

@@ -22,6 +22,7 @@ fn finding(file: &str) -> Finding {
         effort_minutes: 1,
         snippet: "x".to_owned(),
         in_dynamic_sql: false,
+        workload: None,
     }
 }
 
@@ -57,6 +58,7 @@ fn sarif_uris_have_no_parent_steps_or_absolute_paths() {
         files_analyzed: 1,
         lines_analyzed: 1,
         skipped: &[],
+        workload: None,
     };
     let mut out = Vec::new();
     Format::Sarif.write(&mut out, &input).unwrap();

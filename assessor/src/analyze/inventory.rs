@@ -432,6 +432,7 @@ impl Findings<'_, '_> {
             effort_minutes: feature.effort_minutes,
             snippet: snippet(),
             in_dynamic_sql: false,
+            workload: None,
         });
     }
 }

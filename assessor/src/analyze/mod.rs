@@ -232,6 +232,7 @@ impl<'c> Analyzer<'c> {
                     .observations
                     .get(c.observation)
                     .is_some_and(|o| o.in_string),
+                workload: None,
             });
         }
         // Top-level code counts as an object when observations fall outside

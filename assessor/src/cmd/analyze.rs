@@ -21,6 +21,12 @@
 //! is a usage error and writes no report: an empty report would say that
 //! nothing blocks the migration. Skipped files are named on stderr, counted
 //! there and listed in the report.
+//!
+//! `--workload FILE` (repeatable, with or without script paths) adds a
+//! captured workload: an Extended Events capture read to XML or a Profiler
+//! trace saved as XML ([`assessor::workload`]). A capture that cannot be
+//! read is a usage error naming the file (never quoting it); captures that
+//! hold no statement text are "nothing analysed" too.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -35,6 +41,7 @@ use assessor::findings::Status;
 use assessor::report::{self, Format, ReportInput, SkipCounts};
 use assessor::rules::Catalog;
 use assessor::source::SourceError;
+use assessor::workload::{self, Limits, Workload, WorkloadAnalysis};
 
 /// Exit code when `--fail-on` matched a finding.
 pub const EXIT_FAIL_ON: u8 = 3;
@@ -47,8 +54,14 @@ const PROGRESS_MIN_BYTES: u64 = 4 * 1024 * 1024;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Files or directories of `.sql` scripts.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "workload")]
     pub paths: Vec<PathBuf>,
+    /// A captured workload: an Extended Events capture read to XML
+    /// (the event_data of sys.fn_xe_file_target_read_file) or a Profiler
+    /// trace saved as XML. Repeatable. Literals are replaced before anything
+    /// is kept; findings are weighted by executions and CPU.
+    #[arg(long, value_name = "FILE")]
+    pub workload: Vec<PathBuf>,
     /// Babelfish version to assess against, e.g. `babelfish-6.1` (default:
     /// the newest version the rule catalog documents).
     #[arg(long)]
@@ -169,7 +182,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let analyzer = Analyzer::with_settings(&catalog, target, &settings);
     let mut progress = ProgressLine::new();
-    let analysis = match analyzer.analyze_paths(&args.paths, &mut |p| progress.update(p)) {
+    let analysed = if args.paths.is_empty() {
+        Ok(Analysis::default())
+    } else {
+        analyzer.analyze_paths(&args.paths, &mut |p| progress.update(p))
+    };
+    let mut analysis = match analysed {
         Ok(a) => a,
         Err(AnalyzeError::Source(SourceError::Io { path, source })) => {
             progress.finish();
@@ -190,9 +208,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for w in &analysis.warnings {
         eprintln!("assessor: warning: {}: {}", w.file, w.reason);
     }
-    if analysis.files_analyzed == 0 {
+    if !args.paths.is_empty() && analysis.files_analyzed == 0 {
         // An empty report would read "no feature blocks the migration".
         return usage(nothing_analysed(&args.paths, &analysis));
+    }
+    let mut workload = match read_workload(&args.workload, &analyzer) {
+        Ok(w) => w,
+        Err(message) => return usage(message),
+    };
+    if let Some(w) = &mut workload {
+        // Moved, not copied: a workload can hold 100k statements' findings.
+        analysis.findings.append(&mut w.findings);
+        analysis.objects.append(&mut w.objects);
     }
     if !analysis.skipped.is_empty() {
         eprintln!(
@@ -210,7 +237,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let target_name = target.target_name();
     let chosen: Vec<(String, String)> = settings.to_map().into_iter().collect();
-    let inputs: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+    let inputs: Vec<String> = args
+        .paths
+        .iter()
+        .chain(&args.workload)
+        .map(|p| p.display().to_string())
+        .collect();
     let generated_at = assessor::report::timestamp::generated_at();
     let input = ReportInput {
         tool_version: env!("CARGO_PKG_VERSION"),
@@ -224,6 +256,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         files_analyzed: analysis.files_analyzed,
         lines_analyzed: analysis.lines_analyzed,
         skipped: &analysis.skipped,
+        workload: workload.as_ref().map(|w| &w.summary),
     };
     match args.output.as_deref() {
         Some("-") => {
@@ -270,6 +303,52 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads, normalises and analyses the `--workload` captures (`None`
+/// without any), saying on stderr what each held (counts only); the error is
+/// the usage message.
+fn read_workload(
+    captures: &[PathBuf],
+    analyzer: &Analyzer<'_>,
+) -> Result<Option<WorkloadAnalysis>, String> {
+    if captures.is_empty() {
+        return Ok(None);
+    }
+    let mut workload = Workload::new(Limits::default());
+    for path in captures {
+        let info = workload.read_capture(path).map_err(|e| e.to_string())?;
+        let skipped = info.events_read - info.events_used;
+        eprintln!(
+            "assessor: workload {}: {} events read, {} counted, {} skipped",
+            path.display(),
+            info.events_read,
+            info.events_used,
+            skipped
+        );
+    }
+    if workload.statements().is_empty() {
+        return Err(format!(
+            "nothing to analyse in the workload: no event in {} is a completed batch, RPC or \
+             statement with its text; capture sql_batch_completed, rpc_completed or \
+             sql_statement_completed (Profiler: SQL:BatchCompleted, RPC:Completed) with their text",
+            captures
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let analysis = workload::analyze(&workload, analyzer);
+    let s = &analysis.summary;
+    eprintln!(
+        "assessor: workload: {} distinct statements, {} executions; {}",
+        s.statements_distinct,
+        s.executions_total,
+        s.headline
+            .map_or_else(|| "no blocker".to_string(), |h| h.sentence())
+    );
+    Ok(Some(analysis))
 }
 
 /// "1 file", "2 files".

@@ -18,7 +18,7 @@ use std::io::{self, Write};
 use super::{ReportInput, complexity_str, kind_str};
 
 /// The header row, in column order.
-pub const COLUMNS: [&str; 15] = [
+pub const COLUMNS: [&str; 17] = [
     "file",
     "line",
     "column",
@@ -34,6 +34,9 @@ pub const COLUMNS: [&str; 15] = [
     "snippet",
     "remediation",
     "in_dynamic_sql",
+    // Workload findings only (`--workload`): the statement's use.
+    "executions",
+    "cpu_ms",
 ];
 
 /// The UTF-8 byte-order mark the file starts with.
@@ -48,6 +51,9 @@ pub fn write_csv(w: &mut dyn Write, input: &ReportInput<'_>) -> io::Result<()> {
         let line = f.line.to_string();
         let column = f.column.to_string();
         let effort = f.effort_minutes.to_string();
+        let (executions, cpu_ms) = f.workload.map_or((String::new(), String::new()), |w| {
+            (w.executions.to_string(), w.cpu_ms.to_string())
+        });
         let (schema, name, kind) = match &f.object {
             Some(o) => (
                 o.schema.as_deref().unwrap_or(""),
@@ -74,6 +80,8 @@ pub fn write_csv(w: &mut dyn Write, input: &ReportInput<'_>) -> io::Result<()> {
                 &f.snippet,
                 info.map(|i| i.remediation).unwrap_or(""),
                 if f.in_dynamic_sql { "yes" } else { "" },
+                &executions,
+                &cpu_ms,
             ],
         )?;
     }

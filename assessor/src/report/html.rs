@@ -34,9 +34,10 @@ use std::io::{self, Write};
 use base64::Engine as _;
 use serde::Serialize;
 
-use super::summary::{FeatureUsage, rank};
+use super::summary::rank;
 use super::{FeatureText, ReportInput, Summary, kind_str, object_display, summarize};
 use crate::findings::{Complexity, ObjectRef, Status};
+use crate::workload::{SkipReason, WorkloadSummary};
 
 /// The page's stylesheet (inlined; allowed by hash).
 const CSS: &str = include_str!("report.css");
@@ -321,6 +322,9 @@ fn render_page(p: &mut String, input: &ReportInput<'_>, s: &Summary, data: &str)
     render_header(p, input, s)?;
     p.push_str("<main>\n");
     render_summary(p, input, s)?;
+    if let Some(w) = input.workload {
+        render_workload(p, input, w)?;
+    }
     render_features(p, input, s)?;
     render_objects(p, s)?;
     render_findings(p, input, s)?;
@@ -484,7 +488,7 @@ fn render_summary(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
              <th data-type=\"num\" class=\"num\">Effort (h)</th><th>Findings</th></tr></thead><tbody>\n",
         );
         for f in &s.top_blockers {
-            feature_row_start(p, input, f)?;
+            feature_row_start(p, input, &f.feature)?;
             writeln!(
                 p,
                 "<td class=\"num\" data-v=\"{occ}\">{occ_s}</td><td class=\"num\" data-v=\"{obj}\">{obj_s}</td>\
@@ -505,17 +509,125 @@ fn render_summary(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
     Ok(())
 }
 
-fn feature_row_start(p: &mut String, input: &ReportInput<'_>, f: &FeatureUsage) -> Out {
+/// Most statements listed in the workload section (all are in the JSON).
+const WORKLOAD_STATEMENTS_SHOWN: usize = 50;
+
+/// The workload section: what the captures cover, readiness by executions
+/// and by statements, and blockers ranked by the executions that would fail.
+fn render_workload(p: &mut String, input: &ReportInput<'_>, w: &WorkloadSummary) -> Out {
+    p.push_str("<section id=\"workload\" class=\"wrap\">\n<h2>Captured workload</h2>\n");
+    let pct = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}%"));
+    writeln!(
+        p,
+        "<div class=\"cards\">\
+         <div class=\"card\"><h3>Readiness by executions</h3><p class=\"big\" id=\"workload-readiness-executions\">{}</p>\
+         <p class=\"sub\">{} of {} executions ran statements with no blocker</p></div>\
+         <div class=\"card\"><h3>Readiness by statements</h3><p class=\"big\" id=\"workload-readiness-statements\">{}</p>\
+         <p class=\"sub\">{} of {} distinct statements have no blocker</p></div>\
+         <div class=\"card\"><h3>Events</h3><p class=\"big\">{}</p>\
+         <p class=\"sub\">read; {} counted as executions, {} skipped (other events {}, no text {}, text too long {})</p></div>\
+         </div>",
+        escape(&pct(w.readiness_by_executions_percent)),
+        thousands(w.executions_ready),
+        thousands(w.executions_total),
+        escape(&pct(w.readiness_by_statements_percent)),
+        count(w.statements_ready),
+        count(w.statements_distinct),
+        thousands(w.events_read),
+        thousands(w.events_used),
+        thousands(w.events_skipped),
+        thousands(skipped(w, SkipReason::OtherEvent)),
+        thousands(skipped(w, SkipReason::NoText)),
+        thousands(skipped(w, SkipReason::TextTooLong)),
+    )?;
+    let interval = match (&w.first_event, &w.last_event) {
+        (Some(first), Some(last)) => format!("from {first} to {last}"),
+        _ => "no event time recorded".to_string(),
+    };
+    writeln!(
+        p,
+        "<p class=\"sub\">Captures: {}; {}. Each counted event is one execution of its \
+         statement; literals were replaced before anything was kept.</p>",
+        escape(
+            &w.captures
+                .iter()
+                .map(|c| c.file.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        escape(&interval)
+    )?;
+    match &w.headline {
+        Some(h) => writeln!(
+            p,
+            "<p id=\"workload-headline\"><strong>{}</strong> ({} executions would fail).</p>",
+            escape(&h.sentence()),
+            thousands(w.executions_failing)
+        )?,
+        None => p.push_str("<p class=\"empty\">No blocker in the captured workload.</p>\n"),
+    }
+    if !w.blockers.is_empty() {
+        p.push_str(
+            "<table class=\"sortable\"><thead><tr><th data-type=\"text\">Blocker</th>\
+             <th data-type=\"num\" class=\"num\">Executions</th><th data-type=\"num\" class=\"num\">% of failing</th>\
+             <th data-type=\"num\" class=\"num\">Cumulative %</th><th data-type=\"num\" class=\"num\">Statements</th>\
+             <th data-type=\"num\" class=\"num\">CPU (ms)</th></tr></thead><tbody>\n",
+        );
+        for b in &w.blockers {
+            feature_row_start(p, input, &b.feature)?;
+            writeln!(
+                p,
+                "<td class=\"num\" data-v=\"{e}\">{es}</td><td class=\"num\">{:.1}</td>\
+                 <td class=\"num\">{:.1}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                b.executions_percent,
+                b.cumulative_percent,
+                count(b.statements),
+                thousands(b.cpu_ms),
+                e = b.executions,
+                es = thousands(b.executions),
+            )?;
+        }
+        p.push_str("</tbody></table>\n");
+    }
+    p.push_str(
+        "<h3>Most executed statements</h3>\n<table class=\"sortable\"><thead><tr>\
+         <th data-type=\"text\">Statement</th><th data-type=\"num\" class=\"num\">Executions</th>\
+         <th data-type=\"num\" class=\"num\">% of executions</th><th data-type=\"num\" class=\"num\">CPU (ms)</th>\
+         <th data-type=\"text\">Ready</th></tr></thead><tbody>\n",
+    );
+    for s in w.statements.iter().take(WORKLOAD_STATEMENTS_SHOWN) {
+        writeln!(
+            p,
+            "<tr><td><a class=\"xref path\" href=\"{}\">{}</a></td><td class=\"num\" data-v=\"{e}\">{es}</td>\
+             <td class=\"num\">{:.1}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            filter_href("q", &s.file),
+            path_html(&s.file),
+            s.executions_percent,
+            thousands(s.cpu_ms),
+            if s.ready { "yes" } else { "no" },
+            e = s.executions,
+            es = thousands(s.executions),
+        )?;
+    }
+    p.push_str("</tbody></table>\n</section>\n");
+    Ok(())
+}
+
+fn skipped(w: &WorkloadSummary, reason: SkipReason) -> u64 {
+    w.skipped_by_reason.get(&reason).copied().unwrap_or(0)
+}
+
+fn feature_row_start(p: &mut String, input: &ReportInput<'_>, feature: &str) -> Out {
     let title = input
         .features
-        .feature_text(&f.feature)
+        .feature_text(feature)
         .map(|i| i.title)
-        .unwrap_or(&f.feature);
+        .unwrap_or(feature);
     write!(
         p,
         "<tr><td data-v=\"{t}\"><span class=\"ftitle\">{t}</span> <code class=\"fid\">{id}</code></td>",
         t = escape(title),
-        id = escape(&f.feature)
+        id = escape(feature)
     )
 }
 

@@ -22,7 +22,8 @@
 //!   ],
 //!   "skipped_files": [
 //!     { "file": "dump.sql", "kind": "binary", "reason": "..." }
-//!   ]
+//!   ],
+//!   "workload": null
 //! }
 //! ```
 
@@ -33,6 +34,7 @@ use serde::Serialize;
 
 use super::{FeatureText, ReportInput, SkippedFile, Summary, summarize};
 use crate::findings::Finding;
+use crate::workload::WorkloadSummary;
 
 /// The version of the JSON report format. Bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -51,6 +53,7 @@ struct Document<'a> {
     feature_catalog: BTreeMap<&'a str, FeatureText<'a>>,
     findings: &'a [Finding],
     skipped_files: &'a [SkippedFile],
+    workload: Option<&'a WorkloadSummary>,
 }
 
 #[derive(Serialize)]
@@ -93,6 +96,7 @@ pub(crate) fn write_json_with(
         feature_catalog,
         findings: input.findings,
         skipped_files: input.skipped,
+        workload: input.workload,
     };
     serde_json::to_writer_pretty(&mut *w, &doc).map_err(io::Error::from)?;
     w.write_all(b"\n")

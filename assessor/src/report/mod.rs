@@ -69,6 +69,9 @@ pub struct ReportInput<'a> {
     /// counts them and every format but CSV (one row per finding) lists
     /// them, so a report never looks complete when it is not.
     pub skipped: &'a [SkippedFile],
+    /// The workload section, when captured workloads were analysed
+    /// (`assessor analyze --workload`); their findings are in `findings`.
+    pub workload: Option<&'a crate::workload::WorkloadSummary>,
 }
 
 /// Why a listed input file was not analysed.

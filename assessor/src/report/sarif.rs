@@ -125,6 +125,9 @@ pub(crate) fn write_sarif_with(
                     effort_minutes: f.effort_minutes,
                     object_kind: f.object.as_ref().map(|o| kind_str(o.kind)),
                     in_dynamic_sql: f.in_dynamic_sql,
+                    executions: f.workload.map(|w| w.executions),
+                    cpu_ms: f.workload.map(|w| w.cpu_ms),
+                    executions_percent: f.workload.map(|w| w.executions_percent),
                 },
             }
         })
@@ -172,6 +175,9 @@ pub(crate) fn write_sarif_with(
                 "objectsReady": summary.objects_ready,
                 "effortMinutes": summary.effort.minutes,
                 "filesSkipped": summary.files_skipped,
+                "workloadExecutions": input.workload.map(|w| w.executions_total),
+                "workloadReadinessByExecutionsPercent":
+                    input.workload.and_then(|w| w.readiness_by_executions_percent),
             }),
         }],
     };
@@ -264,6 +270,13 @@ struct ResultProperties<'a> {
     object_kind: Option<&'static str>,
     /// The construct sits in a string the code runs as T-SQL.
     in_dynamic_sql: bool,
+    /// Workload findings only: their statement's use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    executions: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    executions_percent: Option<f64>,
 }
 
 /// A relative URI reference for a relative path: `/`-separated, with every

@@ -362,7 +362,7 @@ fn blockers(counts: &StatusCounts) -> usize {
         .sum()
 }
 
-fn round1(x: f64) -> f64 {
+pub(crate) fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
@@ -433,6 +433,7 @@ mod tests {
             effort_minutes: 30,
             snippet: "x".into(),
             in_dynamic_sql: false,
+            workload: None,
         }
     }
 
@@ -493,6 +494,7 @@ mod tests {
             files_analyzed: 2,
             lines_analyzed: 40,
             skipped: &[],
+            workload: None,
         };
         let s = summarize(&input);
         assert_eq!(s.objects_total, 5);
@@ -541,6 +543,7 @@ mod tests {
             files_analyzed: 0,
             lines_analyzed: 0,
             skipped: &[],
+            workload: None,
         };
         let s = summarize(&input);
         assert_eq!(s.readiness_percent, None);

@@ -105,6 +105,10 @@ pub mod lexer;
 pub mod observation;
 mod parser;
 
+/// Which argument of a property function (`SERVERPROPERTY`, `OBJECTPROPERTY`,
+/// ...) names the property, by the function's upper-case name.
+pub(crate) use parser::keywords::property_argument;
+
 use crate::findings::ObjectRef;
 use lexer::{Token, TokenKind};
 use observation::{Observation, ObservationKind};

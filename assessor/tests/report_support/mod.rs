@@ -35,6 +35,7 @@ impl Sample {
             files_analyzed: 3,
             lines_analyzed: 1234,
             skipped: &self.skipped,
+            workload: None,
         }
     }
 
@@ -75,6 +76,7 @@ fn finding(
         effort_minutes: effort,
         snippet: snippet.to_string(),
         in_dynamic_sql: false,
+        workload: None,
     }
 }
 
