@@ -274,10 +274,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Some(path) => {
             let path = PathBuf::from(path);
-            let mut file = std::fs::File::create(&path)
+            let file = std::fs::File::create(&path)
                 .with_context(|| format!("cannot create the report file {}", path.display()))?;
+            // Buffered: the renderers write in small pieces (unbuffered, a
+            // large JSON report took 27 s instead of 3 s).
+            let mut file = std::io::BufWriter::new(file);
             formats[0]
                 .write(&mut file, &input)
+                .and_then(|()| file.flush())
                 .with_context(|| format!("cannot write the report file {}", path.display()))?;
             eprintln!("assessor: report written to {}", path.display());
         }
