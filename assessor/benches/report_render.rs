@@ -98,6 +98,8 @@ fn main() {
         lines_analyzed: n as u64 * 10,
         skipped: &[],
         workload: None,
+        excerpts: &[],
+        servers: &[],
     };
 
     println!(

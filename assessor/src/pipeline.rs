@@ -19,7 +19,7 @@
 //!   (target label, step, secret id, error class), never a value, a name
 //!   read from the server or code.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -34,7 +34,9 @@ use crate::collect::tls::TlsPolicy;
 use crate::config::{JobConfig, Limits, Target};
 use crate::deliver::{self, DeliverError, S3Location};
 use crate::envelope::{DataKey, EnvelopeError};
-use crate::report::{FeatureCatalog, Format, ObjectSummary, ReportInput};
+use crate::findings::Finding;
+use crate::report::overview::{DatabaseOverview, NotCollected, ServerOverview};
+use crate::report::{Excerpt, FeatureCatalog, Format, ObjectSummary, ReportInput};
 use crate::secrets::{DbCredentials, SecretError};
 use crate::status_log::{StatusLine, StatusLog};
 use crate::store::cluster::{Cluster, ClusterError};
@@ -792,8 +794,7 @@ async fn analyze_stored(store: &SessionStore, engine: Engine<'_>) -> Result<Anal
     let mut findings = Vec::new();
     let mut objects: Vec<ObjectSummary> = Vec::new();
     for module in &modules {
-        // The file a finding names: server / database.schema.object.
-        let file = format!("{}/{}.sql", module.target, module.name);
+        let file = module_file(module);
         let analysis = engine.analyzer.analyze_text(&file, &module.definition);
         analysed.lines += analysis.lines;
         findings.extend(analysis.findings);
@@ -812,6 +813,96 @@ async fn analyze_stored(store: &SessionStore, engine: Engine<'_>) -> Result<Anal
     Ok(analysed)
 }
 
+/// The file a module's findings name: server / database.schema.object.
+fn module_file(module: &Module) -> String {
+    format!("{}/{}.sql", module.target, module.name)
+}
+
+/// Source lines around the findings, per module, for the HTML report's
+/// drill-down (read back from the store: the analysis kept no code).
+fn excerpts_of(modules: &[Module], findings: &[Finding]) -> Vec<Excerpt> {
+    let mut lines: HashMap<&str, Vec<u32>> = HashMap::new();
+    for f in findings {
+        lines.entry(f.file.as_str()).or_default().push(f.line);
+    }
+    modules
+        .iter()
+        .filter_map(|m| {
+            let file = module_file(m);
+            let at = lines.get(file.as_str())?;
+            Excerpt::around(&file, &m.definition, at.iter().copied())
+        })
+        .collect()
+}
+
+/// The HTML report's view of each assessed server, with the findings of
+/// each database counted. A finding belongs to the database its file names
+/// (`SERVER/DATABASE` for catalog findings, `SERVER/DATABASE.schema.name.sql`
+/// for code, see [`module_file`]); with dotted database names the longest
+/// match wins.
+fn server_overviews(inventories: &[Inventory], findings: &[Finding]) -> Vec<ServerOverview> {
+    let mut servers: Vec<ServerOverview> = inventories
+        .iter()
+        .map(|inv| ServerOverview {
+            target: inv.target.clone(),
+            version: inv.server.version.clone(),
+            edition: inv.server.edition.clone(),
+            product_level: inv.server.product_level.clone(),
+            collation: inv.server.collation.clone(),
+            cpu_count: inv.server.cpu_count,
+            memory_mb: inv.server.memory_mb,
+            clustered: inv.server.is_clustered,
+            hadr_enabled: inv.server.hadr_enabled,
+            databases: inv
+                .databases
+                .iter()
+                .map(|db| DatabaseOverview {
+                    name: db.name.clone(),
+                    compatibility_level: db.compatibility_level,
+                    collation: db.collation.clone(),
+                    recovery_model: db.recovery_model.clone(),
+                    data_mb: db.data_mb,
+                    log_mb: db.log_mb,
+                    filter: format!("{}/{}", inv.target, db.name),
+                    ..DatabaseOverview::default()
+                })
+                .collect(),
+            not_collected: inv
+                .skipped
+                .iter()
+                .map(|s| NotCollected {
+                    step: s.step.clone(),
+                    database: s.database.clone(),
+                    reason: s.reason.clone(),
+                    permission: s.permission.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    for f in findings {
+        let Some((target, rest)) = f.file.split_once('/') else {
+            continue;
+        };
+        let Some(server) = servers.iter_mut().find(|s| s.target == target) else {
+            continue;
+        };
+        let db = server
+            .databases
+            .iter_mut()
+            .filter(|d| {
+                rest == d.name
+                    || rest
+                        .strip_prefix(d.name.as_str())
+                        .is_some_and(|r| r.starts_with('.'))
+            })
+            .max_by_key(|d| d.name.len());
+        if let Some(db) = db {
+            db.findings.add(f.status);
+        }
+    }
+    servers
+}
+
 /// Renders the report bundle in memory from what the store holds.
 async fn render_bundle(
     store: &SessionStore,
@@ -821,6 +912,7 @@ async fn render_bundle(
     summary: &mut RunSummary,
 ) -> Result<Vec<(String, Vec<u8>)>, RunError> {
     let (findings, objects) = store.analysis().await?;
+    let excerpts = excerpts_of(&store.modules().await?, &findings);
     let inventories = store.inventories().await?;
     let inputs: Vec<String> = config.targets.iter().map(|t| t.name.clone()).collect();
     let generated_at = crate::report::timestamp::generated_at();
@@ -838,6 +930,8 @@ async fn render_bundle(
         // Module definitions come from the store as text: none is skipped.
         skipped: &[],
         workload: None,
+        excerpts: &excerpts,
+        servers: &server_overviews(&inventories, &findings),
     };
     let mut files = Vec::with_capacity(Format::ALL.len() + 2);
     for format in Format::ALL {
@@ -871,6 +965,7 @@ async fn render_bundle(
 mod tests {
     use super::*;
     use crate::collect::inventory::{DatabaseInventory, JobStep, ModuleDef};
+    use crate::findings::Status;
 
     #[test]
     fn endpoint_overrides_are_found_by_name() {
@@ -988,6 +1083,59 @@ mod tests {
         assert_eq!(next, 12);
         let record = target_record(&inventory);
         assert_eq!((record.modules, record.encrypted_modules), (2, 1));
+    }
+
+    #[test]
+    fn findings_are_counted_in_the_database_their_file_names() {
+        let db = |name: &str| DatabaseInventory {
+            name: name.into(),
+            ..DatabaseInventory::default()
+        };
+        let inventory = Inventory {
+            target: "sql-01".into(),
+            databases: vec![db("Sales"), db("Sales.Archive"), db("Other")],
+            ..Inventory::default()
+        };
+        let finding = |file: &str, status: Status| Finding {
+            file: file.into(),
+            line: 1,
+            column: 1,
+            object: None,
+            feature: "f".into(),
+            group: "g".into(),
+            status,
+            complexity: crate::findings::Complexity::Low,
+            effort_minutes: 0,
+            snippet: String::new(),
+            in_dynamic_sql: false,
+            workload: None,
+        };
+        let findings = [
+            finding("sql-01/Sales.dbo.p.sql", Status::NotSupported),
+            finding("sql-01/Sales", Status::ReviewManually),
+            // The longer, dotted name wins over its prefix.
+            finding("sql-01/Sales.Archive.dbo.q.sql", Status::NotSupported),
+            // Another server's database of the same name, and a name that
+            // only starts like one: neither counts here.
+            finding("sql-02/Sales.dbo.p.sql", Status::NotSupported),
+            finding("sql-01/SalesHistory.dbo.p.sql", Status::NotSupported),
+        ];
+        let servers = server_overviews(&[inventory], &findings);
+        let counts: Vec<(&str, usize, usize)> = servers[0]
+            .databases
+            .iter()
+            .map(|d| {
+                (
+                    d.name.as_str(),
+                    d.findings.not_supported,
+                    d.findings.review_manually,
+                )
+            })
+            .collect();
+        assert_eq!(
+            counts,
+            [("Sales", 1, 1), ("Sales.Archive", 1, 0), ("Other", 0, 0)]
+        );
     }
 
     #[test]

@@ -173,6 +173,40 @@ fn default_writes_all_formats_to_the_out_directory() {
     );
 }
 
+#[test]
+fn the_html_report_carries_the_source_around_each_finding_and_no_more() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut script: Vec<String> = (1..=30).map(|n| format!("-- context line {n}")).collect();
+    script[14] = "MERGE t USING s ON t.id = s.id WHEN MATCHED THEN DELETE;".into();
+    std::fs::write(tmp.path().join("p.sql"), script.join("\n")).unwrap();
+    let out = run(&["analyze", "p.sql", "--output", "report.html"], tmp.path()).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
+    // The MERGE is on line 15: lines 12-18 travel for the drill-down.
+    for n in 12..=18 {
+        if n != 15 {
+            assert!(
+                html.contains(&format!("-- context line {n}\"")),
+                "line {n} missing"
+            );
+        }
+    }
+    for n in [11, 19, 1, 30] {
+        assert!(
+            !html.contains(&format!("-- context line {n}\"")),
+            "line {n} in the report"
+        );
+    }
+    assert!(
+        html.contains("[12,[\"-- context line 12\""),
+        "excerpt block"
+    );
+}
+
 /// One `not_supported` finding and nothing else.
 const ONLY_BLOCKER: &str = "SET DATEFORMAT mdy\nGO\n";
 /// One `review_semantics` finding and nothing else.

@@ -410,6 +410,19 @@ async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
         "memory_optimized.memory_optimized",
         "ColdRoomTemperatures"
     ));
+    // The drill-down carries the module's source around its findings: a
+    // line with no finding of its own, from the decrypted store.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("DECLARE @marker nvarchar(64)"),
+        "no source excerpt in the appliance's HTML report"
+    );
+    // The server overview: what was assessed, from the inventory.
+    let servers = &html[html
+        .find("<section id=\"servers\"")
+        .expect("no servers section")..];
+    assert!(servers.contains("<h3>sql-01</h3>") && servers.contains("16.0.4125.3"));
+    assert!(servers.contains("<td class=\"obj\">WideWorldImporters</td>"));
     let inventory: Value =
         serde_json::from_slice(&std::fs::read(out.join("inventory.json")).unwrap()).unwrap();
     assert_eq!(inventory["sql-01"]["server"]["version"], "16.0.4125.3");

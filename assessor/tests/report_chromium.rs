@@ -14,6 +14,13 @@
 //!   page without CSP, fetching the same listener, proves the listener sees
 //!   a fetch when there is one.
 //!
+//! - a probe script, added to a copy of the page and allowed by its hash,
+//!   opens every finding and measures the page: the drill-down shows the
+//!   numbered source around each finding, and nothing is wider than the
+//!   window at 1024, 1280 and 1920 pixels;
+//! - printed to PDF (read back with pypdf), the report holds the summary
+//!   first, then every finding with its code and remediation.
+//!
 //! Chromium is a real component installed by scripts/dev-env; when it is
 //! missing the tests fail, they never skip.
 
@@ -32,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use assessor::findings::Status;
 use assessor::report::{self, Format};
-use report_support::{XSS_IMG, XSS_SCRIPT, sample};
+use report_support::{Sample, XSS_IMG, XSS_SCRIPT, orders_line, sample};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -388,4 +395,256 @@ fn sort_order_from_the_fragment() {
         "the order did not change"
     );
     assert!(run.dom.contains("aria-sort=\"descending\""));
+}
+
+/// Writes `input` as an HTML report into `dir`; returns its path.
+fn render(dir: &Path, s: &Sample) -> PathBuf {
+    report::write_all(&dir.join("out"), &[Format::Html], &s.input())
+        .unwrap()
+        .remove(0)
+}
+
+/// A copy of the report at `path` that runs `probe` after the report's own
+/// script, allowed by its hash in the page's CSP: how a test clicks and
+/// measures without a browser driver. Returns the copy's file URL.
+fn with_probe(path: &Path, probe: &str) -> String {
+    let page = std::fs::read_to_string(path).unwrap();
+    let hash = report::html::csp_hash(probe);
+    assert!(page.contains("script-src "), "no script-src in the CSP");
+    let page = page
+        .replacen("script-src ", &format!("script-src {hash} "), 1)
+        .replacen("</body>", &format!("<script>{probe}</script></body>"), 1);
+    let copy = path.with_file_name("probe.html");
+    std::fs::write(&copy, page).unwrap();
+    format!("file://{}", copy.display())
+}
+
+/// Opens every finding (as a click does) and every `<details>`.
+const OPEN_ALL: &str = "var r = document.querySelectorAll('tr.finding-row');\
+    for (var i = 0; i < r.length; i++) { r[i].click(); }\
+    document.querySelectorAll('details').forEach(function (d) { d.open = true; });";
+
+/// The `<pre>` the drill-down of `file` at `line` shows.
+fn drill_down<'d>(dom: &'d str, file: &str, line: u32) -> &'d str {
+    let loc = format!("{}, line {line},", escaped(file));
+    let at = dom
+        .find(&loc)
+        .unwrap_or_else(|| panic!("no detail for {file}:{line}"));
+    let pre = at + dom[at..].find("<pre").unwrap();
+    &dom[pre..pre + dom[pre..].find("</pre>").unwrap()]
+}
+
+/// The line numbers a drill-down shows.
+fn numbered_lines(pre: &str) -> Vec<u32> {
+    pre.match_indices("<span class=\"ln\">")
+        .map(|(i, m)| {
+            let rest = &pre[i + m.len()..];
+            rest[..rest.find('<').unwrap()].parse().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn a_finding_opens_the_numbered_source_around_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let beacon = Beacon::new();
+    let s = sample(&beacon.url());
+    let url = with_probe(&render(tmp.path(), &s), OPEN_ALL);
+    let run = run_chromium(&tmp.path().join("profile"), &["--dump-dom"], &url);
+    let dom = &run.dom;
+
+    // Three lines either side, numbered; the finding's line highlighted,
+    // its construct marked from the finding's column.
+    let pre = drill_down(dom, "procs/orders.sql", 12);
+    assert_eq!(numbered_lines(pre), (9..=15).collect::<Vec<_>>());
+    assert!(
+        pre.contains("<span class=\"src hit\"><span class=\"ln\">12</span><span class=\"tx\">    <mark>SEND</mark> ON CONVERSATION"),
+        "line 12 not highlighted: {pre}"
+    );
+    assert!(pre.contains(&escaped(&orders_line(11))));
+    assert_eq!(pre.matches("class=\"src hit\"").count(), 1);
+    // A finding near another shares its lines; each shows its own window.
+    assert_eq!(
+        numbered_lines(drill_down(dom, "procs/orders.sql", 20)),
+        (17..=23).collect::<Vec<_>>()
+    );
+    // A finding the caller gave no excerpt for shows its snippet.
+    let pre = drill_down(dom, "scripts/setup.sql", 1);
+    assert!(numbered_lines(pre).is_empty());
+    assert!(pre.contains("FOR XML EXPLICIT"));
+
+    // Hostile source lines stay text: no element, no fetch, no error.
+    let hostile = drill_down(dom, "hostile/<b>evil</b>.sql", 3);
+    assert_eq!(numbered_lines(hostile), (1..=6).collect::<Vec<_>>());
+    assert!(hostile.contains(&escaped(XSS_SCRIPT)));
+    let lower = dom.to_ascii_lowercase();
+    assert!(
+        !lower.contains("<img") && !lower.contains("<b>x"),
+        "markup from an excerpt"
+    );
+    assert_eq!(
+        lower.matches("<script").count(),
+        3,
+        "report, data and probe scripts"
+    );
+    assert_eq!(console_messages(&run.stderr), Vec::<&str>::new());
+    assert_eq!(beacon.hits(), 0, "the page made a network request");
+}
+
+/// The sample with the longest text each field can hold: a 250-character
+/// feature title (the filter's option label), unbroken file and object
+/// names and code lines.
+fn wide_sample(beacon: &str) -> Sample {
+    let mut s = sample(beacon);
+    let title = "A feature whose title goes on ".repeat(9);
+    s.features.insert(
+        "wide.feature".into(),
+        report::FeatureInfo {
+            title: title.trim().into(),
+            description: "d".repeat(400),
+            remediation: "r".repeat(400),
+            docs_url: None,
+            learning_minutes: 0,
+        },
+    );
+    let file = format!("{}.sql", "f".repeat(180));
+    let code = format!("SELECT {}", "x".repeat(400));
+    let mut f = s.findings[0].clone();
+    f.file = file.clone();
+    f.line = 2;
+    f.feature = "wide.feature".into();
+    f.snippet = code.clone();
+    if let Some(o) = f.object.as_mut() {
+        o.name = "o".repeat(150);
+    }
+    s.findings.push(f);
+    s.excerpts.extend(report::Excerpt::around(
+        &file,
+        &format!("{code}\n{code}\n"),
+        [2],
+    ));
+    s
+}
+
+/// The value of the first `name="…"` attribute in the dumped DOM.
+fn attribute<'d>(dom: &'d str, name: &str) -> &'d str {
+    let key = format!("{name}=\"");
+    let at = dom
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} attribute"))
+        + key.len();
+    &dom[at..at + dom[at..].find('"').unwrap()]
+}
+
+#[test]
+fn nothing_is_wider_than_the_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let beacon = Beacon::new();
+    let path = render(tmp.path(), &wide_sample(&beacon.url()));
+    let url = with_probe(
+        &path,
+        &format!(
+            // The width, and for the failure message the elements that
+            // stick out (their own box; text overflow shows in the width).
+            "{OPEN_ALL} document.body.setAttribute('data-width', \
+             String(document.documentElement.scrollWidth));\
+             var out = [];\
+             document.querySelectorAll('body *').forEach(function (e) {{\
+               if (e.getBoundingClientRect().right > innerWidth) {{ out.push(e.tagName + '.' + e.className); }}\
+             }});\
+             document.body.setAttribute('data-wide', out.slice(0, 20).join(' '));"
+        ),
+    );
+    for width in [1024, 1280, 1920] {
+        let run = run_chromium(
+            &tmp.path().join(format!("profile-{width}")),
+            &[&format!("--window-size={width},800"), "--dump-dom"],
+            &url,
+        );
+        let scroll: u32 = attribute(&run.dom, "data-width").parse().unwrap();
+        assert!(
+            scroll <= width,
+            "the page is {scroll} px wide in a {width} px window; elements past the edge: {}",
+            attribute(&run.dom, "data-wide")
+        );
+        assert_eq!(console_messages(&run.stderr), Vec::<&str>::new());
+    }
+}
+
+/// The text of a PDF, page after page, read with pypdf (installed into the
+/// peers' environment by scripts/dev-env).
+fn pdf_text(pdf: &Path) -> String {
+    let python = std::env::var("ASSESSOR_PEERS_PYTHON")
+        .expect("ASSESSOR_PEERS_PYTHON unset: run the tests through scripts/test");
+    let out = Command::new(python)
+        .args([
+            "-c",
+            // NFKC: the PDF's fonts use ligatures (\"ﬁ\" for \"fi\").
+            "import sys, unicodedata, pypdf\n\
+             r = pypdf.PdfReader(sys.argv[1])\n\
+             t = '\\n'.join(p.extract_text() for p in r.pages)\n\
+             sys.stdout.write(unicodedata.normalize('NFKC', t))",
+        ])
+        .arg(pdf)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pypdf failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn printing_prints_the_summary_then_every_finding_with_code_and_remediation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let beacon = Beacon::new();
+    let mut s = sample(&beacon.url());
+    // More findings than the screen shows at once (a page is 200).
+    let template = s.findings[1].clone();
+    for n in 0..450u32 {
+        let mut f = template.clone();
+        f.line = 100 + n;
+        f.snippet = format!("SELECT * FROM t{n} WITH (NOLOCK) -- marker{n:04}");
+        s.findings.push(f);
+    }
+    let url = format!("file://{}", render(tmp.path(), &s).display());
+    let pdf = tmp.path().join("report.pdf");
+    run_chromium(
+        &tmp.path().join("profile"),
+        &[
+            "--no-pdf-header-footer",
+            &format!("--print-to-pdf={}", pdf.display()),
+        ],
+        &url,
+    );
+    // pypdf may break a long line; compare without line breaks.
+    let text = pdf_text(&pdf).replace('\n', " ");
+    let summary = text.find("Executive summary").expect("no summary printed");
+    let mut first = usize::MAX;
+    for n in 0..450 {
+        let at = text
+            .find(&format!("marker{n:04}"))
+            .unwrap_or_else(|| panic!("finding {n} not printed"));
+        first = first.min(at);
+    }
+    assert!(summary < first, "the summary is not printed first");
+    let shown = format!("Showing {n} of {n} findings", n = s.findings.len());
+    assert!(text.contains(&shown), "{shown:?} not printed");
+    // Remediation is printed with each finding and in the features table.
+    let remediation = "Rewrite uses of NOLOCK table hint.";
+    assert!(
+        text.matches(remediation).count() > 450,
+        "remediation not printed with each finding"
+    );
+    // pypdf splits some words where the PDF kerns them: compare without spaces.
+    let squashed: String = text.split_whitespace().collect();
+    assert!(
+        squashed.contains("WhatNOLOCKtablehintmeansonBabelfish."),
+        "feature descriptions not printed open"
+    );
+    // The drill-down's source is printed too.
+    assert!(text.contains(orders_line(12).trim()));
+    assert_eq!(beacon.hits(), 0, "the page made a network request");
 }

@@ -280,6 +280,8 @@ fn csv_neutralises_formula_injection_in_every_text_cell() {
         lines_analyzed: 1,
         skipped: &[],
         workload: None,
+        excerpts: &[],
+        servers: &[],
     };
     let rows = parse_csv(&render(Format::Csv, &input));
     assert_eq!(rows.len(), hostile.len() + 1);

@@ -191,3 +191,40 @@ fn summary_numbers_are_on_the_page() {
         assert!(page.contains(&href), "no link {href}");
     }
 }
+
+#[test]
+fn an_appliance_report_shows_each_server_and_its_databases() {
+    let s = sample("http://127.0.0.1:9");
+    let page = render(&s.input());
+    let start = page
+        .find("<section id=\"servers\"")
+        .expect("no servers section");
+    let section = &page[start..start + page[start..].find("</section>").unwrap()];
+    for fact in [
+        "<h3>sql-01</h3>",
+        "16.0.4125.3 RTM",
+        "Enterprise Edition (64-bit)",
+        "<dd>8</dd>",
+        "<dd>64.0 GB</dd>",
+        "Always On enabled",
+        // SalesDb: 20,480 + 1,024 MB, level 150, FULL, 2 blockers of 3.
+        "data-v=\"21504\">21,504</td><td class=\"num\">150</td><td>FULL</td>",
+        "<td class=\"num\">2</td><td class=\"num\" data-v=\"3\"><a class=\"xref\" href=\"#q=sql-01%2FSalesDb.\">3</a>",
+        // What was not collected, with the permission that would fix it.
+        "<code>agent_jobs</code>: error 229, class 14; needs SQLAgentReaderRole in msdb",
+    ] {
+        assert!(section.contains(fact), "{fact:?} not in {section}");
+    }
+    // A hostile database name is text, and a database without findings has
+    // no link to an empty view.
+    assert!(section.contains(&escape(XSS_SCRIPT)));
+    assert!(!section.contains(XSS_SCRIPT));
+    assert_eq!(section.matches("class=\"xref\"").count(), 1);
+    assert!(page.contains("<a href=\"#servers\">Servers</a>"));
+
+    // An offline analysis has no server: no section, no menu entry.
+    let mut offline = s.input();
+    offline.servers = &[];
+    let page = render(&offline);
+    assert!(!page.contains("id=\"servers\"") && !page.contains("href=\"#servers\""));
+}

@@ -59,6 +59,8 @@ fn sarif_uris_have_no_parent_steps_or_absolute_paths() {
         lines_analyzed: 1,
         skipped: &[],
         workload: None,
+        excerpts: &[],
+        servers: &[],
     };
     let mut out = Vec::new();
     Format::Sarif.write(&mut out, &input).unwrap();

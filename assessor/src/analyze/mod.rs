@@ -8,7 +8,8 @@
 //!
 //! Guarantees:
 //! - Streaming: one script is in memory at a time; what is kept per file is
-//!   its findings and object list, never its text.
+//!   its findings, object list and the lines around its findings (an
+//!   [`Excerpt`], bounded by [`crate::report::excerpt`]), never its text.
 //! - One finding per (feature, line) in a file: a construct observed twice
 //!   on a line (e.g. a statement and its option) is reported once.
 //! - Supported constructs are not findings, but are counted
@@ -28,7 +29,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use crate::findings::{Finding, ObjectRef};
-use crate::report::{ObjectSummary, SkipKind, SkippedFile};
+use crate::report::{Excerpt, ObjectSummary, SkipKind, SkippedFile};
 use crate::rules::{Catalog, Matcher, Settings, Version};
 use crate::source::{self, InputFile, LineIndex, SourceError};
 use crate::tsql::{self, ObjectSpan};
@@ -80,6 +81,9 @@ pub struct Analysis {
     pub files_ignored: usize,
     /// Files decoded with a fallback encoding, with the decoder's warning.
     pub warnings: Vec<Skipped>,
+    /// Source lines around the findings of each file with findings, for
+    /// the HTML report's drill-down.
+    pub excerpts: Vec<Excerpt>,
 }
 
 /// Progress of a run, reported after each file.
@@ -184,6 +188,11 @@ impl<'c> Analyzer<'c> {
             });
         }
         let result = self.analyze_text(&file.relative, &decoded.text);
+        out.excerpts.extend(Excerpt::around(
+            &file.relative,
+            &decoded.text,
+            result.findings.iter().map(|f| f.line),
+        ));
         out.files_analyzed += 1;
         out.lines_analyzed += result.lines;
         out.findings.extend(result.findings);

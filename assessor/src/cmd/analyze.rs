@@ -257,6 +257,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         lines_analyzed: analysis.lines_analyzed,
         skipped: &analysis.skipped,
         workload: workload.as_ref().map(|w| &w.summary),
+        excerpts: &analysis.excerpts,
+        servers: &[],
     };
     match args.output.as_deref() {
         Some("-") => {

@@ -34,8 +34,9 @@ use std::io::{self, Write};
 use base64::Engine as _;
 use serde::Serialize;
 
+use super::overview::ServerOverview;
 use super::summary::rank;
-use super::{FeatureText, ReportInput, Summary, kind_str, object_display, summarize};
+use super::{Excerpt, FeatureText, ReportInput, Summary, kind_str, object_display, summarize};
 use crate::findings::{Complexity, ObjectRef, Status};
 use crate::workload::{SkipReason, WorkloadSummary};
 
@@ -129,6 +130,9 @@ struct Data<'a> {
     /// `[file, line, column, object, feature, status, complexity, effort,
     /// snippet]`, indexes into the tables above.
     findings: Vec<CompactFinding<'a>>,
+    /// Per file index: `[[first line, [line text, …]], …]`, the source
+    /// around that file's findings (empty when the caller had none).
+    excerpts: Vec<Vec<(u32, &'a [String])>>,
 }
 
 /// See [`Data::findings`].
@@ -203,7 +207,24 @@ fn embedded_data<'a>(input: &ReportInput<'a>, summary: &'a Summary) -> io::Resul
             )
         })
         .collect();
+    let by_file: HashMap<&str, &'a Excerpt> = input
+        .excerpts
+        .iter()
+        .map(|e| (e.file.as_str(), e))
+        .collect();
+    let excerpts = files
+        .iter()
+        .map(|file| {
+            by_file.get(file).map_or_else(Vec::new, |e| {
+                e.blocks
+                    .iter()
+                    .map(|b| (b.first_line, b.lines.as_slice()))
+                    .collect()
+            })
+        })
+        .collect();
     let data = Data {
+        excerpts,
         statuses: Status::ALL.iter().map(|s| s.as_str()).collect(),
         complexities: ["low", "medium", "high"],
         files,
@@ -322,6 +343,9 @@ fn render_page(p: &mut String, input: &ReportInput<'_>, s: &Summary, data: &str)
     render_header(p, input, s)?;
     p.push_str("<main>\n");
     render_summary(p, input, s)?;
+    if !input.servers.is_empty() {
+        render_servers(p, input.servers)?;
+    }
     if let Some(w) = input.workload {
         render_workload(p, input, w)?;
     }
@@ -419,9 +443,15 @@ fn render_header(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
     item("Lines", &thousands(s.lines_analyzed));
     item("Tool", &format!("assessor {}", input.tool_version));
     p.push_str("</dl>\n</div>\n</header>\n");
+    p.push_str("<nav class=\"toc\"><div class=\"wrap\"><a href=\"#summary\">Summary</a>");
+    if !input.servers.is_empty() {
+        p.push_str("<a href=\"#servers\">Servers</a>");
+    }
+    if input.workload.is_some() {
+        p.push_str("<a href=\"#workload\">Workload</a>");
+    }
     p.push_str(
-        "<nav class=\"toc\"><div class=\"wrap\"><a href=\"#summary\">Summary</a>\
-         <a href=\"#features\">Features</a><a href=\"#objects\">Objects</a>\
+        "<a href=\"#features\">Features</a><a href=\"#objects\">Objects</a>\
          <a href=\"#findings\">Findings</a></div></nav>\n",
     );
     Ok(())
@@ -809,6 +839,115 @@ fn render_features(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out 
         )?;
     }
     p.push_str("</tbody></table>\n</section>\n");
+    Ok(())
+}
+
+/// The servers an appliance run assessed: what each is, its databases
+/// with the findings in each, and what could not be collected.
+fn render_servers(p: &mut String, servers: &[ServerOverview]) -> Out {
+    p.push_str(
+        "<section id=\"servers\" class=\"wrap\">\n<h2>Servers</h2>\n\
+         <p class=\"lead\">What was assessed on each server. inventory.json in the same \
+         bundle holds the full record.</p>\n",
+    );
+    for server in servers {
+        write!(
+            p,
+            "<h3>{}</h3>\n<dl class=\"facts\">",
+            escape(&server.target)
+        )?;
+        let mut fact = |k: &str, v: &str| {
+            let _ = write!(p, "<div><dt>{}</dt><dd>{}</dd></div>", escape(k), escape(v));
+        };
+        fact(
+            "Version",
+            &format!("{} {}", server.version, server.product_level),
+        );
+        fact("Edition", &server.edition);
+        fact("Collation", &server.collation);
+        fact(
+            "CPUs",
+            &server
+                .cpu_count
+                .map_or_else(|| "not reported".to_string(), |n| n.to_string()),
+        );
+        fact(
+            "Memory",
+            &server.memory_mb.map_or_else(
+                || "not reported".to_string(),
+                |mb| format!("{:.1} GB", mb as f64 / 1024.0),
+            ),
+        );
+        fact(
+            "High availability",
+            match (server.clustered, server.hadr_enabled) {
+                (true, true) => "failover cluster, Always On enabled",
+                (true, false) => "failover cluster",
+                (false, true) => "Always On enabled",
+                (false, false) => "none",
+            },
+        );
+        p.push_str("</dl>\n");
+        if server.databases.is_empty() {
+            p.push_str("<p class=\"empty\">No user database was collected.</p>\n");
+        } else {
+            p.push_str(
+                "<table class=\"sortable\"><thead><tr><th data-type=\"text\">Database</th>\
+                 <th data-type=\"num\" class=\"num\">Size (MB)</th>\
+                 <th data-type=\"num\" class=\"num\">Compatibility</th>\
+                 <th data-type=\"text\">Recovery</th><th data-type=\"text\">Collation</th>\
+                 <th data-type=\"num\" class=\"num\">Not supported</th>\
+                 <th data-type=\"num\" class=\"num\">Findings</th></tr></thead><tbody>\n",
+            );
+            for db in &server.databases {
+                let total: usize = Status::ALL.iter().map(|&st| db.findings.get(st)).sum();
+                let size = db.data_mb.saturating_add(db.log_mb);
+                writeln!(
+                    p,
+                    "<tr><td class=\"obj\">{name}</td><td class=\"num\" data-v=\"{size}\">{size_s}</td>\
+                     <td class=\"num\">{compat}</td><td>{recovery}</td><td>{collation}</td>\
+                     <td class=\"num\">{ns}</td><td class=\"num\" data-v=\"{total}\">{link}</td></tr>",
+                    name = escape(&db.name),
+                    size_s = thousands(u64::try_from(size).unwrap_or(0)),
+                    compat = db.compatibility_level,
+                    recovery = escape(&db.recovery_model),
+                    collation = escape(&db.collation),
+                    ns = count(db.findings.not_supported),
+                    // The count links to the findings it counts.
+                    link = if total == 0 {
+                        "0".to_string()
+                    } else {
+                        format!(
+                            "<a class=\"xref\" href=\"{}\">{}</a>",
+                            filter_href("q", &db.filter),
+                            count(total)
+                        )
+                    },
+                )?;
+            }
+            p.push_str("</tbody></table>\n");
+        }
+        if !server.not_collected.is_empty() {
+            p.push_str(
+                "<div class=\"notice\"><p><strong>Not collected</strong>: these steps could not \
+                 run, so what they read is missing from this report.</p>\n<ul>",
+            );
+            for step in &server.not_collected {
+                write!(p, "<li><code>{}</code>", escape(&step.step))?;
+                if let Some(db) = &step.database {
+                    write!(p, " in {}", escape(db))?;
+                }
+                writeln!(
+                    p,
+                    ": {}; needs {}</li>",
+                    escape(&step.reason),
+                    escape(&step.permission)
+                )?;
+            }
+            p.push_str("</ul></div>\n");
+        }
+    }
+    p.push_str("</section>\n");
     Ok(())
 }
 

@@ -24,8 +24,10 @@
 //! `docs/report-schema.md`.
 
 pub mod csv;
+pub mod excerpt;
 pub mod html;
 pub mod json;
+pub mod overview;
 pub mod sarif;
 pub mod summary;
 pub mod timestamp;
@@ -39,6 +41,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::findings::{Finding, ObjectRef};
 
+pub use excerpt::Excerpt;
 pub use summary::{SkipCounts, Summary, summarize};
 
 /// Everything a report is made of.
@@ -72,6 +75,12 @@ pub struct ReportInput<'a> {
     /// The workload section, when captured workloads were analysed
     /// (`assessor analyze --workload`); their findings are in `findings`.
     pub workload: Option<&'a crate::workload::WorkloadSummary>,
+    /// Source lines around the findings, per file, for the HTML report's
+    /// drill-down ([`excerpt`]); a file without one shows the snippet only.
+    pub excerpts: &'a [Excerpt],
+    /// The servers an appliance run assessed ([`overview`]); empty for an
+    /// offline analysis.
+    pub servers: &'a [overview::ServerOverview],
 }
 
 /// Why a listed input file was not analysed.

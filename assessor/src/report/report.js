@@ -6,6 +6,8 @@
   'use strict';
 
   var PAGE = 200;
+  // Source lines shown either side of a finding (the excerpts hold these).
+  var CONTEXT = 3;
   var LABELS = {
     not_supported: 'Not supported', review_manually: 'Review manually',
     review_semantics: 'Review semantics', review_performance: 'Review performance',
@@ -169,6 +171,45 @@
     return a;
   }
 
+  // Characters a construct's first token is made of, for the highlight.
+  var TOKEN = /[A-Za-z0-9_@#$.\[\]"]/;
+
+  // The finding's line, its construct marked from the finding's column to
+  // the end of the token there.
+  function markedLine(text, column) {
+    var chars = Array.from(text);
+    var i = Math.max(0, Math.min(column - 1, chars.length));
+    var j = i;
+    while (j < chars.length && TOKEN.test(chars[j])) { j++; }
+    if (j === i && j < chars.length) { j++; }
+    var tx = el('span', 'tx');
+    tx.appendChild(document.createTextNode(chars.slice(0, i).join('')));
+    tx.appendChild(el('mark', null, chars.slice(i, j).join('')));
+    tx.appendChild(document.createTextNode(chars.slice(j).join('')));
+    return tx;
+  }
+
+  // The source around a finding, numbered, its line highlighted; null when
+  // the report carries no excerpt for it (the snippet is shown instead).
+  function sourceAround(f) {
+    var blocks = data.excerpts[f[F_FILE]] || [];
+    var line = f[F_LINE];
+    for (var b = 0; b < blocks.length; b++) {
+      var first = blocks[b][0], lines = blocks[b][1];
+      if (line < first || line >= first + lines.length) { continue; }
+      var from = Math.max(first, line - CONTEXT), to = Math.min(first + lines.length - 1, line + CONTEXT);
+      var pre = el('pre', 'code source');
+      for (var n = from; n <= to; n++) {
+        var row = el('span', n === line ? 'src hit' : 'src');
+        row.appendChild(el('span', 'ln', n));
+        row.appendChild(n === line ? markedLine(lines[n - first], f[F_COL]) : el('span', 'tx', lines[n - first]));
+        pre.appendChild(row);
+      }
+      return pre;
+    }
+    return null;
+  }
+
   function detailRow(i) {
     var f = data.findings[i];
     var ft = feature(f);
@@ -179,9 +220,14 @@
     box.appendChild(el('h4', null, ft[1]));
     box.appendChild(el('p', 'loc', data.files[f[F_FILE]] + ', line ' + f[F_LINE] + ', column ' + f[F_COL] +
       ' \u2014 ' + objectName(f) + ' (' + data.objects[f[F_OBJ]][1] + ')'));
-    var pre = el('pre', 'code');
-    pre.appendChild(el('code', null, f[F_SNIP]));
-    box.appendChild(pre);
+    var source = sourceAround(f);
+    if (source) {
+      box.appendChild(source);
+    } else {
+      var pre = el('pre', 'code');
+      pre.appendChild(el('code', null, f[F_SNIP]));
+      box.appendChild(pre);
+    }
     if (ft[3]) {
       var p = el('p');
       p.appendChild(el('strong', null, 'Remediation. '));
@@ -246,11 +292,20 @@
     return tr;
   }
 
-  function render() {
+  // `expanded`: every row shown with its detail open (for printing).
+  function render(expanded) {
     body.replaceChildren();
     var n = Math.min(state.shown, rows.length);
     var frag = document.createDocumentFragment();
-    for (var k = 0; k < n; k++) { frag.appendChild(findingRow(rows[k])); }
+    for (var k = 0; k < n; k++) {
+      var tr = findingRow(rows[k]);
+      frag.appendChild(tr);
+      if (expanded) {
+        tr.classList.add('open');
+        tr.setAttribute('aria-expanded', 'true');
+        frag.appendChild(detailRow(rows[k]));
+      }
+    }
     body.appendChild(frag);
     var total = data.findings.length;
     var text;
@@ -347,6 +402,26 @@
     });
   }
   Array.prototype.forEach.call(document.querySelectorAll('table.sortable'), sortable);
+
+  // Printing ("Save as PDF" is the deliverable): every finding that
+  // matches the filters, each with its code and remediation, and every
+  // feature's description open. The screen view comes back afterwards.
+  var beforePrint = null;
+  window.addEventListener('beforeprint', function () {
+    if (beforePrint) { return; }
+    var closed = Array.prototype.filter.call(document.querySelectorAll('details'), function (d) { return !d.open; });
+    closed.forEach(function (d) { d.open = true; });
+    beforePrint = { shown: state.shown, closed: closed };
+    state.shown = rows.length;
+    render(true);
+  });
+  window.addEventListener('afterprint', function () {
+    if (!beforePrint) { return; }
+    beforePrint.closed.forEach(function (d) { d.open = false; });
+    state.shown = beforePrint.shown;
+    beforePrint = null;
+    render();
+  });
 
   var linked = readHash();
   syncControls();

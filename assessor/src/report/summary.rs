@@ -86,7 +86,7 @@ impl StatusCounts {
         }
     }
 
-    fn add(&mut self, status: Status) {
+    pub(crate) fn add(&mut self, status: Status) {
         let slot = match status {
             Status::NotSupported => &mut self.not_supported,
             Status::ReviewManually => &mut self.review_manually,
@@ -495,6 +495,8 @@ mod tests {
             lines_analyzed: 40,
             skipped: &[],
             workload: None,
+            excerpts: &[],
+            servers: &[],
         };
         let s = summarize(&input);
         assert_eq!(s.objects_total, 5);
@@ -544,6 +546,8 @@ mod tests {
             lines_analyzed: 0,
             skipped: &[],
             workload: None,
+            excerpts: &[],
+            servers: &[],
         };
         let s = summarize(&input);
         assert_eq!(s.readiness_percent, None);

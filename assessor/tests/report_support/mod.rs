@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 
 use assessor::findings::{Complexity, Finding, ObjectKind, ObjectRef, Status};
-use assessor::report::{FeatureInfo, ObjectSummary, ReportInput, SkipKind, SkippedFile};
+use assessor::report::overview::{DatabaseOverview, NotCollected, ServerOverview};
+use assessor::report::{Excerpt, FeatureInfo, ObjectSummary, ReportInput, SkipKind, SkippedFile};
 
 /// Object names that would run script if a renderer did not escape them.
 pub const XSS_SCRIPT: &str = "<script>document.title='PWNED-SCRIPT';alert(1)</script>";
@@ -19,6 +20,8 @@ pub struct Sample {
     pub features: BTreeMap<String, FeatureInfo>,
     pub inputs: Vec<String>,
     pub skipped: Vec<SkippedFile>,
+    pub excerpts: Vec<Excerpt>,
+    pub servers: Vec<ServerOverview>,
 }
 
 impl Sample {
@@ -36,6 +39,8 @@ impl Sample {
             lines_analyzed: 1234,
             skipped: &self.skipped,
             workload: None,
+            excerpts: &self.excerpts,
+            servers: &self.servers,
         }
     }
 
@@ -229,7 +234,10 @@ pub fn sample(beacon: &str) -> Sample {
     add("hint.index", "Index hints", None);
     add("xml.for_xml_explicit", "FOR XML EXPLICIT", None);
     // "statement.select" is deliberately not in the catalog.
+    let excerpts = sample_excerpts(beacon);
     Sample {
+        excerpts,
+        servers: vec![sample_server()],
         findings,
         objects,
         features,
@@ -239,6 +247,79 @@ pub fn sample(beacon: &str) -> Sample {
             file: format!("dumps/{XSS_IMG}.sql"),
             kind: SkipKind::Binary,
             reason: "file looks binary".to_string(),
+        }],
+    }
+}
+
+/// The text an excerpt shows at `line` of procs/orders.sql in the sample.
+pub fn orders_line(line: u32) -> String {
+    match line {
+        12 => "    SEND ON CONVERSATION @h MESSAGE TYPE [//Orders/Request] (@body);".to_string(),
+        20 => "    SELECT * FROM Sales.Orders WITH (NOLOCK)".to_string(),
+        _ => format!("    -- orders line {line}"),
+    }
+}
+
+/// Source around the sample's findings, as the analyzer cuts it: the
+/// orders procedure in full (lines 9-34) and hostile lines around the
+/// hostile findings (markup that must stay text, a beacon that must not
+/// be fetched).
+fn sample_excerpts(beacon: &str) -> Vec<Excerpt> {
+    let orders: String = (1..=40).map(|l| orders_line(l) + "\n").collect();
+    let hostile: String = (1..=20)
+        .map(|l| {
+            format!("-- {l} </script><img src=\"{beacon}/excerpt\"> {XSS_SCRIPT} </pre><b>x</b>\n")
+        })
+        .collect();
+    [
+        Excerpt::around("procs/orders.sql", &orders, [12, 20, 31]),
+        Excerpt::around("hostile/<b>evil</b>.sql", &hostile, [3, 9, 15]),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// One assessed server with a hostile database name and a step that could
+/// not run.
+fn sample_server() -> ServerOverview {
+    let mut sales = DatabaseOverview {
+        name: "SalesDb".into(),
+        compatibility_level: 150,
+        collation: "SQL_Latin1_General_CP1_CI_AS".into(),
+        recovery_model: "FULL".into(),
+        data_mb: 20_480,
+        log_mb: 1_024,
+        filter: "sql-01/SalesDb.".into(),
+        ..DatabaseOverview::default()
+    };
+    sales.findings.not_supported = 2;
+    sales.findings.review_semantics = 1;
+    ServerOverview {
+        target: "sql-01".into(),
+        version: "16.0.4125.3".into(),
+        edition: "Enterprise Edition (64-bit)".into(),
+        product_level: "RTM".into(),
+        collation: "SQL_Latin1_General_CP1_CI_AS".into(),
+        cpu_count: Some(8),
+        memory_mb: Some(65_536),
+        clustered: false,
+        hadr_enabled: true,
+        databases: vec![
+            sales,
+            DatabaseOverview {
+                name: XSS_SCRIPT.into(),
+                compatibility_level: 100,
+                recovery_model: "SIMPLE".into(),
+                filter: format!("sql-01/{XSS_SCRIPT}."),
+                ..DatabaseOverview::default()
+            },
+        ],
+        not_collected: vec![NotCollected {
+            step: "agent_jobs".into(),
+            database: None,
+            reason: "error 229, class 14".into(),
+            permission: "SQLAgentReaderRole in msdb".into(),
         }],
     }
 }
