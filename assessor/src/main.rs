@@ -42,6 +42,10 @@ enum Command {
     /// The appliance's boot-time steps (run by assessor.service).
     #[cfg(feature = "appliance")]
     Appliance(cmd::appliance::Args),
+    /// Print a shell completion script for this build to standard output.
+    Completions(cmd::generate::CompletionsArgs),
+    /// Print this build's man page (roff) to standard output.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -74,6 +78,8 @@ fn main() -> ExitCode {
         Command::Report(args) => cmd::block_on(cmd::report::run(args)),
         #[cfg(feature = "appliance")]
         Command::Appliance(args) => cmd::block_on(cmd::appliance::run(args)),
+        Command::Completions(args) => cmd::generate::completions(Cli::command(), args),
+        Command::Man => cmd::generate::man(Cli::command()),
     };
     match result {
         Ok(code) => code,

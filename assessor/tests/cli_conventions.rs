@@ -1,6 +1,7 @@
 //! The CLI's conventions, on the real binary: the closing summary of
 //! `analyze`, `--quiet` and `--verbose`, progress only on a terminal,
-//! `NO_COLOR`.
+//! `NO_COLOR`, shell completions, the man page, help wrapped to the
+//! terminal.
 //!
 //! Terminal cases run the binary under a pseudo-terminal made by util-linux
 //! `script` (Debian's essential `bsdutils`), since the crate denies the
@@ -178,7 +179,7 @@ fn quiet_and_verbose_are_global_to_every_subcommand() {
         help.contains("--quiet") && help.contains("--verbose"),
         "{help}"
     );
-    for sub in ["analyze"] {
+    for sub in ["analyze", "completions", "man"] {
         let out = run(&[sub, "--help"], tmp.path(), &[]);
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(
@@ -186,6 +187,9 @@ fn quiet_and_verbose_are_global_to_every_subcommand() {
             "{sub}: {text}"
         );
     }
+    // `man` under --quiet still writes its output.
+    let out = run(&["man", "--quiet"], tmp.path(), &[]);
+    assert!(out.status.success() && !out.stdout.is_empty());
 }
 
 // ------------------------------------------------------------- progress
@@ -244,4 +248,62 @@ fn no_colour_with_no_color_or_when_stderr_is_not_a_terminal() {
     assert!(!out.stderr.contains(&0x1b));
     let out = run(&["--help"], tmp.path(), &[]);
     assert!(!out.stdout.contains(&0x1b));
+}
+
+// ------------------------------------------------ completions, man, help
+
+#[test]
+fn completions_name_the_subcommands_in_every_shell() {
+    let tmp = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish", "BASH"] {
+        let out = run(&["completions", shell], tmp.path(), &[]);
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        for word in ["assessor", "analyze", "completions", "man", "fail-on"] {
+            assert!(text.contains(word), "{shell}: no {word}");
+        }
+    }
+    let bash = run(&["completions", "bash"], tmp.path(), &[]);
+    let bash = String::from_utf8_lossy(&bash.stdout).into_owned();
+    assert!(bash.contains("complete -F _assessor"), "{bash}");
+    let out = run(&["completions", "tcsh"], tmp.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn man_prints_a_roff_page_listing_the_subcommands() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(&["man"], tmp.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        page.lines().any(|l| l.starts_with(".TH assessor 1")),
+        "{page}"
+    );
+    assert!(page.contains(".SH SUBCOMMANDS"), "{page}");
+    for sub in ["analyze", "completions", "man", "help"] {
+        assert!(
+            page.contains(&format!("assessor\\-{sub}")),
+            "no {sub}: {page}"
+        );
+    }
+    assert!(page.contains("\\-\\-quiet"), "{page}");
+}
+
+#[test]
+fn help_is_wrapped_to_the_terminal_width() {
+    let tmp = tempfile::tempdir().unwrap();
+    let width = |columns: &str| {
+        let out = run(&["analyze", "--help"], tmp.path(), &[("COLUMNS", columns)]);
+        assert!(out.status.success());
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap()
+    };
+    assert!(width("60") <= 60);
+    assert!(width("80") <= 80);
+    assert!(width("80") > 60, "80 columns used as 60");
 }

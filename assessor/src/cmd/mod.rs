@@ -6,6 +6,7 @@ pub mod analyze;
 pub mod appliance;
 #[cfg(feature = "appliance")]
 pub mod check;
+pub mod generate;
 #[cfg(feature = "appliance")]
 pub mod report;
 #[cfg(feature = "appliance")]
