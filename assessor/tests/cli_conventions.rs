@@ -1,7 +1,7 @@
 //! The CLI's conventions, on the real binary: the closing summary of
 //! `analyze`, `--quiet` and `--verbose`, progress only on a terminal,
 //! `NO_COLOR`, shell completions, the man page, help wrapped to the
-//! terminal.
+//! terminal, and the SARIF log's links.
 //!
 //! Terminal cases run the binary under a pseudo-terminal made by util-linux
 //! `script` (Debian's essential `bsdutils`), since the crate denies the
@@ -11,6 +11,9 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
+
+use assessor::report::FeatureCatalog;
+use assessor::rules::Catalog;
 
 const BIN: &str = env!("CARGO_BIN_EXE_assessor");
 
@@ -306,4 +309,33 @@ fn help_is_wrapped_to_the_terminal_width() {
     assert!(width("60") <= 60);
     assert!(width("80") <= 80);
     assert!(width("80") > 60, "80 columns used as 60");
+}
+
+// ---------------------------------------------------------------- SARIF
+
+#[test]
+fn sarif_names_the_tool_page_and_each_rules_documentation() {
+    let tmp = tempfile::tempdir().unwrap();
+    corpus(tmp.path(), 1);
+    let out = run(
+        &["analyze", "in", "--format", "sarif", "--output", "-"],
+        tmp.path(),
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let driver = &log["runs"][0]["tool"]["driver"];
+    let info = driver["informationUri"].as_str().expect("informationUri");
+    assert!(info.starts_with("https://"), "{info}");
+    assert_eq!(info, assessor::report::sarif::INFORMATION_URI);
+
+    let catalog = Catalog::shipped().unwrap();
+    let rules = driver["rules"].as_array().unwrap();
+    assert!(rules.len() >= 3, "{rules:?}");
+    for rule in rules {
+        let id = rule["id"].as_str().unwrap();
+        let docs = catalog.feature_text(id).and_then(|t| t.docs_url);
+        assert_eq!(rule["helpUri"].as_str(), docs, "rule {id}");
+        assert!(docs.is_some(), "rule {id} has no documentation link");
+    }
 }
