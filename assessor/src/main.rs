@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{ColorChoice, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod cmd;
 mod logging;
@@ -12,6 +12,13 @@ mod logging;
 #[derive(Debug, Parser)]
 #[command(name = "assessor", version, about, max_term_width = 100)]
 struct Cli {
+    /// Print errors only (no progress, notes or closing summary); exit
+    /// codes are unchanged. Overrides RUST_LOG.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also print per-file progress and debug logs. Overrides RUST_LOG.
+    #[arg(long, short, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -35,11 +42,30 @@ enum Command {
     /// The appliance's boot-time steps (run by assessor.service).
     #[cfg(feature = "appliance")]
     Appliance(cmd::appliance::Args),
+    /// Print a shell completion script for this build to standard output.
+    Completions(cmd::generate::CompletionsArgs),
+    /// Print this build's man page (roff) to standard output.
+    Man,
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    logging::init();
+    // Decided before parsing: clap colours its help and errors.
+    let color = logging::color_enabled_here();
+    let matches = Cli::command()
+        .color(if color {
+            ColorChoice::Auto
+        } else {
+            ColorChoice::Never
+        })
+        .get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    logging::init(
+        logging::Verbosity::from_flags(cli.quiet, cli.verbose),
+        color,
+    );
     let result = match cli.command {
         Command::Analyze(args) => cmd::analyze::run(args),
         #[cfg(feature = "appliance")]
@@ -52,6 +78,8 @@ fn main() -> ExitCode {
         Command::Report(args) => cmd::block_on(cmd::report::run(args)),
         #[cfg(feature = "appliance")]
         Command::Appliance(args) => cmd::block_on(cmd::appliance::run(args)),
+        Command::Completions(args) => cmd::generate::completions(Cli::command(), args),
+        Command::Man => cmd::generate::man(Cli::command()),
     };
     match result {
         Ok(code) => code,

@@ -88,7 +88,9 @@ pub struct Analysis {
 
 /// Progress of a run, reported after each file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Progress {
+pub struct Progress<'a> {
+    /// The file just done, as findings name it (`--verbose` shows it).
+    pub file: &'a str,
     pub files_done: usize,
     pub files_total: usize,
     pub bytes_done: u64,
@@ -132,7 +134,7 @@ impl<'c> Analyzer<'c> {
     pub fn analyze_paths(
         &self,
         paths: &[PathBuf],
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Analysis, AnalyzeError> {
         let found = source::discover_all(paths)?;
         let files = found.files;
@@ -144,6 +146,7 @@ impl<'c> Analyzer<'c> {
         for (done, file) in files.iter().enumerate() {
             self.analyze_input(file, &mut out);
             progress(Progress {
+                file: &file.relative,
                 files_done: done + 1,
                 files_total: total,
                 bytes_done: out.bytes_analyzed,

@@ -35,10 +35,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::builder::PossibleValue;
 
-use super::EXIT_USAGE;
+use super::{EXIT_USAGE, write_stdout};
+use crate::logging::{self, Verbosity, note};
 use assessor::analyze::{Analysis, AnalyzeError, Analyzer, Progress};
 use assessor::findings::Status;
-use assessor::report::{self, Format, ReportInput, SkipCounts};
+use assessor::report::{self, Format, ReportInput, SkipCounts, Summary};
 use assessor::rules::Catalog;
 use assessor::source::SourceError;
 use assessor::workload::{self, Limits, Workload, WorkloadAnalysis};
@@ -181,7 +182,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let fail_on = args.fail_on.iter().map(|s| s.0).max_by_key(|s| s.rank());
 
     let analyzer = Analyzer::with_settings(&catalog, target, &settings);
-    let mut progress = ProgressLine::new();
+    let mut progress = ProgressLine::new(logging::verbosity(), std::io::stderr().is_terminal());
     let analysed = if args.paths.is_empty() {
         Ok(Analysis::default())
     } else {
@@ -203,10 +204,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     progress.finish();
     for s in &analysis.skipped {
-        eprintln!("assessor: skipped {}: {}", s.file, s.reason);
+        note!("skipped {}: {}", s.file, s.reason);
     }
     for w in &analysis.warnings {
-        eprintln!("assessor: warning: {}: {}", w.file, w.reason);
+        note!("warning: {}: {}", w.file, w.reason);
     }
     if !args.paths.is_empty() && analysis.files_analyzed == 0 {
         // An empty report would read "no feature blocks the migration".
@@ -222,8 +223,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         analysis.objects.append(&mut w.objects);
     }
     if !analysis.skipped.is_empty() {
-        eprintln!(
-            "assessor: {} skipped ({}), listed in the report",
+        note!(
+            "{} skipped ({}), listed in the report",
             files(analysis.skipped.len()),
             SkipCounts::of(&analysis.skipped).describe()
         );
@@ -262,17 +263,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     match args.output.as_deref() {
         Some("-") => {
-            let stdout = std::io::stdout();
-            let mut lock = stdout.lock();
-            let written = formats[0]
-                .write(&mut lock, &input)
-                .and_then(|()| lock.flush());
-            if let Err(e) = written {
-                // A closed pipe (`| head`) is the reader's choice, not a failure.
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(e).context("cannot write the report to standard output");
-                }
-            }
+            write_stdout(|out| formats[0].write(out, &input))
+                .context("cannot write the report to standard output")?;
         }
         Some(path) => {
             let path = PathBuf::from(path);
@@ -285,14 +277,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .write(&mut file, &input)
                 .and_then(|()| file.flush())
                 .with_context(|| format!("cannot write the report file {}", path.display()))?;
-            eprintln!("assessor: report written to {}", path.display());
+            note!("report written to {}", path.display());
         }
         None => {
             let written = report::write_all(&args.out, &formats, &input)?;
             for path in written {
-                eprintln!("assessor: report written to {}", path.display());
+                note!("report written to {}", path.display());
             }
         }
+    }
+    if logging::verbosity() >= Verbosity::Normal {
+        let place = match args.output.as_deref() {
+            Some("-") => "standard output".to_string(),
+            Some(path) => path.to_string(),
+            None => args.out.display().to_string(),
+        };
+        let summary = report::summarize(&input);
+        eprintln!(
+            "assessor: {}",
+            closing_summary(&summary, &target_name, &place, &formats)
+        );
     }
     if let Some(threshold) = fail_on {
         let matched = analysis
@@ -325,8 +329,8 @@ fn read_workload(
     for path in captures {
         let info = workload.read_capture(path).map_err(|e| e.to_string())?;
         let skipped = info.events_read - info.events_used;
-        eprintln!(
-            "assessor: workload {}: {} events read, {} counted, {} skipped",
+        note!(
+            "workload {}: {} events read, {} counted, {} skipped",
             path.display(),
             info.events_read,
             info.events_used,
@@ -347,8 +351,8 @@ fn read_workload(
     }
     let analysis = workload::analyze(&workload, analyzer);
     let s = &analysis.summary;
-    eprintln!(
-        "assessor: workload: {} distinct statements, {} executions; {}",
+    note!(
+        "workload: {} distinct statements, {} executions; {}",
         s.statements_distinct,
         s.executions_total,
         s.headline
@@ -359,7 +363,7 @@ fn read_workload(
 
 /// "1 file", "2 files".
 fn files(n: usize) -> String {
-    format!("{n} file{}", if n == 1 { "" } else { "s" })
+    format!("{n} file{}", plural(n))
 }
 
 /// Why a run analysed nothing, and what to do about it.
@@ -427,33 +431,114 @@ fn output_format(path: &str, formats: &[Format]) -> Result<Format, String> {
     }
 }
 
-/// A one-line progress counter on stderr, shown only on a terminal and only
-/// for large inputs.
+/// The closing paragraph of a run: readiness, blockers, effort, where the
+/// report went. Counts and catalog words only: never a file, object or
+/// snippet (the report is where customer names belong).
+fn closing_summary(summary: &Summary, target: &str, place: &str, formats: &[Format]) -> String {
+    let readiness = match summary.readiness_percent {
+        Some(p) => format!(
+            "{} of {} objects ({p:.1} %) ready for {target}",
+            summary.objects_ready, summary.objects_total
+        ),
+        None => format!("no object to assess for {target}"),
+    };
+    let blocking = summary.by_status.not_supported;
+    let blockers = if blocking == 0 {
+        "no blocker (no not_supported finding)".to_string()
+    } else {
+        let features = summary
+            .features
+            .iter()
+            .filter(|f| f.by_status.not_supported > 0)
+            .count();
+        format!(
+            "{blocking} blocker{} (not_supported finding{}) in {features} distinct feature{}",
+            plural(blocking),
+            plural(blocking),
+            plural(features)
+        )
+    };
+    let formats = formats
+        .iter()
+        .map(|f| f.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "Summary: {readiness}; {blockers}; estimated effort {:.1} hours ({:.1} person-days) \
+         over {} finding{}; report ({formats}) written to {place}.",
+        summary.effort.hours,
+        summary.effort.person_days,
+        summary.findings_total,
+        plural(summary.findings_total)
+    )
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// What [`ProgressLine`] prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProgressMode {
+    /// `--quiet`, or a normal run whose stderr is not a terminal.
+    Off,
+    /// A `\r` counter, on a terminal, for large inputs only.
+    Counter,
+    /// `--verbose`: one line per file, terminal or not.
+    PerFile,
+}
+
+impl ProgressMode {
+    fn choose(verbosity: Verbosity, stderr_is_terminal: bool) -> ProgressMode {
+        match verbosity {
+            Verbosity::Quiet => ProgressMode::Off,
+            Verbosity::Verbose => ProgressMode::PerFile,
+            Verbosity::Normal if stderr_is_terminal => ProgressMode::Counter,
+            Verbosity::Normal => ProgressMode::Off,
+        }
+    }
+}
+
+/// The counter's text: "analysing: 3/120 files, 1.2 MB" (no file name).
+fn progress_text(p: &Progress<'_>) -> String {
+    format!(
+        "analysing: {}/{} files, {:.1} MB",
+        p.files_done,
+        p.files_total,
+        p.bytes_done as f64 / 1_048_576.0
+    )
+}
+
+/// Progress on stderr: a one-line counter on a terminal for large inputs,
+/// or a line per file with `--verbose`.
 struct ProgressLine {
-    tty: bool,
+    mode: ProgressMode,
     shown: bool,
 }
 
 impl ProgressLine {
-    fn new() -> ProgressLine {
+    fn new(verbosity: Verbosity, stderr_is_terminal: bool) -> ProgressLine {
         ProgressLine {
-            tty: std::io::stderr().is_terminal(),
+            mode: ProgressMode::choose(verbosity, stderr_is_terminal),
             shown: false,
         }
     }
 
-    fn update(&mut self, p: Progress) {
-        let large = p.files_total >= PROGRESS_MIN_FILES || p.bytes_done >= PROGRESS_MIN_BYTES;
-        if !self.tty || !large {
-            return;
+    fn update(&mut self, p: Progress<'_>) {
+        match self.mode {
+            ProgressMode::Off => {}
+            ProgressMode::PerFile => {
+                eprintln!("assessor: [{}/{}] {}", p.files_done, p.files_total, p.file);
+            }
+            ProgressMode::Counter => {
+                let large =
+                    p.files_total >= PROGRESS_MIN_FILES || p.bytes_done >= PROGRESS_MIN_BYTES;
+                if large {
+                    self.shown = true;
+                    eprint!("\r{}", progress_text(&p));
+                }
+            }
         }
-        self.shown = true;
-        eprint!(
-            "\ranalysing: {}/{} files, {:.1} MB",
-            p.files_done,
-            p.files_total,
-            p.bytes_done as f64 / 1_048_576.0
-        );
     }
 
     fn finish(&mut self) {
@@ -461,5 +546,32 @@ impl ProgressLine {
             eprintln!();
             self.shown = false;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_is_a_counter_on_a_terminal_per_file_when_verbose_and_off_when_quiet() {
+        use ProgressMode::*;
+        assert_eq!(ProgressMode::choose(Verbosity::Normal, true), Counter);
+        assert_eq!(ProgressMode::choose(Verbosity::Normal, false), Off);
+        assert_eq!(ProgressMode::choose(Verbosity::Quiet, true), Off);
+        assert_eq!(ProgressMode::choose(Verbosity::Quiet, false), Off);
+        assert_eq!(ProgressMode::choose(Verbosity::Verbose, false), PerFile);
+        assert_eq!(ProgressMode::choose(Verbosity::Verbose, true), PerFile);
+    }
+
+    #[test]
+    fn the_counter_says_files_done_of_total_and_megabytes_without_a_name() {
+        let p = Progress {
+            file: "secret/customer.sql",
+            files_done: 3,
+            files_total: 120,
+            bytes_done: 1_572_864,
+        };
+        assert_eq!(progress_text(&p), "analysing: 3/120 files, 1.5 MB");
     }
 }

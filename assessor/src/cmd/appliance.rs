@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use assessor::appliance::{break_glass, firewall, power, session_volume, user_data};
 use assessor::config::JobConfig;
 
+use crate::logging::note;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -128,7 +130,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Step::CloseSession => match session_volume::close(session_volume::MOUNT) {
             Ok(()) => {
-                eprintln!("assessor: session volume closed; its key is destroyed");
+                note!("session volume closed; its key is destroyed");
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
@@ -141,9 +143,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(super::EXIT_USAGE));
             };
             match power::power_off_if_configured(&config) {
-                Ok(true) => eprintln!("assessor: job ended; powering off"),
+                Ok(true) => note!("job ended; powering off"),
                 Ok(false) => {
-                    eprintln!("assessor: job ended; staying up (power_off_when_done is off)")
+                    note!("job ended; staying up (power_off_when_done is off)")
                 }
                 Err(e) => {
                     eprintln!("assessor: {e}");

@@ -6,6 +6,7 @@ pub mod analyze;
 pub mod appliance;
 #[cfg(feature = "appliance")]
 pub mod check;
+pub mod generate;
 #[cfg(feature = "appliance")]
 pub mod report;
 #[cfg(feature = "appliance")]
@@ -27,4 +28,18 @@ pub fn block_on<F: std::future::Future<Output = anyhow::Result<std::process::Exi
         .enable_all()
         .build()?;
     runtime.block_on(future)
+}
+
+/// Writes to standard output through `write`, flushed. A closed pipe
+/// (`| head`) is the reader's choice, not a failure.
+pub fn write_stdout(
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    match write(&mut lock).and_then(|()| lock.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }

@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use assessor::analyze::Analyzer;
 use assessor::config::JobConfig;
+
+use crate::logging::note;
 use assessor::pipeline::{self, Aws, Engine, exit};
 use assessor::rules::Catalog;
 use tokio::signal::unix::{SignalKind, signal};
@@ -82,9 +84,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     println!("{}", serde_json::to_string_pretty(&summary)?);
     match &summary.delivered_to {
         Some(location) if summary.exit_code == exit::OK || summary.exit_code == exit::PARTIAL => {
-            eprintln!(
-                "assessor: report delivered to {location} (assessor report download {location})"
-            );
+            note!("report delivered to {location} (assessor report download {location})");
         }
         _ => {}
     }

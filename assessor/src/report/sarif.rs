@@ -27,6 +27,13 @@ pub const SARIF_VERSION: &str = "2.1.0";
 /// The schema URI written in `$schema` (a name, never fetched).
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
+/// `tool.driver.informationUri`. The project has no web page of its own, so
+/// this is the documentation its verdicts come from: AWS's table of what
+/// Babelfish supports, the page the rule catalog's statuses cite most
+/// (`assessor/rules/versions.toml`). Each rule's `helpUri` is its own
+/// feature's page from the catalog.
+pub const INFORMATION_URI: &str = "https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/babelfish-compatibility.supported-functionality-table.html";
+
 /// The base id locations are relative to.
 pub const SRCROOT: &str = "%SRCROOT%";
 
@@ -160,6 +167,7 @@ pub(crate) fn write_sarif_with(
             tool: json!({ "driver": {
                 "name": super::json::TOOL_NAME,
                 "version": input.tool_version,
+                "informationUri": INFORMATION_URI,
                 "rules": rules,
             }}),
             original_uri_base_ids: json!({
