@@ -80,6 +80,7 @@ fn main() {
                     remediation: "Rewrite the statement with a supported construct.".into(),
                     docs_url: Some("https://example.org/docs".into()),
                     learning_minutes: 30,
+                    rewrite: None,
                 },
             )
         })

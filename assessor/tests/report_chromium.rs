@@ -468,6 +468,11 @@ fn a_finding_opens_the_numbered_source_around_its_line() {
         numbered_lines(drill_down(dom, "procs/orders.sql", 20)),
         (17..=23).collect::<Vec<_>>()
     );
+    // A feature with a worked rewrite shows it, its markup as text.
+    let at = dom.find("procs/orders.sql, line 20,").unwrap();
+    let detail = &dom[at..at + dom[at..].find("</tr>").unwrap()];
+    assert!(detail.contains("SELECT * FROM t -- rewritten"), "{detail}");
+    assert!(detail.contains(&escaped(XSS_IMG)));
     // A finding the caller gave no excerpt for shows its snippet.
     let pre = drill_down(dom, "scripts/setup.sql", 1);
     assert!(numbered_lines(pre).is_empty());
@@ -505,6 +510,7 @@ fn wide_sample(beacon: &str) -> Sample {
             remediation: "r".repeat(400),
             docs_url: None,
             learning_minutes: 0,
+            rewrite: None,
         },
     );
     let file = format!("{}.sql", "f".repeat(180));

@@ -246,6 +246,7 @@ fn csv_neutralises_formula_injection_in_every_text_cell() {
                 remediation: h.to_string(),
                 docs_url: None,
                 learning_minutes: 0,
+                rewrite: None,
             },
         );
         findings.push(Finding {

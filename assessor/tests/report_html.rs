@@ -228,3 +228,19 @@ fn an_appliance_report_shows_each_server_and_its_databases() {
     let page = render(&offline);
     assert!(!page.contains("id=\"servers\"") && !page.contains("href=\"#servers\""));
 }
+
+#[test]
+fn a_worked_rewrite_is_shown_with_its_feature_and_escaped() {
+    let s = sample("http://127.0.0.1:9");
+    let page = render(&s.input());
+    let at = page
+        .find("<code class=\"fid\">query_hint.nolock</code>")
+        .unwrap();
+    let row = &page[at..at + page[at..].find("</tr>").unwrap()];
+    assert!(row.contains("<div class=\"rewrite\">"), "{row}");
+    assert!(row.contains(&escape("SELECT * FROM t WITH (NOLOCK) -- ")));
+    assert!(row.contains(&escape(XSS_IMG)) && !row.contains(XSS_IMG));
+    assert!(row.contains("SELECT * FROM t -- rewritten"));
+    // Features without one show none.
+    assert_eq!(page.matches("<div class=\"rewrite\">").count(), 1);
+}

@@ -44,6 +44,7 @@ fn sarif_uris_have_no_parent_steps_or_absolute_paths() {
             remediation: String::new(),
             docs_url: None,
             learning_minutes: 0,
+            rewrite: None,
         },
     );
     let input = ReportInput {

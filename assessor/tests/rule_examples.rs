@@ -6,6 +6,7 @@
 mod rule_support;
 
 use assessor::analyze::Analyzer;
+use assessor::findings::Status;
 use assessor::rules::Catalog;
 use rule_support::features_of;
 
@@ -43,5 +44,38 @@ fn every_example_produces_its_feature_and_no_counter_example_does() {
         catalog.features().len()
     );
     assert!(examples > 20, "only {examples} examples in the catalog");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_rewrite_uses_its_feature_before_and_runs_on_the_target_after() {
+    let catalog = Catalog::shipped().unwrap();
+    let analyzer = Analyzer::new(&catalog, catalog.latest());
+    let mut failures = Vec::new();
+    let mut rewrites = 0usize;
+    for feature in catalog.features() {
+        let Some(rewrite) = &feature.rewrite else {
+            continue;
+        };
+        rewrites += 1;
+        if !features_of(&analyzer, &rewrite.before).contains(&feature.id) {
+            failures.push(format!("{}: `before` does not produce it", feature.id));
+        }
+        // The rewrite must not trade one blocker for another.
+        let after = analyzer.analyze_text("after.sql", &rewrite.after);
+        for f in &after.findings {
+            if f.feature == feature.id || f.status == Status::NotSupported {
+                failures.push(format!(
+                    "{}: `after` line {} produces {} ({})",
+                    feature.id,
+                    f.line,
+                    f.feature,
+                    f.status.as_str()
+                ));
+            }
+        }
+    }
+    println!("{rewrites} features have a worked rewrite");
+    assert!(rewrites >= 10, "only {rewrites} rewrites in the catalog");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -125,8 +125,9 @@ struct Data<'a> {
     files: Vec<&'a str>,
     /// `[display name, kind, file index]`.
     objects: Vec<(String, &'static str, usize)>,
-    /// `[id, title, group, remediation]`.
-    features: Vec<(&'a str, &'a str, &'a str, &'a str)>,
+    /// `[id, title, group, remediation, rewrite before, rewrite after]`
+    /// (the rewrite's texts empty when the catalog has none).
+    features: Vec<(&'a str, &'a str, &'a str, &'a str, &'a str, &'a str)>,
     /// `[file, line, column, object, feature, status, complexity, effort,
     /// snippet]`, indexes into the tables above.
     findings: Vec<CompactFinding<'a>>,
@@ -169,11 +170,14 @@ fn embedded_data<'a>(input: &ReportInput<'a>, summary: &'a Summary) -> io::Resul
         .iter()
         .map(|f| {
             let info = input.features.feature_text(&f.feature);
+            let rewrite = info.and_then(|i| i.rewrite);
             (
                 f.feature.as_str(),
                 info.map(|i| i.title).unwrap_or(&f.feature),
                 f.group.as_str(),
                 info.map(|i| i.remediation).unwrap_or(""),
+                rewrite.map(|r| r.before).unwrap_or(""),
+                rewrite.map(|r| r.after).unwrap_or(""),
             )
         })
         .collect();
@@ -808,6 +812,15 @@ fn render_features(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out 
                     escape(info.description),
                     escape(info.remediation)
                 )?;
+                if let Some(r) = info.rewrite {
+                    write!(
+                        p,
+                        "<div class=\"rewrite\"><p class=\"rw-l\">Before</p><pre class=\"code\">{}</pre>\
+                         <p class=\"rw-l\">After (runs on the target)</p><pre class=\"code\">{}</pre></div>",
+                        escape(r.before),
+                        escape(r.after)
+                    )?;
+                }
                 if let Some(url) = info.docs_url {
                     match safe_link(url) {
                         Some(href) => write!(

@@ -150,6 +150,9 @@ pub struct FeatureInfo {
     /// feature found (0 if none).
     #[serde(default)]
     pub learning_minutes: u32,
+    /// A worked example of the remediation, `(before, after)`.
+    #[serde(default)]
+    pub rewrite: Option<(String, String)>,
 }
 
 impl FeatureInfo {
@@ -161,6 +164,10 @@ impl FeatureInfo {
             remediation: &self.remediation,
             docs_url: self.docs_url.as_deref(),
             learning_minutes: self.learning_minutes,
+            rewrite: self
+                .rewrite
+                .as_ref()
+                .map(|(before, after)| RewriteText { before, after }),
         }
     }
 }
@@ -174,6 +181,16 @@ pub struct FeatureText<'a> {
     pub remediation: &'a str,
     pub docs_url: Option<&'a str>,
     pub learning_minutes: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rewrite: Option<RewriteText<'a>>,
+}
+
+/// A feature's remediation as code: what the feature looks like in use,
+/// and the same intent written so the target runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RewriteText<'a> {
+    pub before: &'a str,
+    pub after: &'a str,
 }
 
 /// Looks up the display text of a feature by its catalog id.
@@ -207,6 +224,10 @@ impl FeatureCatalog for crate::rules::Catalog {
             remediation: &f.remediation,
             docs_url: (!f.docs.is_empty()).then_some(f.docs.as_str()),
             learning_minutes: f.learning_minutes,
+            rewrite: f.rewrite.as_ref().map(|r| RewriteText {
+                before: &r.before,
+                after: &r.after,
+            }),
         })
     }
 }

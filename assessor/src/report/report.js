@@ -234,6 +234,14 @@
       p.appendChild(document.createTextNode(ft[3]));
       box.appendChild(p);
     }
+    if (ft[4]) {
+      var rw = el('div', 'rewrite');
+      rw.appendChild(el('p', 'rw-l', 'Before'));
+      rw.appendChild(el('pre', 'code', ft[4]));
+      rw.appendChild(el('p', 'rw-l', 'After (runs on the target)'));
+      rw.appendChild(el('pre', 'code', ft[5]));
+      box.appendChild(rw);
+    }
     var meta = el('p', 'loc', 'Feature ' + ft[0] + ' \u00b7 group ' + ft[2] + ' \u00b7 complexity ' +
       data.complexities[f[F_CPLX]] + ' \u00b7 ' + f[F_EFFORT] + ' min');
     box.appendChild(meta);

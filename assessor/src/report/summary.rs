@@ -476,6 +476,7 @@ mod tests {
             remediation: String::new(),
             docs_url: None,
             learning_minutes: minutes,
+            rewrite: None,
         };
         // Counted once although f.block occurs twice.
         features.insert("f.block".into(), learn(60));

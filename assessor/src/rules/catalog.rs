@@ -110,6 +110,19 @@ pub struct Feature {
     /// T-SQL that must not, where a false-positive class is known
     /// (`counter_examples`): text that looks like the feature but is not.
     pub counter_examples: Vec<String>,
+    /// A worked example of the remediation, for the common features.
+    pub rewrite: Option<Rewrite>,
+}
+
+/// A feature's remediation as code: T-SQL that uses the feature and the
+/// same intent written so the target runs it. `tests/rule_examples.rs`
+/// checks both: `before` produces the feature, `after` neither produces it
+/// nor anything `not_supported` on the newest target.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rewrite {
+    pub before: String,
+    pub after: String,
 }
 
 impl Feature {
@@ -375,6 +388,7 @@ struct RawFeature {
     examples: Vec<String>,
     #[serde(default)]
     counter_examples: Vec<String>,
+    rewrite: Option<Rewrite>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -465,6 +479,11 @@ fn validate_feature(
             return Err(err(format!("`{field}` is empty")));
         }
     }
+    if let Some(r) = &raw.rewrite
+        && (r.before.trim().is_empty() || r.after.trim().is_empty())
+    {
+        return Err(err("`rewrite` needs non-empty `before` and `after`".into()));
+    }
     if !raw.docs.starts_with("https://") {
         return Err(err("`docs` must be an https:// URL".into()));
     }
@@ -514,6 +533,10 @@ fn validate_feature(
         patterns,
         examples: raw.examples,
         counter_examples: raw.counter_examples,
+        rewrite: raw.rewrite.map(|r| Rewrite {
+            before: r.before.trim().to_string(),
+            after: r.after.trim().to_string(),
+        }),
     })
 }
 
@@ -1028,6 +1051,12 @@ match = [{ kind = "function", name = "X", anchor = "line" }]"#,
                 r#"status = { "1.0" = "supported" }
 match = [{ kind = "function", name = "X", check = "magic" }]"#,
                 "unknown check",
+            ),
+            (
+                r#"status = { "1.0" = "supported" }
+match = [{ kind = "function", name = "X" }]
+rewrite = { before = "SELECT X();", after = "  " }"#,
+                "non-empty `before` and `after`",
             ),
         ];
         for (extra, expected) in cases {

@@ -214,6 +214,13 @@ pub fn sample(beacon: &str) -> Sample {
                 remediation: format!("Rewrite uses of {title}."),
                 docs_url: docs.map(str::to_string),
                 learning_minutes,
+                // A worked rewrite, with markup in it that must stay text.
+                rewrite: (id == "query_hint.nolock").then(|| {
+                    (
+                        format!("SELECT * FROM t WITH (NOLOCK) -- {XSS_IMG}"),
+                        "SELECT * FROM t -- rewritten".to_string(),
+                    )
+                }),
             },
         );
     };
