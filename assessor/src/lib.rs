@@ -25,6 +25,7 @@ pub mod config;
 pub mod display_safe;
 pub mod findings;
 pub mod report;
+pub mod rewrite;
 pub mod rules;
 pub mod source;
 pub mod tsql;

@@ -787,3 +787,65 @@ fn findings_in_dynamic_sql_say_so_in_every_format() {
         .collect();
     assert_eq!(flags, [true, false]);
 }
+
+#[test]
+fn rewrite_writes_fixed_copies_and_never_touches_the_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = "CREATE PROCEDURE dbo.load AS\nBEGIN\n  ALTER TABLE dbo.t ADD a int NULL, b decimal(10, 2) NULL;\n  RAISERROR('load failed', 16, 1) WITH NOWAIT, LOG;\n  MERGE dbo.t USING dbo.s ON 1 = 1 WHEN MATCHED THEN DELETE;\nEND\n";
+    std::fs::create_dir_all(tmp.path().join("in/procs")).unwrap();
+    std::fs::write(tmp.path().join("in/procs/load.sql"), script).unwrap();
+    std::fs::write(tmp.path().join("in/clean.sql"), "SELECT 1;\n").unwrap();
+    let out = run(
+        &["analyze", "in", "--out", "report", "--rewrite", "fixed"],
+        tmp.path(),
+    )
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("1 rewritten copy written to fixed (statement.raiserror.with_log: 1, ddl.alter_table.add_multiple: 1)"),
+        "{err}"
+    );
+    // The input is unchanged; a file without a rewrite gets no copy.
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("in/procs/load.sql")).unwrap(),
+        script
+    );
+    assert!(!tmp.path().join("fixed/clean.sql").exists());
+    let copy = std::fs::read_to_string(tmp.path().join("fixed/procs/load.sql")).unwrap();
+    assert_eq!(copy.lines().count(), script.lines().count(), "{copy}");
+    assert!(
+        copy.contains("WITH NOWAIT/* assessor rewrite: statement.raiserror.with_log */;"),
+        "{copy}"
+    );
+    // The copy no longer has what was rewritten, and keeps what needs a person.
+    let out = run(
+        &["analyze", "fixed", "--format", "json", "--output", "-"],
+        tmp.path(),
+    )
+    .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for gone in [
+        "statement.raiserror.with_log",
+        "ddl.alter_table.add_multiple",
+    ] {
+        assert_eq!(status_of(&doc, gone), None, "{gone} still found in {copy}");
+    }
+    assert_eq!(
+        status_of(&doc, "statement.merge").as_deref(),
+        Some("not_supported")
+    );
+
+    // A folder inside an input, or one that is not empty: refused before
+    // anything runs, nothing written.
+    for dir in ["in/fixed", "fixed"] {
+        let out = run(
+            &["analyze", "in", "--out", "report2", "--rewrite", dir],
+            tmp.path(),
+        )
+        .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--rewrite {dir}");
+        assert!(!tmp.path().join("report2").exists());
+    }
+    assert!(!tmp.path().join("in/fixed").exists());
+}

@@ -93,6 +93,13 @@ pub struct Args {
     /// one adds to what fails.
     #[arg(long, value_name = "STATUS", value_delimiter = ',', ignore_case = true)]
     pub fail_on: Vec<StatusArg>,
+    /// Write rewritten copies of the scripts that have a mechanical
+    /// rewrite (RAISERROR ... WITH LOG, ALTER TABLE ... ADD of several
+    /// items) into DIR, a new or empty folder outside the inputs, at their
+    /// report paths. The inputs are never changed; each edit is marked with
+    /// a comment and keeps the line numbers
+    #[arg(long, value_name = "DIR")]
+    pub rewrite: Option<PathBuf>,
 }
 
 /// A `--format` word: the library's [`Format`], spelled as
@@ -181,6 +188,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // stricter ones, so the union of all of them is the mildest one's.
     let fail_on = args.fail_on.iter().map(|s| s.0).max_by_key(|s| s.rank());
 
+    if let Some(dir) = &args.rewrite
+        && let Err(e) = assessor::rewrite::check_target(dir, &args.paths)
+    {
+        return usage(e);
+    }
     let analyzer = Analyzer::with_settings(&catalog, target, &settings);
     let mut progress = ProgressLine::new(logging::verbosity(), std::io::stderr().is_terminal());
     let analysed = if args.paths.is_empty() {
@@ -285,6 +297,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 note!("report written to {}", path.display());
             }
         }
+    }
+    if let Some(dir) = &args.rewrite {
+        let written = assessor::rewrite::write_copies(&args.paths, &analysis.findings, dir)?;
+        let edits: Vec<String> = written
+            .edits
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(feature, n)| format!("{feature}: {n}"))
+            .collect();
+        note!(
+            "{} rewritten {} written to {} ({})",
+            written.files,
+            if written.files == 1 { "copy" } else { "copies" },
+            dir.display(),
+            if edits.is_empty() {
+                "no mechanical rewrite applies".to_string()
+            } else {
+                edits.join(", ")
+            }
+        );
     }
     if logging::verbosity() >= Verbosity::Normal {
         let place = match args.output.as_deref() {
