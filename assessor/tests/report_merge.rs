@@ -349,6 +349,13 @@ fn bundles_of_two_runs_merge_with_shared_code_counted_once() {
     assert_eq!(rows, servers.len() + dbs, "{csv}");
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("merged 2 bundle(s)"), "{stderr}");
+
+    // The same run twice would count its servers twice: refused.
+    let twice = merge(&[&b.a, &b.b, &b.a], &out.path().join("twice"), &[]);
+    let all = text(&twice);
+    assert_eq!(twice.status.code(), Some(2), "{all}");
+    assert!(all.contains("is given twice"), "{all}");
+    assert!(!out.path().join("twice").exists());
 }
 
 #[test]

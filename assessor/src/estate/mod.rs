@@ -16,7 +16,8 @@
 //! - Bundle text in error messages goes through [`crate::display_safe`];
 //!   in the reports it is escaped for each format ([`render`]).
 //! - A failed run's bundle (its run summary alone) is an estate row, not an
-//!   error.
+//!   error. A run given twice (by run id) is an error: its servers would
+//!   count twice.
 
 pub mod model;
 pub mod read;
@@ -78,6 +79,15 @@ pub enum EstateError {
         escape(.bundle), escape(.detail)
     )]
     MixedVersion { bundle: String, detail: String },
+    #[error(
+        "run {} is given twice ({} and {}): its servers would count twice; name each run once",
+        escape(.run_id), escape(.first), escape(.second)
+    )]
+    DuplicateRun {
+        run_id: String,
+        first: String,
+        second: String,
+    },
     #[error("{} holds no delivered run (no manifest.json below it)", escape(.location))]
     NoRuns { location: String },
     #[error("fetching {}: {source}", escape(.location))]
@@ -119,9 +129,18 @@ pub struct BundleDir {
 /// bundle that fails.
 pub fn merge(bundles: &[BundleDir], options: MergeOptions) -> Result<Estate, EstateError> {
     let mut parts = Vec::with_capacity(bundles.len());
+    let mut runs: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
     for b in bundles {
         let verified = read::read_bundle(&b.dir, &b.source, options.limits)?;
-        parts.push(model::read_parts(&verified, options.allow_mixed_versions)?);
+        let part = model::read_parts(&verified, options.allow_mixed_versions)?;
+        if let Some(first) = runs.insert(part.run_id().to_owned(), b.source.clone()) {
+            return Err(EstateError::DuplicateRun {
+                run_id: part.run_id().to_owned(),
+                first,
+                second: b.source.clone(),
+            });
+        }
+        parts.push(part);
     }
     Ok(model::merge(parts))
 }

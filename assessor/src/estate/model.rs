@@ -386,6 +386,13 @@ pub fn read_parts(bundle: &VerifiedBundle, allow_mixed: bool) -> Result<Parsed, 
     })
 }
 
+impl Parsed {
+    /// The run id (from the run summary, else the manifest).
+    pub fn run_id(&self) -> &str {
+        &self.bundle.run_id
+    }
+}
+
 /// `Debug` names the bundle only: the rest is customer metadata.
 impl std::fmt::Debug for Parsed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -368,3 +368,49 @@ fn readiness_row(
         r.blockers
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::estate::model::{EstateSummary, ServerRow, Tool};
+
+    fn estate(server: &str) -> Estate {
+        Estate {
+            schema_version: 1,
+            tool: Tool {
+                name: "assessor",
+                version: "0",
+            },
+            summary: EstateSummary::default(),
+            bundles: Vec::new(),
+            servers: vec![ServerRow {
+                server: server.to_owned(),
+                run_id: "run-1".into(),
+                source: "dir".into(),
+                babelfish_target: "babelfish-6.1".into(),
+                version_mismatch: false,
+                readiness: Readiness::default(),
+                databases: Vec::new(),
+            }],
+            blockers: Vec::new(),
+            shared_code: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn server_names_are_inert_in_csv_and_html() {
+        let e = estate("=HYPERLINK(\"x\")<b>");
+        let mut csv = Vec::new();
+        write_csv(&mut csv, &e).unwrap();
+        let csv = String::from_utf8(csv).unwrap();
+        assert!(
+            csv.contains("server,\"'=HYPERLINK(\"\"x\"\")<b>\""),
+            "{csv}"
+        );
+        let mut html = Vec::new();
+        write_html(&mut html, &e).unwrap();
+        let html = String::from_utf8(html).unwrap();
+        assert!(html.contains("=HYPERLINK(&quot;x&quot;)&lt;b&gt;"));
+        assert!(!html.contains("<b>") && !html.contains("<script"));
+    }
+}
