@@ -8,8 +8,9 @@
 //! `sql-02`), run B a third (`sql-03`) limited to one database, run C a
 //! server that is down (a failed run: its bundle is the run summary alone).
 //! The same modules on three servers are the shared code the estate counts
-//! once. The bundles are made once per test process (nextest runs each test
-//! in its own process, so each builds them).
+//! once. Each test makes its own bundles (about 8 s: nextest runs every test
+//! in a process of its own, so a shared copy would not be shared anyway) and
+//! removes them at its end.
 #![cfg(feature = "appliance")]
 // Test code: a panic is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -20,7 +21,6 @@ mod chromium_support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
 use serde_json::Value;
 use testbed::appliance::{ApplianceOptions, LocalAppliance};
@@ -37,14 +37,12 @@ struct Bundles {
     first_database: String,
 }
 
-static BUNDLES: OnceLock<Bundles> = OnceLock::new();
-
-fn bundles() -> &'static Bundles {
-    BUNDLES.get_or_init(|| {
-        tokio::runtime::Runtime::new()
-            .unwrap()
-            .block_on(make_bundles())
-    })
+/// The three runs' bundles, in a temporary folder removed on drop. Not for
+/// an async context: it runs a runtime of its own.
+fn bundles() -> Bundles {
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(make_bundles())
 }
 
 fn text(output: &Output) -> String {
@@ -113,7 +111,7 @@ async fn make_bundles() -> Bundles {
     let base = std::fs::read_to_string(&app.config_path).unwrap();
     let dir = tempfile::Builder::new()
         .prefix("report-merge-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .tempdir()
         .unwrap();
     let (a, b, c) = (
         dir.path().join("a"),
@@ -252,7 +250,7 @@ fn expected(bundles: &[&Path]) -> Expected {
 
 #[test]
 fn bundles_of_two_runs_merge_with_shared_code_counted_once() {
-    let b = bundles();
+    let b = &bundles();
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().join("estate");
     let run = merge(&[&b.a, &b.b], &dir, &[]);
@@ -360,7 +358,7 @@ fn bundles_of_two_runs_merge_with_shared_code_counted_once() {
 
 #[test]
 fn a_failed_run_is_listed_with_its_reason() {
-    let b = bundles();
+    let b = &bundles();
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().join("estate");
     let run = merge(&[&b.a, &b.c], &dir, &[]);
@@ -390,7 +388,7 @@ fn a_failed_run_is_listed_with_its_reason() {
 
 #[test]
 fn another_version_is_refused_unless_allowed_and_then_flagged() {
-    let b = bundles();
+    let b = &bundles();
     let tmp = tempfile::tempdir().unwrap();
     let other = tmp.path().join("other");
     copy_bundle(&b.b, &other);
@@ -427,7 +425,7 @@ fn another_version_is_refused_unless_allowed_and_then_flagged() {
 
 #[test]
 fn a_tampered_file_is_refused_naming_bundle_and_file() {
-    let b = bundles();
+    let b = &bundles();
     let tmp = tempfile::tempdir().unwrap();
     // The HTML report is not read for the estate, and still verified.
     for name in ["report.json", "report.html", "inventory.json"] {
@@ -461,7 +459,7 @@ fn a_tampered_file_is_refused_naming_bundle_and_file() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bundles_in_a_bucket_merge_from_s3() {
-    let b = tokio::task::spawn_blocking(bundles).await.unwrap();
+    let b = &tokio::task::spawn_blocking(bundles).await.unwrap();
     let moto = testbed::moto::MotoServer::start().unwrap();
     let s3 = bucket_support::s3(&moto).await;
     // The delivered files as they were, under one prefix.
@@ -520,7 +518,7 @@ const HOSTILE_DB: &str = "WWI<img src=x onerror=alert(1)><script>alert(2)</scrip
 
 #[test]
 fn the_estate_page_renders_in_chromium_with_hostile_names_inert() {
-    let b = bundles();
+    let b = &bundles();
     let tmp = tempfile::tempdir().unwrap();
     let hostile = tmp.path().join("hostile");
     copy_bundle(&b.b, &hostile);
