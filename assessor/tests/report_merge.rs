@@ -447,13 +447,36 @@ fn a_tampered_file_is_refused_naming_bundle_and_file() {
         );
         assert!(!dir.exists(), "something was written for {name}");
     }
-    // A folder that is no bundle at all.
-    let run = merge(&[tmp.path()], &tmp.path().join("e"), &[]);
-    assert_eq!(run.status.code(), Some(2));
+    // A file of the bundle replaced by a link to an identical copy
+    // elsewhere: refused all the same, a bundle's files are its own.
+    let linked = tmp.path().join("linked");
+    copy_bundle(&b.a, &linked);
+    let elsewhere = tmp.path().join("report.json.elsewhere");
+    std::fs::rename(linked.join("report.json"), &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, linked.join("report.json")).unwrap();
+    let run = merge(&[&linked], &tmp.path().join("e-linked"), &[]);
+    let all = text(&run);
+    assert_eq!(run.status.code(), Some(2), "{all}");
     assert!(
-        text(&run).contains("has no manifest.json"),
-        "{}",
-        text(&run)
+        all.contains(&format!(
+            "report.json in {} is a symbolic link",
+            linked.display()
+        )),
+        "{all}"
+    );
+    assert!(!tmp.path().join("e-linked").exists());
+
+    // A folder that is no bundle at all, named to clear the terminal: shown
+    // escaped.
+    let odd = tmp.path().join("run\x1b[2J\u{202e}");
+    std::fs::create_dir(&odd).unwrap();
+    let run = merge(&[&odd], &tmp.path().join("e"), &[]);
+    let all = text(&run);
+    assert_eq!(run.status.code(), Some(2), "{all}");
+    assert!(all.contains("has no manifest.json"), "{all}");
+    assert!(
+        !all.contains('\x1b') && !all.contains('\u{202e}') && all.contains("run\\u{1b}[2J"),
+        "{all}"
     );
 }
 

@@ -269,11 +269,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 },
                 allow_mixed_versions,
             };
-            if let Err(e) = merge(region, &sources, &out, options).await {
-                // Every refusal names the bundle and what to do; the bundles
-                // are the operator's input, so it is a usage error.
-                eprintln!("assessor: {e}; nothing was written");
-                return Ok(ExitCode::from(super::EXIT_USAGE));
+            match merge(region, &sources, &out, options).await {
+                Ok(()) => {}
+                // A refused bundle names itself and what to do; bundles are
+                // the operator's input, so it is a usage error.
+                Err(e) if e.is_refusal() => {
+                    eprintln!("assessor: {e}; nothing was written");
+                    return Ok(ExitCode::from(super::EXIT_USAGE));
+                }
+                Err(e) => return Err(e.into()),
             }
         }
     }

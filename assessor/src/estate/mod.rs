@@ -11,8 +11,8 @@
 //! - Every bundle is verified whole before any of it is used; the first
 //!   bundle that fails (a checksum, a missing or oversized file, another
 //!   version without `allow_mixed`) stops the merge with an [`EstateError`]
-//!   naming it, and nothing is written ([`render::write_all`] runs only
-//!   after every bundle merged).
+//!   naming it ([`EstateError::is_refusal`]), and nothing is written
+//!   ([`render::write_all`] runs only after every bundle merged).
 //! - Bundle text in error messages goes through [`crate::display_safe`];
 //!   in the reports it is escaped for each format ([`render`]).
 //! - A failed run's bundle (its run summary alone) is an estate row, not an
@@ -52,6 +52,16 @@ pub enum EstateError {
         escape(.file), escape(.bundle)
     )]
     MissingFile { bundle: String, file: String },
+    #[error(
+        "{} in {} is {what}, not a file of the bundle's own: refusing it; download the \
+         bundle again into a new folder",
+        escape(.file), escape(.bundle)
+    )]
+    NotOwnFile {
+        bundle: String,
+        file: String,
+        what: &'static str,
+    },
     #[error(
         "{} in {} is larger than the limit of {limit} bytes (raise it with --max-file-size)",
         escape(.file), escape(.bundle)
@@ -108,6 +118,37 @@ pub enum EstateError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl EstateError {
+    /// Whether a bundle was refused for what it holds or how it was named
+    /// (exit 2), rather than an I/O or AWS failure on the way (exit 1).
+    pub fn is_refusal(&self) -> bool {
+        use DeliverError as D;
+        match self {
+            EstateError::NoManifest { .. }
+            | EstateError::BadManifest { .. }
+            | EstateError::Checksum { .. }
+            | EstateError::MissingFile { .. }
+            | EstateError::NotOwnFile { .. }
+            | EstateError::TooLarge { .. }
+            | EstateError::BadFile { .. }
+            | EstateError::MixedVersion { .. }
+            | EstateError::DuplicateRun { .. }
+            | EstateError::NoRuns { .. } => true,
+            EstateError::Fetch { source, .. } => matches!(
+                source,
+                D::NoManifest { .. }
+                    | D::BadManifest { .. }
+                    | D::UnexpectedFile { .. }
+                    | D::Checksum { .. }
+                    | D::TooLarge { .. }
+            ),
+            EstateError::Read { .. } | EstateError::Scratch { .. } | EstateError::Write { .. } => {
+                false
+            }
+        }
+    }
 }
 
 /// How a merge treats its bundles.

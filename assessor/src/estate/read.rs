@@ -7,8 +7,8 @@
 //! (never more than its stated size plus one byte) and its size and SHA-256
 //! compared, the HTML and SARIF reports included, although only the JSON
 //! files are kept. Files the manifest does not list are never opened. A
-//! listed file that is missing, not a regular file, or different is an
-//! error naming the bundle and the file.
+//! listed file that is missing, not a regular file, a symbolic link, or
+//! different is an error naming the bundle and the file.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -76,16 +76,11 @@ pub fn read_bundle(
             bundle: source.to_owned(),
             file: name.to_owned(),
         };
-        let path = dir.join(name);
-        let mut file = match open_regular(&path) {
-            Ok(Some(file)) => file,
-            Ok(None) => {
-                return Err(EstateError::MissingFile {
-                    bundle: source.to_owned(),
-                    file: name.to_owned(),
-                });
-            }
-            Err(e) => return Err(read_error(source, name, e)),
+        let Some(mut file) = open_regular(dir, name, source)? else {
+            return Err(EstateError::MissingFile {
+                bundle: source.to_owned(),
+                file: name.to_owned(),
+            });
         };
         let keep = KEPT.contains(&name);
         let mut digest = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
@@ -125,16 +120,35 @@ pub fn read_bundle(
     })
 }
 
-/// Opens `path` if it is a regular file; `None` when there is nothing there.
-fn open_regular(path: &Path) -> std::io::Result<Option<File>> {
-    let file = match File::open(path) {
+/// Opens `name` in `dir` if it is a regular file and not a symbolic link;
+/// `None` when there is nothing there.
+fn open_regular(dir: &Path, name: &str, source: &str) -> Result<Option<File>, EstateError> {
+    use std::os::unix::fs::MetadataExt;
+    let path = dir.join(name);
+    let io = |e| read_error(source, name, e);
+    let file = match File::open(&path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
+        Err(e) => return Err(io(e)),
+    };
+    let not_own = |what: &'static str| EstateError::NotOwnFile {
+        bundle: source.to_owned(),
+        file: name.to_owned(),
+        what,
     };
     // A FIFO or a device would block or never end: only regular files.
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
+    let opened = file.metadata().map_err(io)?;
+    if !opened.is_file() {
+        return Err(not_own("not a regular file"));
+    }
+    // A bundle's files are its own: a link planted in the folder (to a file
+    // of the operator's elsewhere) is refused. The path is looked at after
+    // the open and must be the very file opened, so a swap in between is
+    // caught too.
+    let named = std::fs::symlink_metadata(&path).map_err(io)?;
+    if named.file_type().is_symlink() || (named.dev(), named.ino()) != (opened.dev(), opened.ino())
+    {
+        return Err(not_own("a symbolic link"));
     }
     Ok(Some(file))
 }
@@ -147,7 +161,7 @@ fn read_bounded(
     limit: u64,
     source: &str,
 ) -> Result<Option<Vec<u8>>, EstateError> {
-    let Some(file) = open_regular(&dir.join(name)).map_err(|e| read_error(source, name, e))? else {
+    let Some(file) = open_regular(dir, name, source)? else {
         return Ok(None);
     };
     let mut bytes = Vec::new();
