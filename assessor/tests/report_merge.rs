@@ -167,6 +167,23 @@ fn merge(sources: &[&Path], out: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Every key of `value` (objects in arrays included) not named as
+/// `` `key` `` in `doc`.
+fn undocumented(value: &Value, doc: &str, missing: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                if !doc.contains(&format!("`{key}`")) {
+                    missing.insert(key.clone());
+                }
+                undocumented(v, doc, missing);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| undocumented(v, doc, missing)),
+        _ => {}
+    }
+}
+
 fn json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
@@ -347,6 +364,21 @@ fn bundles_of_two_runs_merge_with_shared_code_counted_once() {
     assert_eq!(rows, servers.len() + dbs, "{csv}");
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("merged 2 bundle(s)"), "{stderr}");
+
+    // docs/report-schema.md names every field estate.json has (the part of
+    // the page after its estate heading).
+    let schema = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/report-schema.md"
+    ))
+    .unwrap();
+    let estate_doc = &schema[schema.find("# The estate report").unwrap()..];
+    let mut missing = BTreeSet::new();
+    undocumented(&estate, estate_doc, &mut missing);
+    assert!(
+        missing.is_empty(),
+        "estate.json fields not documented: {missing:?}"
+    );
 
     // The same run twice would count its servers twice: refused.
     let twice = merge(&[&b.a, &b.b, &b.a], &out.path().join("twice"), &[]);

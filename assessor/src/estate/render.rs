@@ -148,8 +148,8 @@ pub fn write_csv(w: &mut dyn Write, estate: &Estate) -> io::Result<()> {
 /// by hash.
 pub fn content_security_policy() -> String {
     format!(
-        "default-src 'none'; style-src {}; script-src 'none'; img-src data:; \
-         base-uri 'none'; form-action 'none'",
+        "default-src 'none'; style-src {}; script-src 'none'; base-uri 'none'; \
+         form-action 'none'",
         csp_hash(CSS)
     )
 }
