@@ -47,6 +47,7 @@ fn main() {
                 kind: ObjectKind::Procedure,
             }),
             line: (i % 500) as u32 + 1,
+            code_sha256: None,
         })
         .collect();
     let findings: Vec<Finding> = (0..n)

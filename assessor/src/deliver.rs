@@ -17,7 +17,9 @@
 //!   renamed to its name only after its SHA-256 and size match the manifest
 //!   (a rename replaces a symlink planted at the name, never follows it); a
 //!   corrupted or missing file fails the download, naming the file. An
-//!   output directory that does not exist is created 0700.
+//!   output directory that does not exist is created 0700. The manifest is
+//!   written last, the same way, so a downloaded folder can be verified
+//!   again ([`crate::estate`] does before merging it).
 //! - Text from the bucket or the bundle (keys, names, S3 error messages) is
 //!   shown through [`crate::display_safe`] in every error message.
 //! - [`wait_for_run`] reports a run only once its manifest is there (so
@@ -205,7 +207,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref())
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -446,7 +448,28 @@ pub async fn download_with(
     for (name, entry) in plan {
         written.push(fetch_file(s3, location, out, name, entry).await?);
     }
+    // The manifest last, as the job uploads it: a folder with one holds
+    // every file it lists, and can be verified again (`report merge`).
+    write_manifest(out, &raw).await?;
     Ok((manifest, written))
+}
+
+/// Writes the (checked) manifest bytes to `out/manifest.json` through a new
+/// temporary file and a rename, like the bundle's files.
+async fn write_manifest(out: &Path, raw: &[u8]) -> Result<(), DeliverError> {
+    let (tmp, mut file) = create_temp(out, MANIFEST).await?;
+    let path = out.join(MANIFEST);
+    let written = async {
+        file.write_all(raw).await?;
+        file.sync_all().await?;
+        tokio::fs::rename(&tmp, &path).await
+    }
+    .await;
+    if let Err(source) = written {
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return Err(DeliverError::Write { path, source });
+    }
+    Ok(())
 }
 
 /// Creates `out` (and missing parents) with mode 0700; an existing

@@ -45,6 +45,8 @@ pub mod deliver;
 #[cfg(feature = "appliance")]
 pub mod envelope;
 #[cfg(feature = "appliance")]
+pub mod estate;
+#[cfg(feature = "appliance")]
 pub mod pipeline;
 #[cfg(feature = "appliance")]
 pub mod secrets;

@@ -27,34 +27,21 @@
 // Helpers outside #[test] functions too: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod chromium_support;
 mod report_support;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use assessor::findings::Status;
 use assessor::report::{self, Format};
+use chromium_support::{console_messages, run_chromium};
 use report_support::{Sample, XSS_IMG, XSS_SCRIPT, orders_line, sample};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const TIMEOUT: Duration = Duration::from_secs(60);
-
-/// One browser at a time: two cores, and each run stays quick.
-static BROWSER: Mutex<()> = Mutex::new(());
-
-fn chromium() -> &'static Path {
-    let path = Path::new(CHROMIUM);
-    assert!(
-        path.is_file(),
-        "{CHROMIUM} is missing: run scripts/dev-env to install Chromium for the HTML report tests"
-    );
-    path
-}
 
 /// A loopback HTTP listener that counts the requests it receives and
 /// answers each with an empty 404, so a page that fetches it still loads.
@@ -95,67 +82,6 @@ impl Beacon {
     }
 }
 
-struct Browser {
-    dom: String,
-    stderr: String,
-}
-
-/// Runs headless Chromium on `url` with `mode` (`--dump-dom` or
-/// `--screenshot=…`) and returns what it printed.
-fn run_chromium(profile: &Path, mode: &[&str], url: &str) -> Browser {
-    let _one_at_a_time = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
-    let mut child = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--hide-scrollbars",
-            // Console messages (CSP violations, script errors) go to stderr.
-            "--enable-logging=stderr",
-            "--v=0",
-            // Names never resolve; loopback literals (the beacon) still work.
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(mode)
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        stdout.read_to_string(&mut s).map(|_| s)
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        stderr.read_to_string(&mut s).map(|_| s)
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let dom = out.join().unwrap().unwrap();
-    let stderr = err.join().unwrap().unwrap();
-    assert!(status.success(), "chromium failed ({status}): {stderr}");
-    Browser { dom, stderr }
-}
-
 /// Renders the hostile sample with `beacon` planted in it; returns the
 /// report's file URL.
 fn render_sample(dir: &Path, beacon: &Beacon) -> (String, PathBuf) {
@@ -172,10 +98,6 @@ fn finding_rows(dom: &str) -> Vec<&str> {
             &dom[i..=end]
         })
         .collect()
-}
-
-fn console_messages(stderr: &str) -> Vec<&str> {
-    stderr.lines().filter(|l| l.contains(":CONSOLE")).collect()
 }
 
 fn escaped(text: &str) -> String {

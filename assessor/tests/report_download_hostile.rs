@@ -135,6 +135,7 @@ async fn planted_symlinks_are_not_followed_and_files_are_owner_only() {
         [
             ".report.html.part",
             ".report.json.part",
+            "manifest.json",
             "report.html",
             "report.json"
         ]

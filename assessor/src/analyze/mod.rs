@@ -22,6 +22,7 @@
 //!   how many other files the folders held).
 //! - No log line or error message contains script text.
 
+pub mod fingerprint;
 #[cfg(feature = "appliance")]
 pub mod inventory;
 
@@ -254,10 +255,16 @@ impl<'c> Analyzer<'c> {
             .iter()
             .any(|o| crate::rules::matcher::find_object(&spans, o.offset).is_none());
         if top_level {
+            // A script of top-level code only is one unit of code, with a
+            // fingerprint; beside objects, its top-level part has none.
             out.objects.push(ObjectSummary {
                 file: file.to_string(),
                 object: None,
                 line: 1,
+                code_sha256: script
+                    .objects
+                    .is_empty()
+                    .then(|| fingerprint::code_sha256(text)),
             });
         }
         out.objects.extend(
@@ -276,6 +283,7 @@ fn object_summary(file: &str, text: &str, index: &LineIndex, span: &ObjectSpan) 
         file: file.to_string(),
         object: Some(object),
         line: index.position(text, span.start).0,
+        code_sha256: text.get(span.start..span.end).map(fingerprint::code_sha256),
     }
 }
 
@@ -300,6 +308,43 @@ pub fn snippet(text: &str, offset: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn objects_carry_the_fingerprint_of_their_own_source() {
+        let catalog = Catalog::shipped().unwrap();
+        let analyzer = Analyzer::new(&catalog, catalog.latest());
+        let a = analyzer.analyze_text(
+            "a.sql",
+            "CREATE PROCEDURE dbo.p AS SELECT 1\nGO\nCREATE VIEW dbo.v AS SELECT 2\n",
+        );
+        let b = analyzer.analyze_text(
+            "b.sql",
+            "-- deployed elsewhere\ncreate procedure DBO.P as\n  select 1\nGO\n",
+        );
+        let hash = |f: &FileAnalysis, name: &str| {
+            f.objects
+                .iter()
+                .find(|o| {
+                    o.object
+                        .as_ref()
+                        .is_some_and(|r| r.name.eq_ignore_ascii_case(name))
+                })
+                .and_then(|o| o.code_sha256.clone())
+                .unwrap()
+        };
+        assert_eq!(hash(&a, "p"), hash(&b, "p"));
+        assert_ne!(hash(&a, "p"), hash(&a, "v"));
+        assert_eq!(
+            hash(&a, "p"),
+            fingerprint::code_sha256("CREATE PROCEDURE dbo.p AS SELECT 1")
+        );
+        // A script of top-level code only is fingerprinted whole.
+        let top = analyzer.analyze_text("c.sql", "SELECT 1");
+        assert_eq!(
+            top.objects[0].code_sha256.as_deref(),
+            Some(fingerprint::code_sha256("select 1").as_str())
+        );
+    }
 
     #[test]
     fn snippet_is_the_trimmed_line_and_bounded() {

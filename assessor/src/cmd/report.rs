@@ -1,5 +1,6 @@
-//! `assessor report list|wait|download`: find, await and fetch delivered
-//! reports.
+//! `assessor report list|wait|download|merge`: find, await and fetch
+//! delivered reports, and merge many into one estate report
+//! ([`assessor::estate`]).
 //!
 //! A reader needs only s3:ListBucket and s3:GetObject on the prefix and
 //! kms:Decrypt on the key (`policies/report-reader.json`).
@@ -19,6 +20,7 @@ use std::time::Duration;
 use anyhow::Context;
 use assessor::deliver::{self, DeliverError, DownloadLimits, S3Location, WaitPolicy};
 use assessor::display_safe::Escaped;
+use assessor::estate::{self, BundleDir, EstateError, MergeOptions, Scratch};
 
 /// Exit code of `report wait` when no run was delivered in time.
 pub const EXIT_TIMED_OUT: u8 = 4;
@@ -72,6 +74,39 @@ pub enum Command {
         #[arg(long, value_parser = parse_size, default_value = "2G")]
         max_file_size: u64,
     },
+    /// Merge delivered bundles (runs, servers) into one estate report:
+    /// estate.json, estate.html and estate.csv, every checksum verified.
+    Merge {
+        /// Bundle folders (as `report download` writes them) or s3://
+        /// locations (a run's prefix, or a prefix holding runs).
+        #[arg(required = true, value_parser = parse_source)]
+        sources: Vec<Source>,
+        /// Where to write the estate report.
+        #[arg(long)]
+        out: PathBuf,
+        /// Merge bundles of another assessor or schema version, flagged in
+        /// the report, instead of refusing them.
+        #[arg(long)]
+        allow_mixed_versions: bool,
+        /// Refuse a bundle file larger than this (bytes, or with a unit: K, M, G).
+        #[arg(long, value_parser = parse_size, default_value = "2G")]
+        max_file_size: u64,
+    },
+}
+
+/// A bundle to merge: an `s3://` location or a local folder.
+#[derive(Debug, Clone)]
+pub enum Source {
+    S3(S3Location),
+    Dir(PathBuf),
+}
+
+fn parse_source(text: &str) -> Result<Source, String> {
+    if text.starts_with("s3://") {
+        parse_location(text).map(Source::S3)
+    } else {
+        Ok(Source::Dir(PathBuf::from(text)))
+    }
 }
 
 /// An `s3://` location, checked while the arguments are read: a mistyped
@@ -153,9 +188,12 @@ async fn s3(region: Option<String>) -> aws_sdk_s3::Client {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let client = s3(args.region).await;
+    // The client is made per command: a merge of local folders needs no
+    // AWS configuration at all.
+    let region = args.region;
     match args.command {
         Command::List { location } => {
+            let client = s3(region).await;
             for run in deliver::list_runs(&client, &location).await? {
                 println!("{}", Escaped(&run.to_string()));
             }
@@ -166,6 +204,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             timeout,
             interval,
         } => {
+            let client = s3(region).await;
             let known = if new {
                 deliver::list_runs(&client, &location).await?
             } else {
@@ -191,6 +230,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             presign,
             max_file_size,
         } => {
+            let client = s3(region).await;
             if let Some(valid_for) = presign {
                 println!(
                     "{}",
@@ -217,8 +257,81 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 None => println!("{}", out.display()),
             }
         }
+        Command::Merge {
+            sources,
+            out,
+            allow_mixed_versions,
+            max_file_size,
+        } => {
+            let options = MergeOptions {
+                limits: DownloadLimits {
+                    max_file_bytes: max_file_size,
+                },
+                allow_mixed_versions,
+            };
+            match merge(region, &sources, &out, options).await {
+                Ok(()) => {}
+                // A refused bundle names itself and what to do; bundles are
+                // the operator's input, so it is a usage error.
+                Err(e) if e.is_refusal() => {
+                    eprintln!("assessor: {e}; nothing was written");
+                    return Ok(ExitCode::from(super::EXIT_USAGE));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `report merge`: S3 sources are downloaded (verified) into a scratch
+/// folder removed at the end, then every bundle is verified and merged, and
+/// only then is anything written to `out`.
+async fn merge(
+    region: Option<String>,
+    sources: &[Source],
+    out: &std::path::Path,
+    options: MergeOptions,
+) -> Result<(), EstateError> {
+    let mut bundles = Vec::with_capacity(sources.len());
+    let mut scratch = None;
+    let mut client = None;
+    for source in sources {
+        match source {
+            Source::Dir(dir) => bundles.push(BundleDir {
+                dir: dir.clone(),
+                source: dir.display().to_string(),
+            }),
+            Source::S3(location) => {
+                let client = match &client {
+                    Some(c) => c,
+                    None => client.insert(s3(region.clone()).await),
+                };
+                let scratch = match &scratch {
+                    Some(s) => s,
+                    None => scratch.insert(Scratch::new(&std::env::temp_dir())?),
+                };
+                bundles.extend(estate::fetch_s3(client, location, scratch, options.limits).await?);
+            }
+        }
+    }
+    let estate = estate::merge(&bundles, options)?;
+    let written = estate::render::write_all(out, &estate)?;
+    let s = &estate.summary;
+    eprintln!(
+        "merged {} bundle(s), every checksum verified: {} server(s), {} database(s), {} failed \
+         run(s), {} of another version; {} shared piece(s) of code counted once",
+        s.bundles,
+        s.servers,
+        s.databases,
+        s.failed_runs,
+        s.mixed_version_bundles,
+        s.shared_code_groups
+    );
+    for path in written {
+        println!("{}", path.display());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

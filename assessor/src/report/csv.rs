@@ -88,7 +88,10 @@ pub fn write_csv(w: &mut dyn Write, input: &ReportInput<'_>) -> io::Result<()> {
     Ok(())
 }
 
-fn write_row<'a>(w: &mut dyn Write, cells: impl IntoIterator<Item = &'a str>) -> io::Result<()> {
+pub(crate) fn write_row<'a>(
+    w: &mut dyn Write,
+    cells: impl IntoIterator<Item = &'a str>,
+) -> io::Result<()> {
     for (i, cell) in cells.into_iter().enumerate() {
         if i > 0 {
             w.write_all(b",")?;

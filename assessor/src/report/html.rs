@@ -41,7 +41,7 @@ use crate::findings::{Complexity, ObjectRef, Status};
 use crate::workload::{SkipReason, WorkloadSummary};
 
 /// The page's stylesheet (inlined; allowed by hash).
-const CSS: &str = include_str!("report.css");
+pub(crate) const CSS: &str = include_str!("report.css");
 /// The page's script (inlined; allowed by hash).
 const JS: &str = include_str!("report.js");
 

@@ -132,6 +132,12 @@ pub struct ObjectSummary {
     pub object: Option<ObjectRef>,
     /// 1-based line where the definition starts (1 for top-level code).
     pub line: u32,
+    /// SHA-256 of the object's normalised source
+    /// ([`crate::analyze::fingerprint`]): equal for the same code however it
+    /// is laid out, so an estate report counts it once. `None` when unknown
+    /// (top-level code beside objects, objects only findings name).
+    #[serde(default)]
+    pub code_sha256: Option<String>,
 }
 
 /// Display text of one catalog feature, owned (for callers that build a
@@ -371,7 +377,7 @@ pub fn write_all(
 }
 
 /// Writes `path` through a temporary sibling file and a rename.
-fn write_atomically(
+pub(crate) fn write_atomically(
     path: &Path,
     render: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {

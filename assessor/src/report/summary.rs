@@ -227,17 +227,29 @@ pub struct ObjectReadiness {
     pub findings: usize,
     pub by_status: StatusCounts,
     pub effort_minutes: u64,
+    /// [`ObjectSummary::code_sha256`]: the fingerprint of its normalised
+    /// source, `None` when unknown.
+    pub code_sha256: Option<String>,
 }
 
 /// Computes the executive summary. Linear in findings plus objects (times a
 /// logarithm for the maps).
 pub fn summarize(input: &ReportInput<'_>) -> Summary {
     let mut objects: BTreeMap<(&str, Option<&ObjectRef>), ObjectAcc> = BTreeMap::new();
-    for ObjectSummary { file, object, line } in input.objects {
+    for ObjectSummary {
+        file,
+        object,
+        line,
+        code_sha256,
+    } in input.objects
+    {
         let acc = objects
             .entry((file.as_str(), object.as_ref()))
             .or_insert_with(|| ObjectAcc::new(*line));
         acc.line = acc.line.min(*line);
+        if acc.code_sha256.is_none() {
+            acc.code_sha256 = code_sha256.as_deref();
+        }
     }
 
     let mut by_status = StatusCounts::default();
@@ -281,6 +293,7 @@ pub fn summarize(input: &ReportInput<'_>) -> Summary {
             findings: acc.findings,
             by_status: acc.by_status,
             effort_minutes: acc.effort,
+            code_sha256: acc.code_sha256.map(str::to_owned),
         })
         .collect();
     let mut objects = objects;
@@ -366,20 +379,22 @@ pub(crate) fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
-struct ObjectAcc {
+struct ObjectAcc<'a> {
     line: u32,
     findings: usize,
     by_status: StatusCounts,
     effort: u64,
+    code_sha256: Option<&'a str>,
 }
 
-impl ObjectAcc {
-    fn new(line: u32) -> ObjectAcc {
+impl ObjectAcc<'_> {
+    fn new<'a>(line: u32) -> ObjectAcc<'a> {
         ObjectAcc {
             line: line.max(1),
             findings: 0,
             by_status: StatusCounts::default(),
             effort: 0,
+            code_sha256: None,
         }
     }
 }
@@ -444,16 +459,19 @@ mod tests {
                 file: "a.sql".into(),
                 object: Some(obj("p1")),
                 line: 1,
+                code_sha256: None,
             },
             ObjectSummary {
                 file: "a.sql".into(),
                 object: Some(obj("p2")),
                 line: 10,
+                code_sha256: None,
             },
             ObjectSummary {
                 file: "a.sql".into(),
                 object: Some(obj("clean")),
                 line: 20,
+                code_sha256: None,
             },
         ];
         let findings = vec![

@@ -182,21 +182,25 @@ pub fn sample(beacon: &str) -> Sample {
             file: "procs/orders.sql".into(),
             object: Some(obj(Some("Sales"), "usp_GetOrders", ObjectKind::Procedure)),
             line: 10,
+            code_sha256: None,
         },
         ObjectSummary {
             file: "procs/clean.sql".into(),
             object: Some(clean),
             line: 1,
+            code_sha256: None,
         },
         ObjectSummary {
             file: "hostile/<b>evil</b>.sql".into(),
             object: Some(xss2),
             line: 14,
+            code_sha256: None,
         },
         ObjectSummary {
             file: "scripts/setup.sql".into(),
             object: None,
             line: 1,
+            code_sha256: None,
         },
     ];
     let mut features = BTreeMap::new();
