@@ -263,6 +263,35 @@ pub async fn upload_files(
     Ok(entries)
 }
 
+/// Uploads the run's query tables ([`crate::athena::tables`]) under the
+/// report prefix `root`, outside the run's bundle, each SSE-KMS and written
+/// once. Every key must lie under [`crate::athena::FOLDER`] with plain
+/// segments (no `..`, no empty one); anything else is refused before any
+/// upload.
+pub async fn upload_tables(
+    s3: &aws_sdk_s3::Client,
+    root: &S3Location,
+    kms_key_id: &str,
+    tables: Vec<(String, Vec<u8>)>,
+) -> Result<(), DeliverError> {
+    if let Some((key, _)) = tables.iter().find(|(key, _)| !is_table_key(key)) {
+        return Err(DeliverError::BadName { name: key.clone() });
+    }
+    for (key, content) in tables {
+        put(s3, root, kms_key_id, &key, content).await?;
+    }
+    Ok(())
+}
+
+/// A key below [`crate::athena::FOLDER`] made of plain segments.
+fn is_table_key(key: &str) -> bool {
+    key.strip_prefix(crate::athena::FOLDER)
+        .is_some_and(|rest| rest.starts_with('/'))
+        && key
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
 /// Writes the manifest listing `entries` (files already uploaded).
 pub async fn put_manifest(
     s3: &aws_sdk_s3::Client,
@@ -740,6 +769,29 @@ pub async fn presign(
         .await
         .map_err(|e| s3_error("presigning", location, name, e))?;
     Ok(request.uri().to_owned())
+}
+
+#[cfg(test)]
+mod table_key_tests {
+    use super::is_table_key;
+
+    #[test]
+    fn table_keys_stay_below_the_athena_folder() {
+        assert!(is_table_key(
+            "athena/findings/run_date=2026-12-05/run-1.json"
+        ));
+        for bad in [
+            "athena",
+            "athena/",
+            "athena/../run-1/report.json",
+            "athena//x.json",
+            "athenax/y.json",
+            "run-1/report.json",
+            "/athena/x.json",
+        ] {
+            assert!(!is_table_key(bad), "{bad}");
+        }
+    }
 }
 
 #[cfg(test)]

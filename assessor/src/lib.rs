@@ -37,6 +37,8 @@ pub mod workload;
 #[cfg(feature = "appliance")]
 pub mod appliance;
 #[cfg(feature = "appliance")]
+pub mod athena;
+#[cfg(feature = "appliance")]
 pub mod check;
 #[cfg(feature = "appliance")]
 pub mod collect;

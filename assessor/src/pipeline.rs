@@ -578,14 +578,23 @@ async fn stages_with_store(
 
     let watch = Stopwatch::start("report");
     let rendered = render_bundle(store, engine, config, analysed, summary).await;
-    let files = watch.record(summary, rendered)?;
+    let (files, tables) = watch.record(summary, rendered)?;
     store.checkpoint("report").await?;
 
     // The report files now; the run summary and the manifest once the
     // session is wiped (`finish_delivery`).
     let watch = Stopwatch::start("deliver");
     summary.delivered_to = Some(location.to_string());
-    let delivered = deliver::upload_files(&aws.s3, location, &config.job.kms_key_id, files).await;
+    let root = S3Location::new(&config.report.bucket, &config.report.prefix);
+    let delivered =
+        match deliver::upload_files(&aws.s3, location, &config.job.kms_key_id, files).await {
+            // The query tables before the manifest: a run whose manifest exists
+            // is in the tables too.
+            Ok(entries) => deliver::upload_tables(&aws.s3, &root, &config.job.kms_key_id, tables)
+                .await
+                .map(|()| entries),
+            Err(e) => Err(e),
+        };
     if delivered.is_err() {
         summary.delivered_to = None;
     }
@@ -886,31 +895,32 @@ fn server_overviews(inventories: &[Inventory], findings: &[Finding]) -> Vec<Serv
         let Some(server) = servers.iter_mut().find(|s| s.target == target) else {
             continue;
         };
-        let db = server
+        let name =
+            crate::athena::database_of(rest, server.databases.iter().map(|d| d.name.as_str()))
+                .map(str::to_owned);
+        if let Some(db) = server
             .databases
             .iter_mut()
-            .filter(|d| {
-                rest == d.name
-                    || rest
-                        .strip_prefix(d.name.as_str())
-                        .is_some_and(|r| r.starts_with('.'))
-            })
-            .max_by_key(|d| d.name.len());
-        if let Some(db) = db {
+            .find(|d| Some(&d.name) == name.as_ref())
+        {
             db.findings.add(f.status);
         }
     }
     servers
 }
 
-/// Renders the report bundle in memory from what the store holds.
+/// The bundle's files and the run's query tables, each `(name, bytes)`.
+type Rendered = (Vec<(String, Vec<u8>)>, Vec<(String, Vec<u8>)>);
+
+/// Renders the report bundle in memory from what the store holds, and the
+/// run's query tables ([`crate::athena`]).
 async fn render_bundle(
     store: &SessionStore,
     engine: Engine<'_>,
     config: &JobConfig,
     analysed: Analysed,
     summary: &mut RunSummary,
-) -> Result<Vec<(String, Vec<u8>)>, RunError> {
+) -> Result<Rendered, RunError> {
     let (findings, objects) = store.analysis().await?;
     let excerpts = excerpts_of(&store.modules().await?, &findings);
     let inventories = store.inventories().await?;
@@ -951,6 +961,19 @@ async fn render_bundle(
         detail: format!("{:?}", e.classify()),
     })?;
     files.push((INVENTORY_FILE.to_owned(), inventory));
+    // The run's date, UTC, from the report's own timestamp (RFC 3339).
+    let run_date = generated_at.get(..10).unwrap_or("1970-01-01");
+    let tables = crate::athena::tables(
+        &summary.run_id,
+        run_date,
+        &findings,
+        &crate::report::summarize(&input),
+        &inventories,
+    )
+    .map_err(|e| RunError::Render {
+        format: "query tables",
+        detail: format!("{:?}", e.classify()),
+    })?;
     summary.findings = findings.len();
     for f in &findings {
         *summary
@@ -958,7 +981,7 @@ async fn render_bundle(
             .entry(f.status.as_str().to_owned())
             .or_default() += 1;
     }
-    Ok(files)
+    Ok((files, tables))
 }
 
 #[cfg(test)]

@@ -34,6 +34,9 @@ struct Bundles {
     b: PathBuf,
     /// Run C: failed.
     c: PathBuf,
+    /// The query tables every run wrote under `PREFIX/athena/`, as they
+    /// are in the bucket.
+    tables: PathBuf,
     first_database: String,
 }
 
@@ -144,12 +147,49 @@ async fn make_bundles() -> Bundles {
     })
     .await
     .unwrap();
+    let tables = dir.path().join("tables");
+    download_tables(&app, &tables).await;
     Bundles {
         _dir: dir,
         a,
         b,
         c,
+        tables,
         first_database,
+    }
+}
+
+/// Every object under the reports' `athena/` folder, into `to` at its key
+/// below the prefix.
+async fn download_tables(app: &LocalAppliance, to: &Path) {
+    use testbed::appliance::{BUCKET, PREFIX};
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(
+            &testbed::appliance::sdk_config(&app.moto.endpoint_url()).await,
+        )
+        .force_path_style(true)
+        .build(),
+    );
+    let listed = s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix(format!("{PREFIX}/athena/"))
+        .send()
+        .await
+        .unwrap();
+    for object in listed.contents() {
+        let key = object.key().unwrap();
+        let body = s3
+            .get_object()
+            .bucket(BUCKET)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        let bytes = body.body.collect().await.unwrap().into_bytes();
+        let path = to.join(key.strip_prefix(&format!("{PREFIX}/")).unwrap());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
     }
 }
 
@@ -628,4 +668,128 @@ fn the_estate_page_renders_in_chromium_with_hostile_names_inert() {
         assessor::report::html::escape(&csp)
     )));
     assert!(!html.contains("http://") && !html.contains("https://"));
+}
+
+/// The estate stack's named queries, run by DuckDB over the delivered
+/// query tables (tests/peers/athena_duckdb.py).
+fn named_queries(tables: &Path) -> Value {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = std::env::var("ASSESSOR_PEERS_PYTHON")
+        .expect("ASSESSOR_PEERS_PYTHON unset: run the tests through scripts/test");
+    let out = Command::new(python)
+        .arg(root.join("tests/peers/athena_duckdb.py"))
+        .arg(root.join("cloudformation/estate.yaml"))
+        .arg(tables)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    serde_json::from_slice::<Value>(&out.stdout).unwrap()["queries"].clone()
+}
+
+#[test]
+fn the_estate_stacks_named_queries_agree_with_report_merge() {
+    let b = bundles();
+    // Two runs delivered tables (the failed one did not); one object per
+    // table per run, under its run date.
+    let files: Vec<PathBuf> = walk(&b.tables);
+    assert_eq!(files.len(), 6, "{files:?}");
+    for table in ["findings", "objects", "databases"] {
+        assert!(
+            files
+                .iter()
+                .any(|f| f.starts_with(b.tables.join("athena").join(table)))
+        );
+    }
+    // No code in the query layer: no snippet, and no text of a module.
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(
+            !text.contains("snippet") && !text.contains("CREATE PROCEDURE"),
+            "{}",
+            f.display()
+        );
+    }
+
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("estate");
+    let run = merge(&[&b.a, &b.b], &out, &[]);
+    assert!(run.status.success(), "{}", text(&run));
+    let estate = json(&out.join("estate.json"));
+    let q = named_queries(&b.tables.join("athena"));
+
+    // Readiness per server: the same numbers as the merge's servers.
+    let readiness = q["estate_readiness"].as_array().unwrap();
+    let servers = estate["servers"].as_array().unwrap();
+    assert_eq!(readiness.len(), servers.len());
+    for row in readiness {
+        let server = servers
+            .iter()
+            .find(|s| s["server"] == row["target"] && s["run_id"] == row["run_id"])
+            .unwrap_or_else(|| panic!("no server for {row}"));
+        for (query, merged) in [
+            ("objects_total", "objects_total"),
+            ("objects_ready", "objects_ready"),
+            ("effort_minutes", "effort_minutes"),
+            ("blockers", "blockers"),
+        ] {
+            assert_eq!(
+                row[query].as_u64(),
+                server[merged].as_u64(),
+                "{query} of {row}"
+            );
+        }
+    }
+    // Blockers across servers: the same features, counts and order.
+    let blockers = blocker_rows(&q["top_blockers"]);
+    let merged = blocker_rows(&estate["blockers"]);
+    assert!(!merged.is_empty());
+    assert_eq!(blockers, merged);
+    // Shared code: the same groups and the same minutes saved.
+    let shared = q["shared_code"].as_array().unwrap();
+    assert_eq!(
+        shared.len() as u64,
+        estate["summary"]["shared_code_groups"].as_u64().unwrap()
+    );
+    let saved: u64 = shared
+        .iter()
+        .map(|r| r["minutes_saved"].as_u64().unwrap())
+        .sum();
+    assert!(saved > 0);
+    assert_eq!(
+        saved,
+        estate["summary"]["effort"]["shared_code_minutes_saved"]
+            .as_u64()
+            .unwrap()
+    );
+}
+
+/// `(feature, servers, databases, objects, occurrences)` of blocker rows.
+fn blocker_rows(rows: &Value) -> Vec<(String, u64, u64, u64, u64)> {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["feature"].as_str().unwrap().to_owned(),
+                r["servers"].as_u64().unwrap(),
+                r["databases"].as_u64().unwrap(),
+                r["objects"].as_u64().unwrap(),
+                r["occurrences"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
 }

@@ -143,3 +143,23 @@ fn cfn_guard_path() -> PathBuf {
         .find(|candidate| candidate.is_file())
         .unwrap_or_else(|| home().join(".cargo/bin/cfn-guard"))
 }
+
+/// checkov's JSON report on one template (offline: `--skip-download`).
+pub fn checkov_report(file: &str) -> Result<serde_json::Value> {
+    let out = Checker::Checkov.run(
+        [
+            "--skip-download",
+            "--framework",
+            "cloudformation",
+            "-o",
+            "json",
+            "-f",
+            file,
+        ],
+        None,
+    )?;
+    serde_json::from_str(&out.stdout).map_err(|e| GateError::Parse {
+        what: "checkov's JSON".into(),
+        detail: format!("{e}\n{}", out.transcript()),
+    })
+}

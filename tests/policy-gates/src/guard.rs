@@ -26,6 +26,32 @@ pub enum Status {
     Skip,
 }
 
+/// Runs the rules of `rules` (a file or directory below the repository
+/// root) on `data` (a path below the root, or absolute): cfn-guard's exit
+/// code and each rule's outcome.
+pub fn validate(rules: &str, data: &str) -> Result<(Option<i32>, BTreeMap<String, Status>)> {
+    let out = crate::checkers::Checker::CfnGuard.run(
+        [
+            "validate",
+            "--rules",
+            rules,
+            "--data",
+            data,
+            "--structured",
+            "--show-summary",
+            "none",
+            "--output-format",
+            "json",
+        ],
+        None,
+    )?;
+    let rules = parse_report(&out.stdout).map_err(|e| GateError::Parse {
+        what: "cfn-guard's report".into(),
+        detail: format!("{e}\n{}", out.transcript()),
+    })?;
+    Ok((out.code, rules))
+}
+
 /// Reads the report of one data file into rule name -> status.
 pub fn parse_report(json: &str) -> Result<BTreeMap<String, Status>> {
     let bad = |detail: String| GateError::Parse {

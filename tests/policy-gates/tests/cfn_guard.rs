@@ -18,7 +18,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use policy_gates::checkers::Checker;
 use policy_gates::guard::{self, DOCUMENT_RULES_DIR, RULES_DIR, Status};
 use policy_gates::template::{APPLIANCE, BAD, Template};
 use serde_json::{Value, json};
@@ -31,26 +30,7 @@ fn guard(data: &str) -> (Option<i32>, BTreeMap<String, Status>) {
 
 /// Runs the rules of `rules` (a file or directory) on `data`.
 fn guard_with(rules: &str, data: &str) -> (Option<i32>, BTreeMap<String, Status>) {
-    let out = Checker::CfnGuard
-        .run(
-            [
-                "validate",
-                "--rules",
-                rules,
-                "--data",
-                data,
-                "--structured",
-                "--show-summary",
-                "none",
-                "--output-format",
-                "json",
-            ],
-            None,
-        )
-        .unwrap();
-    let rules =
-        guard::parse_report(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{}", out.transcript()));
-    (out.code, rules)
+    guard::validate(rules, data).unwrap()
 }
 
 fn fail_on(resource: &str) -> Status {

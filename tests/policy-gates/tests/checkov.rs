@@ -6,27 +6,11 @@
 // Helpers of these tests panic like the tests do: a failed gate with a location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use policy_gates::checkers::Checker;
 use policy_gates::template::{APPLIANCE, BAD, Template};
 use serde_json::Value;
 
 fn checkov(file: &str) -> Value {
-    let out = Checker::Checkov
-        .run(
-            [
-                "--skip-download",
-                "--framework",
-                "cloudformation",
-                "-o",
-                "json",
-                "-f",
-                file,
-            ],
-            None,
-        )
-        .unwrap();
-    serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("checkov's JSON: {e}\n{}", out.transcript()))
+    policy_gates::checkers::checkov_report(file).unwrap()
 }
 
 fn check_ids(report: &Value, kind: &str) -> Vec<(String, String)> {
