@@ -16,8 +16,7 @@ use assessor::collect::workload::{CollectedWorkload, Source, collect_workload};
 use assessor::config::{TlsMode, WorkloadConfig};
 use assessor::secrets::Password;
 use testbed::catalog_fixture::{CatalogFixture, FixtureDatabase};
-use testbed::pki::{TestPki, Validity};
-use testbed::tds::{TdsPeer, TdsPeerOptions};
+use testbed::tds::ServedCatalog;
 use testbed::workload_fixture::{
     AD_HOC_LOOKUPS, DRIVER_CALLS, EF_ENTITIES, FixtureWorkload, GLOBAL_TEMP_TABLES, INSERT_TABLES,
     SourceAnswer,
@@ -31,12 +30,6 @@ const BOTH: WorkloadConfig = WorkloadConfig {
     max_statements: 100_000,
 };
 
-struct Server {
-    peer: TdsPeer,
-    pki: TestPki,
-    _dir: tempfile::TempDir,
-}
-
 fn fixture(major: u32, workload: FixtureWorkload) -> CatalogFixture {
     let mut fixture = CatalogFixture::with_databases(vec![FixtureDatabase {
         name: "Sales".into(),
@@ -47,26 +40,15 @@ fn fixture(major: u32, workload: FixtureWorkload) -> CatalogFixture {
     fixture
 }
 
-fn serve(fixture: &CatalogFixture) -> Server {
-    let pki = TestPki::new("workload CA").unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("catalog.json");
-    fixture.write(&path).unwrap();
-    let peer = TdsPeer::start(&TdsPeerOptions {
-        leaf: pki.leaf("sql", &["127.0.0.1"], Validity::Current).unwrap(),
-        user: "assessor".into(),
-        password: "pw-for-tests".into(),
-        fixture: Some(path),
-    })
-    .unwrap();
-    Server {
-        peer,
-        pki,
-        _dir: dir,
-    }
+fn serve(fixture: &CatalogFixture) -> ServedCatalog {
+    ServedCatalog::start(fixture, "assessor", "pw-for-tests").unwrap()
 }
 
-async fn collect(server: &Server, version: &str, config: WorkloadConfig) -> CollectedWorkload {
+async fn collect(
+    server: &ServedCatalog,
+    version: &str,
+    config: WorkloadConfig,
+) -> CollectedWorkload {
     let endpoint = Endpoint {
         target: "sql-01".into(),
         host: "127.0.0.1".into(),
