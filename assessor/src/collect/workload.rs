@@ -45,7 +45,9 @@ use super::connect::Client;
 use super::inventory::Skipped;
 use super::sql::quote_ident;
 use crate::config::{Limits, WorkloadConfig};
-use crate::workload::normalise;
+use crate::workload::{
+    CaptureFormat, CaptureInfo, SkipReason, SourceStatement, Workload, normalise,
+};
 
 /// The first major version (SQL Server 2022) with the PERFORMANCE STATE
 /// permissions.
@@ -189,6 +191,52 @@ impl fmt::Debug for CollectedWorkload {
             .field("modules", &self.modules.len())
             .field("skipped", &self.skipped.len())
             .finish()
+    }
+}
+
+impl CollectedWorkload {
+    /// Adds this server's statements to `workload`, one capture per source
+    /// named `<target>.<source>` (so findings name
+    /// `workload/sql-01.query_store#12`), with the source's rows as events
+    /// and its interval as the capture's.
+    pub fn add_to(&self, workload: &mut Workload) {
+        for info in &self.sources {
+            let skipped = SkipReason::ALL
+                .iter()
+                .map(|&r| {
+                    let n = if r == SkipReason::NoText {
+                        info.rows_without_text
+                    } else {
+                        0
+                    };
+                    (r, n)
+                })
+                .collect();
+            let capture = CaptureInfo {
+                file: format!("{}.{}", self.target, info.source.as_str()),
+                format: match info.source {
+                    Source::QueryStore => CaptureFormat::QueryStore,
+                    Source::PlanCache => CaptureFormat::PlanCache,
+                },
+                events_read: info.rows,
+                events_used: info.rows - info.rows_without_text,
+                events_skipped: skipped,
+                first_event: info.first_seen.clone(),
+                last_event: info.last_execution.clone(),
+            };
+            let statements = self
+                .statements
+                .iter()
+                .filter(|s| s.source == info.source)
+                .map(|s| SourceStatement {
+                    text: s.text.clone(),
+                    executions: s.executions,
+                    cpu_us: s.cpu_us,
+                    duration_us: s.duration_us,
+                })
+                .collect();
+            workload.add_source(capture, statements);
+        }
     }
 }
 
