@@ -387,6 +387,23 @@ mod tests {
         // The optional block is there, commented, naming the opt-in.
         assert!(script.contains("\nGRANT VIEW SERVER STATE TO [sqlassess_reader];\n*/"));
         assert!(script.contains("host_resources = true"));
+        // The workload block: commented, naming its opt-ins, granting by
+        // version (2022's narrower PERFORMANCE STATE permissions first).
+        let block = &script[script.find("[targets.workload]").unwrap()..];
+        let block = &block[..block.find("*/").unwrap()];
+        assert!(block.contains("query_store = true") && block.contains("plan_cache = true"));
+        for grant in [
+            "GRANT VIEW SERVER PERFORMANCE STATE TO [sqlassess_reader]",
+            "GRANT VIEW SERVER STATE TO [sqlassess_reader]",
+            "GRANT VIEW DATABASE PERFORMANCE STATE TO [sqlassess_reader]",
+            "GRANT VIEW DATABASE STATE TO [sqlassess_reader]",
+        ] {
+            assert!(block.contains(grant), "{grant}");
+            assert!(
+                !code.contains(&grant.to_ascii_uppercase()),
+                "{grant} outside a comment"
+            );
+        }
     }
 
     #[test]
