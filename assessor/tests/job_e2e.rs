@@ -600,17 +600,17 @@ async fn the_job_weighs_the_live_workload_and_no_literal_survives() {
     assert_eq!(w["first_event"], "2026-11-28T08:00:00.000");
     assert_eq!(w["statements"].as_array().unwrap().len() as u64, distinct);
     // Blockers ranked by the executions that would fail: the global
-    // temporary tables are one, with their statements' weight (5..=14
-    // executions each).
+    // temporary tables are one, with their statements' weight (the staging
+    // tables' 5..=14 executions each, and the canary UPDATE's 3).
     let blockers = w["blockers"].as_array().unwrap();
     let global = blockers
         .iter()
         .find(|b| b["feature"] == "statement.global_temp_table")
         .unwrap_or_else(|| panic!("no global temp blocker: {w}"));
-    assert_eq!(global["statements"], GLOBAL_TEMP_TABLES);
+    assert_eq!(global["statements"], GLOBAL_TEMP_TABLES + 1);
     assert_eq!(
         global["executions"],
-        (5..5 + GLOBAL_TEMP_TABLES).sum::<u64>()
+        (5..5 + GLOBAL_TEMP_TABLES).sum::<u64>() + 3
     );
     let ranked: Vec<u64> = blockers
         .iter()
@@ -634,7 +634,24 @@ async fn the_job_weighs_the_live_workload_and_no_literal_survives() {
                     .starts_with("workload/sql-01.query_store#")
         })
         .unwrap();
-    assert!(weighted["workload"]["executions"].as_u64().unwrap() >= 5);
+    assert!(weighted["workload"]["executions"].as_u64().unwrap() >= 3);
+    // The canary's statement is reported, with its literal replaced.
+    let canary_update = findings
+        .iter()
+        .find(|f| {
+            f["feature"] == "statement.global_temp_table"
+                && f["snippet"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("UPDATE ##session_notes"))
+        })
+        .unwrap_or_else(|| panic!("no finding on the canary's statement"));
+    assert!(
+        canary_update["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("SET Notes = N'?'"),
+        "{canary_update}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
