@@ -99,6 +99,41 @@ END;
 GRANT VIEW SERVER STATE TO [sqlassess_reader];
 */
 
+/*
+  OPTIONAL: only if the job config sets, for this server,
+      [targets.workload]
+      query_store = true     -- and/or
+      plan_cache = true
+  (the SQL the server actually runs, read from Query Store and the plan
+  cache; every literal is replaced by a placeholder in the collector before
+  anything is stored). These permissions also let the login read query texts
+  with their literal values, and on SQL Server 2019 and earlier VIEW SERVER
+  STATE reads every session's live SQL text as well: grant only what the
+  opt-ins use. `assessor check` lists the enabled sources and the permission
+  each needs on this server's version.
+
+  Plan cache (and Query Store in every database: a server-level state
+  permission covers the database-level one). To use it, remove the comment
+  markers around this block:
+
+IF CAST(SERVERPROPERTY('ProductMajorVersion') AS int) >= 16
+    EXEC (N'GRANT VIEW SERVER PERFORMANCE STATE TO [sqlassess_reader];');
+ELSE
+    EXEC (N'GRANT VIEW SERVER STATE TO [sqlassess_reader];');
+
+  Query Store only, database by database (no server-level grant): run in
+  each database to assess, with its name for [Sales]:
+
+USE [Sales];
+IF NOT EXISTS (SELECT 1 FROM sys.database_principals WHERE name = N'sqlassess_reader')
+    CREATE USER [sqlassess_reader] FOR LOGIN [sqlassess_reader];
+IF CAST(SERVERPROPERTY('ProductMajorVersion') AS int) >= 16
+    EXEC (N'GRANT VIEW DATABASE PERFORMANCE STATE TO [sqlassess_reader];');
+ELSE
+    EXEC (N'GRANT VIEW DATABASE STATE TO [sqlassess_reader];');
+USE [master];
+*/
+
 -- To remove everything after the assessment:
 --   USE [msdb]; DROP USER [sqlassess_reader];
 --   USE [master]; DROP LOGIN [sqlassess_reader];

@@ -15,7 +15,8 @@ use crate::collect::inventory::ServerInfo;
 use crate::collect::permissions::{self, PermissionCheck};
 use crate::collect::tls::TlsPolicy;
 use crate::collect::tls_probe::{self, ProbeTarget, TlsDetails};
-use crate::config::JobConfig;
+use crate::collect::workload as live_workload;
+use crate::config::{JobConfig, WorkloadConfig};
 use crate::display_safe::Escaped;
 use crate::envelope;
 use crate::pipeline::{self, Aws, TargetError};
@@ -185,6 +186,10 @@ pub async fn check(config: &JobConfig, aws: &Aws) -> CheckReport {
                     let (name, result) = opt_in_line(p, target.collect.host_resources);
                     report.push(format!("{}: {name}", target.name), result);
                 }
+                report.push(
+                    format!("{}: workload", target.name),
+                    Ok(workload_line(&target.workload, &probe.server.version)),
+                );
                 report
                     .permissions
                     .push((target.name.clone(), probe.permissions));
@@ -207,6 +212,36 @@ fn server_detail(s: &ServerInfo) -> String {
         Escaped(&s.product_level),
         Escaped(&s.edition)
     )
+}
+
+/// The workload sources the target opts into (`[targets.workload]`), each
+/// with the permission it needs on this server's version (SQL Server 2022+
+/// has the narrower PERFORMANCE STATE permissions). Not probed: a refused
+/// source is skipped at run time and listed with the permission.
+fn workload_line(config: &WorkloadConfig, version: &str) -> String {
+    let needs = live_workload::permissions_for(live_workload::major_version(version));
+    let mut sources = Vec::new();
+    if config.query_store {
+        sources.push(format!(
+            "Query Store (needs {} in each database)",
+            needs.database
+        ));
+    }
+    if config.plan_cache {
+        sources.push(format!("plan cache (needs {})", needs.server));
+    }
+    if sources.is_empty() {
+        "not collected (opt-in: `[targets.workload] query_store = true` or \
+         `plan_cache = true`)"
+            .to_owned()
+    } else {
+        format!(
+            "collected: {}, at most {} statements per source; grant with the optional \
+             workload block of policies/sqlserver-login.sql",
+            sources.join("; "),
+            config.max_statements
+        )
+    }
 }
 
 /// The line for a permission only an opt-in step needs (VIEW SERVER STATE
@@ -289,6 +324,40 @@ fn tls_detail(tls: &TlsDetails) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_workload_line_names_each_enabled_source_with_its_versions_permission() {
+        let off = workload_line(&WorkloadConfig::default(), "16.0.4125.3");
+        assert!(
+            off.starts_with("not collected (opt-in: `[targets.workload]"),
+            "{off}"
+        );
+        let both = WorkloadConfig {
+            query_store: true,
+            plan_cache: true,
+            max_statements: 5000,
+        };
+        let on_2022 = workload_line(&both, "16.0.4125.3");
+        assert!(
+            on_2022
+                .contains("Query Store (needs VIEW DATABASE PERFORMANCE STATE in each database)")
+                && on_2022.contains("plan cache (needs VIEW SERVER PERFORMANCE STATE)")
+                && on_2022.contains("at most 5000 statements"),
+            "{on_2022}"
+        );
+        let plan_cache_2019 = workload_line(
+            &WorkloadConfig {
+                query_store: false,
+                ..both
+            },
+            "15.0.4345.5",
+        );
+        assert!(
+            plan_cache_2019.contains("plan cache (needs VIEW SERVER STATE)")
+                && !plan_cache_2019.contains("Query Store"),
+            "{plan_cache_2019}"
+        );
+    }
 
     fn details(days_left: i64, verified: bool) -> TlsDetails {
         TlsDetails {

@@ -101,7 +101,55 @@ pub struct Target {
     pub tls: TlsConfig,
     #[serde(default)]
     pub collect: CollectConfig,
+    #[serde(default)]
+    pub workload: WorkloadConfig,
 }
+
+/// The live workload sources read from one target (`[targets.workload]`):
+/// opt-ins, each off by default. Every statement text is normalised
+/// (literals replaced) in the collector before anything keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadConfig {
+    /// Query Store of every assessed database where it is on. Needs VIEW
+    /// DATABASE PERFORMANCE STATE (SQL Server 2022+) or VIEW DATABASE STATE.
+    #[serde(default)]
+    pub query_store: bool,
+    /// The plan cache (`sys.dm_exec_query_stats`,
+    /// `sys.dm_exec_procedure_stats`). Needs VIEW SERVER PERFORMANCE STATE
+    /// (SQL Server 2022+) or VIEW SERVER STATE.
+    #[serde(default)]
+    pub plan_cache: bool,
+    /// Rows one source may answer with (its busiest statements first);
+    /// distinct statements kept for the whole target are bounded the same.
+    #[serde(default = "default_max_statements")]
+    pub max_statements: u32,
+}
+
+impl Default for WorkloadConfig {
+    fn default() -> WorkloadConfig {
+        WorkloadConfig {
+            query_store: false,
+            plan_cache: false,
+            max_statements: default_max_statements(),
+        }
+    }
+}
+
+impl WorkloadConfig {
+    /// Whether any source is turned on.
+    pub fn enabled(&self) -> bool {
+        self.query_store || self.plan_cache
+    }
+}
+
+fn default_max_statements() -> u32 {
+    100_000
+}
+
+/// The largest `max_statements` accepted: what one run can analyse within
+/// the appliance's memory.
+pub const MAX_WORKLOAD_STATEMENTS: u32 = 1_000_000;
 
 /// What is collected from one target beyond catalog metadata: opt-ins only,
 /// each off by default.
@@ -302,9 +350,14 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "databases",
             "tls",
             "collect",
+            "workload",
         ],
     ),
     ("targets.collect", &["host_resources"]),
+    (
+        "targets.workload",
+        &["query_store", "plan_cache", "max_statements"],
+    ),
     (
         "targets.tls",
         &[
@@ -467,6 +520,14 @@ impl JobConfig {
             }
             if t.port == Some(0) {
                 say(format!("{at}.port must not be 0"));
+            }
+            let max = t.workload.max_statements;
+            if max == 0 || max > MAX_WORKLOAD_STATEMENTS {
+                say(format!(
+                    "{at}.workload.max_statements must be between 1 and {MAX_WORKLOAD_STATEMENTS} \
+                     (it was {max}); the default is {}",
+                    default_max_statements()
+                ));
             }
             if let Some(bundle) = &t.tls.ca_bundle
                 && let Some(problem) = path_problem(&format!("{at}.tls.ca_bundle"), bundle)
@@ -915,6 +976,46 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn workload_sources_are_opt_ins_off_by_default_and_validated() {
+        let config = JobConfig::parse(&example(), Path::new("job.toml")).unwrap();
+        // sql-01 spells the defaults out, sql-02 leaves the table out.
+        assert_eq!(config.targets[0].workload, WorkloadConfig::default());
+        assert_eq!(config.targets[1].workload, WorkloadConfig::default());
+        assert!(!WorkloadConfig::default().enabled());
+        assert_eq!(WorkloadConfig::default().max_statements, 100_000);
+        let text = example()
+            .replace("query_store = false", "query_store = true")
+            .replace("max_statements = 100000", "max_statements = 5000");
+        let config = JobConfig::parse(&text, Path::new("job.toml")).unwrap();
+        let w = config.targets[0].workload;
+        assert!(w.query_store && !w.plan_cache && w.enabled());
+        assert_eq!(w.max_statements, 5000);
+        let text = example().replace("plan_cache = false", "plan_cashe = true");
+        let err = JobConfig::parse(&text, Path::new("job.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown key `targets.workload.plan_cashe`; did you mean `plan_cache`?"),
+            "{err}"
+        );
+        for bad in ["0", "1000001"] {
+            let text = example().replace(
+                "max_statements = 100000",
+                &format!("max_statements = {bad}"),
+            );
+            let err = JobConfig::parse(&text, Path::new("job.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("targets[0].workload.max_statements must be between 1 and 1000000"),
+                "{err}"
+            );
+        }
+        let text = example().replace("query_store = false", "query_store = \"yes\"");
+        assert!(JobConfig::parse(&text, Path::new("job.toml")).is_err());
     }
 
     #[test]

@@ -31,6 +31,7 @@ use crate::collect::catalog::{self, CollectError};
 use crate::collect::connect::{self, ConnectError, ConnectOptions, Endpoint};
 use crate::collect::inventory::Inventory;
 use crate::collect::tls::TlsPolicy;
+use crate::collect::workload::{self as live_workload, CollectedWorkload};
 use crate::config::{JobConfig, Limits, Target};
 use crate::deliver::{self, DeliverError, S3Location};
 use crate::envelope::{DataKey, EnvelopeError};
@@ -622,10 +623,13 @@ async fn collect_all(
     let mut next_id = 0i64;
     while let Some((target, result)) = results.next().await {
         match result {
-            Ok(inventory) => {
+            Ok((inventory, workload)) => {
                 let modules = modules_of(&inventory, &mut next_id);
                 store.put_inventory(&inventory).await?;
                 store.put_modules(&modules).await?;
+                if let Some(workload) = &workload {
+                    store.put_workload(workload).await?;
+                }
                 summary.targets.push(target_record(&inventory));
             }
             Err(e) => {
@@ -668,7 +672,7 @@ async fn collect_target(
     options: ConnectOptions,
     query_timeout: Duration,
     limits: Limits,
-) -> Result<Inventory, TargetError> {
+) -> Result<(Inventory, Option<CollectedWorkload>), TargetError> {
     let credentials = DbCredentials::fetch(&aws.secrets, &target.secret_id).await?;
     let mut client = connect_target(credentials, target, options).await?;
     let mut inventory = catalog::collect_with_options(
@@ -681,7 +685,27 @@ async fn collect_target(
     )
     .await?;
     inventory.unverified_certificate = TlsPolicy::from_config(&target.tls).is_dangerous();
-    Ok(inventory)
+    // The workload opt-ins, on the same connection, for the databases the
+    // catalog collection assessed; a refused source joins the inventory's
+    // skipped steps.
+    let workload = if target.workload.enabled() {
+        let databases: Vec<String> = inventory.databases.iter().map(|d| d.name.clone()).collect();
+        let workload = live_workload::collect_workload(
+            &mut client,
+            &target.name,
+            &inventory.server.version,
+            &databases,
+            query_timeout,
+            limits,
+            target.workload,
+        )
+        .await?;
+        inventory.skipped.extend(workload.skipped.iter().cloned());
+        Some(workload)
+    } else {
+        None
+    };
+    Ok((inventory, workload))
 }
 
 /// Connects to the target with its TLS policy; the config's host and port
@@ -788,7 +812,8 @@ fn target_record(inventory: &Inventory) -> TargetRecord {
 /// How much code the analysis read: counts only, no customer data.
 #[derive(Debug, Clone, Copy, Default)]
 struct Analysed {
-    /// Modules and T-SQL job steps: each is one "file" of the report.
+    /// Modules, T-SQL job steps and distinct workload statements: each is
+    /// one "file" of the report.
     files: usize,
     lines: u64,
 }
@@ -817,6 +842,21 @@ async fn analyze_stored(store: &SessionStore, engine: Engine<'_>) -> Result<Anal
             engine.analyzer.matcher(),
             &inventory,
         ));
+    }
+    // The servers' workloads: each distinct normalised statement analysed
+    // as its own pseudo-file, its findings weighted by use.
+    let collected = store.workloads().await?;
+    if !collected.is_empty() {
+        let mut workload = crate::workload::Workload::new(crate::workload::Limits::default());
+        for w in &collected {
+            w.add_to(&mut workload);
+        }
+        drop(collected);
+        let mut analysis = crate::workload::analyze(&workload, engine.analyzer);
+        analysed.files += workload.statements().len();
+        findings.append(&mut analysis.findings);
+        objects.append(&mut analysis.objects);
+        store.put_workload_summary(&analysis.summary).await?;
     }
     store.put_analysis(&findings, &objects).await?;
     Ok(analysed)
@@ -924,6 +964,7 @@ async fn render_bundle(
     let (findings, objects) = store.analysis().await?;
     let excerpts = excerpts_of(&store.modules().await?, &findings);
     let inventories = store.inventories().await?;
+    let workload = store.workload_summary().await?;
     let inputs: Vec<String> = config.targets.iter().map(|t| t.name.clone()).collect();
     let generated_at = crate::report::timestamp::generated_at();
     let input = ReportInput {
@@ -939,7 +980,7 @@ async fn render_bundle(
         lines_analyzed: analysed.lines,
         // Module definitions come from the store as text: none is skipped.
         skipped: &[],
-        workload: None,
+        workload: workload.as_ref(),
         excerpts: &excerpts,
         servers: &server_overviews(&inventories, &findings),
     };

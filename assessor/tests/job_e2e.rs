@@ -16,8 +16,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use testbed::appliance::{ApplianceOptions, BUCKET, LocalAppliance, PREFIX};
-use testbed::catalog_fixture::{CatalogFixture, FixtureModule};
+use testbed::catalog_fixture::{CatalogFixture, FixtureDatabase, FixtureModule};
 use testbed::postgres::random_hex;
+use testbed::workload_fixture::{
+    EF_ENTITIES, FixtureWorkload, GLOBAL_TEMP_TABLES, INSERT_TABLES, SourceAnswer,
+};
 
 fn assessor(app: &LocalAppliance) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_assessor"));
@@ -29,6 +32,17 @@ fn assessor(app: &LocalAppliance) -> Command {
 
 fn start_job(app: &LocalAppliance) -> Child {
     assessor(app)
+        .arg("run")
+        .arg("--config")
+        .arg(&app.config_path)
+        .spawn()
+        .unwrap()
+}
+
+/// The job with debug logs: they must not carry the canaries either.
+fn start_job_logging_debug(app: &LocalAppliance) -> Child {
+    assessor(app)
+        .env("RUST_LOG", "debug")
         .arg("run")
         .arg("--config")
         .arg(&app.config_path)
@@ -174,6 +188,23 @@ async fn s3(app: &LocalAppliance) -> aws_sdk_s3::Client {
     )
 }
 
+/// One object's content.
+async fn object_bytes(client: &aws_sdk_s3::Client, key: &str) -> Vec<u8> {
+    client
+        .get_object()
+        .bucket(BUCKET)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes()
+        .to_vec()
+}
+
 /// Every key in the bucket.
 async fn bucket_keys(app: &LocalAppliance) -> Vec<String> {
     s3(app)
@@ -212,13 +243,7 @@ async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
     let app = stand_up(options(fixture, &password_canary)).await;
 
     // Debug logs too: they must not carry the canaries either.
-    let child = assessor(&app)
-        .env("RUST_LOG", "debug")
-        .arg("run")
-        .arg("--config")
-        .arg(&app.config_path)
-        .spawn()
-        .unwrap();
+    let child = start_job_logging_debug(&app);
     // The KMS-wrapped data key is not written either: moto's ciphertext
     // blob starts with the key's id, so the id in any session file would be
     // a stored wrapped key (the job itself never names the key there).
@@ -468,6 +493,164 @@ async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
     assert!(
         generated_at.len() == 20 && generated_at.ends_with('Z'),
         "{generated_at}"
+    );
+}
+
+/// `[targets.workload]`: Query Store read live, its statements normalised
+/// in the collector, stored sealed, weighed in the analyze stage and
+/// delivered in report.json; the plan cache refused (a skipped step naming
+/// SQL Server 2022's permission) without failing the run; a canary in a
+/// string literal of the workload is nowhere: not in the session directory
+/// while the job runs, not in any bundle object, not in the output, not in
+/// the status lines.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_job_weighs_the_live_workload_and_no_literal_survives() {
+    let canary = format!("CANARY-WORKLOAD-{}", random_hex(8).unwrap());
+    let mut workload = FixtureWorkload::realistic(&canary);
+    workload.plan_cache_answer = SourceAnswer::Denied(300);
+    let query_store_rows = workload.query_store.len() as u64;
+    let executions: u64 = workload.query_store.iter().map(|s| s.executions).sum();
+    let mut fixture = CatalogFixture::with_databases(vec![FixtureDatabase {
+        name: "Sales".into(),
+        ..FixtureDatabase::default()
+    }])
+    .with_major_version(16);
+    fixture.workload = Some(workload);
+    let app = stand_up(options(fixture, "pw-workload")).await;
+
+    let child = start_job_logging_debug(&app);
+    let session = app.session_dir.clone();
+    let scanned = canary.clone();
+    let (output, scan) = tokio::task::spawn_blocking(move || {
+        scan_while_running(child, &session, &[scanned.as_str()])
+    })
+    .await
+    .unwrap();
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    assert!(
+        scan.with_cluster > 0,
+        "the scanner never saw the session: {scan:?}"
+    );
+    assert!(scan.hits.is_empty(), "the canary on disk: {:?}", scan.hits);
+    assert!(!all.contains(&canary), "the canary in the output");
+    let run = summary(&output);
+    assert_eq!(run["outcome"], "succeeded");
+    // The refused plan cache: two steps skipped, the run not failed.
+    assert_eq!(run["targets"][0]["ok"], true);
+    assert_eq!(run["targets"][0]["skipped_steps"], 2);
+    let log = app.status_lines().await.unwrap().join("\n");
+    assert!(
+        log.contains(r#""event":"finished","outcome":"succeeded""#),
+        "{log}"
+    );
+    assert!(!log.contains(&canary), "the canary in the status lines");
+
+    // Every delivered object, read back from the bucket.
+    let client = s3(&app).await;
+    let keys = bucket_keys(&app).await;
+    assert!(keys.iter().any(|k| k.ends_with("/report.json")), "{keys:?}");
+    let mut report = None;
+    for key in &keys {
+        let body = object_bytes(&client, key).await;
+        assert!(!contains(&body, canary.as_bytes()), "the canary in {key}");
+        assert!(
+            !contains(&body, b"CANARY-WORKLOAD"),
+            "part of the canary in {key}"
+        );
+        if key.ends_with("/report.json") {
+            report = Some(serde_json::from_slice::<Value>(&body).unwrap());
+        }
+        if key.ends_with("/inventory.json") {
+            let inventory: Value = serde_json::from_slice(&body).unwrap();
+            let skipped: Vec<(&str, &str)> = inventory["sql-01"]["skipped"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    (
+                        s["step"].as_str().unwrap(),
+                        s["permission"].as_str().unwrap(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                skipped,
+                [
+                    ("plan cache statements", "VIEW SERVER PERFORMANCE STATE"),
+                    (
+                        "plan cache module statistics",
+                        "VIEW SERVER PERFORMANCE STATE"
+                    ),
+                ]
+            );
+        }
+    }
+    let report = report.unwrap();
+    let w = &report["workload"];
+    // Each EF entity's MERGE, each table's INSERT, the 1500 ad hoc lookups
+    // as one statement, the staging tables, two catalog queries and the
+    // canary UPDATE.
+    let distinct = EF_ENTITIES + INSERT_TABLES + 1 + GLOBAL_TEMP_TABLES + 2 + 1;
+    assert_eq!(w["statements_distinct"], distinct, "{w}");
+    assert_eq!(w["executions_total"], executions);
+    assert_eq!(w["events_read"], query_store_rows);
+    assert_eq!(w["captures"][0]["file"], "sql-01.query_store");
+    assert_eq!(w["captures"][0]["format"], "query_store");
+    assert_eq!(w["first_event"], "2026-11-28T08:00:00.000");
+    assert_eq!(w["statements"].as_array().unwrap().len() as u64, distinct);
+    // Blockers ranked by the executions that would fail: the global
+    // temporary tables are one, with their statements' weight (the staging
+    // tables' 5..=14 executions each, and the canary UPDATE's 3).
+    let blockers = w["blockers"].as_array().unwrap();
+    let global = blockers
+        .iter()
+        .find(|b| b["feature"] == "statement.global_temp_table")
+        .unwrap_or_else(|| panic!("no global temp blocker: {w}"));
+    assert_eq!(global["statements"], GLOBAL_TEMP_TABLES + 1);
+    assert_eq!(
+        global["executions"],
+        (5..5 + GLOBAL_TEMP_TABLES).sum::<u64>() + 3
+    );
+    let ranked: Vec<u64> = blockers
+        .iter()
+        .map(|b| b["executions"].as_u64().unwrap())
+        .collect();
+    assert!(ranked.windows(2).all(|p| p[0] >= p[1]), "{ranked:?}");
+    assert!(w["headline"]["blockers"].as_u64().unwrap() >= 1, "{w}");
+    assert!(
+        w["executions_failing"].as_u64().unwrap() > 0
+            && w["executions_failing"].as_u64().unwrap() < executions
+    );
+    // Its findings carry their statement's weight.
+    let findings = report["findings"].as_array().unwrap();
+    let weighted = findings
+        .iter()
+        .find(|f| {
+            f["feature"] == "statement.global_temp_table"
+                && f["file"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("workload/sql-01.query_store#")
+        })
+        .unwrap();
+    assert!(weighted["workload"]["executions"].as_u64().unwrap() >= 3);
+    // The canary's statement is reported, with its literal replaced.
+    let canary_update = findings
+        .iter()
+        .find(|f| {
+            f["feature"] == "statement.global_temp_table"
+                && f["snippet"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("UPDATE ##session_notes"))
+        })
+        .unwrap_or_else(|| panic!("no finding on the canary's statement"));
+    assert!(
+        canary_update["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("SET Notes = N'?'"),
+        "{canary_update}"
     );
 }
 
@@ -729,20 +912,8 @@ async fn delivered_failure(app: &LocalAppliance, run: &Value) -> Value {
             format!("{PREFIX}/{run_id}/run-summary.json"),
         ]
     );
-    let body = s3(app)
-        .await
-        .get_object()
-        .bucket(BUCKET)
-        .key(format!("{PREFIX}/{run_id}/run-summary.json"))
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes();
-    serde_json::from_slice(&body).unwrap()
+    let key = format!("{PREFIX}/{run_id}/run-summary.json");
+    serde_json::from_slice(&object_bytes(&s3(app).await, &key).await).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -13,7 +13,8 @@ and LOGIN7. This script only wires it up the way the tests need it:
   `SET ...` and other non-queries get an empty answer; any other statement is
   refused with error 208 so that a test notices a query the fixture lacks;
   an entry may instead carry `"error": NUMBER` (answered with that server
-  error, e.g. 229 permission denied) or `"drop": true` (the server process
+  error, e.g. 229 permission denied; `"class": N` sets its severity, 16 by
+  default) or `"drop": true` (the server process
   exits, as when a server goes away mid-collection);
 - it appends every statement it receives to a log file (one JSON string per
   line), so a test can prove which statements a client sent.
@@ -76,7 +77,11 @@ def make_handler(answers, log_path):
                 if entry.get("drop"):
                     os._exit(0)
                 if "error" in entry:
-                    raise QueryError("refused by the test fixture", number=int(entry["error"]))
+                    raise QueryError(
+                        "refused by the test fixture",
+                        number=int(entry["error"]),
+                        severity=int(entry.get("class", 16)),
+                    )
                 return QueryResult(columns=columns, rows=[list(r) for r in entry.get("rows", [])])
         if not re.match(r"\s*(SELECT|WITH|EXEC|EXECUTE|DECLARE)\b", sql, re.I):
             return QueryResult(columns=[], rows=[])

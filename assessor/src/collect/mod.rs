@@ -10,6 +10,8 @@
 //!   [`sql`] quotes untrusted names.
 //! - [`catalog`]: the collection that runs them, producing an
 //!   [`inventory::Inventory`].
+//! - [`workload`]: the opt-in workload sources (Query Store, plan cache),
+//!   every statement normalised before it is kept.
 //! - [`permissions`]: what the login may read, asked without collecting
 //!   (the preflight behind `assessor check`).
 
@@ -21,3 +23,4 @@ pub mod queries;
 pub mod sql;
 pub mod tls;
 pub mod tls_probe;
+pub mod workload;

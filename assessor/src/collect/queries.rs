@@ -237,11 +237,16 @@ pub const DATABASE_STATEMENTS: &[fn(&str) -> String] = &[
 ];
 
 /// Whether `sql` is a statement the collector (or the preflight) may send:
-/// one of the fixed statements, or a per-database statement for a database
-/// name quoted exactly as [`super::sql::quote_ident`] quotes it.
+/// one of the fixed statements, a per-database statement for a database
+/// name quoted exactly as [`super::sql::quote_ident`] quotes it, or a
+/// workload statement ([`super::workload::is_workload_statement`], sent only
+/// with a `[targets.workload]` opt-in).
 pub fn is_collector_statement(sql: &str) -> bool {
     let sql = sql.trim();
-    if SERVER_STATEMENTS.contains(&sql) || sql == super::permissions::PERMISSIONS_QUERY {
+    if SERVER_STATEMENTS.contains(&sql)
+        || sql == super::permissions::PERMISSIONS_QUERY
+        || super::workload::is_workload_statement(sql)
+    {
         return true;
     }
     // The database name is the bracketed identifier after the first " FROM ["
@@ -257,7 +262,7 @@ pub fn is_collector_statement(sql: &str) -> bool {
 }
 
 /// The leading `[...]` identifier of `text`, with `]]` escapes.
-fn bracketed(text: &str) -> Option<&str> {
+pub(super) fn bracketed(text: &str) -> Option<&str> {
     let bytes = text.as_bytes();
     if bytes.first() != Some(&b'[') {
         return None;
@@ -382,6 +387,23 @@ mod tests {
         // The optional block is there, commented, naming the opt-in.
         assert!(script.contains("\nGRANT VIEW SERVER STATE TO [sqlassess_reader];\n*/"));
         assert!(script.contains("host_resources = true"));
+        // The workload block: commented, naming its opt-ins, granting by
+        // version (2022's narrower PERFORMANCE STATE permissions first).
+        let block = &script[script.find("[targets.workload]").unwrap()..];
+        let block = &block[..block.find("*/").unwrap()];
+        assert!(block.contains("query_store = true") && block.contains("plan_cache = true"));
+        for grant in [
+            "GRANT VIEW SERVER PERFORMANCE STATE TO [sqlassess_reader]",
+            "GRANT VIEW SERVER STATE TO [sqlassess_reader]",
+            "GRANT VIEW DATABASE PERFORMANCE STATE TO [sqlassess_reader]",
+            "GRANT VIEW DATABASE STATE TO [sqlassess_reader]",
+        ] {
+            assert!(block.contains(grant), "{grant}");
+            assert!(
+                !code.contains(&grant.to_ascii_uppercase()),
+                "{grant} outside a comment"
+            );
+        }
     }
 
     #[test]

@@ -21,13 +21,16 @@ use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
 use crate::collect::inventory::Inventory;
+use crate::collect::workload::CollectedWorkload;
 use crate::envelope::{Binding, EnvelopeError, Sealer};
 use crate::findings::Finding;
 use crate::report::ObjectSummary;
+use crate::workload::WorkloadSummary;
 
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("migrations/0001_session.sql")),
     (2, include_str!("migrations/0002_results.sql")),
+    (3, include_str!("migrations/0003_workload.sql")),
 ];
 
 /// Why the store failed. Messages never include sealed or plaintext values.
@@ -244,6 +247,70 @@ impl SessionStore {
                 self.open_json(binding, row.get(1))
             })
             .collect()
+    }
+
+    /// Stores one server's collected workload (normalised statements), sealed.
+    pub async fn put_workload(&self, workload: &CollectedWorkload) -> Result<(), StoreError> {
+        let binding = Binding::new(&self.run_id, "workload", &workload.target, "body");
+        let body = self.seal_json(&binding, workload)?;
+        self.client
+            .execute(
+                "INSERT INTO workload (run_id, target, body) VALUES ($1, $2, $3)",
+                &[&self.run_id, &workload.target, &body],
+            )
+            .await
+            .map_err(db("storing a workload"))?;
+        Ok(())
+    }
+
+    /// Every stored workload of this run, by target.
+    pub async fn workloads(&self) -> Result<Vec<CollectedWorkload>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT target, body FROM workload WHERE run_id = $1 ORDER BY target",
+                &[&self.run_id],
+            )
+            .await
+            .map_err(db("reading workloads"))?;
+        rows.iter()
+            .map(|row| {
+                let target: String = row.get(0);
+                let binding = Binding::new(&self.run_id, "workload", &target, "body");
+                self.open_json(binding, row.get(1))
+            })
+            .collect()
+    }
+
+    /// Stores the run's workload summary (the analyze stage's), sealed.
+    pub async fn put_workload_summary(&self, summary: &WorkloadSummary) -> Result<(), StoreError> {
+        let binding = Binding::new(&self.run_id, "workload_summary", "run", "body");
+        let body = self.seal_json(&binding, summary)?;
+        self.client
+            .execute(
+                "INSERT INTO workload_summary (run_id, body) VALUES ($1, $2)",
+                &[&self.run_id, &body],
+            )
+            .await
+            .map_err(db("storing the workload summary"))?;
+        Ok(())
+    }
+
+    /// The run's workload summary, if a workload was analysed.
+    pub async fn workload_summary(&self) -> Result<Option<WorkloadSummary>, StoreError> {
+        let row = self
+            .client
+            .query_opt(
+                "SELECT body FROM workload_summary WHERE run_id = $1",
+                &[&self.run_id],
+            )
+            .await
+            .map_err(db("reading the workload summary"))?;
+        row.map(|row| {
+            let binding = Binding::new(&self.run_id, "workload_summary", "run", "body");
+            self.open_json(binding, row.get(0))
+        })
+        .transpose()
     }
 
     /// Stores findings and analysed objects with one binary COPY each. Ids

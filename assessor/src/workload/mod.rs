@@ -32,7 +32,7 @@ mod xml;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use normalise::{Normalised, normalise};
 pub use weights::{WorkloadAnalysis, WorkloadSummary, analyze};
@@ -65,15 +65,19 @@ impl Default for Limits {
 }
 
 /// Which tool wrote a capture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CaptureFormat {
     ExtendedEvents,
     Profiler,
+    /// Read live from a server's Query Store (`[targets.workload]`).
+    QueryStore,
+    /// Read live from a server's plan cache (`[targets.workload]`).
+    PlanCache,
 }
 
 /// Why an event was read but not counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SkipReason {
     /// Not a completed execution (a `*_starting` event, a login, ...).
@@ -205,8 +209,8 @@ impl std::fmt::Debug for Statement {
     }
 }
 
-/// What one capture file held.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What one capture file (or live source of one server) held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaptureInfo {
     /// The file as the user named it.
     pub file: String,
@@ -365,6 +369,64 @@ impl Workload {
         self.captures.push(info);
         // Just pushed, so `last` is `Some`.
         Ok(&self.captures[self.captures.len() - 1])
+    }
+}
+
+/// A live source's statements for [`Workload::add_source`]: already
+/// normalised by the collector.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SourceStatement {
+    /// Normalised text (its ASCII lower case is the de-duplication key).
+    pub text: String,
+    pub executions: u64,
+    pub cpu_us: u64,
+    pub duration_us: u64,
+}
+
+/// `Debug` leaves out the text: it is customer code.
+impl std::fmt::Debug for SourceStatement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceStatement")
+            .field("executions", &self.executions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Workload {
+    /// Adds the statements one live source of one server returned (Query
+    /// Store or the plan cache, read by [`crate::collect::workload`], which
+    /// normalised every text before keeping it). `info.file` names the
+    /// source (`<target>.<source>`) and becomes the pseudo-files' capture
+    /// name; statements already present (from another source or server)
+    /// have their counts added.
+    pub fn add_source(&mut self, info: CaptureInfo, statements: Vec<SourceStatement>) {
+        let name = info.file.clone();
+        for s in statements {
+            if s.text.is_empty() {
+                continue;
+            }
+            let key = s.text.to_ascii_lowercase();
+            let i = match self.index.get(&key) {
+                Some(&i) => i,
+                None => {
+                    let i = self.statements.len();
+                    self.statements.push(Statement {
+                        file: format!("{PSEUDO_DIR}/{name}#{}", i + 1),
+                        text: s.text,
+                        executions: 0,
+                        cpu_us: 0,
+                        duration_us: 0,
+                    });
+                    self.index.insert(key, i);
+                    i
+                }
+            };
+            let t = &mut self.statements[i];
+            t.executions = t.executions.saturating_add(s.executions);
+            t.cpu_us = t.cpu_us.saturating_add(s.cpu_us);
+            t.duration_us = t.duration_us.saturating_add(s.duration_us);
+        }
+        self.captures.push(info);
     }
 }
 

@@ -19,7 +19,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{CaptureInfo, SkipReason, Workload, timestamp_micros};
 use crate::analyze::Analyzer;
@@ -40,7 +40,7 @@ pub struct WorkloadAnalysis {
 }
 
 /// The workload section of a report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadSummary {
     /// Each capture file read.
     pub captures: Vec<CaptureInfo>,
@@ -76,7 +76,7 @@ pub struct WorkloadSummary {
 }
 
 /// A blocker feature by workload weight.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadBlocker {
     pub feature: String,
     /// Failing statements it occurs in.
@@ -93,7 +93,7 @@ pub struct WorkloadBlocker {
 }
 
 /// "N blockers cover X % of executions that would fail".
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Headline {
     pub blockers: usize,
     pub executions_percent: f64,
@@ -113,7 +113,7 @@ impl Headline {
 }
 
 /// One distinct statement by use.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadStatement {
     /// Its pseudo-file name, as in findings.
     pub file: String,

@@ -309,6 +309,8 @@ fn root_of(d: &Dialect) -> &'static str {
     match d.format {
         CaptureFormat::Profiler => "TraceData",
         CaptureFormat::ExtendedEvents => "events",
+        // Live sources are not files: no dialect reads them.
+        CaptureFormat::QueryStore | CaptureFormat::PlanCache => "",
     }
 }
 

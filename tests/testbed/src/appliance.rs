@@ -140,6 +140,7 @@ impl LocalAppliance {
             &session_dir,
             pki.ca_path(),
             &moto.endpoint_url(),
+            options.fixture.workload.is_some(),
         );
         std::fs::write(&config_path, config).map_err(|source| PeerError::Io {
             what: "writing job.toml",
@@ -220,7 +221,14 @@ fn job_config(
     session_dir: &Path,
     ca: &Path,
     endpoint: &str,
+    workload: bool,
 ) -> String {
+    // A fixture serving Query Store and the plan cache: the job opts in.
+    let workload = if workload {
+        "[targets.workload]\nquery_store = true\nplan_cache = true\n"
+    } else {
+        ""
+    };
     format!(
         r#"# Written by testbed::appliance for a local run against emulators.
 [job]
@@ -241,7 +249,7 @@ secret_id = "{secret_id}"
 [targets.tls]
 mode = "required"
 ca_bundle = "{ca}"
-
+{workload}
 [timeouts]
 connect_seconds = 5
 query_seconds = 60

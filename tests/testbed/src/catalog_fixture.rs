@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use crate::workload_fixture::FixtureWorkload;
 use crate::{PeerError, Result, tools};
 
 /// One module as the server would list it.
@@ -123,6 +124,9 @@ pub struct CatalogFixture {
     pub server: FixtureServer,
     /// `sys.configurations` (name, value in use).
     pub configurations: Vec<(String, String)>,
+    /// Query Store and plan-cache answers (`None`: the workload statements
+    /// are not in the fixture and would be refused with error 208).
+    pub workload: Option<FixtureWorkload>,
 }
 
 /// The T-SQL corpora vendored in the repository (`tests/corpora/tsql`), or
@@ -407,6 +411,7 @@ impl CatalogFixture {
                 availability_groups: vec!["wwi-ag".into()],
                 ..FixtureServer::default()
             },
+            workload: None,
             configurations: [
                 ("clr enabled", "1"),
                 ("cost threshold for parallelism", "5"),
@@ -429,6 +434,7 @@ impl CatalogFixture {
             view_server_state: true,
             server: FixtureServer::default(),
             configurations: Vec::new(),
+            workload: None,
         }
     }
 
@@ -532,6 +538,9 @@ impl CatalogFixture {
         for db in &self.databases {
             queries.extend(database_answers(db));
         }
+        if let Some(workload) = &self.workload {
+            queries.extend(workload.answers());
+        }
         json!({ "queries": queries })
     }
 
@@ -562,6 +571,18 @@ impl CatalogFixture {
             }
         }
         out
+    }
+
+    /// The server version as `SERVERPROPERTY('ProductVersion')` answers:
+    /// 16 (SQL Server 2022, the PERFORMANCE STATE permissions) or 15 (2019,
+    /// VIEW SERVER STATE / VIEW DATABASE STATE).
+    pub fn with_major_version(mut self, major: u32) -> CatalogFixture {
+        self.version = match major {
+            15 => "15.0.4345.5".into(),
+            16 => "16.0.4125.3".into(),
+            other => format!("{other}.0.100.1"),
+        };
+        self
     }
 
     pub fn module_count(&self) -> usize {

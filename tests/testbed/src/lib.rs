@@ -32,6 +32,7 @@ pub mod postgres;
 mod process;
 pub mod tds;
 pub mod tools;
+pub mod workload_fixture;
 
 /// Why a peer could not be started.
 #[derive(Debug, thiserror::Error)]

@@ -91,3 +91,39 @@ impl TdsPeer {
             .collect()
     }
 }
+
+/// A [`TdsPeer`] serving a catalog fixture with a certificate from its own
+/// test CA, for 127.0.0.1, admitting `user`; everything goes on drop.
+#[derive(Debug)]
+pub struct ServedCatalog {
+    pub peer: TdsPeer,
+    pub pki: crate::pki::TestPki,
+    _dir: TempDir,
+}
+
+impl ServedCatalog {
+    pub fn start(
+        fixture: &crate::catalog_fixture::CatalogFixture,
+        user: &str,
+        password: &str,
+    ) -> Result<ServedCatalog> {
+        let pki = crate::pki::TestPki::new("catalog CA")?;
+        let dir = tempfile::tempdir().map_err(|source| PeerError::Io {
+            what: "creating the fixture directory",
+            source,
+        })?;
+        let path = dir.path().join("catalog.json");
+        fixture.write(&path)?;
+        let peer = TdsPeer::start(&TdsPeerOptions {
+            leaf: pki.leaf("sql", &["127.0.0.1"], crate::pki::Validity::Current)?,
+            user: user.into(),
+            password: password.into(),
+            fixture: Some(path),
+        })?;
+        Ok(ServedCatalog {
+            peer,
+            pki,
+            _dir: dir,
+        })
+    }
+}
