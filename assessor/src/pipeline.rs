@@ -932,6 +932,8 @@ async fn render_bundle(
         workload: None,
         excerpts: &excerpts,
         servers: &server_overviews(&inventories, &findings),
+        supported: None,
+        effort_overrides: None,
     };
     let mut files = Vec::with_capacity(Format::ALL.len() + 2);
     for format in Format::ALL {

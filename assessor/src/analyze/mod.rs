@@ -30,7 +30,7 @@ use std::path::PathBuf;
 
 use crate::findings::{Finding, ObjectRef};
 use crate::report::{Excerpt, ObjectSummary, SkipKind, SkippedFile};
-use crate::rules::{Catalog, Matcher, Settings, Version};
+use crate::rules::{Catalog, EffortOverrides, Matcher, Settings, Version};
 use crate::source::{self, InputFile, LineIndex, SourceError};
 use crate::tsql::{self, ObjectSpan};
 
@@ -100,12 +100,15 @@ pub struct Progress<'a> {
 #[derive(Debug)]
 pub struct Analyzer<'c> {
     matcher: Matcher<'c>,
+    /// The user's calibration (`--effort`), if any.
+    effort: Option<&'c EffortOverrides>,
 }
 
 impl<'c> Analyzer<'c> {
     pub fn new(catalog: &'c Catalog, target: Version) -> Analyzer<'c> {
         Analyzer {
             matcher: Matcher::new(catalog, target),
+            effort: None,
         }
     }
 
@@ -118,6 +121,19 @@ impl<'c> Analyzer<'c> {
     ) -> Analyzer<'c> {
         Analyzer {
             matcher: Matcher::with_settings(catalog, target, settings),
+            effort: None,
+        }
+    }
+
+    /// This analyzer with the user's effort and status overrides applied
+    /// to every construct it classifies ([`crate::rules::effort`]): a
+    /// status override replaces the catalog's before the construct becomes
+    /// a finding (or, as `supported`, a supported construct), and a
+    /// finding's `effort_minutes` is the overridden one.
+    pub fn with_effort(self, effort: &'c EffortOverrides) -> Analyzer<'c> {
+        Analyzer {
+            effort: Some(effort),
+            ..self
         }
     }
 
@@ -221,7 +237,11 @@ impl<'c> Analyzer<'c> {
             let object = crate::rules::matcher::find_object(&spans, c.offset)
                 .and_then(|i| script.objects.get(i));
             top_level |= object.is_none();
-            if c.status == crate::findings::Status::Supported {
+            let status = self
+                .effort
+                .and_then(|e| e.status(&c.feature.id))
+                .unwrap_or(c.status);
+            if status == crate::findings::Status::Supported {
                 *out.supported.entry(c.feature.id.clone()).or_default() += 1;
                 continue;
             }
@@ -236,9 +256,12 @@ impl<'c> Analyzer<'c> {
                 object: object.map(|o| o.object.clone()),
                 feature: c.feature.id.clone(),
                 group: c.feature.group.clone(),
-                status: c.status,
+                status,
                 complexity: c.feature.complexity,
-                effort_minutes: c.feature.effort_minutes,
+                effort_minutes: self
+                    .effort
+                    .and_then(|e| e.effort_minutes(&c.feature.id, c.feature.complexity))
+                    .unwrap_or(c.feature.effort_minutes),
                 snippet: snippet(text, c.offset),
                 in_dynamic_sql: script
                     .observations
