@@ -26,7 +26,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Analyse exported T-SQL scripts offline (no AWS, no SQL Server).
-    Analyze(cmd::analyze::Args),
+    // Boxed: without the appliance commands it is by far the largest.
+    Analyze(Box<cmd::analyze::Args>),
     /// Check a job config without collecting: AWS side, TLS login, permissions.
     #[cfg(feature = "appliance")]
     Check(cmd::check::Args),
@@ -67,7 +68,7 @@ fn main() -> ExitCode {
         color,
     );
     let result = match cli.command {
-        Command::Analyze(args) => cmd::analyze::run(args),
+        Command::Analyze(args) => cmd::analyze::run(*args),
         #[cfg(feature = "appliance")]
         Command::Check(args) => cmd::block_on(cmd::check::run(args)),
         #[cfg(feature = "appliance")]

@@ -337,6 +337,9 @@ pub struct Engine<'a> {
     /// Babelfish settings chosen for the target (`report.settings`), for the
     /// report; the analyzer already applies them.
     pub settings: &'a [(String, String)],
+    /// The effort calibration (`report.effort`), for the report; the
+    /// analyzer and `features` already apply it.
+    pub effort: Option<&'a crate::rules::EffortOverrides>,
 }
 
 /// Runs the whole job and returns its summary; the session is wiped on
@@ -805,7 +808,7 @@ async fn analyze_stored(store: &SessionStore, engine: Engine<'_>) -> Result<Anal
     // types, temporal tables, Agent jobs ...
     for inventory in store.inventories().await? {
         findings.extend(crate::analyze::inventory::findings(
-            engine.analyzer.matcher(),
+            engine.analyzer,
             &inventory,
         ));
     }
@@ -933,7 +936,7 @@ async fn render_bundle(
         excerpts: &excerpts,
         servers: &server_overviews(&inventories, &findings),
         supported: None,
-        effort_overrides: None,
+        effort_overrides: engine.effort,
     };
     let mut files = Vec::with_capacity(Format::ALL.len() + 2);
     for format in Format::ALL {

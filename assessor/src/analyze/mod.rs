@@ -28,9 +28,10 @@ pub mod inventory;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
+use crate::findings::Status;
 use crate::findings::{Finding, ObjectRef};
 use crate::report::{Excerpt, ObjectSummary, SkipKind, SkippedFile};
-use crate::rules::{Catalog, EffortOverrides, Matcher, Settings, Version};
+use crate::rules::{Catalog, EffortOverrides, Feature, Matcher, Settings, Version};
 use crate::source::{self, InputFile, LineIndex, SourceError};
 use crate::tsql::{self, ObjectSpan};
 
@@ -137,6 +138,20 @@ impl<'c> Analyzer<'c> {
         }
     }
 
+    /// The status and per-occurrence minutes a construct of `feature`
+    /// classified as `status` gets, after the effort calibration
+    /// ([`Analyzer::with_effort`]; the catalog's values without one).
+    pub fn calibrated(&self, feature: &Feature, status: Status) -> (Status, u32) {
+        match self.effort {
+            None => (status, feature.effort_minutes),
+            Some(e) => (
+                e.status(&feature.id).unwrap_or(status),
+                e.effort_minutes(&feature.id, feature.complexity)
+                    .unwrap_or(feature.effort_minutes),
+            ),
+        }
+    }
+
     pub fn target(&self) -> Version {
         self.matcher.target()
     }
@@ -237,10 +252,7 @@ impl<'c> Analyzer<'c> {
             let object = crate::rules::matcher::find_object(&spans, c.offset)
                 .and_then(|i| script.objects.get(i));
             top_level |= object.is_none();
-            let status = self
-                .effort
-                .and_then(|e| e.status(&c.feature.id))
-                .unwrap_or(c.status);
+            let (status, effort_minutes) = self.calibrated(c.feature, c.status);
             if status == crate::findings::Status::Supported {
                 *out.supported.entry(c.feature.id.clone()).or_default() += 1;
                 continue;
@@ -258,10 +270,7 @@ impl<'c> Analyzer<'c> {
                 group: c.feature.group.clone(),
                 status,
                 complexity: c.feature.complexity,
-                effort_minutes: self
-                    .effort
-                    .and_then(|e| e.effort_minutes(&c.feature.id, c.feature.complexity))
-                    .unwrap_or(c.feature.effort_minutes),
+                effort_minutes,
                 snippet: snippet(text, c.offset),
                 in_dynamic_sql: script
                     .observations

@@ -64,7 +64,7 @@ pub enum EffortFileError {
         source: std::io::Error,
     },
     #[error(
-        "{path}: {} problem(s) in the effort overrides, nothing analysed:\n{}",
+        "{path}: {} problem(s) in the effort overrides, nothing assessed:\n{}",
         problems.len(),
         problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
     )]
@@ -132,104 +132,47 @@ impl EffortOverrides {
             text,
             list: Vec::new(),
         };
-        let mut out = EffortOverrides {
-            file: file.to_owned(),
-            ..EffortOverrides::default()
-        };
-        for (key, value) in doc.get_ref() {
-            match key.get_ref().as_ref() {
-                "complexity" => {
-                    let Some(table) = p.table("complexity", value) else {
-                        continue;
-                    };
-                    for (word, minutes) in table {
-                        let path = format!("complexity.{}", word.get_ref());
-                        let complexity = match word.get_ref().as_ref() {
-                            "low" => Complexity::Low,
-                            "medium" => Complexity::Medium,
-                            "high" => Complexity::High,
-                            other => {
-                                p.say(
-                                    word.span(),
-                                    format!(
-                                        "unknown complexity `{other}` in `{path}`: use low, medium or high"
-                                    ),
-                                );
-                                continue;
-                            }
-                        };
-                        if let Some(m) = p.minutes(&path, minutes) {
-                            out.complexity.insert(complexity, m);
-                        }
-                    }
-                }
-                "feature" => {
-                    let Some(table) = p.table("feature", value) else {
-                        continue;
-                    };
-                    for (id, body) in table {
-                        let id_str: &str = id.get_ref().as_ref();
-                        let path = format!("feature.\"{id_str}\"");
-                        if catalog.feature(id_str).is_none() {
-                            p.say(
-                                id.span(),
-                                format!(
-                                    "unknown feature id `{id_str}` (`{path}`): use an id from the \
-                                     rule catalog, as a report's `feature` column shows it"
-                                ),
-                            );
-                            continue;
-                        }
-                        let Some(keys) = p.table(&path, body) else {
-                            continue;
-                        };
-                        let mut o = FeatureOverride::default();
-                        for (k, v) in keys {
-                            let key_path = format!("{path}.{}", k.get_ref());
-                            match k.get_ref().as_ref() {
-                                "effort_minutes" => o.effort_minutes = p.minutes(&key_path, v),
-                                "learning_minutes" => o.learning_minutes = p.minutes(&key_path, v),
-                                "status" => o.status = p.status(&key_path, v),
-                                other => p.say(
-                                    k.span(),
-                                    format!(
-                                        "unknown key `{other}` in `{path}`: expected one of {}",
-                                        FEATURE_KEYS.join(", ")
-                                    ),
-                                ),
-                            }
-                        }
-                        if keys.is_empty() {
-                            p.say(
-                                body.span(),
-                                format!(
-                                    "`{path}` sets nothing: give effort_minutes, learning_minutes \
-                                     or status, or remove it"
-                                ),
-                            );
-                        }
-                        out.overrides += [
-                            o.effort_minutes.is_some(),
-                            o.learning_minutes.is_some(),
-                            o.status.is_some(),
-                        ]
-                        .into_iter()
-                        .filter(|&set| set)
-                        .count();
-                        out.features.insert(id_str.to_owned(), o);
-                    }
-                }
-                other => p.say(
-                    key.span(),
-                    format!("unknown key `{other}`: expected `complexity` or `feature`"),
-                ),
-            }
-        }
-        out.overrides += out.complexity.len();
+        let out = read(doc.get_ref(), "", file, catalog, &mut p);
         if p.list.is_empty() {
             Ok(out)
         } else {
             Err(p.list)
+        }
+    }
+
+    /// The `[report.effort]` table of an appliance job config (`text`, read
+    /// from `path`), with the same keys as an overrides file; `None`
+    /// without one. Recorded as coming from `PATH [report.effort]`;
+    /// problems name `report.effort.…` and the config's lines.
+    pub fn from_job_config(
+        text: &str,
+        path: &Path,
+        catalog: &Catalog,
+    ) -> Result<Option<EffortOverrides>, EffortFileError> {
+        let invalid = |problems| EffortFileError::Invalid {
+            path: path.to_owned(),
+            problems,
+        };
+        // A config that loaded is valid TOML; reported like any problem if not.
+        let doc = DeTable::parse(text)
+            .map_err(|e| invalid(vec![format!("not valid TOML: {}", e.message())]))?;
+        let Some(report) = doc.get_ref().get("report") else {
+            return Ok(None);
+        };
+        let Some(effort) = report.get_ref().as_table().and_then(|t| t.get("effort")) else {
+            return Ok(None);
+        };
+        let mut p = Problems {
+            text,
+            list: Vec::new(),
+        };
+        let file = format!("{} [report.effort]", path.display());
+        let out = p
+            .table("report.effort", effort)
+            .map(|table| read(table, "report.effort.", &file, catalog, &mut p));
+        match out {
+            Some(out) if p.list.is_empty() => Ok(Some(out)),
+            _ => Err(invalid(p.list)),
         }
     }
 
@@ -256,6 +199,113 @@ impl EffortOverrides {
     pub fn learning_minutes(&self, feature: &str) -> Option<u32> {
         self.features.get(feature).and_then(|o| o.learning_minutes)
     }
+}
+
+/// Reads the overrides in `table`, whose keys sit under `at` (`""` in an
+/// overrides file, `"report.effort."` in a job config), into overrides
+/// recorded as coming from `file`; problems go to `p`.
+fn read(
+    table: &DeTable<'_>,
+    at: &str,
+    file: &str,
+    catalog: &Catalog,
+    p: &mut Problems<'_>,
+) -> EffortOverrides {
+    let mut out = EffortOverrides {
+        file: file.to_owned(),
+        ..EffortOverrides::default()
+    };
+    for (key, value) in table {
+        match key.get_ref().as_ref() {
+            "complexity" => {
+                let Some(table) = p.table(&format!("{at}complexity"), value) else {
+                    continue;
+                };
+                for (word, minutes) in table {
+                    let path = format!("{at}complexity.{}", word.get_ref());
+                    let complexity = match word.get_ref().as_ref() {
+                        "low" => Complexity::Low,
+                        "medium" => Complexity::Medium,
+                        "high" => Complexity::High,
+                        other => {
+                            p.say(
+                                word.span(),
+                                format!(
+                                    "unknown complexity `{other}` in `{path}`: use low, medium or high"
+                                ),
+                            );
+                            continue;
+                        }
+                    };
+                    if let Some(m) = p.minutes(&path, minutes) {
+                        out.complexity.insert(complexity, m);
+                    }
+                }
+            }
+            "feature" => {
+                let Some(table) = p.table(&format!("{at}feature"), value) else {
+                    continue;
+                };
+                for (id, body) in table {
+                    let id_str: &str = id.get_ref().as_ref();
+                    let path = format!("{at}feature.\"{id_str}\"");
+                    if catalog.feature(id_str).is_none() {
+                        p.say(
+                            id.span(),
+                            format!(
+                                "unknown feature id `{id_str}` (`{path}`): use an id from the \
+                                 rule catalog, as a report's `feature` column shows it"
+                            ),
+                        );
+                        continue;
+                    }
+                    let Some(keys) = p.table(&path, body) else {
+                        continue;
+                    };
+                    let mut o = FeatureOverride::default();
+                    for (k, v) in keys {
+                        let key_path = format!("{path}.{}", k.get_ref());
+                        match k.get_ref().as_ref() {
+                            "effort_minutes" => o.effort_minutes = p.minutes(&key_path, v),
+                            "learning_minutes" => o.learning_minutes = p.minutes(&key_path, v),
+                            "status" => o.status = p.status(&key_path, v),
+                            other => p.say(
+                                k.span(),
+                                format!(
+                                    "unknown key `{other}` in `{path}`: expected one of {}",
+                                    FEATURE_KEYS.join(", ")
+                                ),
+                            ),
+                        }
+                    }
+                    if keys.is_empty() {
+                        p.say(
+                            body.span(),
+                            format!(
+                                "`{path}` sets nothing: give effort_minutes, learning_minutes \
+                                 or status, or remove it"
+                            ),
+                        );
+                    }
+                    out.overrides += [
+                        o.effort_minutes.is_some(),
+                        o.learning_minutes.is_some(),
+                        o.status.is_some(),
+                    ]
+                    .into_iter()
+                    .filter(|&set| set)
+                    .count();
+                    out.features.insert(id_str.to_owned(), o);
+                }
+            }
+            other => p.say(
+                key.span(),
+                format!("unknown key `{at}{other}`: expected `complexity` or `feature`"),
+            ),
+        }
+    }
+    out.overrides += out.complexity.len();
+    out
 }
 
 /// A feature catalog with the learning minutes of `effort` applied, so the
@@ -457,6 +507,43 @@ mod tests {
                 .any(|p| p.ends_with("(line 10)") && p.contains("fine"))
         );
         assert_eq!(problems.len(), expect.len(), "{problems:#?}");
+    }
+
+    #[test]
+    fn a_job_config_takes_the_same_keys_under_report_effort() {
+        let path = Path::new("job.toml");
+        let config = "[job]\nregion = \"eu-west-1\"\n\n[report]\nbucket = \"b\"\n\n\
+                      [report.effort]\ncomplexity = { medium = 20 }\n\
+                      feature.\"table_hint.nolock\" = { status = \"ignored\" }\n";
+        let o = EffortOverrides::from_job_config(config, path, &catalog())
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.file, "job.toml [report.effort]");
+        assert_eq!(o.overrides, 2);
+        assert_eq!(o.effort_minutes("x", Complexity::Medium), Some(20));
+        assert_eq!(o.status("table_hint.nolock"), Some(Status::Ignored));
+
+        let none = EffortOverrides::from_job_config("[report]\nbucket = \"b\"\n", path, &catalog());
+        assert_eq!(none.unwrap(), None);
+
+        let bad = config
+            .replace("medium = 20", "medium = -20")
+            .replace("ignored", "maybe");
+        let e = EffortOverrides::from_job_config(&bad, path, &catalog())
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("job.toml: 2 problem(s)"), "{e}");
+        assert!(
+            e.contains("`report.effort.complexity.medium` is negative (-20): minutes are 0 or more (line 8)"),
+            "{e}"
+        );
+        assert!(
+            e.contains(
+                "`report.effort.feature.\"table_hint.nolock\".status`: unknown status `maybe`"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("(line 9)"), "{e}");
     }
 
     #[test]
