@@ -563,10 +563,10 @@ fn render_summary(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
     Ok(())
 }
 
-/// "Effort calibrated with FILE: N overrides".
+/// "calibrated with FILE: N overrides".
 fn calibration_line(e: &EffortOverrides) -> String {
     format!(
-        "Effort calibrated with {}: {} override{}",
+        "calibrated with {}: {} override{}",
         e.file,
         count(e.overrides),
         if e.overrides == 1 { "" } else { "s" }
@@ -580,8 +580,8 @@ fn render_calibration(p: &mut String, s: &Summary) -> Out {
     };
     writeln!(
         p,
-        "<div class=\"notice\" id=\"calibration\"><p><strong>{}</strong>; every number \
-         below uses them.</p>\n<ul>",
+        "<div class=\"notice\" id=\"calibration\"><p><strong>Effort {}</strong>; every \
+         number below uses them.</p>\n<ul>",
         escape(&calibration_line(e))
     )?;
     for (complexity, minutes) in &e.complexity {
