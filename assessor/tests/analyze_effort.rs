@@ -132,11 +132,13 @@ fn a_status_override_changes_readiness_counts_and_fail_on() {
     let mut args = vec!["analyze", "in", "--out", "r2", "--effort", "calib.toml"];
     args.extend(gate);
     let out = run(&args, tmp.path());
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // The closing summary says so, with counts only (no file name).
+    assert!(
+        err.contains("3 of 3 objects (100.0 %) ready")
+            && err.contains("person-days, calibrated by --effort (3 overrides))"),
+        "{err}"
     );
 
     let doc = report(tmp.path(), &["--effort", "calib.toml"]);

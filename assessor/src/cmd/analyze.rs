@@ -494,8 +494,20 @@ fn closing_summary(summary: &Summary, target: &str, place: &str, formats: &[Form
         .map(|f| f.as_str())
         .collect::<Vec<_>>()
         .join(", ");
+    // The number of overrides, not the file's name: counts only.
+    let calibrated = summary
+        .effort_overrides
+        .as_ref()
+        .map(|e| {
+            format!(
+                ", calibrated by --effort ({} override{})",
+                e.overrides,
+                plural(e.overrides)
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "Summary: {readiness}; {blockers}; estimated effort {:.1} hours ({:.1} person-days) \
+        "Summary: {readiness}; {blockers}; estimated effort {:.1} hours ({:.1} person-days{calibrated}) \
          over {} finding{}; report ({formats}) written to {place}.",
         summary.effort.hours,
         summary.effort.person_days,
