@@ -780,11 +780,13 @@ fn target_record(inventory: &Inventory) -> TargetRecord {
 }
 
 /// How much code the analysis read: counts only, no customer data.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Analysed {
     /// Modules and T-SQL job steps: each is one "file" of the report.
     files: usize,
     lines: u64,
+    /// Supported constructs in them, by catalog feature id.
+    supported: std::collections::BTreeMap<String, usize>,
 }
 
 /// Analyses the stored code and stores the findings.
@@ -792,7 +794,7 @@ async fn analyze_stored(store: &SessionStore, engine: Engine<'_>) -> Result<Anal
     let modules = store.modules().await?;
     let mut analysed = Analysed {
         files: modules.len(),
-        lines: 0,
+        ..Analysed::default()
     };
     let mut findings = Vec::new();
     let mut objects: Vec<ObjectSummary> = Vec::new();
@@ -800,6 +802,9 @@ async fn analyze_stored(store: &SessionStore, engine: Engine<'_>) -> Result<Anal
         let file = module_file(module);
         let analysis = engine.analyzer.analyze_text(&file, &module.definition);
         analysed.lines += analysis.lines;
+        for (feature, n) in analysis.supported {
+            *analysed.supported.entry(feature).or_default() += n;
+        }
         findings.extend(analysis.findings);
         objects.extend(analysis.objects);
     }
@@ -935,7 +940,7 @@ async fn render_bundle(
         workload: None,
         excerpts: &excerpts,
         servers: &server_overviews(&inventories, &findings),
-        supported: None,
+        supported: Some(&analysed.supported),
         effort_overrides: engine.effort,
     };
     let mut files = Vec::with_capacity(Format::ALL.len() + 2);
