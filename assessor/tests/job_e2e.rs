@@ -347,16 +347,7 @@ async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
         "{}",
         text(&listed)
     );
-    let out = app.scratch().join("downloaded");
-    let downloaded = assessor(&app)
-        .args(["report", "download"])
-        .arg(format!("{}{run_id}/", app.reports_url()))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(downloaded.status.code(), Some(0), "{}", text(&downloaded));
-    assert!(text(&downloaded).contains("report.html"));
+    let out = download(&app, run_id);
 
     let report: Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
@@ -524,15 +515,7 @@ async fn report_effort_in_the_config_is_checked_first_and_calibrates_the_report(
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let run_id = summary(&output)["run_id"].as_str().unwrap().to_owned();
-    let out = app.scratch().join("downloaded");
-    let downloaded = assessor(&app)
-        .args(["report", "download"])
-        .arg(format!("{}{run_id}/", app.reports_url()))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(downloaded.status.code(), Some(0), "{}", text(&downloaded));
+    let out = download(&app, &run_id);
     let report: Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
     let recorded = &report["summary"]["effort_overrides"];
@@ -783,6 +766,22 @@ async fn sigterm_wipes_the_session_and_exits_130() {
         "the session PostgreSQL survived SIGTERM (state {:?})",
         process_state(postmaster)
     );
+}
+
+/// Downloads run `run_id`'s report, every checksum verified, into a new
+/// folder of the scratch directory, and returns the folder.
+fn download(app: &LocalAppliance, run_id: &str) -> PathBuf {
+    let out = app.scratch().join("downloaded");
+    let downloaded = assessor(app)
+        .args(["report", "download"])
+        .arg(format!("{}{run_id}/", app.reports_url()))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(downloaded.status.code(), Some(0), "{}", text(&downloaded));
+    assert!(text(&downloaded).contains("report.html"));
+    out
 }
 
 /// Runs the job with `session_dir` moved to `dir` and extra environment.
