@@ -1,5 +1,6 @@
 //! Effort calibration: the user's overrides of the catalog's estimates and
-//! statuses (`assessor analyze --effort FILE.toml`).
+//! statuses (`assessor analyze --effort FILE.toml`, or the same keys under
+//! `[report.effort]` in the appliance's job config).
 //!
 //! The catalog's per-occurrence and learning minutes are one team's guess;
 //! a consultant calibrates them to the customer. The overrides file is
@@ -174,11 +175,6 @@ impl EffortOverrides {
             Some(out) if p.list.is_empty() => Ok(Some(out)),
             _ => Err(invalid(p.list)),
         }
-    }
-
-    /// Whether the file sets nothing.
-    pub fn is_empty(&self) -> bool {
-        self.overrides == 0
     }
 
     /// The status `feature` is given, if overridden.
