@@ -102,6 +102,8 @@ fn main() {
         workload: None,
         excerpts: &[],
         servers: &[],
+        supported: None,
+        effort_overrides: None,
     };
 
     println!(

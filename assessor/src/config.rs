@@ -58,6 +58,18 @@ pub struct Job {
     pub power_off_when_done: bool,
 }
 
+/// That the config has a `report.effort` table; its contents need the rule
+/// catalog to check, so the job reads them from the config text
+/// ([`ReportConfig::effort`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EffortSection;
+
+impl<'de> Deserialize<'de> for EffortSection {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<EffortSection, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| EffortSection)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportConfig {
@@ -73,6 +85,13 @@ pub struct ReportConfig {
     /// when the job starts.
     #[serde(default)]
     pub settings: Vec<String>,
+    /// Effort calibration, the keys of an `assessor analyze --effort` file
+    /// under `[report.effort]` (`complexity`, `feature."id"`): present or
+    /// not here; read and checked against the rule catalog, with key paths
+    /// and lines, when the job starts
+    /// ([`crate::rules::EffortOverrides::from_job_config`]).
+    #[serde(default)]
+    pub effort: Option<EffortSection>,
     /// CloudWatch Logs group for the run's status lines (stage, counts,
     /// durations, outcome; never names, code or values), one stream per run.
     /// None: the console only.
@@ -338,7 +357,14 @@ const SCHEMA: &[(&str, &[&str])] = &[
     ),
     (
         "report",
-        &["bucket", "prefix", "target", "settings", "log_group"],
+        &[
+            "bucket",
+            "prefix",
+            "target",
+            "settings",
+            "effort",
+            "log_group",
+        ],
     ),
     (
         "targets",
@@ -956,6 +982,30 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("escape_hatch_table_hint`"), "{err}");
+    }
+
+    #[test]
+    fn report_effort_is_accepted_here_and_checked_against_the_catalog_at_start() {
+        let path = Path::new("job.toml");
+        assert_eq!(
+            JobConfig::parse(&example(), path).unwrap().report.effort,
+            None
+        );
+        let text = example().replace("# effort = {", "effort = {");
+        let config = JobConfig::parse(&text, path).unwrap();
+        assert_eq!(config.report.effort, Some(EffortSection));
+        let catalog = crate::rules::Catalog::shipped().unwrap();
+        let effort = crate::rules::EffortOverrides::from_job_config(&text, path, &catalog)
+            .unwrap()
+            .unwrap();
+        assert_eq!(effort.overrides, 2);
+        // A misspelt key is still caught, with the suggestion.
+        let typo = text.replace("effort = {", "effrot = {");
+        let e = JobConfig::parse(&typo, path).unwrap_err().to_string();
+        assert!(
+            e.contains("unknown key `report.effrot`; did you mean `effort`?"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Analyse exported T-SQL scripts offline (no AWS, no SQL Server).
+    // Boxed: without the appliance commands it is by far the largest.
     Analyze(Box<cmd::analyze::Args>),
     /// Check a job config without collecting: AWS side, TLS login, permissions.
     #[cfg(feature = "appliance")]

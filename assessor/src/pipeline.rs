@@ -338,6 +338,9 @@ pub struct Engine<'a> {
     /// Babelfish settings chosen for the target (`report.settings`), for the
     /// report; the analyzer already applies them.
     pub settings: &'a [(String, String)],
+    /// The effort calibration (`report.effort`), for the report; the
+    /// analyzer and `features` already apply it.
+    pub effort: Option<&'a crate::rules::EffortOverrides>,
 }
 
 /// Runs the whole job and returns its summary; the session is wiped on
@@ -810,12 +813,14 @@ fn target_record(inventory: &Inventory) -> TargetRecord {
 }
 
 /// How much code the analysis read: counts only, no customer data.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Analysed {
     /// Modules, T-SQL job steps and distinct workload statements: each is
     /// one "file" of the report.
     files: usize,
     lines: u64,
+    /// Supported constructs in them, by catalog feature id.
+    supported: std::collections::BTreeMap<String, usize>,
 }
 
 /// Analyses the stored code and stores the findings.
@@ -823,7 +828,7 @@ async fn analyze_stored(store: &SessionStore, engine: Engine<'_>) -> Result<Anal
     let modules = store.modules().await?;
     let mut analysed = Analysed {
         files: modules.len(),
-        lines: 0,
+        ..Analysed::default()
     };
     let mut findings = Vec::new();
     let mut objects: Vec<ObjectSummary> = Vec::new();
@@ -831,6 +836,9 @@ async fn analyze_stored(store: &SessionStore, engine: Engine<'_>) -> Result<Anal
         let file = module_file(module);
         let analysis = engine.analyzer.analyze_text(&file, &module.definition);
         analysed.lines += analysis.lines;
+        for (feature, n) in analysis.supported {
+            *analysed.supported.entry(feature).or_default() += n;
+        }
         findings.extend(analysis.findings);
         objects.extend(analysis.objects);
     }
@@ -839,7 +847,7 @@ async fn analyze_stored(store: &SessionStore, engine: Engine<'_>) -> Result<Anal
     // types, temporal tables, Agent jobs ...
     for inventory in store.inventories().await? {
         findings.extend(crate::analyze::inventory::findings(
-            engine.analyzer.matcher(),
+            engine.analyzer,
             &inventory,
         ));
     }
@@ -983,6 +991,8 @@ async fn render_bundle(
         workload: workload.as_ref(),
         excerpts: &excerpts,
         servers: &server_overviews(&inventories, &findings),
+        supported: Some(&analysed.supported),
+        effort_overrides: engine.effort,
     };
     let mut files = Vec::with_capacity(Format::ALL.len() + 2);
     for format in Format::ALL {

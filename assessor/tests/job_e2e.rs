@@ -372,16 +372,7 @@ async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
         "{}",
         text(&listed)
     );
-    let out = app.scratch().join("downloaded");
-    let downloaded = assessor(&app)
-        .args(["report", "download"])
-        .arg(format!("{}{run_id}/", app.reports_url()))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(downloaded.status.code(), Some(0), "{}", text(&downloaded));
-    assert!(text(&downloaded).contains("report.html"));
+    let out = download(&app, run_id);
 
     let report: Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
@@ -407,6 +398,8 @@ async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
         report["summary"]["files_analyzed"],
         modules + tsql_job_steps
     );
+    // The constructs that run unchanged are counted for collected code too.
+    assert!(report["summary"]["supported_constructs"]["total"].as_u64() > Some(0));
     // What the catalog showed beyond code is assessed too: the fixture's
     // availability group, its Agent job, and WWI's temporal and
     // memory-optimized tables, each attributed to its object.
@@ -655,6 +648,88 @@ async fn the_job_weighs_the_live_workload_and_no_literal_survives() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn report_effort_in_the_config_is_checked_first_and_calibrates_the_report() {
+    let app = stand_up(options(
+        CatalogFixture::wide_world_importers().unwrap(),
+        "pw-effort-test",
+    ))
+    .await;
+    let config = std::fs::read_to_string(&app.config_path).unwrap();
+    // In the [report] table: the line before the first target.
+    let with = |effort: &str| {
+        let text = config.replacen("[[targets]]", &format!("{effort}\n\n[[targets]]"), 1);
+        let path = app.scratch().join("effort.toml");
+        std::fs::write(&path, &text).unwrap();
+        let line = text.lines().position(|l| l.starts_with("effort")).unwrap() + 1;
+        (path, line)
+    };
+
+    // A bad calibration stops the job before anything is collected.
+    let (bad, line) = with(
+        "effort = { complexity = { low = -1 }, feature.\"no.such\" = { status = \"ignored\" } }",
+    );
+    let output = assessor(&app)
+        .args(["run", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains(&format!(
+            "`report.effort.complexity.low` is negative (-1): minutes are 0 or more (line {line})"
+        )),
+        "{all}"
+    );
+    assert!(all.contains("unknown feature id `no.such`"), "{all}");
+    assert!(bucket_keys(&app).await.is_empty());
+
+    // CHECKSUM() is a review_semantics finding in WWI's code: calibrated to
+    // supported, it is counted as a supported construct instead. The Agent
+    // job, a blocker from the catalog facts, is accepted as ignored.
+    let (good, _) = with(
+        "effort = { complexity = { high = 1 }, feature.\"function.checksum\" = { status = \"supported\" }, \
+         feature.\"server.agent_job\" = { status = \"ignored\" } }",
+    );
+    let output = assessor(&app)
+        .args(["run", "--config"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let run_id = summary(&output)["run_id"].as_str().unwrap().to_owned();
+    let out = download(&app, &run_id);
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let recorded = &report["summary"]["effort_overrides"];
+    assert_eq!(recorded["overrides"], 3, "{recorded}");
+    assert!(
+        recorded["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("effort.toml [report.effort]")
+    );
+    let findings = report["findings"].as_array().unwrap();
+    assert!(findings.iter().all(|f| f["feature"] != "function.checksum"));
+    let job = findings
+        .iter()
+        .find(|f| f["feature"] == "server.agent_job")
+        .unwrap();
+    assert_eq!(job["status"], "ignored");
+    assert!(
+        report["summary"]["supported_constructs"]["by_feature"]["function.checksum"].as_u64()
+            > Some(0)
+    );
+    // Every high-complexity finding, in code or catalog facts, costs 1 minute.
+    let high: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["complexity"] == "high")
+        .collect();
+    assert!(!high.is_empty());
+    assert!(high.iter().all(|f| f["effort_minutes"] == 1), "{high:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn sql_server_down_fails_the_run_delivers_a_summary_without_data_and_wipes() {
     let password = format!("CANARY-PASSWORD-{}", random_hex(8).unwrap());
     let app = stand_up(ApplianceOptions {
@@ -874,6 +949,22 @@ async fn sigterm_wipes_the_session_and_exits_130() {
         "the session PostgreSQL survived SIGTERM (state {:?})",
         process_state(postmaster)
     );
+}
+
+/// Downloads run `run_id`'s report, every checksum verified, into a new
+/// folder of the scratch directory, and returns the folder.
+fn download(app: &LocalAppliance, run_id: &str) -> PathBuf {
+    let out = app.scratch().join("downloaded");
+    let downloaded = assessor(app)
+        .args(["report", "download"])
+        .arg(format!("{}{run_id}/", app.reports_url()))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(downloaded.status.code(), Some(0), "{}", text(&downloaded));
+    assert!(text(&downloaded).contains("report.html"));
+    out
 }
 
 /// Runs the job with `session_dir` moved to `dir` and extra environment.

@@ -92,7 +92,20 @@ fn json_has_the_documented_shape_and_round_trips_findings() {
 #[test]
 fn json_schema_document_names_every_field() {
     let s = sample("http://127.0.0.1:9");
-    let doc: Value = serde_json::from_str(&render(Format::Json, &s.input())).unwrap();
+    // With every optional part present, so their fields are checked too.
+    let catalog = assessor::rules::Catalog::shipped().unwrap();
+    let overrides = assessor::rules::EffortOverrides::parse(
+        "[complexity]\nlow = 5\n[feature.\"statement.merge\"]\nstatus = \"ignored\"\n",
+        "calib.toml",
+        &catalog,
+    )
+    .unwrap();
+    let supported: std::collections::BTreeMap<String, usize> =
+        [("function.getdate".to_string(), 2)].into();
+    let mut input = s.input();
+    input.supported = Some(&supported);
+    input.effort_overrides = Some(&overrides);
+    let doc: Value = serde_json::from_str(&render(Format::Json, &input)).unwrap();
     let schema_doc = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../docs/report-schema.md"
@@ -124,6 +137,10 @@ fn json_schema_document_names_every_field() {
         &doc["feature_catalog"]["service_broker.send"],
         &doc["summary"]["skipped_by_kind"],
         &doc["skipped_files"][0],
+        &doc["summary"]["by_object_type"]["procedure"],
+        &doc["summary"]["supported_constructs"],
+        &doc["summary"]["effort_overrides"],
+        &doc["summary"]["effort_overrides"]["features"]["statement.merge"],
     ] {
         for k in keys(path) {
             check(&k);
@@ -283,6 +300,8 @@ fn csv_neutralises_formula_injection_in_every_text_cell() {
         workload: None,
         excerpts: &[],
         servers: &[],
+        supported: None,
+        effort_overrides: None,
     };
     let rows = parse_csv(&render(Format::Csv, &input));
     assert_eq!(rows.len(), hostile.len() + 1);

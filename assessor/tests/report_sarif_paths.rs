@@ -62,6 +62,8 @@ fn sarif_uris_have_no_parent_steps_or_absolute_paths() {
         workload: None,
         excerpts: &[],
         servers: &[],
+        supported: None,
+        effort_overrides: None,
     };
     let mut out = Vec::new();
     Format::Sarif.write(&mut out, &input).unwrap();

@@ -18,9 +18,9 @@
 
 use std::collections::HashSet;
 
+use super::Analyzer;
 use crate::collect::inventory::{DatabaseInventory, Inventory};
 use crate::findings::{Finding, ObjectKind, ObjectRef, Status};
-use crate::rules::Matcher;
 use crate::tsql::observation::{Observation, ObservationKind};
 
 /// The observation a database feature count stands for, by the count's name
@@ -134,10 +134,11 @@ const CONFIGURATION_FACTS: &[(&str, ObservationKind, &str)] = &[
     ),
 ];
 
-/// Findings for one collected server.
-pub fn findings(matcher: &Matcher<'_>, inventory: &Inventory) -> Vec<Finding> {
+/// Findings for one collected server, with the analyzer's effort
+/// calibration applied as for code ([`Analyzer::calibrated`]).
+pub fn findings(analyzer: &Analyzer<'_>, inventory: &Inventory) -> Vec<Finding> {
     let mut out = Findings {
-        matcher,
+        analyzer,
         target: &inventory.target,
         findings: Vec::new(),
         seen: HashSet::new(),
@@ -382,7 +383,7 @@ fn database_facts(out: &mut Findings<'_, '_>, db: &DatabaseInventory, server_col
 
 /// Findings being collected for one server.
 struct Findings<'m, 'c> {
-    matcher: &'m Matcher<'c>,
+    analyzer: &'m Analyzer<'c>,
     target: &'m str,
     findings: Vec<Finding>,
     /// (database, feature, object) already reported.
@@ -408,9 +409,10 @@ impl Findings<'_, '_> {
             len: 0,
             in_string: false,
         };
-        let Some((feature, status)) = self.matcher.classify_fact(&obs) else {
+        let Some((feature, status)) = self.analyzer.matcher().classify_fact(&obs) else {
             return;
         };
+        let (status, effort_minutes) = self.analyzer.calibrated(feature, status);
         if status == Status::Supported
             || !self.seen.insert((
                 database.map(str::to_owned),
@@ -429,7 +431,7 @@ impl Findings<'_, '_> {
             group: feature.group.clone(),
             status,
             complexity: feature.complexity,
-            effort_minutes: feature.effort_minutes,
+            effort_minutes,
             snippet: snippet(),
             in_dynamic_sql: false,
             workload: None,
@@ -471,7 +473,7 @@ mod tests {
     use crate::collect::inventory::{
         Column, ExternalReference, JobStep, LinkedServer, ModuleDef, ServerInfo, Setting, Table,
     };
-    use crate::rules::Catalog;
+    use crate::rules::{Catalog, Matcher};
 
     fn matcher(catalog: &Catalog) -> Matcher<'_> {
         Matcher::new(catalog, catalog.latest())
@@ -623,8 +625,8 @@ mod tests {
     #[test]
     fn server_and_database_facts_become_findings_once_per_object() {
         let catalog = Catalog::shipped().unwrap();
-        let m = matcher(&catalog);
-        let found = findings(&m, &inventory());
+        let a = Analyzer::new(&catalog, catalog.latest());
+        let found = findings(&a, &inventory());
         let ids: Vec<(&str, &str)> = found
             .iter()
             .map(|f| (f.file.as_str(), f.feature.as_str()))
@@ -672,14 +674,36 @@ mod tests {
     }
 
     #[test]
+    fn the_effort_calibration_applies_to_facts_as_to_code() {
+        let catalog = Catalog::shipped().unwrap();
+        let effort = crate::rules::EffortOverrides::parse(
+            "[feature.\"ddl.temporal.create_table\"]\nstatus = \"review_manually\"\n\
+             effort_minutes = 7\n[feature.\"server.agent_job\"]\nstatus = \"supported\"\n",
+            "calib.toml",
+            &catalog,
+        )
+        .unwrap();
+        let a = Analyzer::new(&catalog, catalog.latest()).with_effort(&effort);
+        let found = findings(&a, &inventory());
+        let temporal = found
+            .iter()
+            .find(|f| f.feature == "ddl.temporal.create_table")
+            .unwrap();
+        assert_eq!(temporal.status, Status::ReviewManually);
+        assert_eq!(temporal.effort_minutes, 7);
+        // Overridden to supported: no longer a finding.
+        assert!(!found.iter().any(|f| f.feature == "server.agent_job"));
+    }
+
+    #[test]
     fn an_inventory_without_features_has_no_findings() {
         let catalog = Catalog::shipped().unwrap();
-        let m = matcher(&catalog);
+        let a = Analyzer::new(&catalog, catalog.latest());
         let mut inv = Inventory::default();
         inv.databases.push(DatabaseInventory {
             name: "Plain".into(),
             ..DatabaseInventory::default()
         });
-        assert!(findings(&m, &inv).is_empty());
+        assert!(findings(&a, &inv).is_empty());
     }
 }

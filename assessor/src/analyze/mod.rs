@@ -29,9 +29,10 @@ pub mod inventory;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
+use crate::findings::Status;
 use crate::findings::{Finding, ObjectRef};
 use crate::report::{Excerpt, ObjectSummary, SkipKind, SkippedFile};
-use crate::rules::{Catalog, Matcher, Settings, Version};
+use crate::rules::{Catalog, EffortOverrides, Feature, Matcher, Settings, Version};
 use crate::source::{self, InputFile, LineIndex, SourceError};
 use crate::tsql::{self, ObjectSpan};
 
@@ -101,12 +102,15 @@ pub struct Progress<'a> {
 #[derive(Debug)]
 pub struct Analyzer<'c> {
     matcher: Matcher<'c>,
+    /// The user's calibration (`--effort`), if any.
+    effort: Option<&'c EffortOverrides>,
 }
 
 impl<'c> Analyzer<'c> {
     pub fn new(catalog: &'c Catalog, target: Version) -> Analyzer<'c> {
         Analyzer {
             matcher: Matcher::new(catalog, target),
+            effort: None,
         }
     }
 
@@ -119,6 +123,33 @@ impl<'c> Analyzer<'c> {
     ) -> Analyzer<'c> {
         Analyzer {
             matcher: Matcher::with_settings(catalog, target, settings),
+            effort: None,
+        }
+    }
+
+    /// This analyzer with the user's effort and status overrides applied
+    /// to every construct it classifies ([`crate::rules::effort`]): a
+    /// status override replaces the catalog's before the construct becomes
+    /// a finding (or, as `supported`, a supported construct), and a
+    /// finding's `effort_minutes` is the overridden one.
+    pub fn with_effort(self, effort: &'c EffortOverrides) -> Analyzer<'c> {
+        Analyzer {
+            effort: Some(effort),
+            ..self
+        }
+    }
+
+    /// The status and per-occurrence minutes a construct of `feature`
+    /// classified as `status` gets, after the effort calibration
+    /// ([`Analyzer::with_effort`]; the catalog's values without one).
+    pub fn calibrated(&self, feature: &Feature, status: Status) -> (Status, u32) {
+        match self.effort {
+            None => (status, feature.effort_minutes),
+            Some(e) => (
+                e.status(&feature.id).unwrap_or(status),
+                e.effort_minutes(&feature.id, feature.complexity)
+                    .unwrap_or(feature.effort_minutes),
+            ),
         }
     }
 
@@ -222,7 +253,8 @@ impl<'c> Analyzer<'c> {
             let object = crate::rules::matcher::find_object(&spans, c.offset)
                 .and_then(|i| script.objects.get(i));
             top_level |= object.is_none();
-            if c.status == crate::findings::Status::Supported {
+            let (status, effort_minutes) = self.calibrated(c.feature, c.status);
+            if status == crate::findings::Status::Supported {
                 *out.supported.entry(c.feature.id.clone()).or_default() += 1;
                 continue;
             }
@@ -237,9 +269,9 @@ impl<'c> Analyzer<'c> {
                 object: object.map(|o| o.object.clone()),
                 feature: c.feature.id.clone(),
                 group: c.feature.group.clone(),
-                status: c.status,
+                status,
                 complexity: c.feature.complexity,
-                effort_minutes: c.feature.effort_minutes,
+                effort_minutes,
                 snippet: snippet(text, c.offset),
                 in_dynamic_sql: script
                     .observations

@@ -22,6 +22,12 @@
 //! nothing blocks the migration. Skipped files are named on stderr, counted
 //! there and listed in the report.
 //!
+//! `--effort FILE.toml` calibrates effort and statuses
+//! ([`assessor::rules::effort`]); a file that does not validate is a usage
+//! error listing every problem with its key path and line, and nothing is
+//! analysed or written. Its status overrides are applied as findings are
+//! made, so readiness, counts and `--fail-on` see them.
+//!
 //! `--workload FILE` (repeatable, with or without script paths) adds a
 //! captured workload: an Extended Events capture read to XML or a Profiler
 //! trace saved as XML ([`assessor::workload`]). A capture that cannot be
@@ -40,7 +46,8 @@ use crate::logging::{self, Verbosity, note};
 use assessor::analyze::{Analysis, AnalyzeError, Analyzer, Progress};
 use assessor::findings::Status;
 use assessor::report::{self, Format, ReportInput, SkipCounts, Summary};
-use assessor::rules::Catalog;
+use assessor::rules::effort::Calibrated;
+use assessor::rules::{Catalog, EffortOverrides};
 use assessor::source::SourceError;
 use assessor::workload::{self, Limits, Workload, WorkloadAnalysis};
 
@@ -73,6 +80,13 @@ pub struct Args {
     /// modelled settings and their values are in assessor/rules/settings.toml.
     #[arg(long = "setting", value_name = "NAME=VALUE")]
     pub settings: Vec<String>,
+    /// Calibrate effort and statuses with a TOML overrides file: per
+    /// complexity (`[complexity] low = 10`) and per feature
+    /// (`[feature."table_hint.nolock"] effort_minutes = 5`,
+    /// `learning_minutes = 0`, `status = "ignored"`). Checked strictly
+    /// against the catalog; the overrides used are recorded in the report.
+    #[arg(long, value_name = "FILE.toml")]
+    pub effort: Option<PathBuf>,
     /// Report formats, comma-separated or repeated (default: all four into
     /// --out; with --output, the one its extension names).
     #[arg(long, value_delimiter = ',', ignore_case = true)]
@@ -170,6 +184,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(e) => return usage(format_args!("--setting: {e}")),
     };
+    let effort = match &args.effort {
+        None => None,
+        Some(path) => match EffortOverrides::load(path, &catalog) {
+            Ok(e) => Some(e),
+            Err(e) => return usage(format_args!("--effort: {e}")),
+        },
+    };
     let mut formats: Vec<Format> = Vec::new();
     for FormatArg(f) in &args.format {
         if !formats.contains(f) {
@@ -193,7 +214,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     {
         return usage(e);
     }
-    let analyzer = Analyzer::with_settings(&catalog, target, &settings);
+    let mut analyzer = Analyzer::with_settings(&catalog, target, &settings);
+    if let Some(effort) = &effort {
+        analyzer = analyzer.with_effort(effort);
+    }
     let mut progress = ProgressLine::new(logging::verbosity(), std::io::stderr().is_terminal());
     let analysed = if args.paths.is_empty() {
         Ok(Analysis::default())
@@ -257,6 +281,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(|p| p.display().to_string())
         .collect();
     let generated_at = assessor::report::timestamp::generated_at();
+    let no_overrides = EffortOverrides::default();
+    let calibrated = Calibrated {
+        catalog: &catalog,
+        effort: effort.as_ref().unwrap_or(&no_overrides),
+    };
     let input = ReportInput {
         tool_version: env!("CARGO_PKG_VERSION"),
         target: &target_name,
@@ -265,13 +294,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         generated_at: Some(&generated_at),
         findings: &analysis.findings,
         objects: &analysis.objects,
-        features: &catalog,
+        features: &calibrated,
         files_analyzed: analysis.files_analyzed,
         lines_analyzed: analysis.lines_analyzed,
         skipped: &analysis.skipped,
         workload: workload.as_ref().map(|w| &w.summary),
         excerpts: &analysis.excerpts,
         servers: &[],
+        supported: Some(&analysis.supported_occurrences),
+        effort_overrides: effort.as_ref(),
     };
     match args.output.as_deref() {
         Some("-") => {
@@ -495,8 +526,20 @@ fn closing_summary(summary: &Summary, target: &str, place: &str, formats: &[Form
         .map(|f| f.as_str())
         .collect::<Vec<_>>()
         .join(", ");
+    // The number of overrides, not the file's name: counts only.
+    let calibrated = summary
+        .effort_overrides
+        .as_ref()
+        .map(|e| {
+            format!(
+                ", calibrated by --effort ({} override{})",
+                e.overrides,
+                plural(e.overrides)
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "Summary: {readiness}; {blockers}; estimated effort {:.1} hours ({:.1} person-days) \
+        "Summary: {readiness}; {blockers}; estimated effort {:.1} hours ({:.1} person-days{calibrated}) \
          over {} finding{}; report ({formats}) written to {place}.",
         summary.effort.hours,
         summary.effort.person_days,

@@ -13,7 +13,8 @@ use assessor::config::JobConfig;
 
 use crate::logging::note;
 use assessor::pipeline::{self, Aws, Engine, exit};
-use assessor::rules::Catalog;
+use assessor::rules::effort::Calibrated;
+use assessor::rules::{Catalog, EffortOverrides};
 use tokio::signal::unix::{SignalKind, signal};
 
 #[derive(Debug, clap::Args)]
@@ -54,14 +55,30 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(exit::CONFIG));
         }
     };
+    let effort = match read_effort(&args.config, &config, &catalog) {
+        Ok(e) => e,
+        Err(message) => {
+            eprintln!("assessor: {message}");
+            return Ok(ExitCode::from(exit::CONFIG));
+        }
+    };
     let target_name = target.target_name();
     let chosen: Vec<(String, String)> = settings.to_map().into_iter().collect();
-    let analyzer = Analyzer::with_settings(&catalog, target, &settings);
+    let mut analyzer = Analyzer::with_settings(&catalog, target, &settings);
+    if let Some(effort) = &effort {
+        analyzer = analyzer.with_effort(effort);
+    }
+    let no_overrides = EffortOverrides::default();
+    let calibrated = Calibrated {
+        catalog: &catalog,
+        effort: effort.as_ref().unwrap_or(&no_overrides),
+    };
     let engine = Engine {
         analyzer: &analyzer,
-        features: &catalog,
+        features: &calibrated,
         target_name: &target_name,
         settings: &chosen,
+        effort: effort.as_ref(),
     };
     let run_id = pipeline::new_run_id().context("cannot make a run id")?;
     tracing::info!(run_id = %run_id, targets = config.targets.len(), "run started");
@@ -103,4 +120,20 @@ fn interrupted(config: &JobConfig, signal: &str) -> ExitCode {
         Err(e) => eprintln!("assessor: interrupted by {signal}; the wipe failed: {e}"),
     }
     ExitCode::from(exit::INTERRUPTED)
+}
+
+/// The config's `report.effort` calibration, checked against the catalog
+/// (`None` without one); the error is the message, every problem with its
+/// key path and line in the config.
+fn read_effort(
+    path: &std::path::Path,
+    config: &JobConfig,
+    catalog: &Catalog,
+) -> Result<Option<EffortOverrides>, String> {
+    if config.report.effort.is_none() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read the config again: {e}", path.display()))?;
+    EffortOverrides::from_job_config(&text, path, catalog).map_err(|e| e.to_string())
 }

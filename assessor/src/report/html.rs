@@ -38,6 +38,7 @@ use super::overview::ServerOverview;
 use super::summary::rank;
 use super::{Excerpt, FeatureText, ReportInput, Summary, kind_str, object_display, summarize};
 use crate::findings::{Complexity, ObjectRef, Status};
+use crate::rules::EffortOverrides;
 use crate::workload::{SkipReason, WorkloadSummary};
 
 /// The page's stylesheet (inlined; allowed by hash).
@@ -282,6 +283,15 @@ fn status_colour(status: Status) -> &'static str {
     }
 }
 
+/// Display label of a complexity.
+fn complexity_label(c: Complexity) -> &'static str {
+    match c {
+        Complexity::Low => "Low",
+        Complexity::Medium => "Medium",
+        Complexity::High => "High",
+    }
+}
+
 fn complexity_colour(c: Complexity) -> &'static str {
     match c {
         Complexity::Low => "#5b8def",
@@ -445,6 +455,9 @@ fn render_header(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
         );
     }
     item("Lines", &thousands(s.lines_analyzed));
+    if let Some(e) = &s.effort_overrides {
+        item("Effort", &calibration_line(e));
+    }
     item("Tool", &format!("assessor {}", input.tool_version));
     p.push_str("</dl>\n</div>\n</header>\n");
     p.push_str("<nav class=\"toc\"><div class=\"wrap\"><a href=\"#summary\">Summary</a>");
@@ -507,6 +520,17 @@ fn render_summary(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
     )?;
     p.push_str("</div>\n");
     render_skipped(p, input, s)?;
+    render_calibration(p, s)?;
+    if let Some(sc) = &s.supported_constructs {
+        writeln!(
+            p,
+            "<p class=\"sub\" id=\"supported\">{} constructs recognised as supported \
+             (they run unchanged, so are not findings) in {} features.</p>",
+            count(sc.total),
+            count(sc.by_feature.len())
+        )?;
+    }
+    render_object_types(p, s)?;
     p.push_str("<div class=\"charts\">\n");
     status_chart(p, s)?;
     complexity_chart(p, s)?;
@@ -540,6 +564,101 @@ fn render_summary(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
         p.push_str("</tbody></table>\n");
     }
     p.push_str("</section>\n");
+    Ok(())
+}
+
+/// "calibrated with FILE: N overrides".
+fn calibration_line(e: &EffortOverrides) -> String {
+    format!(
+        "calibrated with {}: {} override{}",
+        e.file,
+        count(e.overrides),
+        if e.overrides == 1 { "" } else { "s" }
+    )
+}
+
+/// The effort calibration (`--effort`) and every override it made.
+fn render_calibration(p: &mut String, s: &Summary) -> Out {
+    let Some(e) = &s.effort_overrides else {
+        return Ok(());
+    };
+    writeln!(
+        p,
+        "<div class=\"notice\" id=\"calibration\"><p><strong>Effort {}</strong>; every \
+         number below uses them.</p>\n<ul>",
+        escape(&calibration_line(e))
+    )?;
+    for (complexity, minutes) in &e.complexity {
+        writeln!(
+            p,
+            "<li>{} complexity: {} min per occurrence (features without their own)</li>",
+            complexity_label(*complexity),
+            thousands(u64::from(*minutes))
+        )?;
+    }
+    for (feature, o) in &e.features {
+        let mut parts = Vec::new();
+        if let Some(st) = o.status {
+            parts.push(format!("status {}", status_label(st)));
+        }
+        if let Some(m) = o.effort_minutes {
+            parts.push(format!("{} min per occurrence", thousands(u64::from(m))));
+        }
+        if let Some(m) = o.learning_minutes {
+            parts.push(format!("{} min learning", thousands(u64::from(m))));
+        }
+        writeln!(
+            p,
+            "<li><code>{}</code>: {}</li>",
+            escape(feature),
+            escape(&parts.join(", "))
+        )?;
+    }
+    p.push_str("</ul></div>\n");
+    Ok(())
+}
+
+/// Readiness and remediation effort by object type.
+fn render_object_types(p: &mut String, s: &Summary) -> Out {
+    if s.by_object_type.is_empty() {
+        return Ok(());
+    }
+    p.push_str(
+        "<h3 id=\"by-object-type\">Readiness by object type</h3>\n\
+         <table class=\"sortable\"><thead><tr><th data-type=\"text\">Object type</th>\
+         <th data-type=\"num\" class=\"num\">Objects</th><th data-type=\"num\" class=\"num\">Ready</th>\
+         <th data-type=\"num\" class=\"num\">Readiness</th><th data-type=\"num\" class=\"num\">Findings</th>\
+         <th data-type=\"num\" class=\"num\">Blockers</th>\
+         <th data-type=\"num\" class=\"num\">Remediation (h)</th></tr></thead><tbody>\n",
+    );
+    for (kind, t) in &s.by_object_type {
+        let label = if kind == super::summary::TOP_LEVEL {
+            "top-level code"
+        } else {
+            kind.as_str()
+        };
+        writeln!(
+            p,
+            "<tr><td>{}</td><td class=\"num\" data-v=\"{}\">{}</td>\
+             <td class=\"num\" data-v=\"{}\">{}</td><td class=\"num\" data-v=\"{}\">{:.1}%</td>\
+             <td class=\"num\" data-v=\"{}\">{}</td><td class=\"num\" data-v=\"{}\">{}</td>\
+             <td class=\"num\" data-v=\"{}\">{:.1}</td></tr>",
+            escape(label),
+            t.objects_total,
+            count(t.objects_total),
+            t.objects_ready,
+            count(t.objects_ready),
+            t.readiness_percent,
+            t.readiness_percent,
+            t.findings,
+            count(t.findings),
+            t.by_status.not_supported,
+            count(t.by_status.not_supported),
+            t.effort_minutes,
+            t.hours,
+        )?;
+    }
+    p.push_str("</tbody></table>\n");
     Ok(())
 }
 
@@ -751,11 +870,7 @@ fn complexity_chart(p: &mut String, s: &Summary) -> Out {
              <rect x=\"64\" y=\"{y}\" width=\"{width:.1}\" height=\"22\" rx=\"3\" fill=\"{col}\"><title>{label}: {n}</title></rect>\
              <text x=\"272\" y=\"{ty}\" class=\"bar-n\">{ns}</text>",
             ty = y + 16,
-            label = match c {
-                Complexity::Low => "Low",
-                Complexity::Medium => "Medium",
-                Complexity::High => "High",
-            },
+            label = complexity_label(c),
             col = complexity_colour(c),
             ns = count(n),
         )?;

@@ -81,6 +81,16 @@ pub struct ReportInput<'a> {
     /// The servers an appliance run assessed ([`overview`]); empty for an
     /// offline analysis.
     pub servers: &'a [overview::ServerOverview],
+    /// Supported constructs seen in the scripts, by feature id
+    /// ([`crate::analyze::Analysis::supported_occurrences`]); `None` when
+    /// the caller did not count them (the summary then says so with `null`).
+    pub supported: Option<&'a BTreeMap<String, usize>>,
+    /// The user's effort calibration (`assessor analyze --effort`), recorded
+    /// in the summary. Applying it is the caller's job, where findings are
+    /// made ([`crate::analyze::Analyzer::with_effort`], and
+    /// [`crate::rules::effort::Calibrated`] for `features`), so every
+    /// number already carries it.
+    pub effort_overrides: Option<&'a crate::rules::EffortOverrides>,
 }
 
 /// Why a listed input file was not analysed.

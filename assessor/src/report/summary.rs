@@ -15,6 +15,10 @@
 //!   (learning the remediation). Hours are total minutes / 60 and
 //!   person-days are hours / [`HOURS_PER_PERSON_DAY`], both rounded to one
 //!   decimal.
+//! - Effort by object type ([`Summary::by_object_type`]) is remediation
+//!   only: learning time belongs to a feature, not to the objects using it.
+//! - Supported constructs ([`Summary::supported_constructs`]) are counted
+//!   apart from findings, which are never `supported`.
 //! - Top blockers are the features with `not_supported` findings, most
 //!   occurrences first (ties: more objects first, then feature id), at most
 //!   [`TOP_BLOCKERS`].
@@ -23,14 +27,19 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{ObjectSummary, ReportInput, SkipKind, SkippedFile};
+use super::{ObjectSummary, ReportInput, SkipKind, SkippedFile, kind_str};
 use crate::findings::{Complexity, Finding, ObjectRef, Status};
+use crate::rules::EffortOverrides;
 
 /// Working hours in one person-day of effort.
 pub const HOURS_PER_PERSON_DAY: f64 = 8.0;
 
 /// How many features the top-blockers list shows.
 pub const TOP_BLOCKERS: usize = 10;
+
+/// The object type of a file's top-level code in
+/// [`Summary::by_object_type`] (the others are object kinds).
+pub const TOP_LEVEL: &str = "top_level";
 
 /// The executive summary of one report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,6 +62,15 @@ pub struct Summary {
     pub by_status: StatusCounts,
     pub by_complexity: ComplexityCounts,
     pub effort: Effort,
+    /// Readiness and remediation effort by object type: the object kind
+    /// (`procedure`, `view`, ...) or [`TOP_LEVEL`].
+    pub by_object_type: BTreeMap<String, ObjectTypeReadiness>,
+    /// Constructs recognised as supported (not findings); `None` when the
+    /// caller did not count them ([`ReportInput::supported`]).
+    pub supported_constructs: Option<SupportedConstructs>,
+    /// The effort calibration the numbers were computed with
+    /// ([`ReportInput::effort_overrides`]); `None`: the catalog's.
+    pub effort_overrides: Option<EffortOverrides>,
     /// Features with blockers, most occurrences first, at most
     /// [`TOP_BLOCKERS`].
     pub top_blockers: Vec<FeatureUsage>,
@@ -87,15 +105,25 @@ impl StatusCounts {
     }
 
     pub(crate) fn add(&mut self, status: Status) {
-        let slot = match status {
+        *self.slot(status) += 1;
+    }
+
+    /// Adds every count of `other`.
+    fn add_all(&mut self, other: &StatusCounts) {
+        for s in Status::ALL {
+            *self.slot(s) += other.get(s);
+        }
+    }
+
+    fn slot(&mut self, status: Status) -> &mut usize {
+        match status {
             Status::NotSupported => &mut self.not_supported,
             Status::ReviewManually => &mut self.review_manually,
             Status::ReviewSemantics => &mut self.review_semantics,
             Status::ReviewPerformance => &mut self.review_performance,
             Status::Ignored => &mut self.ignored,
             Status::Supported => &mut self.supported,
-        };
-        *slot += 1;
+        }
     }
 
     /// The worst status with a non-zero count ([`Status::ALL`] order).
@@ -196,6 +224,39 @@ impl Effort {
             learning_minutes,
             hours: round1(hours),
             person_days: round1(hours / HOURS_PER_PERSON_DAY),
+        }
+    }
+}
+
+/// Readiness and effort of the objects of one type.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ObjectTypeReadiness {
+    pub objects_total: usize,
+    /// Objects without any blocker.
+    pub objects_ready: usize,
+    /// `objects_ready / objects_total` in percent, one decimal.
+    pub readiness_percent: f64,
+    pub findings: usize,
+    pub by_status: StatusCounts,
+    /// Sum of their findings' `effort_minutes` (no learning time).
+    pub effort_minutes: u64,
+    /// `effort_minutes / 60`, one decimal.
+    pub hours: f64,
+}
+
+/// Constructs the analysis recognised as supported on the target.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SupportedConstructs {
+    pub total: usize,
+    /// Occurrences by catalog feature id.
+    pub by_feature: BTreeMap<String, usize>,
+}
+
+impl SupportedConstructs {
+    fn of(counts: &BTreeMap<String, usize>) -> SupportedConstructs {
+        SupportedConstructs {
+            total: counts.values().sum(),
+            by_feature: counts.clone(),
         }
     }
 }
@@ -340,6 +401,7 @@ pub fn summarize(input: &ReportInput<'_>) -> Summary {
 
     let objects_total = objects.len();
     let objects_ready = objects.iter().filter(|o| o.ready).count();
+    let by_object_type = by_object_type(&objects);
     let readiness_percent =
         (objects_total > 0).then(|| round1(objects_ready as f64 * 100.0 / objects_total as f64));
 
@@ -356,10 +418,33 @@ pub fn summarize(input: &ReportInput<'_>) -> Summary {
         by_status,
         by_complexity,
         effort: Effort::new(minutes, learning),
+        by_object_type,
+        supported_constructs: input.supported.map(SupportedConstructs::of),
+        effort_overrides: input.effort_overrides.cloned(),
         top_blockers,
         features,
         objects,
     }
+}
+
+/// Groups object readiness by object type ([`Summary::by_object_type`]).
+fn by_object_type(objects: &[ObjectReadiness]) -> BTreeMap<String, ObjectTypeReadiness> {
+    let mut out: BTreeMap<String, ObjectTypeReadiness> = BTreeMap::new();
+    for o in objects {
+        let kind = o.object.as_ref().map_or(TOP_LEVEL, |r| kind_str(r.kind));
+        let t = out.entry(kind.to_string()).or_default();
+        t.objects_total += 1;
+        t.objects_ready += usize::from(o.ready);
+        t.findings += o.findings;
+        t.by_status.add_all(&o.by_status);
+        t.effort_minutes = t.effort_minutes.saturating_add(o.effort_minutes);
+    }
+    for t in out.values_mut() {
+        // Every entry has at least one object.
+        t.readiness_percent = round1(t.objects_ready as f64 * 100.0 / t.objects_total as f64);
+        t.hours = round1(t.effort_minutes as f64 / 60.0);
+    }
+    out
 }
 
 /// Position in [`Status::ALL`]: 0 is the worst.
@@ -435,6 +520,42 @@ mod tests {
         }
     }
 
+    /// An object of `a.sql` starting at `line`.
+    fn listed(object: Option<ObjectRef>, line: u32) -> ObjectSummary {
+        ObjectSummary {
+            file: "a.sql".into(),
+            object,
+            line,
+            code_sha256: None,
+        }
+    }
+
+    /// A report input of `findings` and `objects`, nothing else.
+    fn input<'a>(
+        findings: &'a [Finding],
+        objects: &'a [ObjectSummary],
+        features: &'a BTreeMap<String, FeatureInfo>,
+    ) -> ReportInput<'a> {
+        ReportInput {
+            tool_version: "0",
+            target: "t",
+            settings: &[],
+            inputs: &[],
+            generated_at: None,
+            findings,
+            objects,
+            features,
+            files_analyzed: 0,
+            lines_analyzed: 0,
+            skipped: &[],
+            workload: None,
+            excerpts: &[],
+            servers: &[],
+            supported: None,
+            effort_overrides: None,
+        }
+    }
+
     fn finding(file: &str, object: Option<ObjectRef>, feature: &str, status: Status) -> Finding {
         Finding {
             file: file.into(),
@@ -455,24 +576,9 @@ mod tests {
     #[test]
     fn readiness_counts_objects_without_findings_and_unlisted_objects() {
         let objects = vec![
-            ObjectSummary {
-                file: "a.sql".into(),
-                object: Some(obj("p1")),
-                line: 1,
-                code_sha256: None,
-            },
-            ObjectSummary {
-                file: "a.sql".into(),
-                object: Some(obj("p2")),
-                line: 10,
-                code_sha256: None,
-            },
-            ObjectSummary {
-                file: "a.sql".into(),
-                object: Some(obj("clean")),
-                line: 20,
-                code_sha256: None,
-            },
+            listed(Some(obj("p1")), 1),
+            listed(Some(obj("p2")), 10),
+            listed(Some(obj("clean")), 20),
         ];
         let findings = vec![
             finding("a.sql", Some(obj("p1")), "f.block", Status::NotSupported),
@@ -502,20 +608,9 @@ mod tests {
         // Not found: not counted.
         features.insert("f.unused".into(), learn(1000));
         let input = ReportInput {
-            tool_version: "0",
-            target: "t",
-            settings: &[],
-            inputs: &[],
-            generated_at: None,
-            findings: &findings,
-            objects: &objects,
-            features: &features,
             files_analyzed: 2,
             lines_analyzed: 40,
-            skipped: &[],
-            workload: None,
-            excerpts: &[],
-            servers: &[],
+            ..input(&findings, &objects, &features)
         };
         let s = summarize(&input);
         assert_eq!(s.objects_total, 5);
@@ -550,26 +645,82 @@ mod tests {
     }
 
     #[test]
+    fn readiness_and_effort_are_broken_down_by_object_type() {
+        let view = ObjectRef {
+            schema: Some("dbo".into()),
+            name: "v".into(),
+            kind: ObjectKind::View,
+        };
+        let objects = vec![
+            listed(Some(obj("p1")), 1),
+            listed(Some(obj("p2")), 9),
+            listed(Some(view.clone()), 20),
+        ];
+        let findings = vec![
+            finding("a.sql", Some(obj("p1")), "f.block", Status::NotSupported),
+            finding(
+                "a.sql",
+                Some(obj("p1")),
+                "f.review",
+                Status::ReviewSemantics,
+            ),
+            finding("a.sql", Some(view), "f.review", Status::ReviewSemantics),
+            finding("a.sql", None, "f.block", Status::NotSupported),
+        ];
+        let features: BTreeMap<String, FeatureInfo> = BTreeMap::new();
+        let supported: BTreeMap<String, usize> =
+            [("function.getdate".to_string(), 3), ("f.ok".to_string(), 2)].into();
+        let input = ReportInput {
+            files_analyzed: 1,
+            lines_analyzed: 30,
+            supported: Some(&supported),
+            ..input(&findings, &objects, &features)
+        };
+        let s = summarize(&input);
+        let kinds: Vec<&str> = s.by_object_type.keys().map(String::as_str).collect();
+        assert_eq!(kinds, ["procedure", TOP_LEVEL, "view"]);
+        let procs = &s.by_object_type["procedure"];
+        assert_eq!((procs.objects_total, procs.objects_ready), (2, 1));
+        assert_eq!(procs.readiness_percent, 50.0);
+        assert_eq!(procs.findings, 2);
+        assert_eq!(procs.by_status.not_supported, 1);
+        assert_eq!(procs.by_status.review_semantics, 1);
+        assert_eq!(procs.effort_minutes, 60);
+        assert_eq!(procs.hours, 1.0);
+        let top = &s.by_object_type[TOP_LEVEL];
+        assert_eq!((top.objects_total, top.objects_ready), (1, 0));
+        assert_eq!(top.readiness_percent, 0.0);
+        let views = &s.by_object_type["view"];
+        assert_eq!((views.objects_total, views.objects_ready), (1, 1));
+        assert_eq!(views.readiness_percent, 100.0);
+        assert_eq!(views.effort_minutes, 30);
+        // The types add up to the whole.
+        let total: usize = s.by_object_type.values().map(|t| t.objects_total).sum();
+        assert_eq!(total, s.objects_total);
+        let minutes: u64 = s.by_object_type.values().map(|t| t.effort_minutes).sum();
+        assert_eq!(minutes, s.effort.remediation_minutes);
+
+        let sc = s.supported_constructs.as_ref().unwrap();
+        assert_eq!(sc.total, 5);
+        assert_eq!(sc.by_feature["function.getdate"], 3);
+        // Findings are never supported: by_status keeps its meaning.
+        assert_eq!(s.by_status.supported, 0);
+        assert_eq!(s.effort_overrides, None);
+    }
+
+    #[test]
     fn no_objects_means_no_readiness_figure() {
         let features: BTreeMap<String, FeatureInfo> = BTreeMap::new();
         let input = ReportInput {
-            tool_version: "0",
-            target: "t",
-            settings: &[],
-            inputs: &[],
-            generated_at: None,
-            findings: &[],
-            objects: &[],
-            features: &features,
             files_analyzed: 0,
             lines_analyzed: 0,
-            skipped: &[],
-            workload: None,
-            excerpts: &[],
-            servers: &[],
+            ..input(&[], &[], &features)
         };
         let s = summarize(&input);
         assert_eq!(s.readiness_percent, None);
         assert!(s.top_blockers.is_empty());
+        assert!(s.by_object_type.is_empty());
+        // Not counted by the caller: unknown, not zero.
+        assert_eq!(s.supported_constructs, None);
     }
 }

@@ -14,12 +14,14 @@
 
 pub mod catalog;
 pub mod checks;
+pub mod effort;
 pub mod matcher;
 pub mod pattern;
 pub mod settings;
 pub mod version;
 
 pub use catalog::{Catalog, CatalogError, Feature, TargetInfo};
+pub use effort::{EffortFileError, EffortOverrides};
 pub use matcher::{Classified, Matcher};
 pub use settings::{SettingDef, SettingError, Settings};
 pub use version::Version;

@@ -41,6 +41,8 @@ impl Sample {
             workload: None,
             excerpts: &self.excerpts,
             servers: &self.servers,
+            supported: None,
+            effort_overrides: None,
         }
     }
 
