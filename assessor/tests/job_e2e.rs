@@ -342,8 +342,19 @@ async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
     let client = s3(&app).await;
     let keys = bucket_keys(&app).await;
     assert!(keys.len() >= 7, "{keys:?}");
+    // The bundle under the run's folder, and one object per query table
+    // named after the run under athena/ (assessor::athena).
+    let tables: Vec<&String> = keys
+        .iter()
+        .filter(|k| k.starts_with(&format!("{PREFIX}/athena/")))
+        .collect();
+    assert_eq!(tables.len(), 3, "{tables:?}");
     for key in &keys {
-        assert!(key.starts_with(&format!("{PREFIX}/{run_id}/")), "{key}");
+        let in_run = key.starts_with(&format!("{PREFIX}/{run_id}/"));
+        let table = key.starts_with(&format!("{PREFIX}/athena/"))
+            && key.contains("/run_date=")
+            && key.ends_with(&format!("/{run_id}.json"));
+        assert!(in_run || table, "{key}");
         let head = client
             .head_object()
             .bucket(BUCKET)
