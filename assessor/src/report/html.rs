@@ -57,10 +57,14 @@ pub(crate) fn write_html_with(
     input: &ReportInput<'_>,
     summary: &Summary,
 ) -> io::Result<()> {
-    let data = embedded_data(input, summary)?;
-    let mut page = String::with_capacity(64 * 1024 + data.len());
-    render_page(&mut page, input, summary, &data).map_err(io::Error::other)?;
-    w.write_all(page.as_bytes())
+    // The page up to the data block is small; the data (every finding and
+    // excerpt) is streamed through the script escaper, never held as text:
+    // on a 100k-finding report that was two copies of 75 MB.
+    let mut page = String::with_capacity(64 * 1024);
+    render_page(&mut page, input, summary).map_err(io::Error::other)?;
+    w.write_all(page.as_bytes())?;
+    write_embedded_data(&mut ScriptSafe::new(&mut *w), input, summary)?;
+    writeln!(w, "</script>\n<script>{JS}</script>\n</body>\n</html>")
 }
 
 /// The CSP source for an inline block: `'sha256-<base64>'`.
@@ -117,6 +121,67 @@ pub fn json_for_script(json: &str) -> String {
     out
 }
 
+/// A writer that passes JSON on with `<`, `>`, `&`, U+2028 and U+2029
+/// written as `\u` escapes, as [`json_for_script`] does, while it streams.
+/// U+2028/U+2029 are three bytes (`E2 80 A8`/`A9`); a sequence split across
+/// writes is held back until it is complete.
+struct ScriptSafe<W: Write> {
+    inner: W,
+    /// Bytes of a possible `E2 80 A8|A9` seen at the end of the last write.
+    pending: Vec<u8>,
+}
+
+impl<W: Write> ScriptSafe<W> {
+    fn new(inner: W) -> ScriptSafe<W> {
+        ScriptSafe {
+            inner,
+            pending: Vec::with_capacity(2),
+        }
+    }
+}
+
+impl<W: Write> Write for ScriptSafe<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut bytes = std::mem::take(&mut self.pending);
+        bytes.extend_from_slice(buf);
+        let mut out = Vec::with_capacity(bytes.len() + 16);
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'<' => out.extend_from_slice(b"\\u003c"),
+                b'>' => out.extend_from_slice(b"\\u003e"),
+                b'&' => out.extend_from_slice(b"\\u0026"),
+                0xE2 => match (bytes.get(i + 1), bytes.get(i + 2)) {
+                    (Some(0x80), Some(0xA8)) => {
+                        out.extend_from_slice(b"\\u2028");
+                        i += 2;
+                    }
+                    (Some(0x80), Some(0xA9)) => {
+                        out.extend_from_slice(b"\\u2029");
+                        i += 2;
+                    }
+                    // The rest of the sequence is in the next write.
+                    (None, _) | (Some(0x80), None) => {
+                        self.pending.extend_from_slice(&bytes[i..]);
+                        break;
+                    }
+                    _ => out.push(0xE2),
+                },
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        self.inner.write_all(&out)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        self.inner.write_all(&pending)?;
+        self.inner.flush()
+    }
+}
+
 /// The findings and lookup tables the script renders, compactly: findings
 /// are arrays of indexes into the tables, so a large report stays small.
 #[derive(Serialize)]
@@ -140,7 +205,12 @@ struct Data<'a> {
 /// See [`Data::findings`].
 type CompactFinding<'a> = (usize, u32, u32, usize, usize, usize, usize, u32, &'a str);
 
-fn embedded_data<'a>(input: &ReportInput<'a>, summary: &'a Summary) -> io::Result<String> {
+/// Serialises the [`Data`] of the report into `w` (the caller escapes).
+fn write_embedded_data<'a>(
+    w: &mut impl Write,
+    input: &ReportInput<'a>,
+    summary: &'a Summary,
+) -> io::Result<()> {
     let mut files: Vec<&'a str> = Vec::new();
     let mut file_index: HashMap<&'a str, usize> = HashMap::new();
     let mut file_of = |file: &'a str| -> usize {
@@ -237,8 +307,8 @@ fn embedded_data<'a>(input: &ReportInput<'a>, summary: &'a Summary) -> io::Resul
         features,
         findings,
     };
-    let json = serde_json::to_string(&data).map_err(io::Error::from)?;
-    Ok(json_for_script(&json))
+    serde_json::to_writer(&mut *w, &data).map_err(io::Error::from)?;
+    w.flush()
 }
 
 /// The name the page shows and filters on: `schema.name`, or for code
@@ -340,7 +410,8 @@ fn filter_href(key: &str, value: &str) -> String {
 
 type Out = std::fmt::Result;
 
-fn render_page(p: &mut String, input: &ReportInput<'_>, s: &Summary, data: &str) -> Out {
+/// The page up to and including the opening tag of the data block.
+fn render_page(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
     let title = format!("Babelfish compatibility assessment: {}", input.target);
     writeln!(
         p,
@@ -375,11 +446,8 @@ fn render_page(p: &mut String, input: &ReportInput<'_>, s: &Summary, data: &str)
         escape(input.tool_version),
         escape(input.target)
     )?;
-    writeln!(
-        p,
-        "<script type=\"application/json\" id=\"report-data\">{data}</script>\n\
-         <script>{JS}</script>\n</body>\n</html>"
-    )
+    p.push_str("<script type=\"application/json\" id=\"report-data\">");
+    Ok(())
 }
 
 /// The files listed but not analysed: said next to the numbers they are
@@ -1239,6 +1307,28 @@ mod tests {
         assert!(!safe.contains('\u{2028}') && !safe.contains('\u{2029}'));
         let back: String = serde_json::from_str(&safe).unwrap();
         assert_eq!(back, "</script><!-- \u{2028}\u{2029}&");
+    }
+
+    #[test]
+    fn the_streaming_escaper_writes_what_json_for_script_does_however_split() {
+        let text = "a</script><!--\u{2028}b\u{2029}&\u{2027}€é\u{2028}";
+        let json = serde_json::to_string(text).unwrap();
+        let want = json_for_script(&json);
+        for chunk in [1, 2, 3, 5, json.len()] {
+            let mut out = Vec::new();
+            {
+                let mut w = ScriptSafe::new(&mut out);
+                for piece in json.as_bytes().chunks(chunk) {
+                    w.write_all(piece).unwrap();
+                }
+                w.flush().unwrap();
+            }
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                want,
+                "in pieces of {chunk}"
+            );
+        }
     }
 
     #[test]
