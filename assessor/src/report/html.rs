@@ -60,9 +60,9 @@ pub(crate) fn write_html_with(
     // The page up to the data block is small; the data (every finding and
     // excerpt) is streamed through the script escaper, never held as text:
     // on a 100k-finding report that was two copies of 75 MB.
-    let mut page = String::with_capacity(64 * 1024);
-    render_page(&mut page, input, summary).map_err(io::Error::other)?;
-    w.write_all(page.as_bytes())?;
+    let mut page = Page::new(&mut *w);
+    let rendered = render_page(&mut page, input, summary);
+    page.finish(rendered)?;
     write_embedded_data(&mut ScriptSafe::new(&mut *w), input, summary)?;
     writeln!(w, "</script>\n<script>{JS}</script>\n</body>\n</html>")
 }
@@ -119,6 +119,57 @@ pub fn json_for_script(json: &str) -> String {
         }
     }
     out
+}
+
+/// The page as it is rendered: text collects in a buffer that goes to the
+/// writer whenever it passes 64 KiB, so a report with 100,000 objects is
+/// never held whole. `fmt::Write`, so the renderers use `write!`; an I/O
+/// error is kept and ends the rendering as `fmt::Error`.
+struct Page<'w> {
+    buf: String,
+    out: &'w mut dyn Write,
+    error: Option<io::Error>,
+}
+
+impl<'w> Page<'w> {
+    const FLUSH_AT: usize = 64 * 1024;
+
+    fn new(out: &'w mut dyn Write) -> Page<'w> {
+        Page {
+            buf: String::with_capacity(Self::FLUSH_AT + 4096),
+            out,
+            error: None,
+        }
+    }
+
+    fn push_str(&mut self, s: &str) {
+        self.buf.push_str(s);
+        if self.buf.len() >= Self::FLUSH_AT && self.error.is_none() {
+            if let Err(e) = self.out.write_all(self.buf.as_bytes()) {
+                self.error = Some(e);
+            }
+            self.buf.clear();
+        }
+    }
+
+    /// Writes what is left; the first I/O error wins over the render's.
+    fn finish(mut self, rendered: Out) -> io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        rendered.map_err(io::Error::other)?;
+        self.out.write_all(self.buf.as_bytes())
+    }
+}
+
+impl std::fmt::Write for Page<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.push_str(s);
+        if self.error.is_some() {
+            return Err(std::fmt::Error);
+        }
+        Ok(())
+    }
 }
 
 /// A writer that passes JSON on with `<`, `>`, `&`, U+2028 and U+2029
@@ -411,7 +462,7 @@ fn filter_href(key: &str, value: &str) -> String {
 type Out = std::fmt::Result;
 
 /// The page up to and including the opening tag of the data block.
-fn render_page(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
+fn render_page(p: &mut Page<'_>, input: &ReportInput<'_>, s: &Summary) -> Out {
     let title = format!("Babelfish compatibility assessment: {}", input.target);
     writeln!(
         p,
@@ -452,7 +503,7 @@ fn render_page(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
 
 /// The files listed but not analysed: said next to the numbers they are
 /// missing from, so the summary cannot pass for the whole input.
-fn render_skipped(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
+fn render_skipped(p: &mut Page<'_>, input: &ReportInput<'_>, s: &Summary) -> Out {
     if s.files_skipped == 0 {
         return Ok(());
     }
@@ -480,7 +531,7 @@ fn render_skipped(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
     Ok(())
 }
 
-fn render_header(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
+fn render_header(p: &mut Page<'_>, input: &ReportInput<'_>, s: &Summary) -> Out {
     p.push_str("<header class=\"top\">\n<div class=\"wrap\">\n");
     p.push_str("<p class=\"kicker\">SQL Server to Babelfish for Aurora PostgreSQL</p>\n");
     p.push_str("<h1>Compatibility assessment</h1>\n<dl class=\"meta\">\n");
@@ -542,7 +593,7 @@ fn render_header(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
     Ok(())
 }
 
-fn render_summary(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
+fn render_summary(p: &mut Page<'_>, input: &ReportInput<'_>, s: &Summary) -> Out {
     p.push_str("<section id=\"summary\" class=\"wrap\">\n<h2>Executive summary</h2>\n");
     p.push_str("<div class=\"cards\">\n");
 
@@ -646,7 +697,7 @@ fn calibration_line(e: &EffortOverrides) -> String {
 }
 
 /// The effort calibration (`--effort`) and every override it made.
-fn render_calibration(p: &mut String, s: &Summary) -> Out {
+fn render_calibration(p: &mut Page<'_>, s: &Summary) -> Out {
     let Some(e) = &s.effort_overrides else {
         return Ok(());
     };
@@ -687,7 +738,7 @@ fn render_calibration(p: &mut String, s: &Summary) -> Out {
 }
 
 /// Readiness and remediation effort by object type.
-fn render_object_types(p: &mut String, s: &Summary) -> Out {
+fn render_object_types(p: &mut Page<'_>, s: &Summary) -> Out {
     if s.by_object_type.is_empty() {
         return Ok(());
     }
@@ -735,7 +786,7 @@ const WORKLOAD_STATEMENTS_SHOWN: usize = 50;
 
 /// The workload section: what the captures cover, readiness by executions
 /// and by statements, and blockers ranked by the executions that would fail.
-fn render_workload(p: &mut String, input: &ReportInput<'_>, w: &WorkloadSummary) -> Out {
+fn render_workload(p: &mut Page<'_>, input: &ReportInput<'_>, w: &WorkloadSummary) -> Out {
     p.push_str("<section id=\"workload\" class=\"wrap\">\n<h2>Captured workload</h2>\n");
     let pct = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}%"));
     writeln!(
@@ -838,7 +889,7 @@ fn skipped(w: &WorkloadSummary, reason: SkipReason) -> u64 {
     w.skipped_by_reason.get(&reason).copied().unwrap_or(0)
 }
 
-fn feature_row_start(p: &mut String, input: &ReportInput<'_>, feature: &str) -> Out {
+fn feature_row_start(p: &mut Page<'_>, input: &ReportInput<'_>, feature: &str) -> Out {
     let title = input
         .features
         .feature_text(feature)
@@ -853,7 +904,7 @@ fn feature_row_start(p: &mut String, input: &ReportInput<'_>, feature: &str) -> 
 }
 
 /// A ring showing `share` (0..=1) in green, the rest in red.
-fn gauge(p: &mut String, share: f64) -> Out {
+fn gauge(p: &mut Page<'_>, share: f64) -> Out {
     // r = 15.9155 makes the circumference 100, so dash lengths are percent.
     let ready = (share.clamp(0.0, 1.0) * 100.0 * 10.0).round() / 10.0;
     writeln!(
@@ -867,7 +918,7 @@ fn gauge(p: &mut String, share: f64) -> Out {
     )
 }
 
-fn status_chart(p: &mut String, s: &Summary) -> Out {
+fn status_chart(p: &mut Page<'_>, s: &Summary) -> Out {
     let total = s.findings_total.max(1) as f64;
     p.push_str(
         "<figure class=\"chart\"><figcaption>Findings by status</figcaption><div class=\"donut-wrap\">\
@@ -914,7 +965,7 @@ fn status_chart(p: &mut String, s: &Summary) -> Out {
     Ok(())
 }
 
-fn complexity_chart(p: &mut String, s: &Summary) -> Out {
+fn complexity_chart(p: &mut Page<'_>, s: &Summary) -> Out {
     let levels = [Complexity::High, Complexity::Medium, Complexity::Low];
     let max = levels
         .iter()
@@ -961,7 +1012,7 @@ fn safe_link(url: &str) -> Option<String> {
     (lower.starts_with("https://") || lower.starts_with("http://")).then(|| escape(url))
 }
 
-fn render_features(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
+fn render_features(p: &mut Page<'_>, input: &ReportInput<'_>, s: &Summary) -> Out {
     p.push_str(
         "<section id=\"features\" class=\"wrap\">\n<h2>Features found</h2>\n\
          <p class=\"lead\">Each catalog feature found in the code, worst status first. \
@@ -1040,7 +1091,7 @@ fn render_features(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out 
 
 /// The servers an appliance run assessed: what each is, its databases
 /// with the findings in each, and what could not be collected.
-fn render_servers(p: &mut String, servers: &[ServerOverview]) -> Out {
+fn render_servers(p: &mut Page<'_>, servers: &[ServerOverview]) -> Out {
     p.push_str(
         "<section id=\"servers\" class=\"wrap\">\n<h2>Servers</h2>\n\
          <p class=\"lead\">What was assessed on each server. inventory.json in the same \
@@ -1147,7 +1198,7 @@ fn render_servers(p: &mut String, servers: &[ServerOverview]) -> Out {
     Ok(())
 }
 
-fn render_objects(p: &mut String, s: &Summary) -> Out {
+fn render_objects(p: &mut Page<'_>, s: &Summary) -> Out {
     writeln!(
         p,
         "<section id=\"objects\" class=\"wrap\">\n<h2>Objects</h2>\n\
@@ -1219,7 +1270,7 @@ fn render_objects(p: &mut String, s: &Summary) -> Out {
     Ok(())
 }
 
-fn render_findings(p: &mut String, input: &ReportInput<'_>, s: &Summary) -> Out {
+fn render_findings(p: &mut Page<'_>, input: &ReportInput<'_>, s: &Summary) -> Out {
     p.push_str(
         "<section id=\"findings\" class=\"wrap\">\n<h2>Findings</h2>\n\
          <p class=\"lead\">Filter, sort (click a column header) and open a finding to see its code. \
