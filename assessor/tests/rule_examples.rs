@@ -79,3 +79,65 @@ fn every_rewrite_uses_its_feature_before_and_runs_on_the_target_after() {
     assert!(rewrites >= 10, "only {rewrites} rewrites in the catalog");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A construct inside a statement spread over many lines is reported on
+/// the line Compass reports it on: statement-level items where the
+/// statement starts, a FOR XML directive where its clause starts, a hash
+/// index option where its constraint starts.
+#[test]
+fn constructs_of_multi_line_statements_are_reported_where_compass_reports_them() {
+    let catalog = Catalog::shipped().unwrap();
+    // Compass 5.5's target: FOR XML ELEMENTS is a finding there.
+    let analyzer = Analyzer::new(&catalog, catalog.resolve_target("5.5").unwrap());
+    let cases: [(&str, &str, u32); 6] = [
+        (
+            "cursor_option.global",
+            "DECLARE c CURSOR\n  LOCAL\n  FORWARD_ONLY\n  GLOBAL\nFOR SELECT 1;",
+            1,
+        ),
+        (
+            "statement.global_temp_table",
+            "SELECT 1;\nINSERT INTO\n  ##g\n  (a)\nVALUES (1);",
+            2,
+        ),
+        (
+            "statement.global_temp_table",
+            "DELETE\nFROM\n  ##g\nWHERE a = 1;",
+            1,
+        ),
+        (
+            "clause.for_xml.elements",
+            "SELECT a\nFROM t\nFOR XML\n  PATH('r'),\n  ELEMENTS;",
+            3,
+        ),
+        (
+            "index.nonclustered_hash",
+            "CREATE TABLE t (\n  a int NOT NULL,\n  CONSTRAINT pk\n    PRIMARY KEY\n    NONCLUSTERED HASH (a)\n    WITH (BUCKET_COUNT = 8)\n) WITH (MEMORY_OPTIMIZED = ON);",
+            3,
+        ),
+        (
+            "statement.execute_with_result_sets_schema",
+            "EXEC dbo.p\n  @a = 1\nWITH RESULT SETS\n  ((x int));",
+            1,
+        ),
+    ];
+    for (feature, text, line) in cases {
+        let lines: Vec<u32> = analyzer
+            .analyze_text("m.sql", text)
+            .findings
+            .iter()
+            .filter(|f| f.feature == feature)
+            .map(|f| f.line)
+            .collect();
+        assert_eq!(lines, [line], "{feature} in {text:?}");
+    }
+    // A source table in a SELECT is reported where it is named.
+    let lines: Vec<u32> = analyzer
+        .analyze_text("m.sql", "SELECT a\nFROM t\nJOIN ##g ON 1 = 1;")
+        .findings
+        .iter()
+        .filter(|f| f.feature == "statement.global_temp_table")
+        .map(|f| f.line)
+        .collect();
+    assert_eq!(lines, [3]);
+}

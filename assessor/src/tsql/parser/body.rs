@@ -1360,7 +1360,9 @@ impl Parser<'_> {
                     if next == "XML"
                         && let Some(at) = self.for_xml_elements(i + 1 + n)
                     {
-                        self.emit(K::Clause, format!("{name} ELEMENTS"), None, at, at);
+                        // Reported where the FOR XML clause starts, as Compass
+                        // does when the options sit on lines of their own.
+                        self.emit(K::Clause, format!("{name} ELEMENTS"), None, i, at);
                     }
                     if name == "FOR XML PATH"
                         && let Some((first, columns)) = self.string_aggregation_idiom(st, i)
@@ -1692,8 +1694,10 @@ impl Parser<'_> {
                     self.emit(K::Option, "COLUMNSTORE", None, i + 1, i + 1);
                     self.pos += 1;
                 } else if next == "HASH" {
-                    // Memory-optimized hash index: `PRIMARY KEY NONCLUSTERED HASH`.
-                    self.emit(K::Option, "HASH", None, i + 1, i + 1);
+                    // Memory-optimized hash index: `PRIMARY KEY NONCLUSTERED HASH`,
+                    // reported where the constraint starts (its CONSTRAINT
+                    // keyword when named), as Compass does.
+                    self.emit(K::Option, "HASH", None, self.constraint_start(i), i + 1);
                     self.pos += 1;
                 }
                 self.pos += 1;
@@ -2115,6 +2119,26 @@ impl Parser<'_> {
         // Tokens are in source order: the call's name token by its offset.
         let first = self.toks.partition_point(|t| t.start < name.offset);
         Some((first, columns))
+    }
+
+    /// The first token of the constraint whose `CLUSTERED`/`NONCLUSTERED`
+    /// is at `i`: `[CONSTRAINT name] PRIMARY KEY` or `[CONSTRAINT name]
+    /// UNIQUE`; `i` itself when neither precedes it.
+    fn constraint_start(&self, i: usize) -> usize {
+        let key = if self.is_word(i.wrapping_sub(1), "KEY")
+            && self.is_word(i.wrapping_sub(2), "PRIMARY")
+        {
+            i - 2
+        } else if self.is_word(i.wrapping_sub(1), "UNIQUE") {
+            i - 1
+        } else {
+            return i;
+        };
+        if self.is_word(key.wrapping_sub(2), "CONSTRAINT") {
+            key - 2
+        } else {
+            key
+        }
     }
 
     /// The `ELEMENTS` directive among a FOR XML clause's options, which
