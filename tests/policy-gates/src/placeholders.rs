@@ -51,6 +51,8 @@ pub const EXAMPLE_VALUES: &[(&str, &str)] = &[
         "arn:aws:iam::111122223333:role/assessment-report-reader",
     ),
     ("ShareAccountId", "444455556666"),
+    // cloudformation/estate.yaml's DatabaseName (also its workgroup's name).
+    ("EstateDatabase", "sqlassess_estate"),
 ];
 
 /// The example value of one placeholder.

@@ -72,6 +72,7 @@ fn parliament_finds_nothing_in_any_policy_document() {
         "instance-role.json",
         "kms-key-policy.json",
         "report-reader.json",
+        "estate-reader.json",
     ] {
         assert!(
             names.iter().any(|n| n == expected),
@@ -140,6 +141,7 @@ fn the_appliance_reader_and_bucket_policies_pass_the_community_auditors_too() {
     for name in [
         "instance-role.json",
         "report-reader.json",
+        "estate-reader.json",
         "bucket-policy.json",
     ] {
         let out = run_parliament(&substituted(name), None, true);
