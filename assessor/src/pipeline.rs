@@ -994,11 +994,13 @@ async fn render_bundle(
         supported: Some(&analysed.supported),
         effort_overrides: engine.effort,
     };
+    // One summary for the four formats and the query tables.
+    let report_summary = crate::report::summarize(&input);
     let mut files = Vec::with_capacity(Format::ALL.len() + 2);
     for format in Format::ALL {
         let mut bytes = Vec::new();
         format
-            .write(&mut bytes, &input)
+            .write_with(&mut bytes, &input, &report_summary)
             .map_err(|e| RunError::Render {
                 format: format.as_str(),
                 detail: e.kind().to_string(),
@@ -1018,7 +1020,7 @@ async fn render_bundle(
         &summary.run_id,
         run_date,
         &findings,
-        &crate::report::summarize(&input),
+        &report_summary,
         &inventories,
     )
     .map_err(|e| RunError::Render {

@@ -141,8 +141,7 @@ impl<'t> Rewriter<'t> {
     /// `RAISERROR (...) WITH opt, LOG, opt`: the edit that drops `LOG`.
     fn raiserror_without_log(&self, toks: &[Token]) -> Option<Edit> {
         // RAISERROR ( args ) WITH
-        let open = toks.get(1).filter(|t| self.is_op(t, "("))?;
-        let _ = open;
+        toks.get(1).filter(|t| self.is_op(t, "("))?;
         let close = matching_paren(self, toks, 1)?;
         let with = close + 1;
         if !toks.get(with).is_some_and(|t| self.is_word(t, "WITH")) {

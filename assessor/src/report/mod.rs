@@ -317,7 +317,7 @@ impl Format {
     }
 
     /// Renders with a summary already computed from `input`.
-    fn write_with(
+    pub(crate) fn write_with(
         self,
         w: &mut dyn Write,
         input: &ReportInput<'_>,
