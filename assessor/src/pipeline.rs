@@ -832,9 +832,11 @@ async fn analyze_stored(store: &SessionStore, engine: Engine<'_>) -> Result<Anal
     };
     let mut findings = Vec::new();
     let mut objects: Vec<ObjectSummary> = Vec::new();
+    let mut module_files = std::collections::HashSet::with_capacity(modules.len());
     for module in &modules {
-        let file = module_file(module);
+        let file = module_file(&module.target, &module.name);
         let analysis = engine.analyzer.analyze_text(&file, &module.definition);
+        module_files.insert(file);
         analysed.lines += analysis.lines;
         for (feature, n) in analysis.supported {
             *analysed.supported.entry(feature).or_default() += n;
@@ -852,15 +854,18 @@ async fn analyze_stored(store: &SessionStore, engine: Engine<'_>) -> Result<Anal
         ));
     }
     // The servers' workloads: each distinct normalised statement analysed
-    // as its own pseudo-file, its findings weighted by use.
+    // as its own pseudo-file, its findings weighted by use; the modules the
+    // servers ran weighted by their execution statistics.
     let collected = store.workloads().await?;
     if !collected.is_empty() {
         let mut workload = crate::workload::Workload::new(crate::workload::Limits::default());
         for w in &collected {
             w.add_to(&mut workload);
         }
+        let runs = module_runs(&collected, &module_files);
         drop(collected);
-        let mut analysis = crate::workload::analyze(&workload, engine.analyzer);
+        let mut analysis =
+            crate::workload::analyze(&workload, engine.analyzer, &runs, &mut findings);
         analysed.files += workload.statements().len();
         findings.append(&mut analysis.findings);
         objects.append(&mut analysis.objects);
@@ -871,8 +876,32 @@ async fn analyze_stored(store: &SessionStore, engine: Engine<'_>) -> Result<Anal
 }
 
 /// The file a module's findings name: server / database.schema.object.
-fn module_file(module: &Module) -> String {
-    format!("{}/{}.sql", module.target, module.name)
+fn module_file(target: &str, name: &str) -> String {
+    format!("{target}/{name}.sql")
+}
+
+/// The modules the servers ran, by `sys.dm_exec_procedure_stats`, that were
+/// analysed (`module_files`): an encrypted module, or one whose definition
+/// was not collected, has no findings to weigh and is left out.
+fn module_runs(
+    collected: &[CollectedWorkload],
+    module_files: &std::collections::HashSet<String>,
+) -> Vec<crate::workload::ModuleRun> {
+    collected
+        .iter()
+        .flat_map(|w| {
+            w.modules.iter().map(|m| crate::workload::ModuleRun {
+                file: module_file(
+                    &w.target,
+                    &format!("{}.{}.{}", m.database, m.schema, m.name),
+                ),
+                executions: m.executions,
+                cpu_us: m.cpu_us,
+                duration_us: m.duration_us,
+            })
+        })
+        .filter(|run| module_files.contains(&run.file))
+        .collect()
 }
 
 /// Source lines around the findings, per module, for the HTML report's
@@ -885,7 +914,7 @@ fn excerpts_of(modules: &[Module], findings: &[Finding]) -> Vec<Excerpt> {
     modules
         .iter()
         .filter_map(|m| {
-            let file = module_file(m);
+            let file = module_file(&m.target, &m.name);
             let at = lines.get(file.as_str())?;
             Excerpt::around(&file, &m.definition, at.iter().copied())
         })

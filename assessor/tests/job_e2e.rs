@@ -14,12 +14,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use testbed::appliance::{ApplianceOptions, BUCKET, LocalAppliance, PREFIX};
 use testbed::catalog_fixture::{CatalogFixture, FixtureDatabase, FixtureModule};
 use testbed::postgres::random_hex;
 use testbed::workload_fixture::{
-    EF_ENTITIES, FixtureWorkload, GLOBAL_TEMP_TABLES, INSERT_TABLES, SourceAnswer,
+    EF_ENTITIES, FixtureProcedure, FixtureWorkload, GLOBAL_TEMP_TABLES, INSERT_TABLES, SourceAnswer,
 };
 
 fn assessor(app: &LocalAppliance) -> Command {
@@ -656,6 +656,121 @@ async fn the_job_weighs_the_live_workload_and_no_literal_survives() {
             .contains("SET Notes = N'?'"),
         "{canary_update}"
     );
+}
+
+/// Modules are weighed by `sys.dm_exec_procedure_stats`: a blocker in a
+/// procedure the server ran hundreds of thousands of times ranks by those executions,
+/// a module the server ran without a blocker counts as ready executions,
+/// and a module nobody ran (not in the statistics) keeps its findings
+/// unweighted.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_job_weighs_modules_by_the_executions_the_server_recorded() {
+    let module = |name: &str, body: &str| FixtureModule {
+        schema: "Website".into(),
+        name: name.into(),
+        kind: "SQL_STORED_PROCEDURE".into(),
+        definition: Some(format!(
+            "CREATE PROCEDURE [Website].[{name}]\nAS\nBEGIN\n    {body}\nEND\n"
+        )),
+    };
+    let mut workload = FixtureWorkload::realistic("no-canary-here");
+    workload.procedures = vec![
+        FixtureProcedure {
+            database: "Shop".into(),
+            schema: "Website".into(),
+            name: "SearchForPeople".into(),
+            executions: 400_000,
+            cpu_us: 900_000_000,
+        },
+        FixtureProcedure {
+            database: "Shop".into(),
+            schema: "Website".into(),
+            name: "ListCities".into(),
+            executions: 800,
+            cpu_us: 1_000_000,
+        },
+    ];
+    let mut fixture = CatalogFixture::with_databases(vec![FixtureDatabase {
+        name: "Shop".into(),
+        modules: vec![
+            module(
+                "SearchForPeople",
+                "SELECT p.FullName INTO ##people FROM Application.People AS p;",
+            ),
+            module(
+                "ListCities",
+                "SELECT c.CityName FROM Application.Cities AS c ORDER BY c.CityName;",
+            ),
+            module(
+                "NeverRun",
+                "SELECT p.FullName INTO ##archive FROM Application.People AS p;",
+            ),
+        ],
+        ..FixtureDatabase::default()
+    }])
+    .with_major_version(16);
+    fixture.workload = Some(workload);
+    let app = stand_up(options(fixture, "pw-module-weights")).await;
+    let output = start_job(&app).wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let run_id = summary(&output)["run_id"].as_str().unwrap().to_owned();
+    let out = download(&app, &run_id);
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let w = &report["workload"];
+    assert_eq!(
+        (&w["modules_run"], &w["modules_ready"]),
+        (&json!(2), &json!(1))
+    );
+    let rows = w["statements"].as_array().unwrap();
+    let row = |file: &str| {
+        rows.iter()
+            .find(|r| r["file"] == file)
+            .unwrap_or_else(|| panic!("no row for {file}"))
+    };
+    let search = row("sql-01/Shop.Website.SearchForPeople.sql");
+    assert_eq!(
+        (&search["module"], &search["executions"], &search["ready"]),
+        (&json!(true), &json!(400_000), &json!(false))
+    );
+    let cities = row("sql-01/Shop.Website.ListCities.sql");
+    assert_eq!(
+        (&cities["executions"], &cities["ready"]),
+        (&json!(800), &json!(true))
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r["file"] != "sql-01/Shop.Website.NeverRun.sql")
+    );
+    // Statements and modules together make up the executions.
+    let sum: u64 = rows.iter().map(|r| r["executions"].as_u64().unwrap()).sum();
+    assert_eq!(w["executions_total"], sum);
+    // The procedure's blocker leads the ranking by its 40,000 executions.
+    let top = &w["blockers"][0];
+    assert_eq!(
+        top["feature"], "statement.global_temp_table",
+        "{}",
+        w["blockers"]
+    );
+    assert_eq!(top["modules"], 1, "{top}");
+    assert!(top["executions"].as_u64().unwrap() >= 400_000, "{top}");
+    // Its finding carries the module's weight; the unrun module's does not.
+    let findings = report["findings"].as_array().unwrap();
+    let weight_of = |file: &str| {
+        findings
+            .iter()
+            .find(|f| f["file"] == file && f["feature"] == "statement.global_temp_table")
+            .unwrap_or_else(|| panic!("no global temp finding in {file}"))["workload"]
+            .clone()
+    };
+    let weighted = weight_of("sql-01/Shop.Website.SearchForPeople.sql");
+    assert_eq!(weighted["executions"], 400_000, "{weighted}");
+    assert_eq!(weighted["cpu_ms"], 900_000);
+    assert!(
+        weighted["executions_percent"].as_f64().unwrap() > 50.0,
+        "{weighted}"
+    );
+    assert_eq!(weight_of("sql-01/Shop.Website.NeverRun.sql"), Value::Null);
 }
 
 #[tokio::test(flavor = "multi_thread")]

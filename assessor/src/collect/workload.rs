@@ -15,8 +15,9 @@
 //!   row callback, while the driver's row is still being read: what this
 //!   module returns holds only normalised text (every literal replaced).
 //!   Query Store texts marked `has_restricted_text` are filtered out in the
-//!   statement's `WHERE`, so they never leave the server. Plan-cache
-//!   statements of modules (`objectid` set) are left out too: modules are
+//!   statement's `WHERE`, so they never leave the server. Statements of
+//!   modules (plan cache `objectid`, Query Store `object_id`) are left out
+//!   too, so no execution is counted twice: modules are
 //!   read from their definitions and weighted by
 //!   `sys.dm_exec_procedure_stats`, which carries names and counts only.
 //! - No text (raw or normalised) is logged, put into an error or shown by
@@ -252,7 +253,9 @@ pub fn query_store_state_query(db: &str) -> String {
 
 /// The `top` busiest Query Store texts of one database, with their counts
 /// over the retained interval (`db` already quoted). Restricted texts stay
-/// on the server.
+/// on the server. Statements of modules (`object_id` set) are left out, as
+/// in the plan cache: modules are weighed by their own statistics, so an
+/// execution inside a procedure is not counted twice.
 pub fn query_store_query(db: &str, top: u32) -> String {
     format!(
         "SELECT TOP ({top}) qt.query_sql_text, CONVERT(nvarchar(64), s.query_hash, 1) AS query_hash, \
@@ -268,7 +271,7 @@ pub fn query_store_query(db: &str, top: u32) -> String {
          FROM {db}.sys.query_store_query AS q \
          JOIN {db}.sys.query_store_plan AS p ON p.query_id = q.query_id \
          JOIN {db}.sys.query_store_runtime_stats AS rs ON rs.plan_id = p.plan_id \
-         GROUP BY q.query_text_id) AS s ON s.query_text_id = qt.query_text_id \
+         WHERE q.object_id = 0 GROUP BY q.query_text_id) AS s ON s.query_text_id = qt.query_text_id \
          WHERE qt.has_restricted_text = 0 ORDER BY s.executions DESC"
     )
 }

@@ -793,7 +793,7 @@ fn render_workload(p: &mut Page<'_>, input: &ReportInput<'_>, w: &WorkloadSummar
         p,
         "<div class=\"cards\">\
          <div class=\"card\"><h3>Readiness by executions</h3><p class=\"big\" id=\"workload-readiness-executions\">{}</p>\
-         <p class=\"sub\">{} of {} executions ran statements with no blocker</p></div>\
+         <p class=\"sub\">{} of {} executions ran code with no blocker</p></div>\
          <div class=\"card\"><h3>Readiness by statements</h3><p class=\"big\" id=\"workload-readiness-statements\">{}</p>\
          <p class=\"sub\">{} of {} distinct statements have no blocker</p></div>\
          <div class=\"card\"><h3>Events</h3><p class=\"big\">{}</p>\
@@ -812,6 +812,15 @@ fn render_workload(p: &mut Page<'_>, input: &ReportInput<'_>, w: &WorkloadSummar
         thousands(skipped(w, SkipReason::NoText)),
         thousands(skipped(w, SkipReason::TextTooLong)),
     )?;
+    if w.modules_run > 0 {
+        writeln!(
+            p,
+            "<p class=\"sub\" id=\"workload-modules\">Modules weighed by the executions the \
+             server recorded: {} of {} have no blocker.</p>",
+            count(w.modules_ready),
+            count(w.modules_run)
+        )?;
+    }
     let interval = match (&w.first_event, &w.last_event) {
         (Some(first), Some(last)) => format!("from {first} to {last}"),
         _ => "no event time recorded".to_string(),
@@ -843,17 +852,20 @@ fn render_workload(p: &mut Page<'_>, input: &ReportInput<'_>, w: &WorkloadSummar
             "<table class=\"sortable\"><thead><tr><th data-type=\"text\">Blocker</th>\
              <th data-type=\"num\" class=\"num\">Executions</th><th data-type=\"num\" class=\"num\">% of failing</th>\
              <th data-type=\"num\" class=\"num\">Cumulative %</th><th data-type=\"num\" class=\"num\">Statements</th>\
-             <th data-type=\"num\" class=\"num\">CPU (ms)</th></tr></thead><tbody>\n",
+             <th data-type=\"num\" class=\"num\">Modules</th><th data-type=\"num\" class=\"num\">CPU (ms)</th>\
+             </tr></thead><tbody>\n",
         );
         for b in &w.blockers {
             feature_row_start(p, input, &b.feature)?;
             writeln!(
                 p,
                 "<td class=\"num\" data-v=\"{e}\">{es}</td><td class=\"num\">{:.1}</td>\
-                 <td class=\"num\">{:.1}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                 <td class=\"num\">{:.1}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{}</td></tr>",
                 b.executions_percent,
                 b.cumulative_percent,
                 count(b.statements),
+                count(b.modules),
                 thousands(b.cpu_ms),
                 e = b.executions,
                 es = thousands(b.executions),
@@ -862,18 +874,23 @@ fn render_workload(p: &mut Page<'_>, input: &ReportInput<'_>, w: &WorkloadSummar
         p.push_str("</tbody></table>\n");
     }
     p.push_str(
-        "<h3>Most executed statements</h3>\n<table class=\"sortable\"><thead><tr>\
-         <th data-type=\"text\">Statement</th><th data-type=\"num\" class=\"num\">Executions</th>\
+        "<h3>Most executed statements and modules</h3>\n<table class=\"sortable\"><thead><tr>\
+         <th data-type=\"text\">Statement or module</th><th data-type=\"num\" class=\"num\">Executions</th>\
          <th data-type=\"num\" class=\"num\">% of executions</th><th data-type=\"num\" class=\"num\">CPU (ms)</th>\
          <th data-type=\"text\">Ready</th></tr></thead><tbody>\n",
     );
     for s in w.statements.iter().take(WORKLOAD_STATEMENTS_SHOWN) {
         writeln!(
             p,
-            "<tr><td><a class=\"xref path\" href=\"{}\">{}</a></td><td class=\"num\" data-v=\"{e}\">{es}</td>\
+            "<tr><td><a class=\"xref path\" href=\"{}\">{}</a>{}</td><td class=\"num\" data-v=\"{e}\">{es}</td>\
              <td class=\"num\">{:.1}</td><td class=\"num\">{}</td><td>{}</td></tr>",
             filter_href("q", &s.file),
             path_html(&s.file),
+            if s.module {
+                " <span class=\"fid\">(module)</span>"
+            } else {
+                ""
+            },
             s.executions_percent,
             thousands(s.cpu_ms),
             if s.ready { "yes" } else { "no" },

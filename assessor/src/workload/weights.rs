@@ -14,6 +14,12 @@
 //!   when all of its blockers are): "3 blockers cover 92 % of executions
 //!   that would fail" is the third row's cumulative share.
 //!
+//! Modules the server ran (the appliance reads `sys.dm_exec_procedure_stats`)
+//! are weighed alongside: their findings come from their definitions, their
+//! executions and CPU from the statistics, and each counts like a statement
+//! that fails when any of its findings is a blocker. The statement sources
+//! leave out what ran inside modules, so no execution is counted twice.
+//!
 //! Percentages are rounded to one decimal; `None` when there is nothing to
 //! divide by.
 
@@ -59,6 +65,12 @@ pub struct WorkloadSummary {
     /// Statements without a blocker.
     pub statements_ready: usize,
     pub readiness_by_statements_percent: Option<f64>,
+    /// Modules weighed by their execution statistics (none offline).
+    #[serde(default)]
+    pub modules_run: usize,
+    /// Of them, modules without a blocker.
+    #[serde(default)]
+    pub modules_ready: usize,
     pub executions_total: u64,
     /// Executions of statements without a blocker.
     pub executions_ready: u64,
@@ -71,7 +83,7 @@ pub struct WorkloadSummary {
     /// The headline: the first (at most [`HEADLINE_BLOCKERS`]) blockers and
     /// the share of failing executions they cover; `None` without blockers.
     pub headline: Option<Headline>,
-    /// Every distinct statement, most executions first.
+    /// Every distinct statement and module run, most executions first.
     pub statements: Vec<WorkloadStatement>,
 }
 
@@ -81,7 +93,10 @@ pub struct WorkloadBlocker {
     pub feature: String,
     /// Failing statements it occurs in.
     pub statements: usize,
-    /// Their executions.
+    /// Failing modules it occurs in.
+    #[serde(default)]
+    pub modules: usize,
+    /// Their executions (statements' and modules').
     pub executions: u64,
     /// Their CPU, in milliseconds.
     pub cpu_ms: u64,
@@ -112,11 +127,14 @@ impl Headline {
     }
 }
 
-/// One distinct statement by use.
+/// One distinct statement (or module run) by use.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadStatement {
-    /// Its pseudo-file name, as in findings.
+    /// Its pseudo-file name (a module's file), as in findings.
     pub file: String,
+    /// A module weighed by its execution statistics, not a statement.
+    #[serde(default)]
+    pub module: bool,
     pub executions: u64,
     pub cpu_ms: u64,
     pub duration_ms: u64,
@@ -134,61 +152,177 @@ fn ms(us: u64) -> u64 {
     us.saturating_add(500) / 1000
 }
 
-/// Analyses every distinct statement of `workload` and weighs the findings.
-pub fn analyze(workload: &Workload, analyzer: &Analyzer<'_>) -> WorkloadAnalysis {
-    let statements = workload.statements();
-    let executions_total: u64 = statements.iter().map(|s| s.executions).sum();
-    let cpu_us_total: u64 = statements.iter().map(|s| s.cpu_us).sum();
-    let mut findings = Vec::new();
-    let mut objects = Vec::new();
-    let mut rows = Vec::with_capacity(statements.len());
-    // Per blocker feature: (statements, executions, cpu_us).
-    let mut by_feature: HashMap<String, (usize, u64, u64)> = HashMap::new();
-    // Each failing statement's blocker features and executions.
-    let mut failing: Vec<(BTreeSet<String>, u64)> = Vec::new();
-    let (mut statements_ready, mut executions_ready) = (0usize, 0u64);
-    for s in statements {
-        let weight = WorkloadWeight {
-            executions: s.executions,
-            cpu_ms: ms(s.cpu_us),
-            executions_percent: percent(s.executions, executions_total).unwrap_or(0.0),
-            cpu_percent: percent(s.cpu_us, cpu_us_total).unwrap_or(0.0),
-        };
-        let mut result = analyzer.analyze_text(&s.file, &s.text);
-        let blockers: BTreeSet<String> = result
-            .findings
-            .iter()
-            .filter(|f| f.status.is_blocker())
-            .map(|f| f.feature.clone())
-            .collect();
+/// A module the server ran, by its execution statistics. Its findings are
+/// those of its definition, analysed as a script named `file`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ModuleRun {
+    /// The module's pseudo-file, as its findings name it.
+    pub file: String,
+    pub executions: u64,
+    pub cpu_us: u64,
+    pub duration_us: u64,
+}
+
+/// `Debug` leaves out the file: it names a customer's module.
+impl std::fmt::Debug for ModuleRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModuleRun")
+            .field("executions", &self.executions)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Counts by use, statements and modules alike.
+#[derive(Default)]
+struct Tally {
+    executions_total: u64,
+    cpu_us_total: u64,
+    /// Per blocker feature: (statements, modules, executions, cpu_us).
+    by_feature: HashMap<String, (usize, usize, u64, u64)>,
+    /// Each failing unit's blocker features and executions.
+    failing: Vec<(BTreeSet<String>, u64)>,
+    executions_ready: u64,
+    rows: Vec<WorkloadStatement>,
+}
+
+impl Tally {
+    fn weight(&self, executions: u64, cpu_us: u64) -> WorkloadWeight {
+        WorkloadWeight {
+            executions,
+            cpu_ms: ms(cpu_us),
+            executions_percent: percent(executions, self.executions_total).unwrap_or(0.0),
+            cpu_percent: percent(cpu_us, self.cpu_us_total).unwrap_or(0.0),
+        }
+    }
+
+    /// Counts one statement or module with the blocker features of its
+    /// findings; returns whether it is ready (no blocker).
+    fn count(
+        &mut self,
+        file: &str,
+        module: bool,
+        (executions, cpu_us, duration_us): (u64, u64, u64),
+        blockers: BTreeSet<String>,
+    ) -> bool {
+        let weight = self.weight(executions, cpu_us);
         let ready = blockers.is_empty();
         if ready {
-            statements_ready += 1;
-            executions_ready += s.executions;
+            self.executions_ready += executions;
         } else {
             for feature in &blockers {
-                let e = by_feature.entry(feature.clone()).or_default();
-                e.0 += 1;
-                e.1 += s.executions;
-                e.2 = e.2.saturating_add(s.cpu_us);
+                let e = self.by_feature.entry(feature.clone()).or_default();
+                if module {
+                    e.1 += 1;
+                } else {
+                    e.0 += 1;
+                }
+                e.2 += executions;
+                e.3 = e.3.saturating_add(cpu_us);
             }
-            failing.push((blockers, s.executions));
+            self.failing.push((blockers, executions));
+        }
+        self.rows.push(WorkloadStatement {
+            file: file.to_owned(),
+            module,
+            executions,
+            cpu_ms: weight.cpu_ms,
+            duration_ms: ms(duration_us),
+            executions_percent: weight.executions_percent,
+            cpu_percent: weight.cpu_percent,
+            ready,
+        });
+        ready
+    }
+}
+
+fn blocker_features<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> BTreeSet<String> {
+    findings
+        .into_iter()
+        .filter(|f| f.status.is_blocker())
+        .map(|f| f.feature.clone())
+        .collect()
+}
+
+/// Analyses every distinct statement of `workload` and weighs the findings,
+/// together with the modules the server ran (`modules`; their findings,
+/// among `module_findings`, get their weight here; findings of modules not
+/// run are left as they are).
+pub fn analyze(
+    workload: &Workload,
+    analyzer: &Analyzer<'_>,
+    modules: &[ModuleRun],
+    module_findings: &mut [Finding],
+) -> WorkloadAnalysis {
+    let modules = &merge_runs(modules);
+    let statements = workload.statements();
+    let mut tally = Tally {
+        executions_total: statements.iter().map(|s| s.executions).sum::<u64>()
+            + modules.iter().map(|m| m.executions).sum::<u64>(),
+        cpu_us_total: statements
+            .iter()
+            .map(|s| s.cpu_us)
+            .chain(modules.iter().map(|m| m.cpu_us))
+            .fold(0u64, u64::saturating_add),
+        rows: Vec::with_capacity(statements.len() + modules.len()),
+        ..Tally::default()
+    };
+    let mut findings = Vec::new();
+    let mut objects = Vec::new();
+    let mut statements_ready = 0usize;
+    for s in statements {
+        let weight = tally.weight(s.executions, s.cpu_us);
+        let mut result = analyzer.analyze_text(&s.file, &s.text);
+        let blockers = blocker_features(&result.findings);
+        if tally.count(
+            &s.file,
+            false,
+            (s.executions, s.cpu_us, s.duration_us),
+            blockers,
+        ) {
+            statements_ready += 1;
         }
         for f in &mut result.findings {
             f.workload = Some(weight);
         }
         findings.append(&mut result.findings);
         objects.append(&mut result.objects);
-        rows.push(WorkloadStatement {
-            file: s.file.clone(),
-            executions: s.executions,
-            cpu_ms: weight.cpu_ms,
-            duration_ms: ms(s.duration_us),
-            executions_percent: weight.executions_percent,
-            cpu_percent: weight.cpu_percent,
-            ready,
-        });
     }
+    let mut modules_ready = 0usize;
+    // Each module's findings, by index into `module_findings`.
+    let slot: HashMap<&str, usize> = modules
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.file.as_str(), i))
+        .collect();
+    let mut mine: Vec<Vec<usize>> = vec![Vec::new(); modules.len()];
+    for (at, f) in module_findings.iter().enumerate() {
+        if let Some(&i) = slot.get(f.file.as_str()) {
+            mine[i].push(at);
+        }
+    }
+    for (m, mine) in modules.iter().zip(&mine) {
+        let weight = tally.weight(m.executions, m.cpu_us);
+        let blockers = blocker_features(mine.iter().map(|&at| &module_findings[at]));
+        if tally.count(
+            &m.file,
+            true,
+            (m.executions, m.cpu_us, m.duration_us),
+            blockers,
+        ) {
+            modules_ready += 1;
+        }
+        for &at in mine {
+            module_findings[at].workload = Some(weight);
+        }
+    }
+    let Tally {
+        executions_total,
+        cpu_us_total,
+        by_feature,
+        failing,
+        executions_ready,
+        mut rows,
+    } = tally;
     rows.sort_by(|a, b| b.executions.cmp(&a.executions).then(a.file.cmp(&b.file)));
     let executions_failing = executions_total - executions_ready;
     let blockers = rank_blockers(by_feature, &failing, executions_failing);
@@ -223,6 +357,8 @@ pub fn analyze(workload: &Workload, analyzer: &Analyzer<'_>) -> WorkloadAnalysis
         statements_distinct: statements.len(),
         statements_ready,
         readiness_by_statements_percent: percent(statements_ready as u64, statements.len() as u64),
+        modules_run: modules.len(),
+        modules_ready,
         executions_total,
         executions_ready,
         executions_failing,
@@ -239,14 +375,40 @@ pub fn analyze(workload: &Workload, analyzer: &Analyzer<'_>) -> WorkloadAnalysis
     }
 }
 
+/// One run per module: the statistics hold a row per cached plan, so a
+/// module recompiled with other SET options appears more than once.
+fn merge_runs(modules: &[ModuleRun]) -> Vec<ModuleRun> {
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    let mut merged: Vec<ModuleRun> = Vec::with_capacity(modules.len());
+    for m in modules {
+        match at.get(m.file.as_str()) {
+            Some(&i) => {
+                let into = &mut merged[i];
+                into.executions = into.executions.saturating_add(m.executions);
+                into.cpu_us = into.cpu_us.saturating_add(m.cpu_us);
+                into.duration_us = into.duration_us.saturating_add(m.duration_us);
+            }
+            None => {
+                at.insert(&m.file, merged.len());
+                merged.push(m.clone());
+            }
+        }
+    }
+    merged
+}
+
 /// Blockers by failing executions, with the cumulative share each rank fixes.
 fn rank_blockers(
-    by_feature: HashMap<String, (usize, u64, u64)>,
+    by_feature: HashMap<String, (usize, usize, u64, u64)>,
     failing: &[(BTreeSet<String>, u64)],
     executions_failing: u64,
 ) -> Vec<WorkloadBlocker> {
-    let mut ranked: Vec<(String, (usize, u64, u64))> = by_feature.into_iter().collect();
-    ranked.sort_by(|(fa, a), (fb, b)| b.1.cmp(&a.1).then(b.0.cmp(&a.0)).then(fa.cmp(fb)));
+    let mut ranked: Vec<(String, (usize, usize, u64, u64))> = by_feature.into_iter().collect();
+    ranked.sort_by(|(fa, a), (fb, b)| {
+        b.2.cmp(&a.2)
+            .then((b.0 + b.1).cmp(&(a.0 + a.1)))
+            .then(fa.cmp(fb))
+    });
     let rank: HashMap<&str, usize> = ranked
         .iter()
         .enumerate()
@@ -264,17 +426,20 @@ fn rank_blockers(
     ranked
         .into_iter()
         .zip(fixed_at)
-        .map(|((feature, (statements, executions, cpu_us)), fixed)| {
-            cumulative += fixed;
-            WorkloadBlocker {
-                feature,
-                statements,
-                executions,
-                cpu_ms: ms(cpu_us),
-                executions_percent: percent(executions, executions_failing).unwrap_or(0.0),
-                cumulative_percent: percent(cumulative, executions_failing).unwrap_or(0.0),
-            }
-        })
+        .map(
+            |((feature, (statements, modules, executions, cpu_us)), fixed)| {
+                cumulative += fixed;
+                WorkloadBlocker {
+                    feature,
+                    statements,
+                    modules,
+                    executions,
+                    cpu_ms: ms(cpu_us),
+                    executions_percent: percent(executions, executions_failing).unwrap_or(0.0),
+                    cumulative_percent: percent(cumulative, executions_failing).unwrap_or(0.0),
+                }
+            },
+        )
         .collect()
 }
 
@@ -293,4 +458,94 @@ fn extreme(
         times.min_by_key(|&(at, _)| at)
     };
     found.map(|(_, t)| t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::Catalog;
+    use crate::workload::{CaptureFormat, Limits};
+
+    fn workload(statements: &[(&str, u64)]) -> Workload {
+        let mut w = Workload::new(Limits::default());
+        w.add_source(
+            CaptureInfo {
+                file: "t.query_store".into(),
+                format: CaptureFormat::QueryStore,
+                events_read: statements.len() as u64,
+                events_used: statements.len() as u64,
+                events_skipped: BTreeMap::new(),
+                first_event: None,
+                last_event: None,
+            },
+            statements
+                .iter()
+                .map(|&(text, executions)| crate::workload::SourceStatement {
+                    text: text.into(),
+                    executions,
+                    cpu_us: executions * 1000,
+                    duration_us: executions * 2000,
+                })
+                .collect(),
+        );
+        w
+    }
+
+    fn run(file: &str, executions: u64) -> ModuleRun {
+        ModuleRun {
+            file: file.into(),
+            executions,
+            cpu_us: executions * 1000,
+            duration_us: 0,
+        }
+    }
+
+    #[test]
+    fn modules_run_are_weighed_with_the_statements_and_rank_their_blockers() {
+        let catalog = Catalog::shipped().unwrap();
+        let a = Analyzer::new(&catalog, catalog.latest());
+        let w = workload(&[("SELECT * FROM ##g", 10), ("SELECT 1", 30)]);
+        let code = "CREATE PROCEDURE dbo.p AS SELECT a INTO ##x FROM t";
+        let mut module_findings = a.analyze_text("s/db.dbo.p.sql", code).findings;
+        module_findings.extend(a.analyze_text("s/db.dbo.unrun.sql", code).findings);
+        // Two plans of the same procedure: one run of 60 executions.
+        let runs = [
+            run("s/db.dbo.p.sql", 40),
+            run("s/db.dbo.ready.sql", 20),
+            run("s/db.dbo.p.sql", 20),
+        ];
+        let out = analyze(&w, &a, &runs, &mut module_findings);
+        let s = &out.summary;
+        assert_eq!((s.modules_run, s.modules_ready), (2, 1));
+        assert_eq!((s.statements_distinct, s.statements_ready), (2, 1));
+        assert_eq!(s.executions_total, 10 + 30 + 60 + 20);
+        assert_eq!(s.executions_failing, 10 + 60);
+        let top = &s.blockers[0];
+        assert_eq!(top.feature, "statement.global_temp_table");
+        assert_eq!((top.statements, top.modules, top.executions), (1, 1, 70));
+        assert_eq!(top.cumulative_percent, 100.0);
+        let first = &s.statements[0];
+        assert_eq!(
+            (first.file.as_str(), first.module, first.ready),
+            ("s/db.dbo.p.sql", true, false)
+        );
+        assert_eq!(first.executions_percent, 50.0);
+        for f in &module_findings {
+            let expected = (f.file == "s/db.dbo.p.sql").then_some(60);
+            assert_eq!(f.workload.map(|w| w.executions), expected, "{}", f.file);
+        }
+    }
+
+    #[test]
+    fn without_modules_only_statements_count() {
+        let catalog = Catalog::shipped().unwrap();
+        let a = Analyzer::new(&catalog, catalog.latest());
+        let out = analyze(&workload(&[("SELECT * FROM ##g", 10)]), &a, &[], &mut []);
+        assert_eq!(
+            (out.summary.modules_run, out.summary.executions_total),
+            (0, 10)
+        );
+        assert!(out.summary.statements.iter().all(|r| !r.module));
+        assert_eq!(out.summary.blockers[0].modules, 0);
+    }
 }
