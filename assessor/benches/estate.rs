@@ -12,9 +12,6 @@
 // A measuring harness: a failure is reported with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
 use testbed::appliance::{ApplianceOptions, LocalAppliance};
 use testbed::catalog_fixture::CatalogFixture;
 
@@ -37,15 +34,6 @@ fn estate_config(base: &str, n: usize) -> String {
     format!("{head}{targets}{}", &base[end..])
 }
 
-/// Peak resident set (VmHWM, KiB) of a running process, if readable.
-fn high_water_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let fixture = CatalogFixture::wide_world_importers().unwrap();
@@ -65,23 +53,12 @@ fn main() {
     for n in [10, 50, 200] {
         let config = app.scratch().join(format!("estate-{n}.toml"));
         std::fs::write(&config, estate_config(&base, n)).unwrap();
-        let started = Instant::now();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_assessor"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .envs(app.assessor_env())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
+        let (wall, peak, out) = app
+            .run_measured(
+                std::path::Path::new(env!("CARGO_BIN_EXE_assessor")),
+                &config,
+            )
             .unwrap();
-        let pid = child.id();
-        let mut peak = 0;
-        while child.try_wait().unwrap().is_none() {
-            peak = peak.max(high_water_kib(pid).unwrap_or(0));
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let wall = started.elapsed();
-        let out = child.wait_with_output().unwrap();
         let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
         let ok = summary["targets"]
             .as_array()

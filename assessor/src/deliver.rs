@@ -244,23 +244,46 @@ pub async fn upload_files(
     kms_key_id: &str,
     files: Vec<(String, Vec<u8>)>,
 ) -> Result<Vec<ManifestEntry>, DeliverError> {
-    let mut seen = HashSet::new();
-    for (name, _) in &files {
-        if !seen.insert(check_name(name)?) {
-            return Err(DeliverError::BadName { name: name.clone() });
-        }
-    }
+    check_names(files.iter().map(|(name, _)| name.as_str()))?;
     let mut entries = Vec::with_capacity(files.len());
     for (name, content) in files {
-        let entry = ManifestEntry {
-            sha256: sha256_hex(&content),
-            size: content.len() as u64,
-            name,
-        };
-        put(s3, location, kms_key_id, &entry.name, content).await?;
-        entries.push(entry);
+        entries.push(upload_file(s3, location, kms_key_id, name, content).await?);
     }
     Ok(entries)
+}
+
+/// Refuses, before anything is uploaded, a set of bundle file names with
+/// one that is not in [`BUNDLE_FILES`] or appears twice.
+pub fn check_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<(), DeliverError> {
+    let mut seen = HashSet::new();
+    for name in names {
+        if !seen.insert(check_name(name)?) {
+            return Err(DeliverError::BadName {
+                name: name.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Uploads one bundle file (its name checked by [`check_names`] with the
+/// others first), SSE-KMS, written once; returns its manifest entry. The
+/// caller renders and sends one file at a time, so a large bundle is never
+/// held whole.
+pub async fn upload_file(
+    s3: &aws_sdk_s3::Client,
+    location: &S3Location,
+    kms_key_id: &str,
+    name: String,
+    content: Vec<u8>,
+) -> Result<ManifestEntry, DeliverError> {
+    let entry = ManifestEntry {
+        sha256: sha256_hex(&content),
+        size: content.len() as u64,
+        name,
+    };
+    put(s3, location, kms_key_id, &entry.name, content).await?;
+    Ok(entry)
 }
 
 /// Uploads the run's query tables ([`crate::athena::tables`]) under the

@@ -581,29 +581,85 @@ async fn stages_with_store(
     store.checkpoint("analyze").await?;
 
     let watch = Stopwatch::start("report");
-    let rendered = render_bundle(store, engine, config, analysed, summary).await;
-    let (files, tables) = watch.record(summary, rendered)?;
+    let prepared = prepare_bundle(store, config, analysed, summary).await;
+    let prepared = watch.record(summary, prepared)?;
     store.checkpoint("report").await?;
 
-    // The report files now; the run summary and the manifest once the
-    // session is wiped (`finish_delivery`).
+    // The report files now, each rendered and sent in turn; the run summary
+    // and the manifest once the session is wiped (`finish_delivery`).
     let watch = Stopwatch::start("deliver");
     summary.delivered_to = Some(location.to_string());
-    let root = S3Location::new(&config.report.bucket, &config.report.prefix);
-    let delivered =
-        match deliver::upload_files(&aws.s3, location, &config.job.kms_key_id, files).await {
-            // The query tables before the manifest: a run whose manifest exists
-            // is in the tables too.
-            Ok(entries) => deliver::upload_tables(&aws.s3, &root, &config.job.kms_key_id, tables)
-                .await
-                .map(|()| entries),
-            Err(e) => Err(e),
-        };
+    let delivered = deliver_bundle(aws, config, engine, location, &prepared, &summary.run_id).await;
+    drop(prepared);
     if delivered.is_err() {
         summary.delivered_to = None;
     }
     let entries = watch.record(summary, delivered)?;
     store.checkpoint("deliver").await?;
+    Ok(entries)
+}
+
+/// Renders each file of the bundle and uploads it before rendering the
+/// next, then the run's query tables (before the manifest: a run whose
+/// manifest exists is in the tables too). One rendered file at a time: a
+/// report of 100,000 workload statements is hundreds of megabytes in its
+/// four formats together.
+async fn deliver_bundle(
+    aws: &Aws,
+    config: &JobConfig,
+    engine: Engine<'_>,
+    location: &S3Location,
+    prepared: &Prepared,
+    run_id: &str,
+) -> Result<Vec<deliver::ManifestEntry>, RunError> {
+    let kms = &config.job.kms_key_id;
+    let names = Format::ALL
+        .iter()
+        .map(|f| f.file_name())
+        .chain([INVENTORY_FILE]);
+    deliver::check_names(names)?;
+    let input = prepared.input(engine);
+    // One summary for the four formats and the query tables.
+    let report_summary = crate::report::summarize(&input);
+    let mut entries = Vec::with_capacity(Format::ALL.len() + 1);
+    for format in Format::ALL {
+        let mut bytes = Vec::new();
+        format
+            .write_with(&mut bytes, &input, &report_summary)
+            .map_err(|e| RunError::Render {
+                format: format.as_str(),
+                detail: e.kind().to_string(),
+            })?;
+        let name = format.file_name().to_owned();
+        entries.push(deliver::upload_file(&aws.s3, location, kms, name, bytes).await?);
+    }
+    let inventory: BTreeMap<&str, &Inventory> = prepared
+        .inventories
+        .iter()
+        .map(|i| (i.target.as_str(), i))
+        .collect();
+    let inventory = serde_json::to_vec_pretty(&inventory).map_err(|e| RunError::Render {
+        format: "inventory",
+        detail: format!("{:?}", e.classify()),
+    })?;
+    entries.push(
+        deliver::upload_file(&aws.s3, location, kms, INVENTORY_FILE.to_owned(), inventory).await?,
+    );
+    // The run's date, UTC, from the report's own timestamp (RFC 3339).
+    let run_date = prepared.generated_at.get(..10).unwrap_or("1970-01-01");
+    let tables = crate::athena::tables(
+        run_id,
+        run_date,
+        &prepared.findings,
+        &report_summary,
+        &prepared.inventories,
+    )
+    .map_err(|e| RunError::Render {
+        format: "query tables",
+        detail: format!("{:?}", e.classify()),
+    })?;
+    let root = S3Location::new(&config.report.bucket, &config.report.prefix);
+    deliver::upload_tables(&aws.s3, &root, kms, tables).await?;
     Ok(entries)
 }
 
@@ -986,76 +1042,57 @@ fn server_overviews(inventories: &[Inventory], findings: &[Finding]) -> Vec<Serv
     servers
 }
 
-/// The bundle's files and the run's query tables, each `(name, bytes)`.
-type Rendered = (Vec<(String, Vec<u8>)>, Vec<(String, Vec<u8>)>);
+/// What the report stage read back from the store: everything the bundle's
+/// files are rendered from, held until the deliver stage has sent them.
+struct Prepared {
+    findings: Vec<Finding>,
+    objects: Vec<ObjectSummary>,
+    excerpts: Vec<Excerpt>,
+    inventories: Vec<Inventory>,
+    workload: Option<crate::workload::WorkloadSummary>,
+    servers: Vec<ServerOverview>,
+    inputs: Vec<String>,
+    generated_at: String,
+    analysed: Analysed,
+}
 
-/// Renders the report bundle in memory from what the store holds, and the
-/// run's query tables ([`crate::athena`]).
-async fn render_bundle(
+impl Prepared {
+    fn input<'a>(&'a self, engine: Engine<'a>) -> ReportInput<'a> {
+        ReportInput {
+            tool_version: env!("CARGO_PKG_VERSION"),
+            target: engine.target_name,
+            settings: engine.settings,
+            inputs: &self.inputs,
+            generated_at: Some(&self.generated_at),
+            findings: &self.findings,
+            objects: &self.objects,
+            features: engine.features,
+            files_analyzed: self.analysed.files,
+            lines_analyzed: self.analysed.lines,
+            // Module definitions come from the store as text: none is skipped.
+            skipped: &[],
+            workload: self.workload.as_ref(),
+            excerpts: &self.excerpts,
+            servers: &self.servers,
+            supported: Some(&self.analysed.supported),
+            effort_overrides: engine.effort,
+        }
+    }
+}
+
+/// Reads back what the report is made of, and counts the findings into the
+/// run summary.
+async fn prepare_bundle(
     store: &SessionStore,
-    engine: Engine<'_>,
     config: &JobConfig,
     analysed: Analysed,
     summary: &mut RunSummary,
-) -> Result<Rendered, RunError> {
+) -> Result<Prepared, RunError> {
     let (findings, objects) = store.analysis().await?;
     let excerpts = excerpts_of(&store.modules().await?, &findings);
     let inventories = store.inventories().await?;
     let workload = store.workload_summary().await?;
-    let inputs: Vec<String> = config.targets.iter().map(|t| t.name.clone()).collect();
-    let generated_at = crate::report::timestamp::generated_at();
-    let input = ReportInput {
-        tool_version: env!("CARGO_PKG_VERSION"),
-        target: engine.target_name,
-        settings: engine.settings,
-        inputs: &inputs,
-        generated_at: Some(&generated_at),
-        findings: &findings,
-        objects: &objects,
-        features: engine.features,
-        files_analyzed: analysed.files,
-        lines_analyzed: analysed.lines,
-        // Module definitions come from the store as text: none is skipped.
-        skipped: &[],
-        workload: workload.as_ref(),
-        excerpts: &excerpts,
-        servers: &server_overviews(&inventories, &findings),
-        supported: Some(&analysed.supported),
-        effort_overrides: engine.effort,
-    };
-    // One summary for the four formats and the query tables.
-    let report_summary = crate::report::summarize(&input);
-    let mut files = Vec::with_capacity(Format::ALL.len() + 2);
-    for format in Format::ALL {
-        let mut bytes = Vec::new();
-        format
-            .write_with(&mut bytes, &input, &report_summary)
-            .map_err(|e| RunError::Render {
-                format: format.as_str(),
-                detail: e.kind().to_string(),
-            })?;
-        files.push((format.file_name().to_owned(), bytes));
-    }
-    let inventory: BTreeMap<&str, &Inventory> =
-        inventories.iter().map(|i| (i.target.as_str(), i)).collect();
-    let inventory = serde_json::to_vec_pretty(&inventory).map_err(|e| RunError::Render {
-        format: "inventory",
-        detail: format!("{:?}", e.classify()),
-    })?;
-    files.push((INVENTORY_FILE.to_owned(), inventory));
-    // The run's date, UTC, from the report's own timestamp (RFC 3339).
-    let run_date = generated_at.get(..10).unwrap_or("1970-01-01");
-    let tables = crate::athena::tables(
-        &summary.run_id,
-        run_date,
-        &findings,
-        &report_summary,
-        &inventories,
-    )
-    .map_err(|e| RunError::Render {
-        format: "query tables",
-        detail: format!("{:?}", e.classify()),
-    })?;
+    let servers = server_overviews(&inventories, &findings);
     summary.findings = findings.len();
     for f in &findings {
         *summary
@@ -1063,7 +1100,17 @@ async fn render_bundle(
             .entry(f.status.as_str().to_owned())
             .or_default() += 1;
     }
-    Ok((files, tables))
+    Ok(Prepared {
+        findings,
+        objects,
+        excerpts,
+        inventories,
+        workload,
+        servers,
+        inputs: config.targets.iter().map(|t| t.name.clone()).collect(),
+        generated_at: crate::report::timestamp::generated_at(),
+        analysed,
+    })
 }
 
 #[cfg(test)]

@@ -158,6 +158,41 @@ impl LocalAppliance {
         })
     }
 
+    /// Runs `assessor run --config CONFIG` (the binary at `assessor`) to the
+    /// end, for the benches: its wall time, its peak resident memory (VmHWM,
+    /// KiB, read while it runs) and its output (stderr dropped).
+    pub fn run_measured(
+        &self,
+        assessor: &Path,
+        config: &Path,
+    ) -> Result<(std::time::Duration, u64, std::process::Output)> {
+        let io = |what| move |source| PeerError::Io { what, source };
+        let started = std::time::Instant::now();
+        let mut child = std::process::Command::new(assessor)
+            .args(["run", "--config"])
+            .arg(config)
+            .envs(self.assessor_env())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(io("starting assessor run"))?;
+        let pid = child.id();
+        let mut peak = 0;
+        while child
+            .try_wait()
+            .map_err(io("waiting for assessor run"))?
+            .is_none()
+        {
+            peak = peak.max(high_water_kib(pid).unwrap_or(0));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let wall = started.elapsed();
+        let output = child
+            .wait_with_output()
+            .map_err(io("reading assessor run's output"))?;
+        Ok((wall, peak, output))
+    }
+
     /// The environment the assessor runs in: emulator credentials (moto
     /// accepts any) and, for `assessor report`, the emulator's address.
     pub fn assessor_env(&self) -> Vec<(&'static str, String)> {
@@ -213,6 +248,15 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         ))
         .load()
         .await
+}
+
+/// Peak resident set (VmHWM, KiB) of a running process, if readable.
+fn high_water_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 fn job_config(

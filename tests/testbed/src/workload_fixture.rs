@@ -170,6 +170,35 @@ impl FixtureWorkload {
         }
     }
 
+    /// `n` distinct statements for the live-workload bench, as
+    /// `generate.py --bench` writes them for the offline one: driver
+    /// `sp_executesql` INSERTs, MERGEs, NOLOCK reads and `##global` tables,
+    /// each on its own table so none normalises like another. Half come
+    /// from Query Store, half from the plan cache; no module statistics.
+    pub fn bench(n: u64) -> FixtureWorkload {
+        let statement = |i: u64| {
+            let text = match i % 4 {
+                0 => format!(
+                    "exec sp_executesql N'INSERT INTO [dbo].[T{i}] ([C{i}], [Name]) VALUES (@p0, @p1)',N'@p0 int,@p1 nvarchar(50)',@p0={},@p1=N'name'",
+                    spread(i)
+                ),
+                1 => format!(
+                    "MERGE dbo.T{i} AS t USING (SELECT {i} AS id) s ON t.id = s.id WHEN MATCHED THEN UPDATE SET t.v = 'x';"
+                ),
+                2 => format!(
+                    "SELECT TOP (10) a.C{i}, b.Name FROM dbo.T{i} a WITH (NOLOCK) JOIN dbo.U b ON b.Id = a.Id WHERE a.Created > '2026-01-01' ORDER BY 1"
+                ),
+                _ => format!("SELECT * INTO ##tmp{i} FROM dbo.T{i} WHERE Amount > 0.5"),
+            };
+            row(text, spread(i))
+        };
+        FixtureWorkload {
+            query_store: (0..n).step_by(2).map(statement).collect(),
+            plan_cache: (1..n).step_by(2).map(statement).collect(),
+            ..FixtureWorkload::default()
+        }
+    }
+
     /// Raw rows served in all (Query Store counted once per database).
     pub fn rows(&self, databases: usize) -> usize {
         self.query_store.len() * databases + self.plan_cache.len()
