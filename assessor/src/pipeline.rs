@@ -623,13 +623,21 @@ async fn deliver_bundle(
     let report_summary = crate::report::summarize(&input);
     let mut entries = Vec::with_capacity(Format::ALL.len() + 1);
     for format in Format::ALL {
-        let mut bytes = Vec::new();
-        format
-            .write_with(&mut bytes, &input, &report_summary)
-            .map_err(|e| RunError::Render {
-                format: format.as_str(),
-                detail: e.kind().to_string(),
-            })?;
+        let render = |w: &mut dyn std::io::Write| {
+            format
+                .write_with(w, &input, &report_summary)
+                .map_err(|e| RunError::Render {
+                    format: format.as_str(),
+                    detail: e.kind().to_string(),
+                })
+        };
+        // Rendered twice, the first time only to count: a growing Vec would
+        // reserve up to twice the file (the HTML of 100,000 findings is
+        // 80 MB), and the bytes are held whole for the upload.
+        let mut counted = ByteCount(0);
+        render(&mut counted)?;
+        let mut bytes = Vec::with_capacity(counted.0);
+        render(&mut bytes)?;
         let name = format.file_name().to_owned();
         entries.push(deliver::upload_file(&aws.s3, location, kms, name, bytes).await?);
     }
@@ -1040,6 +1048,20 @@ fn server_overviews(inventories: &[Inventory], findings: &[Finding]) -> Vec<Serv
         }
     }
     servers
+}
+
+/// A writer that only counts what it is given.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// What the report stage read back from the store: everything the bundle's

@@ -16,12 +16,13 @@ pub mod cluster;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::Type;
 
+use futures_util::TryStreamExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
 use crate::collect::inventory::Inventory;
-use crate::collect::workload::CollectedWorkload;
+use crate::collect::workload::{CollectedStatement, CollectedWorkload};
 use crate::envelope::{Binding, EnvelopeError, Sealer};
 use crate::findings::Finding;
 use crate::report::ObjectSummary;
@@ -31,7 +32,12 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("migrations/0001_session.sql")),
     (2, include_str!("migrations/0002_results.sql")),
     (3, include_str!("migrations/0003_workload.sql")),
+    (4, include_str!("migrations/0004_workload_parts.sql")),
 ];
+
+/// Statements per sealed part of a stored workload (a few hundred KB of
+/// JSON): see `migrations/0004_workload_parts.sql`.
+const WORKLOAD_PART: usize = 5_000;
 
 /// Why the store failed. Messages never include sealed or plaintext values.
 #[derive(Debug, thiserror::Error)]
@@ -249,37 +255,87 @@ impl SessionStore {
             .collect()
     }
 
-    /// Stores one server's collected workload (normalised statements), sealed.
+    /// Stores one server's collected workload (normalised statements),
+    /// sealed, in parts: the rest first, then the statements
+    /// [`WORKLOAD_PART`] at a time.
     pub async fn put_workload(&self, workload: &CollectedWorkload) -> Result<(), StoreError> {
-        let binding = Binding::new(&self.run_id, "workload", &workload.target, "body");
-        let body = self.seal_json(&binding, workload)?;
+        let head = CollectedWorkload {
+            target: workload.target.clone(),
+            server_major: workload.server_major,
+            sources: workload.sources.clone(),
+            statements: Vec::new(),
+            modules: workload.modules.clone(),
+            statements_dropped: workload.statements_dropped,
+            skipped: workload.skipped.clone(),
+        };
+        self.put_workload_part(&workload.target, 0, &head).await?;
+        for (part, statements) in (1i32..).zip(workload.statements.chunks(WORKLOAD_PART)) {
+            self.put_workload_part(&workload.target, part, &statements)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn put_workload_part(
+        &self,
+        target: &str,
+        part: i32,
+        value: &impl Serialize,
+    ) -> Result<(), StoreError> {
+        let binding = Binding::new(
+            &self.run_id,
+            "workload",
+            &format!("{target}#{part}"),
+            "body",
+        );
+        let body = self.seal_json(&binding, value)?;
         self.client
             .execute(
-                "INSERT INTO workload (run_id, target, body) VALUES ($1, $2, $3)",
-                &[&self.run_id, &workload.target, &body],
+                "INSERT INTO workload (run_id, target, part, body) VALUES ($1, $2, $3, $4)",
+                &[&self.run_id, &target, &part, &body],
             )
             .await
             .map_err(db("storing a workload"))?;
         Ok(())
     }
 
-    /// Every stored workload of this run, by target.
+    /// Every stored workload of this run, by target, read a part at a time.
     pub async fn workloads(&self) -> Result<Vec<CollectedWorkload>, StoreError> {
         let rows = self
             .client
-            .query(
-                "SELECT target, body FROM workload WHERE run_id = $1 ORDER BY target",
-                &[&self.run_id],
+            .query_raw(
+                "SELECT target, part, body FROM workload WHERE run_id = $1 ORDER BY target, part",
+                [&self.run_id],
             )
             .await
             .map_err(db("reading workloads"))?;
-        rows.iter()
-            .map(|row| {
-                let target: String = row.get(0);
-                let binding = Binding::new(&self.run_id, "workload", &target, "body");
-                self.open_json(binding, row.get(1))
-            })
-            .collect()
+        futures_util::pin_mut!(rows);
+        let mut out: Vec<CollectedWorkload> = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(db("reading workloads"))? {
+            let target: String = row.get(0);
+            let part: i32 = row.get(1);
+            let binding = Binding::new(
+                &self.run_id,
+                "workload",
+                &format!("{target}#{part}"),
+                "body",
+            );
+            match out.last_mut() {
+                Some(w) if part > 0 && w.target == target => {
+                    let statements: Vec<CollectedStatement> =
+                        self.open_json(binding, row.get(2))?;
+                    w.statements.extend(statements);
+                }
+                _ if part == 0 => out.push(self.open_json(binding, row.get(2))?),
+                _ => {
+                    return Err(StoreError::Shape {
+                        binding: binding.to_string(),
+                        detail: "a workload part without its first part".into(),
+                    });
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Stores the run's workload summary (the analyze stage's), sealed.
@@ -375,38 +431,35 @@ impl SessionStore {
 
     /// Reads back this run's findings and analysed objects, in stored order.
     pub async fn analysis(&self) -> Result<(Vec<Finding>, Vec<ObjectSummary>), StoreError> {
-        let findings = self
-            .client
-            .query(
-                "SELECT id, body FROM finding WHERE run_id = $1 ORDER BY id",
-                &[&self.run_id],
-            )
-            .await
-            .map_err(db("reading findings"))?
-            .iter()
-            .map(|row| {
-                let id: i64 = row.get(0);
-                let binding = Binding::new(&self.run_id, "finding", &id.to_string(), "body");
-                self.open_json(binding, row.get(1))
-            })
-            .collect::<Result<Vec<Finding>, _>>()?;
+        let findings = self.read_sealed_rows("finding", "reading findings").await?;
         let objects = self
-            .client
-            .query(
-                "SELECT id, body FROM analysed_object WHERE run_id = $1 ORDER BY id",
-                &[&self.run_id],
-            )
-            .await
-            .map_err(db("reading analysed objects"))?
-            .iter()
-            .map(|row| {
-                let id: i64 = row.get(0);
-                let binding =
-                    Binding::new(&self.run_id, "analysed_object", &id.to_string(), "body");
-                self.open_json(binding, row.get(1))
-            })
-            .collect::<Result<Vec<ObjectSummary>, _>>()?;
+            .read_sealed_rows("analysed_object", "reading analysed objects")
+            .await?;
         Ok((findings, objects))
+    }
+
+    /// Every `(id, body)` row of `table` for this run, in id order, opened
+    /// one row at a time as it arrives (not all rows buffered first).
+    async fn read_sealed_rows<T: DeserializeOwned>(
+        &self,
+        table: &'static str,
+        action: &'static str,
+    ) -> Result<Vec<T>, StoreError> {
+        // `table` is one of this module's constants, never input.
+        let sql = format!("SELECT id, body FROM {table} WHERE run_id = $1 ORDER BY id");
+        let rows = self
+            .client
+            .query_raw(&sql, [&self.run_id])
+            .await
+            .map_err(db(action))?;
+        futures_util::pin_mut!(rows);
+        let mut out = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(db(action))? {
+            let id: i64 = row.get(0);
+            let binding = Binding::new(&self.run_id, table, &id.to_string(), "body");
+            out.push(self.open_json(binding, row.get(1))?);
+        }
+        Ok(out)
     }
 
     fn seal_json(&self, binding: &Binding, value: &impl Serialize) -> Result<Vec<u8>, StoreError> {
