@@ -56,6 +56,33 @@ pub struct Job {
     /// AutoTerminate, EC2 then terminates the instance).
     #[serde(default)]
     pub power_off_when_done: bool,
+    /// Whether `assessor run` must be confined by Landlock (SECURITY.md,
+    /// C37): `required` refuses to run on a kernel without it (the
+    /// appliance's config always says so), `best-effort` runs unconfined
+    /// there and records it.
+    #[serde(default)]
+    pub confinement: Confinement,
+}
+
+/// The policy for Landlock confinement of the run (`job.confinement`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Confinement {
+    /// No Landlock, no run: the error names the kernel requirement.
+    Required,
+    /// Confined where the kernel can; the run summary says whether it was.
+    #[default]
+    BestEffort,
+}
+
+impl Confinement {
+    /// The config word, for the run summary and messages.
+    pub fn word(self) -> &'static str {
+        match self {
+            Confinement::Required => "required",
+            Confinement::BestEffort => "best-effort",
+        }
+    }
 }
 
 /// That the config has a `report.effort` table; its contents need the rule
@@ -353,6 +380,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "max_concurrent_targets",
             "time_limit_minutes",
             "power_off_when_done",
+            "confinement",
         ],
     ),
     (
