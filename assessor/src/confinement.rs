@@ -330,8 +330,9 @@ pub enum ConfinementError {
     #[error(
         "job.confinement = \"required\" but this kernel enforces no Landlock ruleset ({reason}): \
          boot a Linux 5.13 or newer kernel built with CONFIG_SECURITY_LANDLOCK and with \
-         `landlock` in its LSM list (CONFIG_LSM or the lsm= boot parameter), or set \
-         job.confinement = \"best-effort\" outside the appliance"
+         `landlock` in its LSM list (CONFIG_LSM or the lsm= boot parameter), let the \
+         landlock_* system calls through any seccomp filter (systemd's SystemCallFilter), \
+         or set job.confinement = \"best-effort\" outside the appliance"
     )]
     Unsupported { reason: String },
     #[error("cannot build the Landlock ruleset: {detail}; this is a bug in the allow-list")]
