@@ -1057,6 +1057,32 @@ mod tests {
     }
 
     #[test]
+    fn confinement_is_best_effort_by_default_and_checked() {
+        let path = Path::new("job.toml");
+        // The example spells out what the appliance uses.
+        let config = JobConfig::parse(&example(), path).unwrap();
+        assert_eq!(config.job.confinement, Confinement::Required);
+        let text = example().replace("confinement = \"required\"\n", "");
+        let config = JobConfig::parse(&text, path).unwrap();
+        assert_eq!(config.job.confinement, Confinement::BestEffort);
+        assert_eq!(Confinement::BestEffort.word(), "best-effort");
+        let text = set_first(&example(), "confinement", "best-effort");
+        let config = JobConfig::parse(&text, path).unwrap();
+        assert_eq!(config.job.confinement, Confinement::BestEffort);
+        // A wrong word names the key, its line and the valid words.
+        let text = set_first(&example(), "confinement", "off");
+        let err = JobConfig::parse(&text, path).unwrap_err().to_string();
+        assert!(err.contains("`job.confinement`"), "{err}");
+        assert!(
+            err.contains("required") && err.contains("best-effort"),
+            "{err}"
+        );
+        let text = example().replace("confinement = ", "confinment = ");
+        let err = JobConfig::parse(&text, path).unwrap_err().to_string();
+        assert!(err.contains("did you mean `confinement`?"), "{err}");
+    }
+
+    #[test]
     fn workload_sources_are_opt_ins_off_by_default_and_validated() {
         let config = JobConfig::parse(&example(), Path::new("job.toml")).unwrap();
         // sql-01 spells the defaults out, sql-02 leaves the table out.

@@ -5,11 +5,15 @@
 //! Guarantees:
 //! - After [`confine`], the process and its children can open, create,
 //!   delete or execute files only as the allow-list says: [`SYSTEM_RULES`]
-//!   (fixed here, each entry with its reason) plus [`job_rules`] (the session
+//!   (fixed here, each entry with its reason), [`ROOT_RULES`] when running
+//!   as root (never on the appliance), plus [`job_rules`] (the session
 //!   directory, the PostgreSQL installation and the CA bundles the config
-//!   names). Everything else is denied by the kernel (`EACCES`), whatever
-//!   the Unix permissions and whatever systemd's sandbox leaves readable or
-//!   writable. No TCP port can be bound.
+//!   names; files the process environment names for the AWS SDK and the
+//!   trust store, which whoever starts the process controls anyway).
+//!   Everything else is denied by the kernel (`EACCES`), whatever the Unix
+//!   permissions and whatever systemd's sandbox leaves readable or
+//!   writable. No TCP port can be bound (Landlock ABI 4, Linux 6.7, and
+//!   later).
 //! - Writable: the session directory, `/dev/shm` and `/dev/null` only (and
 //!   in the session directory's parent, deleting an empty directory, which
 //!   the wipe needs to delete the session directory itself). Nothing
