@@ -56,6 +56,33 @@ pub struct Job {
     /// AutoTerminate, EC2 then terminates the instance).
     #[serde(default)]
     pub power_off_when_done: bool,
+    /// Whether `assessor run` must be confined by Landlock (SECURITY.md,
+    /// C37): `required` refuses to run on a kernel without it (the
+    /// appliance's config always says so), `best-effort` runs unconfined
+    /// there and records it.
+    #[serde(default)]
+    pub confinement: Confinement,
+}
+
+/// The policy for Landlock confinement of the run (`job.confinement`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Confinement {
+    /// No Landlock, no run: the error names the kernel requirement.
+    Required,
+    /// Confined where the kernel can; the run summary says whether it was.
+    #[default]
+    BestEffort,
+}
+
+impl Confinement {
+    /// The config word, for the run summary and messages.
+    pub fn word(self) -> &'static str {
+        match self {
+            Confinement::Required => "required",
+            Confinement::BestEffort => "best-effort",
+        }
+    }
 }
 
 /// That the config has a `report.effort` table; its contents need the rule
@@ -353,6 +380,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "max_concurrent_targets",
             "time_limit_minutes",
             "power_off_when_done",
+            "confinement",
         ],
     ),
     (
@@ -1026,6 +1054,32 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn confinement_is_best_effort_by_default_and_checked() {
+        let path = Path::new("job.toml");
+        // The example spells out what the appliance uses.
+        let config = JobConfig::parse(&example(), path).unwrap();
+        assert_eq!(config.job.confinement, Confinement::Required);
+        let text = example().replace("confinement = \"required\"\n", "");
+        let config = JobConfig::parse(&text, path).unwrap();
+        assert_eq!(config.job.confinement, Confinement::BestEffort);
+        assert_eq!(Confinement::BestEffort.word(), "best-effort");
+        let text = set_first(&example(), "confinement", "best-effort");
+        let config = JobConfig::parse(&text, path).unwrap();
+        assert_eq!(config.job.confinement, Confinement::BestEffort);
+        // A wrong word names the key, its line and the valid words.
+        let text = set_first(&example(), "confinement", "off");
+        let err = JobConfig::parse(&text, path).unwrap_err().to_string();
+        assert!(err.contains("`job.confinement`"), "{err}");
+        assert!(
+            err.contains("required") && err.contains("best-effort"),
+            "{err}"
+        );
+        let text = example().replace("confinement = ", "confinment = ");
+        let err = JobConfig::parse(&text, path).unwrap_err().to_string();
+        assert!(err.contains("did you mean `confinement`?"), "{err}");
     }
 
     #[test]

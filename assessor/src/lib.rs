@@ -42,6 +42,9 @@ pub mod athena;
 pub mod check;
 #[cfg(feature = "appliance")]
 pub mod collect;
+// Landlock confinement of `assessor run`, applied by the binary to itself.
+#[cfg(feature = "appliance")]
+pub mod confinement;
 #[cfg(feature = "appliance")]
 pub mod deliver;
 #[cfg(feature = "appliance")]

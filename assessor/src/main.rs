@@ -72,7 +72,8 @@ fn main() -> ExitCode {
         #[cfg(feature = "appliance")]
         Command::Check(args) => cmd::block_on(cmd::check::run(args)),
         #[cfg(feature = "appliance")]
-        Command::Run(args) => cmd::block_on(cmd::run::run(args)),
+        // Not on the runtime: the run confines itself before any thread starts.
+        Command::Run(args) => cmd::run::run(args),
         #[cfg(feature = "appliance")]
         Command::Wipe(args) => cmd::wipe::run(args),
         #[cfg(feature = "appliance")]

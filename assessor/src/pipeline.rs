@@ -6,6 +6,8 @@
 //! - Nothing is collected unless the KMS key is usable and the report bucket
 //!   answers (preflight). A disabled key or a missing bucket costs the
 //!   customer nothing but an error.
+//! - The process is confined by Landlock before this runs (`cmd/run.rs`,
+//!   `crate::confinement`); the outcome is in the summary and status lines.
 //! - The session directory is wiped before the run (a crashed run's leftovers
 //!   go first) and after it, on every path that returns: success, failure,
 //!   time limit. The binary adds SIGTERM and SIGINT (`cmd/run.rs`).
@@ -33,6 +35,7 @@ use crate::collect::inventory::Inventory;
 use crate::collect::tls::TlsPolicy;
 use crate::collect::workload::{self as live_workload, CollectedWorkload};
 use crate::config::{JobConfig, Limits, Target};
+use crate::confinement::Outcome;
 use crate::deliver::{self, DeliverError, S3Location};
 use crate::envelope::{DataKey, EnvelopeError};
 use crate::findings::Finding;
@@ -52,6 +55,9 @@ pub mod exit {
     pub const FAILED: u8 = 1;
     /// The job config is invalid.
     pub const CONFIG: u8 = 2;
+    /// `job.confinement = "required"` and the kernel cannot confine the run
+    /// (no Landlock): nothing was read or contacted.
+    pub const CONFINEMENT: u8 = 3;
     /// The preflight failed (KMS key, bucket): nothing was collected.
     pub const PREFLIGHT: u8 = 4;
     /// The report could not be delivered; the session was wiped.
@@ -296,6 +302,9 @@ pub struct RunSummary {
     pub error: Option<String>,
     /// The session directory was wiped at the end.
     pub wiped: bool,
+    /// Whether Landlock confined the run, and how (SECURITY.md, C37).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confinement: Option<Outcome>,
 }
 
 impl RunSummary {
@@ -318,6 +327,7 @@ impl RunSummary {
             delivered_to: None,
             error: None,
             wiped: false,
+            confinement: None,
         }
     }
 
@@ -346,7 +356,13 @@ pub struct Engine<'a> {
 /// Runs the whole job and returns its summary; the session is wiped on
 /// every path. The summary is also delivered: with the report on success,
 /// alone on failure (if the bucket can take it).
-pub async fn run(config: &JobConfig, aws: &Aws, engine: Engine<'_>, run_id: &str) -> RunSummary {
+pub async fn run(
+    config: &JobConfig,
+    aws: &Aws,
+    engine: Engine<'_>,
+    run_id: &str,
+    confinement: &Outcome,
+) -> RunSummary {
     let started = Instant::now();
     let status = config
         .report
@@ -358,9 +374,12 @@ pub async fn run(config: &JobConfig, aws: &Aws, engine: Engine<'_>, run_id: &str
             run_id: run_id.to_owned(),
             version: env!("CARGO_PKG_VERSION"),
         };
-        status.send(&[line]).await;
+        status
+            .send(&[line, StatusLine::of_confinement(confinement)])
+            .await;
     }
     let mut summary = RunSummary::new(run_id, engine.target_name.to_owned());
+    summary.confinement = Some(confinement.clone());
     let location = S3Location::new(&config.report.bucket, &config.report.prefix).join(run_id);
     let limit = Duration::from_secs(u64::from(config.job.time_limit_minutes) * 60);
     let stages = run_stages(config, aws, engine, run_id, &location, &mut summary);

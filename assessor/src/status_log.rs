@@ -27,6 +27,13 @@ pub enum StatusLine {
         run_id: String,
         version: &'static str,
     },
+    /// Whether Landlock confines the run (`status` is `full`, `partial` or
+    /// `none`; the reason stays in the run summary).
+    Confinement {
+        enforced: bool,
+        status: &'static str,
+        landlock_abi: i32,
+    },
     Stage {
         stage: &'static str,
         ok: bool,
@@ -52,6 +59,15 @@ pub enum StatusLine {
 }
 
 impl StatusLine {
+    /// The line that says how the run is confined.
+    pub fn of_confinement(outcome: &crate::confinement::Outcome) -> StatusLine {
+        StatusLine::Confinement {
+            enforced: outcome.enforced,
+            status: outcome.status,
+            landlock_abi: outcome.landlock_abi,
+        }
+    }
+
     /// The lines that tell how a run went, from its final summary.
     pub fn of_summary(summary: &RunSummary) -> Vec<StatusLine> {
         let stages = summary.stages.iter().map(|s| StatusLine::Stage {

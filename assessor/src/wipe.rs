@@ -53,27 +53,67 @@ pub enum WipeError {
     },
 }
 
-/// Creates an empty session directory (mode 0700) with its marker. Wipes a
-/// leftover session first.
+/// Leaves an empty session directory (mode 0700) with its marker: a
+/// leftover session's contents are destroyed first. An existing session
+/// directory is emptied, not replaced, so that the run's Landlock rule for
+/// it (made before this, on the directory itself: see
+/// [`crate::confinement`]) still covers it.
 pub fn prepare(dir: &Path) -> Result<WipeReport, WipeError> {
-    let report = wipe(dir)?;
+    if !dir.exists() {
+        create(dir)?;
+        return Ok(WipeReport::default());
+    }
+    let report = empty(dir)?;
+    mark(dir)?;
+    Ok(report)
+}
+
+/// Creates the session directory (mode 0700) with its marker if it does not
+/// exist; an existing one is left exactly as it is (a leftover cluster in it
+/// still needs its owner let through; the wipe refuses it unless it is a
+/// session). The run calls this before it is confined, so
+/// the directory exists for its Landlock rule.
+pub fn create(dir: &Path) -> Result<(), WipeError> {
     let io = |source| WipeError::Io {
         path: dir.to_owned(),
         source,
     };
+    if dir.exists() {
+        return Ok(());
+    }
     std::fs::create_dir_all(dir).map_err(io)?;
+    mark(dir)
+}
+
+/// Makes `dir` private (0700) and marks it as a session directory.
+fn mark(dir: &Path) -> Result<(), WipeError> {
+    let io = |source| WipeError::Io {
+        path: dir.to_owned(),
+        source,
+    };
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
     std::fs::write(dir.join(MARKER), b"").map_err(io)?;
-    Ok(report)
+    Ok(())
 }
 
 /// Stops any session cluster and deletes the session directory.
 pub fn wipe(dir: &Path) -> Result<WipeReport, WipeError> {
-    let mut report = WipeReport::default();
     if !dir.exists() {
-        return Ok(report);
+        return Ok(WipeReport::default());
     }
+    let report = empty(dir)?;
+    std::fs::remove_dir_all(dir).map_err(|source| WipeError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    Ok(report)
+}
+
+/// Stops any session cluster and deletes everything in the session
+/// directory but its marker.
+fn empty(dir: &Path) -> Result<WipeReport, WipeError> {
+    let mut report = WipeReport::default();
     if !dir.join(MARKER).is_file() {
         return Err(WipeError::NotASession {
             dir: dir.to_owned(),
@@ -105,10 +145,6 @@ pub fn wipe(dir: &Path) -> Result<WipeReport, WipeError> {
         })?;
         report.removed.push(path);
     }
-    std::fs::remove_dir_all(dir).map_err(|source| WipeError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
     Ok(report)
 }
 
@@ -133,7 +169,22 @@ fn stop_cluster(data: &Path) -> bool {
     cmd.arg("-D")
         .arg(data)
         .args(["-m", "immediate", "-w", "stop"]);
-    cmd.output().map(|o| o.status.success()).unwrap_or(false)
+    match cmd.output() {
+        Ok(out) if out.status.success() => true,
+        // Said, not fatal: the files go anyway, and the server with them.
+        Ok(out) => {
+            tracing::warn!(
+                status = %out.status,
+                output = %String::from_utf8_lossy(&out.stderr).trim(),
+                "pg_ctl could not stop a leftover session database"
+            );
+            false
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "pg_ctl could not be started to stop a leftover session database");
+            false
+        }
+    }
 }
 
 fn owner_name(uid: u32) -> String {
@@ -185,6 +236,30 @@ mod tests {
         assert!(!dir.exists());
         assert_eq!(wipe(&dir).unwrap(), WipeReport::default());
         assert_eq!(wipe(&dir).unwrap().to_string(), "nothing to wipe");
+    }
+
+    #[test]
+    fn prepare_empties_an_existing_session_in_place() {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("session");
+        create(&dir).unwrap();
+        let inode = std::fs::metadata(&dir).unwrap().ino();
+        std::fs::write(dir.join("leftover"), b"x").unwrap();
+        let report = prepare(&dir).unwrap();
+        assert_eq!(report.removed, [dir.join("leftover")]);
+        // The same directory: a Landlock rule made on it still applies.
+        assert_eq!(std::fs::metadata(&dir).unwrap().ino(), inode);
+        assert!(dir.join(MARKER).is_file());
+        // A directory the assessor did not create is neither marked nor used.
+        let foreign = tmp.path().join("foreign");
+        std::fs::create_dir(&foreign).unwrap();
+        create(&foreign).unwrap();
+        assert!(!foreign.join(MARKER).exists());
+        assert!(matches!(
+            prepare(&foreign),
+            Err(WipeError::NotASession { .. })
+        ));
     }
 
     #[test]

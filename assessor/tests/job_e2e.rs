@@ -281,6 +281,15 @@ async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
     assert_eq!(run["outcome"], "succeeded");
     assert_eq!(run["wiped"], true);
     assert_eq!(run["targets"][0]["target"], "sql-01");
+    // The whole job, its PostgreSQL and the delivery included, ran under
+    // the Landlock ruleset (C37; tests/confinement.rs proves what it denies).
+    assert_eq!(run["confinement"]["enforced"], true, "{run}");
+    assert_eq!(run["confinement"]["policy"], "required", "{run}");
+    assert!(
+        run["confinement"]["landlock_abi"].as_i64() >= Some(1),
+        "{run}"
+    );
+    assert!(all.contains("confinement: Landlock ABI"), "{all}");
 
     // The operator's status lines: the run's stages and outcome, by number
     // and fixed word only; no name, code, secret or key.
@@ -293,6 +302,7 @@ async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
         "{lines:#?}"
     );
     for expected in [
+        r#""event":"confinement","enforced":true"#,
         r#""event":"stage","stage":"collect","ok":true"#,
         r#""event":"stage","stage":"wipe","ok":true"#,
         r#""event":"target","index":1,"ok":true,"databases":2"#,
@@ -1041,8 +1051,9 @@ async fn after_a_sigkill_the_next_run_destroys_the_leftovers_and_starts_clean() 
     );
     assert!(
         !alive(postmaster),
-        "the orphaned PostgreSQL is still running (state {:?})",
-        process_state(postmaster)
+        "the orphaned PostgreSQL is still running (state {:?}): {}",
+        process_state(postmaster),
+        text(&output)
     );
     assert!(!session.exists());
     // Only the second run delivered anything.

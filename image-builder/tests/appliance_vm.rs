@@ -288,6 +288,11 @@ async fn the_appliance_boots_assesses_delivers_wipes_and_leaves_nothing_behind()
         "{log}"
     );
     assert!(log.contains("job ended; powering off"), "{log}");
+    // SECURITY.md C37: the job confined itself with Landlock on the image's
+    // kernel (Debian's cloud kernel has landlock in its LSM list), as the
+    // appliance's config requires.
+    assert!(log.contains("confinement: Landlock ABI"), "{log}");
+    assert!(!log.contains("Landlock NOT enforced"), "{log}");
 
     // The guest used IMDSv2 only, for its config and its role credentials.
     let requests = imds.requests();
@@ -337,6 +342,8 @@ async fn the_appliance_boots_assesses_delivers_wipes_and_leaves_nothing_behind()
     };
     let summary: Value = serde_json::from_slice(&find("run-summary.json").1).expect("summary JSON");
     assert_eq!(summary["outcome"], "succeeded", "{summary}");
+    assert_eq!(summary["confinement"]["enforced"], true, "{summary}");
+    assert_eq!(summary["confinement"]["policy"], "required", "{summary}");
     let report: Value = serde_json::from_slice(&find("report.json").1).expect("report JSON");
     let findings = report["findings"].as_array().expect("findings");
     assert!(

@@ -74,6 +74,11 @@ pub enum UserDataError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "job.confinement in the user data is not \"required\", but the appliance always \
+         confines the job with Landlock: remove the key or set it to \"required\""
+    )]
+    WeakerConfinement,
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,
@@ -125,6 +130,7 @@ pub fn materialize_for(
                 detail: e.message().to_owned(),
             })?;
     let keys = break_glass::take(&mut doc, ssh)?.unwrap_or_default();
+    require_confinement(&mut doc)?;
     let dir = config_path.parent().unwrap_or(Path::new("."));
     let mut bundles = Vec::new();
     if let Some(targets) = doc.get_mut("targets").and_then(toml::Value::as_array_mut) {
@@ -178,6 +184,25 @@ pub fn materialize_for(
         config,
         break_glass: keys,
     })
+}
+
+/// Sets `job.confinement = "required"`: on the appliance the job never runs
+/// unconfined (SECURITY.md, C37), whatever the user data says; a weaker
+/// value there is refused rather than silently overridden.
+fn require_confinement(doc: &mut toml::Table) -> Result<(), UserDataError> {
+    // A missing or malformed [job] is left to the config's own checks.
+    let Some(job) = doc.get_mut("job").and_then(toml::Value::as_table_mut) else {
+        return Ok(());
+    };
+    let required = crate::config::Confinement::Required.word();
+    match job.get("confinement") {
+        None => {
+            job.insert("confinement".into(), toml::Value::String(required.into()));
+            Ok(())
+        }
+        Some(toml::Value::String(value)) if value == required => Ok(()),
+        Some(_) => Err(UserDataError::WeakerConfinement),
+    }
 }
 
 /// Checks that `session_dir` is inside `mount` on disk, not only in name
@@ -305,6 +330,8 @@ MIIB
         let path = dir.path().join("job.toml");
         let config = materialize(USER_DATA, &path).unwrap();
         assert!(config.job.power_off_when_done);
+        // The appliance's job is always confined (C37).
+        assert_eq!(config.job.confinement, crate::config::Confinement::Required);
         let bundle = config.targets[0].tls.ca_bundle.clone().unwrap();
         assert_eq!(bundle, dir.path().join("ca-bundle-0.pem"));
         assert!(
@@ -318,6 +345,26 @@ MIIB
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn user_data_cannot_weaken_the_appliance_confinement() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.toml");
+        let weaker = USER_DATA.replace(
+            "power_off_when_done = true",
+            "power_off_when_done = true\nconfinement = \"best-effort\"",
+        );
+        let err = materialize(&weaker, &path).unwrap_err();
+        assert!(matches!(err, UserDataError::WeakerConfinement), "{err}");
+        assert!(err.to_string().contains("always confines"), "{err}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        let explicit = USER_DATA.replace(
+            "power_off_when_done = true",
+            "power_off_when_done = true\nconfinement = \"required\"",
+        );
+        let config = materialize(&explicit, &path).unwrap();
+        assert_eq!(config.job.confinement, crate::config::Confinement::Required);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! `assessor run --config FILE`: the appliance job (see
 //! `assessor::pipeline`). Adds what only a process can: the config file,
-//! the exit code, and the wipe on SIGTERM and SIGINT.
+//! Landlock confinement (`assessor::confinement`, applied before the async
+//! runtime starts any thread), the exit code, and the wipe on SIGTERM and
+//! SIGINT.
 //!
 //! Prints the run summary (JSON) on standard output; logs go to stderr.
 
@@ -10,6 +12,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use assessor::analyze::Analyzer;
 use assessor::config::JobConfig;
+use assessor::confinement;
 
 use crate::logging::note;
 use assessor::pipeline::{self, Aws, Engine, exit};
@@ -24,7 +27,9 @@ pub struct Args {
     pub config: PathBuf,
 }
 
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+/// Reads and checks the config, confines the process, then runs the job on
+/// a new runtime (whose threads inherit the confinement).
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = match JobConfig::load(&args.config) {
         Ok(c) => c,
         Err(e) => {
@@ -80,23 +85,52 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         settings: &chosen,
         effort: effort.as_ref(),
     };
+    // Before any secret is read or connection made, and before the runtime
+    // starts its threads. The session directory must exist for its rule.
+    if let Err(e) = assessor::wipe::create(&config.job.session_dir) {
+        eprintln!("assessor: cannot create the session directory: {e}");
+        return Ok(ExitCode::from(exit::FAILED));
+    }
+    let confined = match confinement::confine(&config) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            eprintln!("assessor: {e}");
+            let _ = assessor::wipe::wipe(&config.job.session_dir);
+            return Ok(ExitCode::from(exit::CONFINEMENT));
+        }
+    };
+    if confined.enforced {
+        note!("{}", confined.describe());
+    } else {
+        tracing::warn!("{}", confined.describe());
+    }
+    super::block_on(run_confined(&config, engine, confined))
+}
+
+/// The job itself, on the runtime, already confined.
+async fn run_confined(
+    config: &JobConfig,
+    engine: Engine<'_>,
+    confined: confinement::Outcome,
+) -> anyhow::Result<ExitCode> {
     let run_id = pipeline::new_run_id().context("cannot make a run id")?;
     tracing::info!(run_id = %run_id, targets = config.targets.len(), "run started");
-    let aws = match Aws::from_config(&config).await {
+    let aws = match Aws::from_config(config).await {
         Ok(aws) => aws,
         Err(e) => {
             eprintln!("assessor: {e}");
+            let _ = assessor::wipe::wipe(&config.job.session_dir);
             return Ok(ExitCode::from(exit::CONFIG));
         }
     };
 
     let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
-    let job = pipeline::run(&config, &aws, engine, &run_id);
+    let job = pipeline::run(config, &aws, engine, &run_id, &confined);
     let summary = tokio::select! {
         summary = job => summary,
-        _ = terminate.recv() => return Ok(interrupted(&config, "SIGTERM")),
-        _ = interrupt.recv() => return Ok(interrupted(&config, "SIGINT")),
+        _ = terminate.recv() => return Ok(interrupted(config, "SIGTERM")),
+        _ = interrupt.recv() => return Ok(interrupted(config, "SIGINT")),
     };
     println!("{}", serde_json::to_string_pretty(&summary)?);
     match &summary.delivered_to {

@@ -462,7 +462,9 @@ pub fn pg_bin() -> Result<PathBuf, ClusterError> {
         .ok_or(ClusterError::NoBinaries)
 }
 
-fn running_as_root() -> bool {
+/// Whether this process runs as root (then the cluster runs as `postgres`
+/// through runuser, which confinement must allow for).
+pub(crate) fn running_as_root() -> bool {
     // /proc/self/status's Uid line avoids an unsafe getuid() call.
     std::fs::read_to_string("/proc/self/status")
         .ok()

@@ -281,6 +281,8 @@ kms_key_id = "{key_id}"
 session_dir = "{session}"
 max_concurrent_targets = 2
 time_limit_minutes = 10
+# As on the appliance: no run without Landlock (SECURITY.md, C37).
+confinement = "required"
 
 [report]
 bucket = "{BUCKET}"
