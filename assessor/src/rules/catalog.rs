@@ -406,6 +406,8 @@ struct RawPattern {
     text_starts_with: Vec<String>,
     #[serde(default)]
     text_lacks: Vec<String>,
+    #[serde(default)]
+    text_starts_without: Vec<String>,
     check: Option<String>,
     anchor: Option<String>,
 }
@@ -698,6 +700,7 @@ fn validate_pattern(raw: RawPattern) -> Result<Pattern, String> {
         text_contains: squeeze(&raw.text_contains)?,
         text_starts_with: squeeze(&raw.text_starts_with)?,
         text_lacks: squeeze(&raw.text_lacks)?,
+        text_starts_without: squeeze(&raw.text_starts_without)?,
         check,
         anchor,
     })

@@ -317,6 +317,10 @@ fn text_holds(pattern: &Pattern, squeezed: &str, raw: &str, layout: &Layout<'_>)
             .text_lacks
             .iter()
             .any(|needle| squeezed.contains(needle.as_str()))
+        && !pattern
+            .text_starts_without
+            .iter()
+            .any(|prefix| starts_with_whole(squeezed, prefix))
         && pattern.check.is_none_or(|c| c.holds(raw, &layout.views))
 }
 

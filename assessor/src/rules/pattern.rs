@@ -176,6 +176,9 @@ pub struct Pattern {
     pub text_starts_with: Vec<String>,
     /// Words that must NOT occur in the same text.
     pub text_lacks: Vec<String>,
+    /// The text must start with none of them (a list of what is allowed
+    /// right after the construct, e.g. supported collation names).
+    pub text_starts_without: Vec<String>,
     /// A named structural check on the same text (see [`super::checks`]).
     pub check: Option<Check>,
     pub anchor: Anchor,
@@ -190,6 +193,7 @@ impl Pattern {
             + u32::from(!self.text_contains.is_empty()) * 3
             + u32::from(!self.text_starts_with.is_empty()) * 3
             + u32::from(!self.text_lacks.is_empty()) * 3
+            + u32::from(!self.text_starts_without.is_empty()) * 3
             + u32::from(self.check.is_some()) * 3
     }
 
@@ -198,6 +202,7 @@ impl Pattern {
         !self.text_contains.is_empty()
             || !self.text_starts_with.is_empty()
             || !self.text_lacks.is_empty()
+            || !self.text_starts_without.is_empty()
             || self.check.is_some()
     }
 }

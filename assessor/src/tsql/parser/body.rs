@@ -1207,11 +1207,12 @@ impl Parser<'_> {
                 self.pos += 2;
                 true
             }
-            // Graph tables: `CREATE TABLE t (...) AS NODE` / `AS EDGE`.
+            // Graph tables: `CREATE TABLE t (...) AS NODE` / `AS EDGE`, and
+            // an edge table without columns (`CREATE TABLE likes AS EDGE`).
             "AS" if depth0
                 && matches!(next, "NODE" | "EDGE")
                 && self.stmt == "CREATE TABLE"
-                && self.is_op(i.wrapping_sub(1), ")") =>
+                && (self.is_op(i.wrapping_sub(1), ")") || self.is_name(i.wrapping_sub(1))) =>
             {
                 self.emit(K::Clause, format!("AS {next}"), None, i, i + 1);
                 self.pos += 2;

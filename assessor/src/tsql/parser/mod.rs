@@ -54,6 +54,9 @@ pub(crate) struct Parser<'a> {
     /// CREATE): a following CREATE TABLE, CREATE VIEW, GRANT, REVOKE or DENY
     /// is an element of that statement.
     schema_elements: Option<usize>,
+    /// Cursors declared so far in the batch (normalised names): an OPEN of
+    /// any other cursor opens one declared elsewhere, e.g. in dynamic SQL.
+    cursors: Vec<String>,
 }
 
 /// An upper-cased copy of a short word on the stack.
@@ -104,6 +107,7 @@ impl<'a> Parser<'a> {
             dyn_depth,
             object_end: 0,
             schema_elements: None,
+            cursors: Vec::new(),
         }
     }
 

@@ -479,6 +479,7 @@ impl Parser<'_> {
                 self.scan(&mut st);
             }
             "RAISERROR" => self.simple_named("RAISERROR", 1, Kind::Raiserror),
+            "OPEN" | "CLOSE" | "DEALLOCATE" | "FETCH" => self.cursor_statement(w.as_str()),
             _ => {
                 let name = w.as_str().to_owned();
                 self.simple_named(&name, 1, Kind::Other);
@@ -494,6 +495,8 @@ impl Parser<'_> {
     fn permissions(&mut self) {
         let mut j = self.pos;
         let mut found: Vec<(String, usize, usize)> = Vec::new();
+        // The `(` of a column list, after a permission or the object name.
+        let mut columns: Option<usize> = None;
         while j < self.toks.len() && j < self.pos + 64 {
             let first = j;
             let mut words = Vec::new();
@@ -510,6 +513,7 @@ impl Parser<'_> {
             found.push((words.join(" "), first, j - 1));
             if self.is_op(j, "(") {
                 // Column list: GRANT SELECT (a, b) ON t.
+                columns.get_or_insert(j);
                 while j < self.toks.len() && j < self.pos + 64 && !self.is_op(j, ")") {
                     j += 1;
                 }
@@ -529,7 +533,27 @@ impl Parser<'_> {
             };
             self.emit(K::Option, "PERMISSION", Some(detail), first, last);
         }
-        self.pos = j.min(self.toks.len());
+        // GRANT SELECT ON t (a, b): the list is no function call.
+        let mut end = j;
+        // The object's name starts after `ON` or after `ON OBJECT::`.
+        let name = (j + 1..j + 3)
+            .find(|&k| self.is_op(k, "::"))
+            .map_or(j + 1, |k| k + 1);
+        if class.as_deref() == Some("OBJECT") && self.is_name(name) {
+            let after = self.read_name(name).last + 1;
+            if self.is_op(after, "(") {
+                columns.get_or_insert(after);
+                end = after;
+                while end < self.toks.len() && end < after + 64 && !self.is_op(end, ")") {
+                    end += 1;
+                }
+                end += 1;
+            }
+        }
+        if let Some(open) = columns {
+            self.emit(K::Clause, "COLUMN PERMISSION", None, open, open);
+        }
+        self.pos = end.min(self.toks.len());
     }
 
     /// `CREATE LOGIN l FROM WINDOWS`, `CREATE USER u FOR LOGIN l`, `ALTER
@@ -566,8 +590,45 @@ impl Parser<'_> {
         words.join(" ")
     }
 
+    /// OPEN, CLOSE, DEALLOCATE or FETCH of a cursor. `GLOBAL` before the
+    /// cursor name becomes an `Option` (Babelfish has LOCAL cursors only);
+    /// an OPEN of a named cursor that no DECLARE before it in the batch
+    /// declares becomes the clause `OPEN UNDECLARED CURSOR` (the cursor was
+    /// declared in dynamic SQL or another batch, as Compass reports it).
+    fn cursor_statement(&mut self, name: &str) {
+        let i = self.pos;
+        self.stmt = name.to_owned();
+        self.emit(K::Statement, name, None, i, i);
+        let mut at = i + 1;
+        if name == "FETCH" {
+            // `FETCH [NEXT | ABSOLUTE -2 | ...] FROM [GLOBAL] c`: FROM comes
+            // within a few tokens when there is an orientation.
+            if let Some(from) = (i + 1..i + 5).find(|&j| self.is_word(j, "FROM")) {
+                at = from + 1;
+            }
+        }
+        // `FETCH NEXT FROM global INTO ...` fetches from a cursor named GLOBAL.
+        if self.is_word(at, "GLOBAL") && self.is_name(at + 1) && !self.is_word(at + 1, "INTO") {
+            self.emit(K::Option, "GLOBAL", None, at, at);
+            at += 1;
+        }
+        if name == "OPEN" && self.is_name(at) {
+            let cursor = self.name_text(at);
+            if !self.cursors.contains(&cursor) {
+                self.emit(K::Clause, "OPEN UNDECLARED CURSOR", Some(cursor), i, at);
+            }
+        }
+        self.pos = i + 1;
+        let mut st = Stmt::new(Kind::Other);
+        self.scan(&mut st);
+    }
+
     fn declare_cursor(&mut self) {
         let i = self.pos;
+        let cursor = self.name_text(i + 1);
+        if !self.cursors.contains(&cursor) {
+            self.cursors.push(cursor);
+        }
         self.stmt = "DECLARE CURSOR".into();
         self.emit(K::Statement, "DECLARE CURSOR", None, i, i + 1);
         self.pos += 2;
@@ -891,6 +952,14 @@ impl Parser<'_> {
             if ty == "TYPE" && self.is_word(self.pos, "FROM") {
                 self.pos += 1;
                 self.data_type();
+            }
+            // `CREATE TYPE t EXTERNAL NAME assembly.class`: a CLR type.
+            if ty == "TYPE"
+                && self.is_word(self.pos, "EXTERNAL")
+                && self.is_word(self.pos + 1, "NAME")
+            {
+                self.emit(K::Clause, "EXTERNAL NAME", None, self.pos, self.pos + 1);
+                self.pos += 2;
             }
             if ty == "TRIGGER" {
                 self.trigger_head(&mut st);
