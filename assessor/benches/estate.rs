@@ -39,12 +39,10 @@ fn main() {
     let fixture = CatalogFixture::wide_world_importers().unwrap();
     let modules = fixture.module_count();
     let app: LocalAppliance = runtime
-        .block_on(LocalAppliance::start(ApplianceOptions {
+        .block_on(LocalAppliance::start(ApplianceOptions::healthy(
             fixture,
-            password: "bench-password".into(),
-            sql_server_down: false,
-            key_disabled: false,
-        }))
+            "bench-password",
+        )))
         .unwrap();
     let base = std::fs::read_to_string(&app.config_path).unwrap();
     println!("estate bench: {modules} modules per target, max_concurrent_targets = {CONCURRENCY}");

@@ -33,12 +33,10 @@ fn main() {
         .with_major_version(16);
         fixture.workload = Some(FixtureWorkload::bench(n));
         let app: LocalAppliance = runtime
-            .block_on(LocalAppliance::start(ApplianceOptions {
+            .block_on(LocalAppliance::start(ApplianceOptions::healthy(
                 fixture,
-                password: "bench-password".into(),
-                sql_server_down: false,
-                key_disabled: false,
-            }))
+                "bench-password",
+            )))
             .unwrap();
         let (wall, peak, out) = app
             .run_measured(

@@ -171,12 +171,7 @@ async fn stand_up(options: ApplianceOptions) -> LocalAppliance {
 }
 
 fn options(fixture: CatalogFixture, password: &str) -> ApplianceOptions {
-    ApplianceOptions {
-        fixture,
-        password: password.to_owned(),
-        sql_server_down: false,
-        key_disabled: false,
-    }
+    ApplianceOptions::healthy(fixture, password)
 }
 
 async fn s3(app: &LocalAppliance) -> aws_sdk_s3::Client {

@@ -110,3 +110,61 @@ async fn wipe_stops_a_crashed_runs_cluster_and_leaves_nothing() {
     assert!(!socket.exists());
     eprintln!("wipe with a running cluster took {took:?}");
 }
+
+/// A large workload is stored in bounded parts (no single row, and so no
+/// client buffer, grows with it) and read back whole, per target.
+#[tokio::test]
+async fn workloads_are_stored_in_bounded_parts_and_read_back_whole() {
+    use assessor::collect::workload::{CollectedStatement, CollectedWorkload, Source};
+    let session = tempfile::tempdir().unwrap();
+    let cluster = Cluster::create(&session.path().join("pg")).unwrap();
+    let key = DataKey::random_local().unwrap();
+    let store = SessionStore::open(&cluster, key.sealer().unwrap(), "run-1")
+        .await
+        .unwrap();
+    let workload = |target: &str, n: u64| CollectedWorkload {
+        target: target.into(),
+        server_major: Some(16),
+        statements: (0..n)
+            .map(|i| CollectedStatement {
+                source: Source::PlanCache,
+                database: None,
+                text: format!("SELECT c{i} FROM dbo.t{i} WHERE a = ?"),
+                query_hash: None,
+                executions: i + 1,
+                cpu_us: i,
+                duration_us: i,
+                last_execution: None,
+            })
+            .collect(),
+        ..CollectedWorkload::default()
+    };
+    let (big, small) = (workload("sql-01", 12_001), workload("sql-02", 3));
+    store.put_workload(&big).await.unwrap();
+    store.put_workload(&small).await.unwrap();
+
+    let parts = |target: &'static str| {
+        let client = store.client();
+        async move {
+            client
+                .query_one(
+                    "SELECT count(*), max(octet_length(body)) FROM workload WHERE target = $1",
+                    &[&target],
+                )
+                .await
+                .unwrap()
+        }
+    };
+    // The head, then 5,000 statements a part.
+    let row = parts("sql-01").await;
+    assert_eq!(row.get::<_, i64>(0), 1 + 3);
+    assert!(
+        row.get::<_, i32>(1) < 1_000_000,
+        "a part of {} bytes",
+        row.get::<_, i32>(1)
+    );
+    assert_eq!(parts("sql-02").await.get::<_, i64>(0), 1 + 1);
+    assert_eq!(store.workloads().await.unwrap(), vec![big, small]);
+    drop(store);
+    cluster.stop().unwrap();
+}

@@ -665,6 +665,18 @@ mod tests {
         assert_eq!(major_version("x.1"), None);
     }
 
+    /// Statements that ran inside a module are weighed through the module's
+    /// statistics; both statement sources must leave them out, or each such
+    /// execution would be counted twice. (The TDS peer matches statements by
+    /// the views they read, so only the text can show the filter.)
+    #[test]
+    fn both_statement_sources_leave_out_statements_of_modules() {
+        let qs = query_store_query("[Sales]", 10);
+        let where_at = qs.find("WHERE q.object_id = 0 GROUP BY").unwrap();
+        assert!(where_at > qs.find("FROM [Sales].sys.query_store_query AS q").unwrap());
+        assert!(plan_cache_query(10).contains("WHERE t.objectid IS NULL"));
+    }
+
     #[test]
     fn the_allow_list_accepts_these_statements_only() {
         for name in ["Sales", "x]; DROP TABLE y;--", "Ünï ' 名前"] {

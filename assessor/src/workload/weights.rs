@@ -196,14 +196,14 @@ impl Tally {
     }
 
     /// Counts one statement or module with the blocker features of its
-    /// findings; returns whether it is ready (no blocker).
+    /// findings; returns the weight its findings carry.
     fn count(
         &mut self,
         file: &str,
         module: bool,
         (executions, cpu_us, duration_us): (u64, u64, u64),
         blockers: BTreeSet<String>,
-    ) -> bool {
+    ) -> WorkloadWeight {
         let weight = self.weight(executions, cpu_us);
         let ready = blockers.is_empty();
         if ready {
@@ -231,7 +231,7 @@ impl Tally {
             cpu_percent: weight.cpu_percent,
             ready,
         });
-        ready
+        weight
     }
 }
 
@@ -268,26 +268,21 @@ pub fn analyze(
     };
     let mut findings = Vec::new();
     let mut objects = Vec::new();
-    let mut statements_ready = 0usize;
     for s in statements {
-        let weight = tally.weight(s.executions, s.cpu_us);
         let mut result = analyzer.analyze_text(&s.file, &s.text);
         let blockers = blocker_features(&result.findings);
-        if tally.count(
+        let weight = tally.count(
             &s.file,
             false,
             (s.executions, s.cpu_us, s.duration_us),
             blockers,
-        ) {
-            statements_ready += 1;
-        }
+        );
         for f in &mut result.findings {
             f.workload = Some(weight);
         }
         findings.append(&mut result.findings);
         objects.append(&mut result.objects);
     }
-    let mut modules_ready = 0usize;
     // Each module's findings, by index into `module_findings`.
     let slot: HashMap<&str, usize> = modules
         .iter()
@@ -301,16 +296,13 @@ pub fn analyze(
         }
     }
     for (m, mine) in modules.iter().zip(&mine) {
-        let weight = tally.weight(m.executions, m.cpu_us);
         let blockers = blocker_features(mine.iter().map(|&at| &module_findings[at]));
-        if tally.count(
+        let weight = tally.count(
             &m.file,
             true,
             (m.executions, m.cpu_us, m.duration_us),
             blockers,
-        ) {
-            modules_ready += 1;
-        }
+        );
         for &at in mine {
             module_findings[at].workload = Some(weight);
         }
@@ -324,6 +316,12 @@ pub fn analyze(
         mut rows,
     } = tally;
     rows.sort_by(|a, b| b.executions.cmp(&a.executions).then(a.file.cmp(&b.file)));
+    let ready = |module: bool| {
+        rows.iter()
+            .filter(|r| r.module == module && r.ready)
+            .count()
+    };
+    let (statements_ready, modules_ready) = (ready(false), ready(true));
     let executions_failing = executions_total - executions_ready;
     let blockers = rank_blockers(by_feature, &failing, executions_failing);
     let headline = blockers

@@ -38,6 +38,18 @@ pub struct ApplianceOptions {
     pub key_disabled: bool,
 }
 
+impl ApplianceOptions {
+    /// A server serving `fixture` to a login with `password`, everything up.
+    pub fn healthy(fixture: CatalogFixture, password: &str) -> ApplianceOptions {
+        ApplianceOptions {
+            fixture,
+            password: password.into(),
+            sql_server_down: false,
+            key_disabled: false,
+        }
+    }
+}
+
 /// A running set of peers and a job config for them.
 #[derive(Debug)]
 pub struct LocalAppliance {
