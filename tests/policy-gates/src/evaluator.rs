@@ -1,13 +1,17 @@
-//! A small evaluator of identity-policy statements, enough to ask of the
-//! shipped documents whether one request is allowed: explicit Deny wins,
-//! then any Allow, else the implicit deny.
+//! A small evaluator of policy statements, enough to ask of the shipped
+//! documents whether one request is allowed: explicit Deny wins, then any
+//! Allow, else the implicit deny.
 //!
-//! It covers what the documents in `policies/` use: `Action`/`NotAction`
-//! and `Resource` with `*` and `?` wildcards, the String, Arn and Bool
-//! condition operators (with `IfExists`), `Null`, the `ForAnyValue:` and
-//! `ForAllValues:` set operators, and `${aws:...}` policy variables in
-//! condition values. Anything else is an error, never a guess: a document
-//! that grows an operator this does not know fails the tests loudly.
+//! It covers what the documents in `policies/` and the templates' bucket and
+//! key policies use: `Action`/`NotAction` and `Resource`/`NotResource` with
+//! `*` and `?` wildcards, the String, Arn and Bool condition operators (with
+//! `IfExists`), `Null`, the `ForAnyValue:` and `ForAllValues:` set operators,
+//! and `${aws:...}` policy variables in resources and condition values.
+//! A resource policy's `Principal` (`*`, or `AWS` ARNs and account roots) is
+//! matched against the request's `aws:PrincipalArn` and
+//! `aws:PrincipalAccount`, so those keys stand for who is asking. Anything
+//! else is an error, never a guess: a document that grows an operator this
+//! does not know fails the tests loudly.
 
 use std::collections::BTreeMap;
 
@@ -130,9 +134,15 @@ fn applies(statement: &Value, request: &Request) -> Result<bool, EvalError> {
             });
         }
     };
+    // A resource naming a policy variable the request does not carry matches nothing.
+    let names = |r: &Value| {
+        strings(r)
+            .iter()
+            .any(|p| resolve(p, request).is_some_and(|p| wildcard(&p, &request.resource)))
+    };
     let resource = match (statement.get("Resource"), statement.get("NotResource")) {
-        (Some(r), None) => strings(r).iter().any(|p| wildcard(p, &request.resource)),
-        (None, Some(r)) => !strings(r).iter().any(|p| wildcard(p, &request.resource)),
+        (Some(r), None) => names(r),
+        (None, Some(r)) => !names(r),
         _ => {
             return Err(EvalError::Shape {
                 sid: sid(statement),
@@ -140,7 +150,7 @@ fn applies(statement: &Value, request: &Request) -> Result<bool, EvalError> {
             });
         }
     };
-    if !(action && resource) {
+    if !(action && resource && principal_matches(statement, request)?) {
         return Ok(false);
     }
     let Some(conditions) = statement.get("Condition") else {
@@ -163,6 +173,56 @@ fn applies(statement: &Value, request: &Request) -> Result<bool, EvalError> {
         }
     }
     Ok(true)
+}
+
+/// Whether a resource policy's `Principal` names the request's principal;
+/// an identity policy's statement (no `Principal`) always applies to it.
+fn principal_matches(statement: &Value, request: &Request) -> Result<bool, EvalError> {
+    let shape = |detail: String| EvalError::Shape {
+        sid: sid(statement),
+        detail,
+    };
+    if statement.get("NotPrincipal").is_some() {
+        return Err(shape("NotPrincipal is not supported".into()));
+    }
+    let Some(principal) = statement.get("Principal") else {
+        return Ok(true);
+    };
+    if principal.as_str() == Some("*") {
+        return Ok(true);
+    }
+    let kinds = principal
+        .as_object()
+        .ok_or_else(|| shape(format!("Principal {principal}")))?;
+    for (kind, names) in kinds {
+        if kind != "AWS" {
+            return Err(shape(format!("Principal kind {kind} is not supported")));
+        }
+        for name in strings(names) {
+            if name == "*" {
+                return Ok(true);
+            }
+            let (Some(arn), Some(account)) = (
+                request.values("aws:PrincipalArn").and_then(|v| v.first()),
+                request
+                    .values("aws:PrincipalAccount")
+                    .and_then(|v| v.first()),
+            ) else {
+                return Err(shape(
+                    "the request names no aws:PrincipalArn and aws:PrincipalAccount".into(),
+                ));
+            };
+            // An account's root (or bare id) stands for every principal of it.
+            let root = name
+                .strip_suffix(":root")
+                .and_then(|p| p.rsplit(':').next())
+                .unwrap_or(name);
+            if name == arn || root == account {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// Compares one request value with one policy value.
@@ -364,6 +424,29 @@ mod tests {
             evaluate(&variable, &put().with("ip", &["10.0.0.6"])).unwrap(),
             Decision::NotAllowed
         );
+    }
+
+    #[test]
+    fn resource_policies_match_their_principal_and_resource_variables() {
+        let policy = json!({ "Statement": [{ "Sid": "S", "Effect": "Allow",
+            "Principal": { "AWS": ["arn:aws:iam::1:role/reader", "arn:aws:iam::2:root"] },
+            "Action": "s3:PutObject", "Resource": "arn:aws:s3:::b/${aws:PrincipalAccount}/*" }] });
+        let by = |arn: &str, account: &str, key: &str| {
+            Request::new("s3:PutObject", &format!("arn:aws:s3:::b/{key}"))
+                .with("aws:PrincipalArn", &[arn])
+                .with("aws:PrincipalAccount", &[account])
+        };
+        let allowed = |r: &Request| evaluate(&policy, r).unwrap() == Decision::Allowed;
+        assert!(allowed(&by("arn:aws:iam::1:role/reader", "1", "1/k")));
+        // Named by the account's root: any principal of account 2.
+        assert!(allowed(&by("arn:aws:iam::2:role/any", "2", "2/k")));
+        // Another role of account 1, and the reader outside its own prefix.
+        assert!(!allowed(&by("arn:aws:iam::1:role/other", "1", "1/k")));
+        assert!(!allowed(&by("arn:aws:iam::1:role/reader", "1", "2/k")));
+        // A principal the request does not name cannot be matched: an error.
+        let anonymous =
+            Request::new("s3:PutObject", "arn:aws:s3:::b/1/k").with("aws:PrincipalAccount", &["1"]);
+        assert!(evaluate(&policy, &anonymous).is_err());
     }
 
     #[test]

@@ -123,6 +123,92 @@ fn blamed_resources(check: &Value, out: &mut BTreeSet<String>) {
     }
 }
 
+/// A change to a template that must make `rule` fail, blaming `resource`.
+pub struct Breakage {
+    pub rule: &'static str,
+    pub resource: &'static str,
+    pub change: Box<dyn FnOnce(&mut Value)>,
+}
+
+impl std::fmt::Debug for Breakage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Breakage")
+            .field("rule", &self.rule)
+            .field("resource", &self.resource)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Breakage {
+    pub fn new(
+        rule: &'static str,
+        resource: &'static str,
+        change: impl FnOnce(&mut Value) + 'static,
+    ) -> Self {
+        Self {
+            rule,
+            resource,
+            change: Box::new(change),
+        }
+    }
+}
+
+/// Holds the rules of `rules` (a directory below the repository root) to a
+/// template: every rule passes on `template` as written, and each breakage,
+/// applied alone to a copy written as JSON in `scratch`, fails its own rule
+/// naming its resource while every other rule still passes (so a rule can
+/// fail, and fails for the reason it states). Returns what did not hold,
+/// empty when everything did.
+pub fn breakages_caught(
+    rules: &str,
+    template: &str,
+    scratch: &std::path::Path,
+    breakages: Vec<Breakage>,
+) -> Result<Vec<String>> {
+    let defined = defined_rules_in(rules)?;
+    let mut problems = Vec::new();
+    let clean = validate(rules, template)?.1;
+    for rule in &defined {
+        if clean.get(rule) != Some(&Status::Pass) {
+            problems.push(format!("{rule} on {template}: {:?}", clean.get(rule)));
+        }
+    }
+    let path = scratch.join("template-changed.json");
+    for Breakage {
+        rule,
+        resource,
+        change,
+    } in breakages
+    {
+        let mut doc = crate::template::Template::load(template)?.doc;
+        change(&mut doc);
+        let json = serde_json::to_vec_pretty(&doc).map_err(|e| GateError::Parse {
+            what: template.to_owned(),
+            detail: e.to_string(),
+        })?;
+        std::fs::write(&path, json).map_err(|source| GateError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let outcome = validate(rules, &path.to_string_lossy())?.1;
+        match outcome.get(rule) {
+            Some(Status::Fail { resources }) if resources.contains(resource) => {}
+            other => problems.push(format!(
+                "{rule} did not fail naming {resource} on its breakage: {other:?}"
+            )),
+        }
+        for other in defined.iter().filter(|r| *r != rule) {
+            if outcome.get(other) != Some(&Status::Pass) {
+                problems.push(format!(
+                    "{other} on {rule}'s breakage of {resource}: {:?}",
+                    outcome.get(other)
+                ));
+            }
+        }
+    }
+    Ok(problems)
+}
+
 /// The top-level rules defined in the guard files (parameterised helper rules,
 /// `rule name(arg)`, are not reported on their own and are left out).
 pub fn defined_rules() -> Result<BTreeSet<String>> {
