@@ -21,6 +21,8 @@
 //! partition projection cannot enumerate, so `target` is a column and every
 //! run is queryable the moment it lands, with no crawler or `MSCK REPAIR`.
 
+use std::io::{self, Write};
+
 use serde::Serialize;
 
 use crate::collect::inventory::Inventory;
@@ -29,7 +31,7 @@ use crate::report::Summary;
 
 /// The folder under the report prefix.
 pub const FOLDER: &str = "athena";
-/// The tables, in the order [`tables`] returns them.
+/// The tables, in the order they are uploaded.
 pub const TABLES: [&str; 3] = ["findings", "objects", "databases"];
 
 /// One finding.
@@ -83,96 +85,131 @@ pub struct DatabaseRow<'a> {
     pub log_mb: i64,
 }
 
-/// `(key under the report prefix, NDJSON bytes)` for each of [`TABLES`].
-/// `run_date` is `YYYY-MM-DD` (UTC).
-pub fn tables(
-    run_id: &str,
-    run_date: &str,
-    findings: &[Finding],
-    summary: &Summary,
-    inventories: &[Inventory],
-) -> Result<Vec<(String, Vec<u8>)>, serde_json::Error> {
-    let locate = |file| locate(file, inventories);
-    let mut findings_out = Vec::new();
-    for f in findings {
-        let (target, database) = locate(&f.file);
-        ndjson(
-            &mut findings_out,
-            &FindingRow {
-                run_id,
-                target,
-                database_name: database,
-                file: &f.file,
-                line: f.line,
-                object_schema: f.object.as_ref().and_then(|o| o.schema.as_deref()),
-                object_name: f.object.as_ref().map(|o| o.name.as_str()),
-                object_kind: f
-                    .object
-                    .as_ref()
-                    .map_or("script", |o| crate::report::kind_str(o.kind)),
-                feature: &f.feature,
-                feature_group: &f.group,
-                status: f.status.as_str(),
-                complexity: complexity_word(f.complexity),
-                effort_minutes: f.effort_minutes,
-                in_dynamic_sql: f.in_dynamic_sql,
-            },
-        )?;
+/// The run's query tables, each written on demand: the deliver stage
+/// streams them to S3 one at a time ([`crate::deliver::upload_tables`]), so
+/// the findings of a large workload are never held a second time as NDJSON.
+pub struct Tables<'a> {
+    pub run_id: &'a str,
+    /// `YYYY-MM-DD` (UTC).
+    pub run_date: &'a str,
+    pub findings: &'a [Finding],
+    pub summary: &'a Summary,
+    pub inventories: &'a [Inventory],
+}
+
+/// Counts only: findings hold customer code (their snippets).
+impl std::fmt::Debug for Tables<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tables")
+            .field("run_id", &self.run_id)
+            .field("run_date", &self.run_date)
+            .field("findings", &self.findings.len())
+            .field("objects", &self.summary.objects.len())
+            .field("inventories", &self.inventories.len())
+            .finish()
     }
-    let mut objects_out = Vec::new();
-    for o in &summary.objects {
-        let (target, database) = locate(&o.file);
-        ndjson(
-            &mut objects_out,
-            &ObjectRow {
-                run_id,
-                target,
-                database_name: database,
-                file: &o.file,
-                object_schema: o.object.as_ref().and_then(|o| o.schema.as_deref()),
-                object_name: o.object.as_ref().map(|o| o.name.as_str()),
-                object_kind: o
-                    .object
-                    .as_ref()
-                    .map_or("script", |o| crate::report::kind_str(o.kind)),
-                ready: o.ready,
-                findings: o.findings as u64,
-                not_supported: o.by_status.not_supported as u64,
-                effort_minutes: o.effort_minutes,
-                code_sha256: o.code_sha256.as_deref(),
-            },
-        )?;
+}
+
+impl Tables<'_> {
+    /// The key of `table` (one of [`TABLES`]) under the report prefix.
+    pub fn key(&self, table: &str) -> String {
+        format!(
+            "{FOLDER}/{table}/run_date={}/{}.json",
+            self.run_date, self.run_id
+        )
     }
-    let mut databases_out = Vec::new();
-    for inv in inventories {
-        for db in &inv.databases {
+
+    /// Writes `table` (one of [`TABLES`]; any other name writes nothing) as
+    /// newline-delimited JSON.
+    pub fn write(&self, table: &str, out: &mut dyn Write) -> io::Result<()> {
+        match table {
+            "findings" => self.write_findings(out),
+            "objects" => self.write_objects(out),
+            "databases" => self.write_databases(out),
+            _ => Ok(()),
+        }
+    }
+
+    fn write_findings(&self, out: &mut dyn Write) -> io::Result<()> {
+        let run_id = self.run_id;
+        for f in self.findings {
+            let (target, database) = locate(&f.file, self.inventories);
             ndjson(
-                &mut databases_out,
-                &DatabaseRow {
+                out,
+                &FindingRow {
                     run_id,
-                    target: &inv.target,
-                    database_name: &db.name,
-                    server_version: &inv.server.version,
-                    edition: &inv.server.edition,
-                    compatibility_level: db.compatibility_level,
-                    recovery_model: &db.recovery_model,
-                    collation: &db.collation,
-                    data_mb: db.data_mb,
-                    log_mb: db.log_mb,
+                    target,
+                    database_name: database,
+                    file: &f.file,
+                    line: f.line,
+                    object_schema: f.object.as_ref().and_then(|o| o.schema.as_deref()),
+                    object_name: f.object.as_ref().map(|o| o.name.as_str()),
+                    object_kind: f
+                        .object
+                        .as_ref()
+                        .map_or("script", |o| crate::report::kind_str(o.kind)),
+                    feature: &f.feature,
+                    feature_group: &f.group,
+                    status: f.status.as_str(),
+                    complexity: complexity_word(f.complexity),
+                    effort_minutes: f.effort_minutes,
+                    in_dynamic_sql: f.in_dynamic_sql,
                 },
             )?;
         }
+        Ok(())
     }
-    Ok(TABLES
-        .iter()
-        .zip([findings_out, objects_out, databases_out])
-        .map(|(table, bytes)| {
-            (
-                format!("{FOLDER}/{table}/run_date={run_date}/{run_id}.json"),
-                bytes,
-            )
-        })
-        .collect())
+
+    fn write_objects(&self, out: &mut dyn Write) -> io::Result<()> {
+        let run_id = self.run_id;
+        for o in &self.summary.objects {
+            let (target, database) = locate(&o.file, self.inventories);
+            ndjson(
+                out,
+                &ObjectRow {
+                    run_id,
+                    target,
+                    database_name: database,
+                    file: &o.file,
+                    object_schema: o.object.as_ref().and_then(|o| o.schema.as_deref()),
+                    object_name: o.object.as_ref().map(|o| o.name.as_str()),
+                    object_kind: o
+                        .object
+                        .as_ref()
+                        .map_or("script", |o| crate::report::kind_str(o.kind)),
+                    ready: o.ready,
+                    findings: o.findings as u64,
+                    not_supported: o.by_status.not_supported as u64,
+                    effort_minutes: o.effort_minutes,
+                    code_sha256: o.code_sha256.as_deref(),
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    fn write_databases(&self, out: &mut dyn Write) -> io::Result<()> {
+        for inv in self.inventories {
+            for db in &inv.databases {
+                ndjson(
+                    out,
+                    &DatabaseRow {
+                        run_id: self.run_id,
+                        target: &inv.target,
+                        database_name: &db.name,
+                        server_version: &inv.server.version,
+                        edition: &inv.server.edition,
+                        compatibility_level: db.compatibility_level,
+                        recovery_model: &db.recovery_model,
+                        collation: &db.collation,
+                        data_mb: db.data_mb,
+                        log_mb: db.log_mb,
+                    },
+                )?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The target and database a report path names (`SERVER/DB.schema.name.sql`
@@ -213,10 +250,9 @@ fn complexity_word(c: crate::findings::Complexity) -> &'static str {
     }
 }
 
-fn ndjson(out: &mut Vec<u8>, row: &impl Serialize) -> Result<(), serde_json::Error> {
+fn ndjson(out: &mut dyn Write, row: &impl Serialize) -> io::Result<()> {
     serde_json::to_writer(&mut *out, row)?;
-    out.push(b'\n');
-    Ok(())
+    out.write_all(b"\n")
 }
 
 /// The database a report path names after its `SERVER/`: `rest` is the

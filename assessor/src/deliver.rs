@@ -38,6 +38,7 @@ use tokio::io::AsyncWriteExt;
 use crate::bundle::ManifestProblem;
 pub use crate::bundle::{BUNDLE_FILES, MANIFEST, Manifest, ManifestEntry, bundle_file};
 use crate::display_safe::escape;
+use crate::streamed_body::Render;
 
 /// The largest `manifest.json` [`download`] reads (a real one is a few
 /// hundred bytes).
@@ -164,6 +165,11 @@ pub enum DeliverError {
         limit: u64,
     },
     #[error(
+        "rendering {} for upload failed: {}; nothing of it was stored",
+        escape(.name), escape(.detail)
+    )]
+    Render { name: String, detail: String },
+    #[error(
         "\"{}\" is not a file of a report bundle (those are {} and {MANIFEST}, each once)",
         escape(.name), BUNDLE_FILES.join(", ")
     )]
@@ -286,22 +292,104 @@ pub async fn upload_file(
     Ok(entry)
 }
 
-/// Uploads the run's query tables ([`crate::athena::tables`]) under the
-/// report prefix `root`, outside the run's bundle, each SSE-KMS and written
-/// once. Every key must lie under [`crate::athena::FOLDER`] with plain
-/// segments (no `..`, no empty one); anything else is refused before any
-/// upload.
+/// Uploads one bundle file (its name checked by [`check_names`] first)
+/// that `render` writes, streamed as it renders (see
+/// [`crate::streamed_body`]): rendered once to count and hash it, then
+/// once per attempt. The body cannot be replayed by the SDK, so a failed
+/// attempt is retried here, up to [`UPLOAD_ATTEMPTS`] times; a refusal
+/// (4xx: an existing object, a denied key) is not retried.
+pub async fn upload_rendered(
+    s3: &aws_sdk_s3::Client,
+    location: &S3Location,
+    kms_key_id: &str,
+    name: String,
+    render: &Render<'_>,
+) -> Result<ManifestEntry, DeliverError> {
+    let rendering_failed = |e: std::io::Error| DeliverError::Render {
+        name: name.clone(),
+        detail: e.to_string(),
+    };
+    let digest = crate::streamed_body::digest(render).map_err(rendering_failed)?;
+    let checksum = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(digest.sha256)
+    };
+    let len = i64::try_from(digest.len).map_err(|_| DeliverError::Render {
+        name: name.clone(),
+        detail: format!("{} bytes is more than one object can hold", digest.len),
+    })?;
+    let mut attempt = 1;
+    loop {
+        let (sent, rendered) = crate::streamed_body::stream(render, digest.len, |body| {
+            put_request(s3, location, kms_key_id, &name)
+                .body(body)
+                .content_length(len)
+                // Set by hand, so the SDK neither buffers the body to hash
+                // it nor re-encodes it with a checksum trailer.
+                .checksum_sha256(&checksum)
+                .send()
+        });
+        match sent {
+            Ok(_) => {
+                rendered.map_err(rendering_failed)?;
+                break;
+            }
+            Err(e) => {
+                // A render error surfaces as the body's error: name it. A
+                // broken pipe is the failed request stopping the render.
+                match rendered {
+                    Err(r) if r.kind() != std::io::ErrorKind::BrokenPipe => {
+                        return Err(rendering_failed(r));
+                    }
+                    _ => {}
+                }
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                if status == Some(412) {
+                    return Err(DeliverError::Exists {
+                        location: location.to_string(),
+                        name,
+                    });
+                }
+                let refused = status.is_some_and(|s| (400..500).contains(&s));
+                if refused || attempt == UPLOAD_ATTEMPTS {
+                    return Err(s3_error("uploading", location, &name, e));
+                }
+                tracing::warn!(attempt, "report upload failed; retrying");
+                attempt += 1;
+            }
+        }
+    }
+    Ok(ManifestEntry {
+        sha256: hex(&digest.sha256),
+        size: digest.len,
+        name,
+    })
+}
+
+/// How many times [`upload_rendered`] tries one file.
+pub const UPLOAD_ATTEMPTS: u32 = 3;
+
+/// Uploads the run's query tables ([`crate::athena::Tables`]) under the
+/// report prefix `root`, outside the run's bundle, each streamed as it
+/// renders, SSE-KMS and written once. Every key must lie under
+/// [`crate::athena::FOLDER`] with plain segments (no `..`, no empty one);
+/// anything else is refused before any upload.
 pub async fn upload_tables(
     s3: &aws_sdk_s3::Client,
     root: &S3Location,
     kms_key_id: &str,
-    tables: Vec<(String, Vec<u8>)>,
+    tables: &crate::athena::Tables<'_>,
 ) -> Result<(), DeliverError> {
-    if let Some((key, _)) = tables.iter().find(|(key, _)| !is_table_key(key)) {
+    let keys: Vec<(&str, String)> = crate::athena::TABLES
+        .iter()
+        .map(|&table| (table, tables.key(table)))
+        .collect();
+    if let Some((_, key)) = keys.iter().find(|(_, key)| !is_table_key(key)) {
         return Err(DeliverError::BadName { name: key.clone() });
     }
-    for (key, content) in tables {
-        put(s3, root, kms_key_id, &key, content).await?;
+    for (table, key) in keys {
+        let render = |w: &mut dyn std::io::Write| tables.write(table, w);
+        upload_rendered(s3, root, kms_key_id, key, &render).await?;
     }
     Ok(())
 }
@@ -349,18 +437,9 @@ async fn put(
     name: &str,
     content: Vec<u8>,
 ) -> Result<(), DeliverError> {
-    s3.put_object()
-        .bucket(&location.bucket)
-        .key(location.key(name))
+    put_request(s3, location, kms_key_id, name)
         .body(ByteStream::from(content))
-        .server_side_encryption(ServerSideEncryption::AwsKms)
-        .ssekms_key_id(kms_key_id)
-        .bucket_key_enabled(true)
         .checksum_algorithm(ChecksumAlgorithm::Sha256)
-        // A report is written once: never over an earlier object (each run
-        // has its own prefix, so this only trips on a reused run id or
-        // someone else's object there).
-        .if_none_match("*")
         .send()
         .await
         .map_err(|e| {
@@ -374,6 +453,26 @@ async fn put(
             }
         })?;
     Ok(())
+}
+
+/// A PutObject of `name` below `location` without its body: SSE-KMS under
+/// the customer's key, written once.
+fn put_request(
+    s3: &aws_sdk_s3::Client,
+    location: &S3Location,
+    kms_key_id: &str,
+    name: &str,
+) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+    s3.put_object()
+        .bucket(&location.bucket)
+        .key(location.key(name))
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .ssekms_key_id(kms_key_id)
+        .bucket_key_enabled(true)
+        // A report is written once: never over an earlier object (each run
+        // has its own prefix, so this only trips on a reused run id or
+        // someone else's object there).
+        .if_none_match("*")
 }
 
 /// The object `name` below `location`, opened; `None` when there is no

@@ -59,5 +59,8 @@ pub mod secrets;
 pub mod status_log;
 #[cfg(feature = "appliance")]
 pub mod store;
+// Bundle files streamed to S3 as they render, never held whole.
+#[cfg(feature = "appliance")]
+pub mod streamed_body;
 #[cfg(feature = "appliance")]
 pub mod wipe;

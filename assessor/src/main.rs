@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{ColorChoice, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+#[cfg(feature = "appliance")]
+mod allocator;
 mod cmd;
 mod logging;
 

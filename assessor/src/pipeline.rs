@@ -608,8 +608,7 @@ async fn stages_with_store(
     // and the manifest once the session is wiped (`finish_delivery`).
     let watch = Stopwatch::start("deliver");
     summary.delivered_to = Some(location.to_string());
-    let delivered = deliver_bundle(aws, config, engine, location, &prepared, &summary.run_id).await;
-    drop(prepared);
+    let delivered = deliver_bundle(aws, config, engine, location, prepared, &summary.run_id).await;
     if delivered.is_err() {
         summary.delivered_to = None;
     }
@@ -618,17 +617,16 @@ async fn stages_with_store(
     Ok(entries)
 }
 
-/// Renders each file of the bundle and uploads it before rendering the
-/// next, then the run's query tables (before the manifest: a run whose
-/// manifest exists is in the tables too). One rendered file at a time: a
-/// report of 100,000 workload statements is hundreds of megabytes in its
-/// four formats together.
+/// Uploads each file of the bundle, streamed as it renders, then the run's
+/// query tables (before the manifest: a run whose manifest exists is in the
+/// tables too). No rendered file is held whole: the report of 100,000
+/// workload statements is hundreds of megabytes in its four formats.
 async fn deliver_bundle(
     aws: &Aws,
     config: &JobConfig,
     engine: Engine<'_>,
     location: &S3Location,
-    prepared: &Prepared,
+    mut prepared: Prepared,
     run_id: &str,
 ) -> Result<Vec<deliver::ManifestEntry>, RunError> {
     let kms = &config.job.kms_key_id;
@@ -637,28 +635,17 @@ async fn deliver_bundle(
         .map(|f| f.file_name())
         .chain([INVENTORY_FILE]);
     deliver::check_names(names)?;
+    // One summary for the four formats and the query tables. It holds all
+    // the renderers read of the analysed objects, so the stored ones go
+    // before rendering (100,000 of them for a large workload).
+    let report_summary = crate::report::summarize(&prepared.input(engine));
+    prepared.objects = Vec::new();
     let input = prepared.input(engine);
-    // One summary for the four formats and the query tables.
-    let report_summary = crate::report::summarize(&input);
     let mut entries = Vec::with_capacity(Format::ALL.len() + 1);
     for format in Format::ALL {
-        let render = |w: &mut dyn std::io::Write| {
-            format
-                .write_with(w, &input, &report_summary)
-                .map_err(|e| RunError::Render {
-                    format: format.as_str(),
-                    detail: e.kind().to_string(),
-                })
-        };
-        // Rendered twice, the first time only to count: a growing Vec would
-        // reserve up to twice the file (the HTML of 100,000 findings is
-        // 80 MB), and the bytes are held whole for the upload.
-        let mut counted = ByteCount(0);
-        render(&mut counted)?;
-        let mut bytes = Vec::with_capacity(counted.0);
-        render(&mut bytes)?;
+        let render = |w: &mut dyn std::io::Write| format.write_with(w, &input, &report_summary);
         let name = format.file_name().to_owned();
-        entries.push(deliver::upload_file(&aws.s3, location, kms, name, bytes).await?);
+        entries.push(deliver::upload_rendered(&aws.s3, location, kms, name, &render).await?);
     }
     let inventory: BTreeMap<&str, &Inventory> = prepared
         .inventories
@@ -674,19 +661,15 @@ async fn deliver_bundle(
     );
     // The run's date, UTC, from the report's own timestamp (RFC 3339).
     let run_date = prepared.generated_at.get(..10).unwrap_or("1970-01-01");
-    let tables = crate::athena::tables(
+    let tables = crate::athena::Tables {
         run_id,
         run_date,
-        &prepared.findings,
-        &report_summary,
-        &prepared.inventories,
-    )
-    .map_err(|e| RunError::Render {
-        format: "query tables",
-        detail: format!("{:?}", e.classify()),
-    })?;
+        findings: &prepared.findings,
+        summary: &report_summary,
+        inventories: &prepared.inventories,
+    };
     let root = S3Location::new(&config.report.bucket, &config.report.prefix);
-    deliver::upload_tables(&aws.s3, &root, kms, tables).await?;
+    deliver::upload_tables(&aws.s3, &root, kms, &tables).await?;
     Ok(entries)
 }
 
@@ -941,18 +924,21 @@ async fn analyze_stored(store: &SessionStore, engine: Engine<'_>) -> Result<Anal
     // servers ran weighted by their execution statistics.
     let collected = store.workloads().await?;
     if !collected.is_empty() {
-        let mut workload = crate::workload::Workload::new(crate::workload::Limits::default());
-        for w in &collected {
-            w.add_to(&mut workload);
-        }
         let runs = module_runs(&collected, &module_files);
-        drop(collected);
-        let mut analysis =
-            crate::workload::analyze(&workload, engine.analyzer, &runs, &mut findings);
+        let mut workload = crate::workload::Workload::new(crate::workload::Limits::default());
+        for w in collected {
+            w.add_into(&mut workload);
+        }
+        let summary = crate::workload::analyze_into(
+            &workload,
+            engine.analyzer,
+            &runs,
+            &mut findings,
+            &mut objects,
+        );
         analysed.files += workload.statements().len();
-        findings.append(&mut analysis.findings);
-        objects.append(&mut analysis.objects);
-        store.put_workload_summary(&analysis.summary).await?;
+        drop(workload);
+        store.put_workload_summary(summary).await?;
     }
     store.put_analysis(&findings, &objects).await?;
     Ok(analysed)
@@ -1067,20 +1053,6 @@ fn server_overviews(inventories: &[Inventory], findings: &[Finding]) -> Vec<Serv
         }
     }
     servers
-}
-
-/// A writer that only counts what it is given.
-struct ByteCount(usize);
-
-impl std::io::Write for ByteCount {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// What the report stage read back from the store: everything the bundle's

@@ -111,6 +111,74 @@ async fn wipe_stops_a_crashed_runs_cluster_and_leaves_nothing() {
     eprintln!("wipe with a running cluster took {took:?}");
 }
 
+/// The workload summary of a large workload (every distinct statement by
+/// use) is stored in bounded parts as well, and read back equal.
+#[tokio::test]
+async fn the_workload_summary_is_stored_in_bounded_parts_and_read_back_whole() {
+    use assessor::analyze::Analyzer;
+    use assessor::collect::workload::{CollectedStatement, CollectedWorkload, Source, SourceInfo};
+    use assessor::rules::Catalog;
+    use assessor::workload::{Limits, Workload};
+    let session = tempfile::tempdir().unwrap();
+    let cluster = Cluster::create(&session.path().join("pg")).unwrap();
+    let key = DataKey::random_local().unwrap();
+    let store = SessionStore::open(&cluster, key.sealer().unwrap(), "run-1")
+        .await
+        .unwrap();
+    assert_eq!(store.workload_summary().await.unwrap(), None);
+    let n = 12_001u64;
+    let collected = CollectedWorkload {
+        target: "sql-01".into(),
+        sources: vec![SourceInfo {
+            source: Source::PlanCache,
+            databases: 0,
+            rows: n,
+            rows_without_text: 0,
+            first_seen: None,
+            last_execution: None,
+        }],
+        statements: (0..n)
+            .map(|i| CollectedStatement {
+                source: Source::PlanCache,
+                database: None,
+                text: format!("SELECT c{i} FROM ##t{i} WHERE a = ?"),
+                query_hash: None,
+                executions: i + 1,
+                cpu_us: i,
+                duration_us: i,
+                last_execution: None,
+            })
+            .collect(),
+        ..CollectedWorkload::default()
+    };
+    let mut workload = Workload::new(Limits::default());
+    collected.add_into(&mut workload);
+    let catalog = Catalog::shipped().unwrap();
+    let analyzer = Analyzer::new(&catalog, catalog.latest());
+    let summary = assessor::workload::analyze(&workload, &analyzer).summary;
+    assert_eq!(summary.statements.len(), 12_001);
+    store.put_workload_summary(summary.clone()).await.unwrap();
+
+    // The head, then 5,000 statements a part: no row grows with the workload.
+    let row = store
+        .client()
+        .query_one(
+            "SELECT count(*), max(octet_length(body)) FROM workload_summary",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 1 + 3);
+    assert!(
+        row.get::<_, i32>(1) < 2_000_000,
+        "a part of {} bytes",
+        row.get::<_, i32>(1)
+    );
+    assert_eq!(store.workload_summary().await.unwrap(), Some(summary));
+    drop(store);
+    cluster.stop().unwrap();
+}
+
 /// A large workload is stored in bounded parts (no single row, and so no
 /// client buffer, grows with it) and read back whole, per target.
 #[tokio::test]

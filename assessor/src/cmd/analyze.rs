@@ -412,7 +412,7 @@ fn read_workload(
                 .join(", ")
         ));
     }
-    let analysis = workload::analyze(&workload, analyzer, &[], &mut []);
+    let analysis = workload::analyze(&workload, analyzer);
     let s = &analysis.summary;
     note!(
         "workload: {} distinct statements, {} executions; {}",

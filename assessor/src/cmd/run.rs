@@ -30,6 +30,8 @@ pub struct Args {
 /// Reads and checks the config, confines the process, then runs the job on
 /// a new runtime (whose threads inherit the confinement).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // First, while this is the only thread.
+    crate::allocator::one_arena();
     let config = match JobConfig::load(&args.config) {
         Ok(c) => c,
         Err(e) => {

@@ -196,11 +196,13 @@ impl fmt::Debug for CollectedWorkload {
 }
 
 impl CollectedWorkload {
-    /// Adds this server's statements to `workload`, one capture per source
-    /// named `<target>.<source>` (so findings name
+    /// Moves this server's statements into `workload`, one capture per
+    /// source named `<target>.<source>` (so findings name
     /// `workload/sql-01.query_store#12`), with the source's rows as events
-    /// and its interval as the capture's.
-    pub fn add_to(&self, workload: &mut Workload) {
+    /// and its interval as the capture's. Moved, not copied: the texts of a
+    /// large workload are held once.
+    pub fn add_into(self, workload: &mut Workload) {
+        let mut statements = self.statements;
         for info in &self.sources {
             let skipped = SkipReason::ALL
                 .iter()
@@ -225,12 +227,14 @@ impl CollectedWorkload {
                 first_event: info.first_seen.clone(),
                 last_event: info.last_execution.clone(),
             };
-            let statements = self
-                .statements
-                .iter()
-                .filter(|s| s.source == info.source)
+            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut statements)
+                .into_iter()
+                .partition(|s| s.source == info.source);
+            statements = rest;
+            let statements = mine
+                .into_iter()
                 .map(|s| SourceStatement {
-                    text: s.text.clone(),
+                    text: s.text,
                     executions: s.executions,
                     cpu_us: s.cpu_us,
                     duration_us: s.duration_us,

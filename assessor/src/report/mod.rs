@@ -214,7 +214,7 @@ pub struct RewriteText<'a> {
 /// Implemented for the rule catalog ([`crate::rules::Catalog`]) and for maps
 /// of [`FeatureInfo`]. A feature the catalog does not describe is rendered
 /// with its id as title.
-pub trait FeatureCatalog {
+pub trait FeatureCatalog: Sync {
     fn feature_text(&self, id: &str) -> Option<FeatureText<'_>>;
 }
 
@@ -224,7 +224,7 @@ impl FeatureCatalog for BTreeMap<String, FeatureInfo> {
     }
 }
 
-impl<S: std::hash::BuildHasher> FeatureCatalog for HashMap<String, FeatureInfo, S> {
+impl<S: std::hash::BuildHasher + Sync> FeatureCatalog for HashMap<String, FeatureInfo, S> {
     fn feature_text(&self, id: &str) -> Option<FeatureText<'_>> {
         self.get(id).map(FeatureInfo::text)
     }

@@ -89,56 +89,13 @@ pub(crate) fn write_sarif_with(
         .map(|(i, f)| (f.feature.as_str(), i))
         .collect();
     // Typed, not `Value`: results are most of a large log, and a tree of
-    // maps for each would dominate the time.
-    let results: Vec<SarifResult<'_>> = input
-        .findings
-        .iter()
-        .map(|f| {
-            let title = input
-                .features
-                .feature_text(&f.feature)
-                .map(|i| i.title)
-                .unwrap_or(&f.feature);
-            SarifResult {
-                rule_id: &f.feature,
-                rule_index: rule_index.get(f.feature.as_str()).copied(),
-                level: level(f.status),
-                message: Text {
-                    text: format!("{title} ({})", f.status.as_str()),
-                },
-                locations: [Location {
-                    physical_location: PhysicalLocation {
-                        artifact_location: ArtifactLocation {
-                            uri: relative_uri(&f.file),
-                            uri_base_id: SRCROOT,
-                        },
-                        region: Region {
-                            start_line: f.line.max(1),
-                            start_column: f.column.max(1),
-                            snippet: Text { text: &f.snippet },
-                        },
-                    },
-                    logical_locations: f.object.as_ref().map(|o| {
-                        [LogicalLocation {
-                            fully_qualified_name: object_display(Some(o)),
-                            name: &o.name,
-                        }]
-                    }),
-                }],
-                properties: ResultProperties {
-                    status: f.status.as_str(),
-                    group: &f.group,
-                    complexity: complexity_str(f.complexity),
-                    effort_minutes: f.effort_minutes,
-                    object_kind: f.object.as_ref().map(|o| kind_str(o.kind)),
-                    in_dynamic_sql: f.in_dynamic_sql,
-                    executions: f.workload.map(|w| w.executions),
-                    cpu_ms: f.workload.map(|w| w.cpu_ms),
-                    executions_percent: f.workload.map(|w| w.executions_percent),
-                },
-            }
-        })
-        .collect();
+    // maps for each would dominate the time. Made one at a time as they are
+    // written, never all held: a large workload has 100,000.
+    let results = Results {
+        findings: input.findings,
+        features: input.features,
+        rule_index: &rule_index,
+    };
 
     // A skipped file is a tool execution notification (SARIF 3.58), a
     // warning: the run succeeded, but did not cover that file.
@@ -193,6 +150,68 @@ pub(crate) fn write_sarif_with(
     w.write_all(b"\n")
 }
 
+/// The results of a log, each made as it is serialized.
+struct Results<'a, 'r> {
+    findings: &'a [crate::findings::Finding],
+    features: &'a dyn super::FeatureCatalog,
+    rule_index: &'r HashMap<&'r str, usize>,
+}
+
+impl Serialize for Results<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.findings.iter().map(|f| self.result(f)))
+    }
+}
+
+impl<'a> Results<'a, '_> {
+    fn result(&self, f: &'a crate::findings::Finding) -> SarifResult<'a> {
+        let features = self.features;
+        let rule_index = self.rule_index;
+        let title = features
+            .feature_text(&f.feature)
+            .map(|i| i.title)
+            .unwrap_or(&f.feature);
+        SarifResult {
+            rule_id: &f.feature,
+            rule_index: rule_index.get(f.feature.as_str()).copied(),
+            level: level(f.status),
+            message: Text {
+                text: format!("{title} ({})", f.status.as_str()),
+            },
+            locations: [Location {
+                physical_location: PhysicalLocation {
+                    artifact_location: ArtifactLocation {
+                        uri: relative_uri(&f.file),
+                        uri_base_id: SRCROOT,
+                    },
+                    region: Region {
+                        start_line: f.line.max(1),
+                        start_column: f.column.max(1),
+                        snippet: Text { text: &f.snippet },
+                    },
+                },
+                logical_locations: f.object.as_ref().map(|o| {
+                    [LogicalLocation {
+                        fully_qualified_name: object_display(Some(o)),
+                        name: &o.name,
+                    }]
+                }),
+            }],
+            properties: ResultProperties {
+                status: f.status.as_str(),
+                group: &f.group,
+                complexity: complexity_str(f.complexity),
+                effort_minutes: f.effort_minutes,
+                object_kind: f.object.as_ref().map(|o| kind_str(o.kind)),
+                in_dynamic_sql: f.in_dynamic_sql,
+                executions: f.workload.map(|w| w.executions),
+                cpu_ms: f.workload.map(|w| w.cpu_ms),
+                executions_percent: f.workload.map(|w| w.executions_percent),
+            },
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Log<'a> {
     #[serde(rename = "$schema")]
@@ -207,7 +226,7 @@ struct Run<'a> {
     tool: Value,
     original_uri_base_ids: Value,
     column_kind: &'static str,
-    results: Vec<SarifResult<'a>>,
+    results: Results<'a, 'a>,
     /// Only when files were skipped: one warning notification each.
     #[serde(skip_serializing_if = "Option::is_none")]
     invocations: Option<[Value; 1]>,

@@ -27,17 +27,33 @@ use crate::envelope::{Binding, EnvelopeError, Sealer};
 use crate::findings::Finding;
 use crate::report::ObjectSummary;
 use crate::workload::WorkloadSummary;
+use crate::workload::weights::WorkloadStatement;
 
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("migrations/0001_session.sql")),
     (2, include_str!("migrations/0002_results.sql")),
     (3, include_str!("migrations/0003_workload.sql")),
     (4, include_str!("migrations/0004_workload_parts.sql")),
+    (
+        5,
+        include_str!("migrations/0005_workload_summary_parts.sql"),
+    ),
 ];
 
 /// Statements per sealed part of a stored workload (a few hundred KB of
 /// JSON): see `migrations/0004_workload_parts.sql`.
 const WORKLOAD_PART: usize = 5_000;
+
+/// The binding of part `part` of the run's workload summary (part 0 is
+/// the summary without its statements, as before parts existed).
+fn summary_binding(run_id: &str, part: i32) -> Binding {
+    let id = if part == 0 {
+        "run".to_owned()
+    } else {
+        format!("run#{part}")
+    };
+    Binding::new(run_id, "workload_summary", &id, "body")
+}
 
 /// Why the store failed. Messages never include sealed or plaintext values.
 #[derive(Debug, thiserror::Error)]
@@ -338,35 +354,70 @@ impl SessionStore {
         Ok(out)
     }
 
-    /// Stores the run's workload summary (the analyze stage's), sealed.
-    pub async fn put_workload_summary(&self, summary: &WorkloadSummary) -> Result<(), StoreError> {
-        let binding = Binding::new(&self.run_id, "workload_summary", "run", "body");
-        let body = self.seal_json(&binding, summary)?;
+    /// Stores the run's workload summary (the analyze stage's), sealed, in
+    /// parts: the summary without its statements, then the statements
+    /// [`WORKLOAD_PART`] at a time (`migrations/0005_workload_summary_parts.sql`).
+    pub async fn put_workload_summary(
+        &self,
+        mut summary: WorkloadSummary,
+    ) -> Result<(), StoreError> {
+        let statements = std::mem::take(&mut summary.statements);
+        self.put_workload_summary_part(0, &summary).await?;
+        for (part, statements) in (1i32..).zip(statements.chunks(WORKLOAD_PART)) {
+            self.put_workload_summary_part(part, &statements).await?;
+        }
+        Ok(())
+    }
+
+    async fn put_workload_summary_part(
+        &self,
+        part: i32,
+        value: &impl Serialize,
+    ) -> Result<(), StoreError> {
+        let binding = summary_binding(&self.run_id, part);
+        let body = self.seal_json(&binding, value)?;
         self.client
             .execute(
-                "INSERT INTO workload_summary (run_id, body) VALUES ($1, $2)",
-                &[&self.run_id, &body],
+                "INSERT INTO workload_summary (run_id, part, body) VALUES ($1, $2, $3)",
+                &[&self.run_id, &part, &body],
             )
             .await
             .map_err(db("storing the workload summary"))?;
         Ok(())
     }
 
-    /// The run's workload summary, if a workload was analysed.
+    /// The run's workload summary, if a workload was analysed, read a part
+    /// at a time.
     pub async fn workload_summary(&self) -> Result<Option<WorkloadSummary>, StoreError> {
-        let row = self
+        let action = "reading the workload summary";
+        let rows = self
             .client
-            .query_opt(
-                "SELECT body FROM workload_summary WHERE run_id = $1",
-                &[&self.run_id],
+            .query_raw(
+                "SELECT part, body FROM workload_summary WHERE run_id = $1 ORDER BY part",
+                [&self.run_id],
             )
             .await
-            .map_err(db("reading the workload summary"))?;
-        row.map(|row| {
-            let binding = Binding::new(&self.run_id, "workload_summary", "run", "body");
-            self.open_json(binding, row.get(0))
-        })
-        .transpose()
+            .map_err(db(action))?;
+        futures_util::pin_mut!(rows);
+        let mut summary: Option<WorkloadSummary> = None;
+        while let Some(row) = rows.try_next().await.map_err(db(action))? {
+            let part: i32 = row.get(0);
+            let binding = summary_binding(&self.run_id, part);
+            match &mut summary {
+                None if part == 0 => summary = Some(self.open_json(binding, row.get(1))?),
+                Some(s) if part > 0 => {
+                    let statements: Vec<WorkloadStatement> = self.open_json(binding, row.get(1))?;
+                    s.statements.extend(statements);
+                }
+                _ => {
+                    return Err(StoreError::Shape {
+                        binding: binding.to_string(),
+                        detail: "a workload summary part out of order".into(),
+                    });
+                }
+            }
+        }
+        Ok(summary)
     }
 
     /// Stores findings and analysed objects with one binary COPY each. Ids
@@ -446,6 +497,13 @@ impl SessionStore {
         action: &'static str,
     ) -> Result<Vec<T>, StoreError> {
         // `table` is one of this module's constants, never input.
+        let count = format!("SELECT count(*) FROM {table} WHERE run_id = $1");
+        let rows_expected: i64 = self
+            .client
+            .query_one(&count, &[&self.run_id])
+            .await
+            .map_err(db(action))?
+            .get(0);
         let sql = format!("SELECT id, body FROM {table} WHERE run_id = $1 ORDER BY id");
         let rows = self
             .client
@@ -453,7 +511,10 @@ impl SessionStore {
             .await
             .map_err(db(action))?;
         futures_util::pin_mut!(rows);
-        let mut out = Vec::new();
+        // Sized once: growing by doubling would reserve up to twice the
+        // 100,000 findings of a large workload. A row added meanwhile (there
+        // is none: one job owns the session) would only grow the Vec.
+        let mut out = Vec::with_capacity(usize::try_from(rows_expected).unwrap_or(0));
         while let Some(row) = rows.try_next().await.map_err(db(action))? {
             let id: i64 = row.get(0);
             let binding = Binding::new(&self.run_id, table, &id.to_string(), "body");

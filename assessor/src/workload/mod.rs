@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use normalise::{Normalised, normalise};
-pub use weights::{ModuleRun, WorkloadAnalysis, WorkloadSummary, analyze};
+pub use weights::{ModuleRun, WorkloadAnalysis, WorkloadSummary, analyze, analyze_into};
 
 /// The folder part of every workload pseudo-file name.
 pub const PSEUDO_DIR: &str = "workload";

@@ -243,16 +243,34 @@ fn blocker_features<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> BTre
         .collect()
 }
 
-/// Analyses every distinct statement of `workload` and weighs the findings,
-/// together with the modules the server ran (`modules`; their findings,
-/// among `module_findings`, get their weight here; findings of modules not
-/// run are left as they are).
-pub fn analyze(
+/// Analyses every distinct statement of a captured `workload` (offline:
+/// no modules) and weighs its findings.
+pub fn analyze(workload: &Workload, analyzer: &Analyzer<'_>) -> WorkloadAnalysis {
+    let mut findings = Vec::new();
+    let mut objects = Vec::new();
+    let summary = analyze_into(workload, analyzer, &[], &mut findings, &mut objects);
+    WorkloadAnalysis {
+        findings,
+        objects,
+        summary,
+    }
+}
+
+/// Analyses every distinct statement of `workload`, appending its findings
+/// and objects to `findings` and `objects`, and weighs them together with
+/// the modules the server ran (`modules`): the findings already in
+/// `findings` are the collected code's, and those of a module run get
+/// their weight here (findings of modules not run are left as they are).
+/// Appending in place keeps a large workload's findings in one buffer
+/// rather than built apart and then copied after the modules'.
+pub fn analyze_into(
     workload: &Workload,
     analyzer: &Analyzer<'_>,
     modules: &[ModuleRun],
-    module_findings: &mut [Finding],
-) -> WorkloadAnalysis {
+    findings: &mut Vec<Finding>,
+    objects: &mut Vec<ObjectSummary>,
+) -> WorkloadSummary {
+    let modules_end = findings.len();
     let modules = &merge_runs(modules);
     let statements = workload.statements();
     let mut tally = Tally {
@@ -266,8 +284,6 @@ pub fn analyze(
         rows: Vec::with_capacity(statements.len() + modules.len()),
         ..Tally::default()
     };
-    let mut findings = Vec::new();
-    let mut objects = Vec::new();
     for s in statements {
         let mut result = analyzer.analyze_text(&s.file, &s.text);
         let blockers = blocker_features(&result.findings);
@@ -283,6 +299,7 @@ pub fn analyze(
         findings.append(&mut result.findings);
         objects.append(&mut result.objects);
     }
+    let module_findings = &mut findings[..modules_end];
     // Each module's findings, by index into `module_findings`.
     let slot: HashMap<&str, usize> = modules
         .iter()
@@ -330,7 +347,7 @@ pub fn analyze(
             blockers: blockers.len().min(HEADLINE_BLOCKERS),
             executions_percent: b.cumulative_percent,
         });
-    let summary = WorkloadSummary {
+    WorkloadSummary {
         captures: workload.captures().to_vec(),
         events_read: workload.captures().iter().map(|c| c.events_read).sum(),
         events_used: workload.captures().iter().map(|c| c.events_used).sum(),
@@ -365,11 +382,6 @@ pub fn analyze(
         blockers,
         headline,
         statements: rows,
-    };
-    WorkloadAnalysis {
-        findings,
-        objects,
-        summary,
     }
 }
 
@@ -512,8 +524,20 @@ mod tests {
             run("s/db.dbo.ready.sql", 20),
             run("s/db.dbo.p.sql", 20),
         ];
-        let out = analyze(&w, &a, &runs, &mut module_findings);
-        let s = &out.summary;
+        let modules_end = module_findings.len();
+        let mut objects = Vec::new();
+        let s = &analyze_into(&w, &a, &runs, &mut module_findings, &mut objects);
+        let appended = &module_findings[modules_end..];
+        assert!(
+            !appended.is_empty(),
+            "the statements' findings follow the modules'"
+        );
+        assert!(
+            appended
+                .iter()
+                .all(|f| f.file.starts_with("workload/") && f.workload.is_some())
+        );
+        assert!(objects.iter().all(|o| o.file.starts_with("workload/")));
         assert_eq!((s.modules_run, s.modules_ready), (2, 1));
         assert_eq!((s.statements_distinct, s.statements_ready), (2, 1));
         assert_eq!(s.executions_total, 10 + 30 + 60 + 20);
@@ -528,7 +552,7 @@ mod tests {
             ("s/db.dbo.p.sql", true, false)
         );
         assert_eq!(first.executions_percent, 50.0);
-        for f in &module_findings {
+        for f in &module_findings[..modules_end] {
             let expected = (f.file == "s/db.dbo.p.sql").then_some(60);
             assert_eq!(f.workload.map(|w| w.executions), expected, "{}", f.file);
         }
@@ -538,7 +562,7 @@ mod tests {
     fn without_modules_only_statements_count() {
         let catalog = Catalog::shipped().unwrap();
         let a = Analyzer::new(&catalog, catalog.latest());
-        let out = analyze(&workload(&[("SELECT * FROM ##g", 10)]), &a, &[], &mut []);
+        let out = analyze(&workload(&[("SELECT * FROM ##g", 10)]), &a);
         assert_eq!(
             (out.summary.modules_run, out.summary.executions_total),
             (0, 10)
