@@ -41,7 +41,9 @@ pub struct JobConfig {
 pub struct Job {
     /// AWS region of the key, secrets and bucket.
     pub region: String,
-    /// The customer's KMS key (ARN, id or alias) for data keys and SSE-KMS.
+    /// The customer's KMS key (ARN, id or alias) for the session's data keys,
+    /// and the SSE-KMS key of the uploads unless `report.kms_key_id` names
+    /// another ([`JobConfig::report_kms_key_id`]).
     pub kms_key_id: String,
     /// Where the session store and temporary files live. Wiped at every start
     /// and end.
@@ -103,6 +105,14 @@ pub struct ReportConfig {
     pub bucket: String,
     #[serde(default)]
     pub prefix: String,
+    /// The SSE-KMS key of every upload (bundle files, run summary, manifest,
+    /// query tables), as a key ARN: a central report bucket in another
+    /// account encrypts under that account's key, while the session's data
+    /// keys stay under `job.kms_key_id` in the appliance's own account. An
+    /// ARN, not an id or alias, because S3 would resolve those in the
+    /// caller's account. None: `job.kms_key_id`, as before the key existed.
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
     /// Babelfish target version, e.g. `babelfish-6.1`; the newest if absent.
     #[serde(default)]
     pub target: Option<String>,
@@ -388,6 +398,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
         &[
             "bucket",
             "prefix",
+            "kms_key_id",
             "target",
             "settings",
             "effort",
@@ -454,6 +465,15 @@ impl JobConfig {
     /// then values of the wrong type (each key found is set aside and the
     /// rest deserialised again, so one mistake cannot hide the next), then
     /// the semantic checks; each names its key path and line.
+    /// The SSE-KMS key of every upload: `report.kms_key_id`, or
+    /// `job.kms_key_id` when it is not given.
+    pub fn report_kms_key_id(&self) -> &str {
+        self.report
+            .kms_key_id
+            .as_deref()
+            .unwrap_or(&self.job.kms_key_id)
+    }
+
     pub fn parse(text: &str, path: &Path) -> Result<JobConfig, ConfigError> {
         let fail = |problems| ConfigError {
             path: path.to_owned(),
@@ -549,6 +569,15 @@ impl JobConfig {
                  '_', '-', '/', '.', '#'); use the stack's LogGroupName output"
                     .into(),
             );
+        }
+        if let Some(key) = &self.report.kms_key_id
+            && !valid_kms_key_arn(key)
+        {
+            say(format!(
+                "report.kms_key_id {key:?} is not a KMS key ARN \
+                 (arn:aws:kms:REGION:ACCOUNT-ID:key/KEY-ID): the uploads' key may be in another \
+                 account, where an id or alias would not resolve; leave it out to use job.kms_key_id"
+            ));
         }
         if self.report.prefix.starts_with('/') || self.report.prefix.contains("..") {
             say("report.prefix must be relative, without a leading '/' or '..'".into());
@@ -910,6 +939,30 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+/// `arn:PARTITION:kms:REGION:ACCOUNT-ID:key/KEY-ID`, the account 12 digits
+/// and the key id a UUID or a multi-Region key's `mrk-` id. Any account: the
+/// report key may be a central account's.
+fn valid_kms_key_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [arn_word, partition, service, region, account, resource] = parts[..] else {
+        return false;
+    };
+    let id_ok = |id: &str| {
+        let id = id.strip_prefix("mrk-").unwrap_or(id);
+        !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+    };
+    arn_word == "arn"
+        && ["aws", "aws-cn", "aws-us-gov"].contains(&partition)
+        && service == "kms"
+        && !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && resource.strip_prefix("key/").is_some_and(id_ok)
 }
 
 fn valid_log_group_name(name: &str) -> bool {
@@ -1395,6 +1448,62 @@ mod tests {
             "/etc/assessor/...pem",
         );
         JobConfig::parse(&ok, Path::new("job.toml")).unwrap();
+    }
+
+    #[test]
+    fn the_report_key_defaults_to_the_job_key() {
+        let config = JobConfig::parse(&example(), Path::new("job.toml")).unwrap();
+        assert_eq!(config.report.kms_key_id, None);
+        assert_eq!(config.report_kms_key_id(), config.job.kms_key_id);
+    }
+
+    fn with_report_key(key: &str) -> String {
+        example().replacen(
+            "[report]\n",
+            &format!("[report]\nkms_key_id = \"{key}\"\n"),
+            1,
+        )
+    }
+
+    #[test]
+    fn a_report_key_in_another_account_is_used_for_uploads() {
+        let central = "arn:aws:kms:eu-west-1:999988887777:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let config = JobConfig::parse(&with_report_key(central), Path::new("job.toml")).unwrap();
+        assert_eq!(config.report_kms_key_id(), central);
+        assert_ne!(
+            config.job.kms_key_id, central,
+            "the data keys keep the job key"
+        );
+        for also in [
+            "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+            "arn:aws-cn:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        ] {
+            JobConfig::parse(&with_report_key(also), Path::new("job.toml")).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_report_key_that_is_not_a_key_arn_is_refused() {
+        for refused in [
+            "",
+            "alias/sqlassess",
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms:eu-west-1:999988887777:alias/central",
+            "arn:aws:kms:eu-west-1:99998888777:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:s3:eu-west-1:999988887777:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms::999988887777:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms:eu-west-1:999988887777:key/",
+            "arn:aws:kms:eu-west-1:999988887777:key/1234 abcd",
+            "arn:aws:kms:eu-west-1:999988887777:key/1234abcd:extra",
+        ] {
+            let err = JobConfig::parse(&with_report_key(refused), Path::new("job.toml"))
+                .expect_err(refused)
+                .to_string();
+            assert!(
+                err.contains("report.kms_key_id") && err.contains("is not a KMS key ARN"),
+                "{refused:?}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -442,7 +442,7 @@ async fn finish_delivery(
     mut entries: Vec<deliver::ManifestEntry>,
     summary: &mut RunSummary,
 ) {
-    let kms_key_id = &config.job.kms_key_id;
+    let kms_key_id = config.report_kms_key_id();
     let files = vec![(SUMMARY_FILE.to_owned(), summary.to_json())];
     let finished = match deliver::upload_files(&aws.s3, location, kms_key_id, files).await {
         Ok(summary_entry) => {
@@ -472,7 +472,14 @@ async fn deliver_failure_summary(
 ) {
     summary.delivered_to = Some(location.to_string());
     let files = vec![(SUMMARY_FILE.to_owned(), summary.to_json())];
-    if let Err(e) = deliver::upload(&aws.s3, location, &config.job.kms_key_id, run_id, &files).await
+    if let Err(e) = deliver::upload(
+        &aws.s3,
+        location,
+        config.report_kms_key_id(),
+        run_id,
+        &files,
+    )
+    .await
     {
         tracing::warn!(error = %e, "the failure summary could not be delivered");
         summary.delivered_to = None;
@@ -629,7 +636,9 @@ async fn deliver_bundle(
     mut prepared: Prepared,
     run_id: &str,
 ) -> Result<Vec<deliver::ManifestEntry>, RunError> {
-    let kms = &config.job.kms_key_id;
+    // The uploads' key, which may be a central account's; the data keys
+    // stay under job.kms_key_id.
+    let kms = config.report_kms_key_id();
     let names = Format::ALL
         .iter()
         .map(|f| f.file_name())

@@ -939,6 +939,58 @@ async fn a_disabled_key_stops_the_run_before_anything_is_collected() {
     assert!(!app.session_dir.exists());
 }
 
+/// `report.kms_key_id` (central delivery, docs/deploy.md): every object the
+/// run delivers is SSE-KMS under that key, none under the job's key (which
+/// still makes the session's data keys).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_key_encrypts_every_upload_instead_of_the_job_key() {
+    let app = stand_up(options(
+        CatalogFixture::wide_world_importers().unwrap(),
+        "pw-report-key-test",
+    ))
+    .await;
+    let shared = testbed::appliance::sdk_config(&app.moto.endpoint_url()).await;
+    let created = aws_sdk_kms::Client::new(&shared)
+        .create_key()
+        .description("central report key")
+        .send()
+        .await
+        .unwrap();
+    let report_key = created.key_metadata().unwrap().arn().unwrap().to_owned();
+    let config = std::fs::read_to_string(&app.config_path).unwrap();
+    assert!(config.contains("[report]\n"), "{config}");
+    let config = config.replacen(
+        "[report]\n",
+        &format!("[report]\nkms_key_id = \"{report_key}\"\n"),
+        1,
+    );
+    std::fs::write(&app.config_path, config).unwrap();
+    let output = assessor(&app)
+        .args(["run", "--config"])
+        .arg(&app.config_path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let keys = bucket_keys(&app).await;
+    assert!(
+        keys.iter().any(|k| k.ends_with("/manifest.json")),
+        "{keys:?}"
+    );
+    let client = s3(&app).await;
+    for key in &keys {
+        let head = client
+            .head_object()
+            .bucket(BUCKET)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        let used = head.ssekms_key_id().unwrap_or("");
+        assert!(used.contains(&report_key), "{key}: {used}");
+        assert!(!used.contains(&app.key_id), "{key}: {used}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_bucket_stops_the_run_before_anything_is_collected() {
     let app = stand_up(options(

@@ -51,6 +51,14 @@ pub const EXAMPLE_VALUES: &[(&str, &str)] = &[
         "arn:aws:iam::111122223333:role/assessment-report-reader",
     ),
     ("ShareAccountId", "444455556666"),
+    // Central delivery (docs/deploy.md, "Many accounts"): the central
+    // account's report key, and that account (the boundary's second resource
+    // account; for one account, the appliance's own).
+    (
+        "ReportKeyArn",
+        "arn:aws:kms:eu-west-1:999988887777:key/5678abcd-56ef-78ab-90cd-5678901234ef",
+    ),
+    ("ReportAccountId", "999988887777"),
     // cloudformation/estate.yaml's DatabaseName (also its workgroup's name).
     ("EstateDatabase", "sqlassess_estate"),
 ];
@@ -99,6 +107,7 @@ fn render_ref(name: &str) -> Result<String> {
         "AWS::StackName" => "${StackName}",
         "DbSecretArn" => "${SecretArn}",
         "KmsKeyArn" | "Key" => "${KeyArn}",
+        "ReportKmsKeyArn" => "${ReportKeyArn}",
         "ReportBucketName" | "ReportBucket" => "${BucketName}",
         "ReportPrefix" => "${ReportPrefix}",
         "LogGroup" => "${LogGroupName}",
@@ -127,7 +136,11 @@ fn render_get_att(id: &str, attribute: &str) -> Result<String> {
     }
 }
 
-fn render_sub(template: &str, vars: &serde_json::Map<String, Value>) -> Result<String> {
+fn render_sub(
+    template: &str,
+    vars: &serde_json::Map<String, Value>,
+    central: bool,
+) -> Result<String> {
     // The log group's name is built from the stack name in the key policy
     // (the group cannot be referenced there without a cycle).
     let template = template.replace("/sqlassess/${AWS::StackName}", "${LogGroupName}");
@@ -144,7 +157,7 @@ fn render_sub(template: &str, vars: &serde_json::Map<String, Value>) -> Result<S
         let rendered = if token == "LogGroupName" {
             "${LogGroupName}".to_owned()
         } else if let Some(value) = vars.get(token) {
-            match render(value)? {
+            match render_for(value, central)? {
                 Value::String(s) => s,
                 other => {
                     return Err(GateError::Parse {
@@ -166,19 +179,39 @@ fn render_sub(template: &str, vars: &serde_json::Map<String, Value>) -> Result<S
 }
 
 /// Renders a template value (a policy document, typically) with every
-/// intrinsic replaced by placeholder text. `Fn::If` must render to the same
-/// text on both branches (the stack's key or the customer's, for example):
-/// anything else is an error, because a document cannot say both.
+/// intrinsic replaced by placeholder text, as deployed without central
+/// delivery (the standalone documents describe that stack). `Fn::If` must
+/// render to the same text on both branches (the stack's key or the
+/// customer's, for example): anything else is an error, because a document
+/// cannot say both.
 pub fn render(value: &Value) -> Result<Value> {
+    render_for(value, false)
+}
+
+/// [`render`] with the template's `CentralDelivery` condition true
+/// (`ReportKmsKeyArn` given) or false: that condition's `Fn::If` takes its
+/// branch instead of needing both to agree, and a `Ref: AWS::NoValue` it
+/// picks drops out of its list.
+pub fn render_for(value: &Value, central: bool) -> Result<Value> {
+    let render = |v: &Value| render_for(v, central);
     match value {
         Value::Object(map) if map.len() == 1 => {
             let Some((key, arg)) = map.iter().next() else {
                 return Ok(value.clone());
             };
             match key.as_str() {
+                // Only in a list, which drops it (below).
+                "Ref" if arg == "AWS::NoValue" => Ok(Value::Null),
                 "Ref" => {
                     let name = arg.as_str().unwrap_or_default();
                     Ok(Value::String(render_ref(name)?))
+                }
+                // The central account, taken from the central key's ARN.
+                "Fn::Select"
+                    if *arg
+                        == serde_json::json!([4, { "Fn::Split": [":", { "Ref": "ReportKmsKeyArn" }] }]) =>
+                {
+                    Ok(Value::String("${ReportAccountId}".into()))
                 }
                 "Fn::GetAtt" => {
                     let id = arg.get(0).and_then(Value::as_str).unwrap_or_default();
@@ -195,7 +228,10 @@ pub fn render(value: &Value) -> Result<Value> {
                         ),
                         _ => ("", &empty),
                     };
-                    Ok(Value::String(render_sub(template, vars)?))
+                    Ok(Value::String(render_sub(template, vars, central)?))
+                }
+                "Fn::If" if arg.get(0).and_then(Value::as_str) == Some("CentralDelivery") => {
+                    render(arg.get(if central { 1 } else { 2 }).unwrap_or(&Value::Null))
                 }
                 "Fn::If" => {
                     let yes = render(arg.get(1).unwrap_or(&Value::Null))?;
@@ -221,7 +257,11 @@ pub fn render(value: &Value) -> Result<Value> {
                 .collect::<Result<serde_json::Map<_, _>>>()?,
         )),
         Value::Array(items) => Ok(Value::Array(
-            items.iter().map(render).collect::<Result<Vec<_>>>()?,
+            items
+                .iter()
+                .map(render)
+                .filter(|item| !matches!(item, Ok(Value::Null)))
+                .collect::<Result<Vec<_>>>()?,
         )),
         other => Ok(other.clone()),
     }

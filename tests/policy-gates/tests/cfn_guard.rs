@@ -472,6 +472,16 @@ rule_is_proven!(
             &format!("{statement}/Condition/StringEquals"),
             "aws:PrincipalAccount",
         );
+    }),
+    ("S3Endpoint", |t| {
+        // The central-delivery statement opened to every resource account.
+        let statement = "/Resources/S3Endpoint/Properties/PolicyDocument/Statement/1/Fn::If/1";
+        at(t, &format!("{statement}/Condition/StringEquals"))["aws:ResourceAccount"] = json!("*");
+    }),
+    ("S3Endpoint", |t| {
+        // The central-delivery statement granting every action.
+        let statement = "/Resources/S3Endpoint/Properties/PolicyDocument/Statement/1/Fn::If/1";
+        at(t, statement)["Action"] = json!("*");
     })
 );
 

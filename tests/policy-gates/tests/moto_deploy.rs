@@ -171,6 +171,25 @@ struct Prerequisites {
     boundary_arn: String,
 }
 
+impl Prerequisites {
+    /// The appliance stack's parameters for these prerequisites: the stack
+    /// creates its key, bucket and endpoints, the SQL Server is reached by
+    /// address, and the public web PKI is an explicit choice (no bundle then).
+    fn minimal_parameters(&self) -> [(&str, &str); 9] {
+        [
+            ("AmiId", &self.image),
+            ("VpcId", &self.outputs["VpcId"]),
+            ("PrivateSubnetId", &self.outputs["SubnetId"]),
+            ("SqlServerCidr", "10.20.2.15/32"),
+            ("PermissionsBoundaryArn", &self.boundary_arn),
+            ("ReportReaderRoleArn", REPORT_READER),
+            ("DbSecretArn", &self.secret_arn),
+            ("SqlServerHost", "10.20.2.14"),
+            ("CaTrust", "system"),
+        ]
+    }
+}
+
 /// The role the reports are read with (the key policy names it; moto does
 /// not check that it exists).
 const REPORT_READER: &str = "arn:aws:iam::123456789012:role/assessment-report-reader";
@@ -256,18 +275,10 @@ async fn the_stack_deploys_creating_its_key_bucket_and_endpoints() {
         stack,
         "cloudformation/appliance.yaml",
         &[
-            ("AmiId", &pre.image),
-            ("VpcId", &pre.outputs["VpcId"]),
-            ("PrivateSubnetId", &pre.outputs["SubnetId"]),
-            ("SqlServerCidr", "10.20.2.15/32"),
-            ("PermissionsBoundaryArn", &pre.boundary_arn),
-            ("ReportReaderRoleArn", REPORT_READER),
-            ("DbSecretArn", &pre.secret_arn),
-            ("SqlServerHost", "10.20.2.14"),
-            ("Databases", "Sales,Inventory"),
-            // The public web PKI is an explicit choice (no bundle then).
-            ("CaTrust", "system"),
-        ],
+            pre.minimal_parameters().as_slice(),
+            &[("Databases", "Sales,Inventory")],
+        ]
+        .concat(),
     )
     .await;
 
@@ -358,6 +369,8 @@ async fn the_stack_deploys_creating_its_key_bucket_and_endpoints() {
     assert_eq!(&job.job.kms_key_id, key_arn);
     assert_eq!(job.report.bucket, bucket);
     assert_eq!(job.report.prefix, "assessments");
+    // No central delivery: the uploads are under the job's key.
+    assert_eq!(job.report.kms_key_id, None);
     assert_eq!(job.targets.len(), 1);
     let target = &job.targets[0];
     assert_eq!(target.name, "sql-01");
@@ -475,6 +488,7 @@ async fn the_stack_deploys_with_the_customers_key_bucket_and_endpoints() {
     assert_eq!(job.job.kms_key_id, key_arn);
     assert_eq!(job.report.bucket, bucket);
     assert_eq!(job.report.prefix, "estate-a");
+    assert_eq!(job.report.kms_key_id, None);
     let target = &job.targets[0];
     assert_eq!(target.secret_id, pre.secret_arn);
     assert!(target.databases.is_empty());
@@ -491,6 +505,69 @@ async fn the_stack_deploys_with_the_customers_key_bucket_and_endpoints() {
         target.tls.hostname_in_certificate.as_deref(),
         Some("sql-01.corp.example")
     );
+}
+
+/// Central delivery: with `ReportKmsKeyArn` (a key of the central account;
+/// in moto every account is one, so the key is made here) and the central
+/// bucket, the stack writes the job config that uploads under the central
+/// key and below this account's id, keeps the session's data keys under its
+/// own key, and reports that location.
+#[tokio::test]
+async fn the_stack_deploys_delivering_to_a_central_bucket_and_key() {
+    let moto = MotoServer::start().unwrap();
+    let config = sdk_config(&moto).await;
+    let pre = prerequisites(&moto, &config).await;
+    let central_key = aws_sdk_kms::Client::new(&config)
+        .create_key()
+        .description("central report key")
+        .send()
+        .await
+        .unwrap();
+    let central_key = central_key
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    let account = central_key.split(':').nth(4).unwrap().to_owned();
+    let bucket = "example-central-reports";
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
+    let stack = "StackSet-sqlassess-0a1b2c3d";
+    let outputs = deploy(
+        &cfn,
+        stack,
+        "cloudformation/appliance.yaml",
+        &[
+            pre.minimal_parameters().as_slice(),
+            &[
+                ("ReportBucketName", bucket),
+                ("ReportKmsKeyArn", &central_key),
+            ],
+        ]
+        .concat(),
+    )
+    .await;
+    let resources = created_resources(&cfn, stack).await;
+    for absent in ["ReportBucket", "AccessLogBucket"] {
+        assert!(!resources.contains_key(absent), "{absent} was created");
+    }
+    for present in ["Key", "S3Endpoint", "InstanceRolePolicy"] {
+        assert!(resources.contains_key(present), "{present} is missing");
+    }
+    assert_eq!(
+        outputs["ReportLocation"],
+        format!("s3://{bucket}/{account}/assessments/")
+    );
+    let (_, text) = user_data(moto.port(), &resources["LaunchTemplate"]);
+    let dir = tempfile::tempdir().unwrap();
+    let job = job_config(&text, dir.path());
+    assert_eq!(job.report.bucket, bucket);
+    assert_eq!(job.report.prefix, format!("{account}/assessments"));
+    assert_eq!(job.report.kms_key_id.as_deref(), Some(central_key.as_str()));
+    assert_eq!(job.report_kms_key_id(), central_key);
+    // The data keys stay under the stack's own key.
+    assert_eq!(job.job.kms_key_id, outputs["KeyArn"]);
+    assert_ne!(job.job.kms_key_id, central_key);
 }
 
 /// The central report stack of a multi-account deployment
