@@ -119,14 +119,17 @@ impl Tables<'_> {
         )
     }
 
-    /// Writes `table` (one of [`TABLES`]; any other name writes nothing) as
-    /// newline-delimited JSON.
+    /// Writes `table` (one of [`TABLES`]) as newline-delimited JSON. Any
+    /// other name is an error, never an empty table uploaded as if real.
     pub fn write(&self, table: &str, out: &mut dyn Write) -> io::Result<()> {
         match table {
             "findings" => self.write_findings(out),
             "objects" => self.write_objects(out),
             "databases" => self.write_databases(out),
-            _ => Ok(()),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not one of the query tables",
+            )),
         }
     }
 

@@ -116,7 +116,7 @@ async fn wipe_stops_a_crashed_runs_cluster_and_leaves_nothing() {
 #[tokio::test]
 async fn the_workload_summary_is_stored_in_bounded_parts_and_read_back_whole() {
     use assessor::analyze::Analyzer;
-    use assessor::collect::workload::{CollectedStatement, CollectedWorkload, Source, SourceInfo};
+    use assessor::collect::workload::{CollectedWorkload, Source, SourceInfo};
     use assessor::rules::Catalog;
     use assessor::workload::{Limits, Workload};
     let session = tempfile::tempdir().unwrap();
@@ -137,18 +137,7 @@ async fn the_workload_summary_is_stored_in_bounded_parts_and_read_back_whole() {
             first_seen: None,
             last_execution: None,
         }],
-        statements: (0..n)
-            .map(|i| CollectedStatement {
-                source: Source::PlanCache,
-                database: None,
-                text: format!("SELECT c{i} FROM ##t{i} WHERE a = ?"),
-                query_hash: None,
-                executions: i + 1,
-                cpu_us: i,
-                duration_us: i,
-                last_execution: None,
-            })
-            .collect(),
+        statements: plan_cache_statements(n, "##t"),
         ..CollectedWorkload::default()
     };
     let mut workload = Workload::new(Limits::default());
@@ -183,7 +172,7 @@ async fn the_workload_summary_is_stored_in_bounded_parts_and_read_back_whole() {
 /// client buffer, grows with it) and read back whole, per target.
 #[tokio::test]
 async fn workloads_are_stored_in_bounded_parts_and_read_back_whole() {
-    use assessor::collect::workload::{CollectedStatement, CollectedWorkload, Source};
+    use assessor::collect::workload::CollectedWorkload;
     let session = tempfile::tempdir().unwrap();
     let cluster = Cluster::create(&session.path().join("pg")).unwrap();
     let key = DataKey::random_local().unwrap();
@@ -193,18 +182,7 @@ async fn workloads_are_stored_in_bounded_parts_and_read_back_whole() {
     let workload = |target: &str, n: u64| CollectedWorkload {
         target: target.into(),
         server_major: Some(16),
-        statements: (0..n)
-            .map(|i| CollectedStatement {
-                source: Source::PlanCache,
-                database: None,
-                text: format!("SELECT c{i} FROM dbo.t{i} WHERE a = ?"),
-                query_hash: None,
-                executions: i + 1,
-                cpu_us: i,
-                duration_us: i,
-                last_execution: None,
-            })
-            .collect(),
+        statements: plan_cache_statements(n, "dbo.t"),
         ..CollectedWorkload::default()
     };
     let (big, small) = (workload("sql-01", 12_001), workload("sql-02", 3));
@@ -235,4 +213,24 @@ async fn workloads_are_stored_in_bounded_parts_and_read_back_whole() {
     assert_eq!(store.workloads().await.unwrap(), vec![big, small]);
     drop(store);
     cluster.stop().unwrap();
+}
+
+/// `n` distinct plan-cache statements, each on its own table `{table}{i}`.
+fn plan_cache_statements(
+    n: u64,
+    table: &str,
+) -> Vec<assessor::collect::workload::CollectedStatement> {
+    use assessor::collect::workload::{CollectedStatement, Source};
+    (0..n)
+        .map(|i| CollectedStatement {
+            source: Source::PlanCache,
+            database: None,
+            text: format!("SELECT c{i} FROM {table}{i} WHERE a = ?"),
+            query_hash: None,
+            executions: i + 1,
+            cpu_us: i,
+            duration_us: i,
+            last_execution: None,
+        })
+        .collect()
 }
