@@ -29,7 +29,9 @@ struct Page {
 
 fn pages() -> Vec<Page> {
     let text = include_str!("../rules/docs_pages.toml");
-    toml::from_str::<Pages>(text).unwrap().page
+    toml::from_str::<Pages>(text)
+        .unwrap_or_else(|e| panic!("rules/docs_pages.toml: {e}"))
+        .page
 }
 
 #[test]
