@@ -101,10 +101,18 @@ fn image_builds_boots_verified_refuses_tampering_and_rebuilds_identically() {
         purls.iter().all(|p| p.starts_with("pkg:deb/debian/")),
         "{purls:?}"
     );
+    // Build-only and pruned packages are not shipped, so not in the SBOM.
     assert_eq!(
         purls.len(),
-        info.packages - profile_data.build_packages.len()
+        info.packages - profile_data.build_packages.len() - profile_data.prune_packages.len()
     );
+    for pruned in &profile_data.prune_packages {
+        let prefix = format!("pkg:deb/debian/{pruned}@");
+        assert!(
+            !purls.iter().any(|p| p.starts_with(&prefix)),
+            "{pruned} is pruned but in the SBOM"
+        );
+    }
     assert!(
         info.offline_gates.passed(),
         "{:?}",
