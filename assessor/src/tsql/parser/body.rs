@@ -308,6 +308,16 @@ impl Parser<'_> {
             }
             if depth0 && st.kind == Kind::Grant && self.is_any_word(self.pos, &["TO", "FROM"]) {
                 st.grant_open = false;
+            } else if depth0
+                && st.kind == Kind::Grant
+                && !st.grant_open
+                && self.is_word(self.pos, "AS")
+                && self.is_name(self.pos + 1)
+                && !self.is_op(self.pos + 2, "(")
+            {
+                // GRANT ... TO u AS grantor: the principal the grant is made
+                // as (not a `WITH c AS (...)` that follows without `;`).
+                self.emit(K::Clause, "AS PRINCIPAL", None, self.pos, self.pos);
             }
             let before = self.pos;
             match t.kind {
@@ -902,18 +912,21 @@ impl Parser<'_> {
         let mut name = self.name_string(&n);
         // Multi-word types. The ANSI synonyms Babelfish accepts are named by
         // their T-SQL type; those it rejects keep the name they are written
-        // with, so the catalog can tell them apart (Compass's type list).
+        // with, so the catalog can tell them apart (Compass's type list;
+        // Compass reads CHAR VARYING as CHARACTER VARYING, and so every
+        // `[N]CHAR[ACTER] VARYING` spelling alike).
         if n.n == 1 {
             for (words, norm) in [
                 (&["DOUBLE", "PRECISION"][..], Some("FLOAT")),
-                (&["CHAR", "VARYING"][..], Some("VARCHAR")),
+                (&["CHAR", "VARYING"][..], None),
                 (&["CHARACTER", "VARYING"][..], None),
                 (&["NATIONAL", "CHARACTER", "VARYING"][..], None),
-                (&["NATIONAL", "CHAR", "VARYING"][..], Some("NVARCHAR")),
+                (&["NATIONAL", "CHAR", "VARYING"][..], None),
                 (&["NATIONAL", "CHARACTER"][..], None),
                 (&["NATIONAL", "CHAR"][..], Some("NCHAR")),
                 (&["NATIONAL", "TEXT"][..], Some("NTEXT")),
                 (&["NCHARACTER", "VARYING"][..], None),
+                (&["NCHAR", "VARYING"][..], None),
                 (&["BINARY", "VARYING"][..], Some("VARBINARY")),
             ] {
                 if words
