@@ -641,6 +641,446 @@ def module_options(cfg):
           out)
 
 
+# Constructs Compass marks NOTSUPPORTED at 5.5, each tried in many syntactic
+# places: the classes found so far were mostly where a construct stands, not
+# which construct it is.
+CONTEXT_EXPRESSIONS = [
+    ("COMPRESS", "COMPRESS(@s)"), ("DATABASEPROPERTY", "DATABASEPROPERTY(DB_NAME(), 'IsTrunclog')"),
+    ("CERTPROPERTY", "CERTPROPERTY(CERT_ID('Cert1'), 'Subject')"), ("CPU_BUSY", "@@CPU_BUSY"),
+    ("DIFFERENCE", "DIFFERENCE(@s, 'Smith')"), ("SOUNDEX", "SOUNDEX(@s)"), ("FILE_ID", "FILE_ID('data1')"),
+    ("COLUMNPROPERTY", "COLUMNPROPERTY(OBJECT_ID('dbo.T'), 'c', 'IsIdentity')"),
+    ("SERVERPROPERTY", "SERVERPROPERTY('InstanceDefaultDataPath')"), ("STATS_DATE", "STATS_DATE(OBJECT_ID('dbo.T'), 1)"),
+    ("CURRENT_REQUEST_ID", "CURRENT_REQUEST_ID()"), ("GET_BIT", "GET_BIT(@n, 0)"),
+    ("DATE_BUCKET", "DATE_BUCKET(week, 1, @d)"), ("OBJECTPROPERTY", "OBJECTPROPERTY(OBJECT_ID('dbo.T'), 'TableHasIdentity')"),
+    ("TEXTPTR_LIKE", "FILEGROUP_NAME(1)"), ("PWDENCRYPT", "PWDENCRYPT(@s)"),
+    ("ENCRYPTBYPASSPHRASE", "ENCRYPTBYPASSPHRASE('phrase', @s)"), ("LEAST", "LEAST(@n, 10)"),
+    ("TOTAL_READ", "@@TOTAL_READ"), ("INDEXPROPERTY", "INDEXPROPERTY(OBJECT_ID('dbo.T'), 'ix', 'IsFulltextKey')"),
+]
+
+EXPRESSION_CONTEXTS = [
+    "SELECT {e} AS v;",
+    "SET @x = {e};",
+    "IF {e} IS NULL PRINT 'null';",
+    "SELECT c FROM dbo.T WHERE c = {e};",
+    "SELECT CASE WHEN {e} IS NULL THEN 0 ELSE 1 END AS v;",
+    "UPDATE dbo.T SET c = {e} WHERE id = 1;",
+    "INSERT INTO dbo.T (id, c) VALUES (2, {e});",
+    "SELECT v FROM (SELECT {e} AS v) AS d;",
+    "SELECT id FROM dbo.T ORDER BY {e};",
+    "PRINT CONVERT(varchar(100), {e});",
+    "WHILE {e} IS NULL BREAK;",
+    "SELECT id FROM dbo.T AS t WHERE EXISTS (SELECT 1 WHERE {e} IS NOT NULL);",
+    "SELECT @x = {e} FROM dbo.T;",
+]
+
+CONTEXT_TABLES = ["sys.dm_os_wait_stats", "sys.certificates", "sys.sysperfinfo", "msdb.dbo.sysjobs",
+                  "sys.dm_exec_query_stats", "sys.server_audits", "sys.dm_tran_locks", "sys.sql_logins_x"]
+
+TABLE_CONTEXTS = [
+    "SELECT * FROM {t};",
+    "SELECT COUNT(*) FROM {b};",
+    "SELECT o.name FROM sys.objects AS o JOIN {t} AS x ON 1 = 1;",
+    "SELECT o.name FROM sys.objects AS o WHERE EXISTS (SELECT 1 FROM {t});",
+    "WITH c AS (SELECT * FROM {t}) SELECT * FROM c;",
+    "SELECT o.name FROM sys.objects AS o CROSS APPLY (SELECT TOP (1) * FROM {t}) AS x;",
+    "INSERT INTO #snap SELECT * FROM {t};",
+    "SELECT *\n  INTO #copy\n  FROM\n    {t};",
+    "SELECT * FROM {t} WITH (NOLOCK);",
+    "DELETE s FROM #snap AS s WHERE NOT EXISTS (SELECT 1 FROM {t});",
+]
+
+CONTEXT_PROCEDURES = ["sp_who2", "sp_helptext", "xp_cmdshell", "sp_addlogin", "sp_lock", "sp_spaceused",
+                      "sp_configure", "sp_addsrvrolemember"]
+
+PROCEDURE_CONTEXTS = [
+    "EXEC {p} 'x';",
+    "EXECUTE {p} 'x';",
+    "EXEC @rc = {p} 'x';",
+    "EXEC [dbo].[{p}] 'x';",
+    "EXEC master..{p} 'x';",
+    "EXEC [master].[sys].[{p}] 'x';",
+    "INSERT INTO #out EXEC {p} 'x';",
+    "IF @n > 0 EXEC {p} 'x';",
+    "BEGIN TRY EXEC {p} 'x'; END TRY BEGIN CATCH PRINT 'failed'; END CATCH;",
+    "EXEC\n    {p}\n    'x';",
+    "{p} 'x'",
+]
+
+
+def contexts(_cfg):
+    out = ["CREATE TABLE dbo.T (id int NOT NULL, c sql_variant NULL);", "GO"]
+    for key, e in CONTEXT_EXPRESSIONS:
+        out.append("DECLARE @s nvarchar(200) = N'abc', @n int = 5, @d datetime = GETDATE(), @x sql_variant;")
+        for ctx in EXPRESSION_CONTEXTS:
+            out.append(ctx.format(e=e))
+        out.append("GO")
+        out += ["CREATE FUNCTION dbo.ctx_%s (@s nvarchar(200), @n int, @d datetime)" % key.lower(),
+                "RETURNS sql_variant", "AS", "BEGIN", "    RETURN %s;" % e, "END", "GO"]
+        out += ["CREATE TABLE dbo.ctx_%s (" % key.lower(), "    id int NOT NULL,",
+                "    c sql_variant NULL DEFAULT (%s)" % e.replace("@s", "N'abc'").replace("@n", "5").replace("@d", "GETDATE()"),
+                ");", "GO"]
+    for t in CONTEXT_TABLES:
+        parts = t.split(".")
+        bracketed = ".".join("[%s]" % p for p in parts)
+        for ctx in TABLE_CONTEXTS:
+            out.append(ctx.format(t=t, b=bracketed))
+        out.append("GO")
+    out.append("DECLARE @rc int, @n int = 1;")
+    for p in CONTEXT_PROCEDURES:
+        for ctx in PROCEDURE_CONTEXTS:
+            if ctx.startswith("{p}"):
+                continue
+            out.append(ctx.format(p=p))
+    out.append("GO")
+    # A procedure call without EXEC is only allowed first in a batch.
+    for p in CONTEXT_PROCEDURES:
+        out += ["%s 'x'" % p, "GO"]
+    write("generated-contexts.sql",
+          ["Probe: constructs Compass marks NOTSUPPORTED, each in many syntactic places",
+           "(expressions, table sources, procedure-call forms)."],
+          out)
+
+
+# Data types, each as a column, a variable, a parameter, a CAST target and a
+# function's return type.
+CONTEXT_TYPES = ["hierarchyid", "geography", "geometry", "xml(dbo.OrderSchema)", "CHARACTER VARYING(20)",
+                 "NATIONAL CHARACTER(10)", "NATIONAL CHARACTER VARYING(20)", "NCHAR VARYING(20)",
+                 "CHAR VARYING(20)", "NATIONAL CHAR VARYING(20)", "NATIONAL TEXT", "DOUBLE PRECISION",
+                 "rowversion", "sql_variant", "image", "ntext", "dbo.Phone"]
+
+# Lexical and syntax classes of Compass's list, several spellings each.
+SYNTAX_STATEMENTS = [
+    # identity columns
+    "CREATE TABLE dbo.s1 (id numeric(10,0) IDENTITY(1,1) NOT NULL, c int);",
+    "CREATE TABLE dbo.s2 (id decimal(38,0) IDENTITY NOT NULL);",
+    "CREATE TABLE dbo.s3 (id dbo.OrderId IDENTITY(1,1) NOT NULL);",
+    "ALTER TABLE dbo.s4 ADD seq numeric(12,0) IDENTITY(1,1) NOT NULL;",
+    "SELECT IDENTITY(numeric(10,0), 1, 1) AS id, name INTO #ids1 FROM sys.objects;",
+    "SELECT IDENTITY(tinyint, 1, 1) AS id, name INTO #ids2 FROM sys.objects;",
+    "SELECT IDENTITY(dbo.OrderId, 1, 1) AS id, name INTO #ids3 FROM sys.objects;",
+    # columns
+    "CREATE TABLE dbo.s5 (id int NOT NULL, timestamp);",
+    "CREATE TABLE dbo.s6 (id int NOT NULL, amount numeric(10,2) DEFAULT 'n/a');",
+    "CREATE TABLE dbo.s7 (id int NOT NULL, amount decimal(9,2) NULL DEFAULT (''));",
+    "CREATE TABLE dbo.s8 (id int NOT NULL, d datetime DEFAULT 0, e smalldatetime DEFAULT (1));",
+    "CREATE TABLE dbo.s9 (id int NOT NULL, PRIMARY KEY (id DESC));",
+    "CREATE TABLE dbo.s10 (id int NOT NULL, c int NOT NULL, CONSTRAINT uq_s10 UNIQUE NONCLUSTERED (c DESC, id ASC));",
+    "CREATE TABLE dbo.s11 (id int NOT NULL REFERENCES Sales.dbo.Customers (id));",
+    "CREATE TABLE dbo.s12 (id int NOT NULL, CONSTRAINT fk_s12 FOREIGN KEY (id) REFERENCES OtherDb.dbo.T (id));",
+    "CREATE TABLE dbo.s13 (id int NOT NULL, c varchar(10) SPARSE NULL, cs xml COLUMN_SET FOR ALL_SPARSE_COLUMNS);",
+    "CREATE TABLE dbo.s14 (id int NOT NULL, c AS (id * 2));",
+    "CREATE TABLE dbo.s15 (id int NOT NULL, c AS (CONVERT(varchar(10), GETDATE(), 112)) PERSISTED);",
+    "CREATE TABLE dbo.s16 (id int NOT NULL, c AS dbo.fn_scale(id));",
+    "CREATE TABLE dbo.s17 (id int NOT NULL) AS NODE;",
+    "CREATE TABLE dbo.s18 (weight int, CONSTRAINT ec_s18 CONNECTION (dbo.s17 TO dbo.s17)) AS EDGE;",
+    "CREATE TABLE ##s19 (id int NOT NULL);",
+    "CREATE TABLE dbo.s20 (id int NOT NULL, g uniqueidentifier ROWGUIDCOL DEFAULT NEWSEQUENTIALID());",
+    "CREATE TABLE dbo.s21 (id int NOT NULL, c varchar(10) MASKED WITH (FUNCTION = 'partial(1, \"xx\", 0)') NULL);",
+    "CREATE TABLE dbo.s22 (id int NOT NULL, INDEX ix_s22 NONCLUSTERED HASH (id) WITH (BUCKET_COUNT = 64)) WITH (MEMORY_OPTIMIZED = ON);",
+    "CREATE TABLE dbo.s23 (id int NOT NULL, c int NULL, INDEX ix_s23 (c));",
+    "DECLARE @tv TABLE (id int PRIMARY KEY CLUSTERED, c int INDEX ix_c NONCLUSTERED);",
+    "CREATE TYPE dbo.s24 AS TABLE (id int NOT NULL, INDEX ix_s24 (id));",
+    "CREATE TABLE dbo.s25 (id int NOT NULL, vf datetime2 GENERATED ALWAYS AS ROW START, vt datetime2 GENERATED ALWAYS AS ROW END, PERIOD FOR SYSTEM_TIME (vf, vt)) WITH (SYSTEM_VERSIONING = ON);",
+    "CREATE TABLE dbo.s26 (id int NOT NULL) ON ps_date (id);",
+    "CREATE TABLE dbo.s27 (id int NOT NULL, f varbinary(max) FILESTREAM NULL);",
+    # special column names and identifiers
+    "SELECT IDENTITYCOL FROM dbo.s1;",
+    "SELECT $IDENTITY FROM dbo.s1;",
+    "SELECT $ROWGUID FROM dbo.s20;",
+    "SELECT * FROM ..T;",
+    "SELECT * FROM .dbo.T;",
+    "EXEC ..usp_Report;",
+    "SELECT [col one], [col#two], [a$b] FROM dbo.[table with spaces];",
+    "CREATE TABLE dbo.[weird.name] (id int);",
+    "CREATE PROCEDURE dbo.p_special @p#1 int, @p$2 int AS SELECT @p#1;",
+    "CREATE TABLE dbo.a_table_name_that_is_longer_than_sixty_three_characters_in_total_length (id int);",
+    "SELECT 1 AS a_column_alias_that_is_longer_than_sixty_three_characters_in_total_x;",
+    # literals and operators
+    "SELECT $12.50 AS price, -$3 AS refund;",
+    "SELECT name FROM sys.objects WHERE name LIKE '[a-c]%';",
+    "SELECT name FROM sys.objects WHERE name NOT LIKE '[^a-z]%' ESCAPE '!';",
+    "SELECT 'line one\\\nline two' AS s;",
+    "SELECT 0x0102\\\n0304 AS b;",
+    "SELECT + 'abc' AS s;",
+    "SELECT c FROM dbo.T WHERE id !> 5;",
+    "SELECT c FROM dbo.T WHERE id !< 5;",
+    "SELECT c FROM dbo.T WHERE id < = 5;",
+    "SELECT c FROM dbo.T WHERE id > = 5;",
+    "SELECT c FROM dbo.T WHERE id < > 5;",
+    "SELECT c FROM dbo.T WHERE id ! = 5;",
+    "IF @@ROWCOUNT=@@ERROR PRINT 'x';",
+    "IF 0=@@ROWCOUNT PRINT 'none';",
+    "IF 1<>@@TRANCOUNT PRINT 'nested';",
+    "SELECT a.id FROM dbo.T AS a, dbo.T AS b WHERE a.id *= b.id;",
+    "SELECT a.id FROM dbo.T AS a, dbo.T AS b WHERE a.id =* b.id;",
+    "SELECT id FROM dbo.T WHERE c IS DISTINCT FROM 1;",
+    "SELECT id FROM dbo.T WHERE c IS NOT DISTINCT FROM 1;",
+    # quoted strings
+    "SET QUOTED_IDENTIFIER OFF;\nSELECT \"plain\" AS a, \"it's\" AS b, \"say \"\"hi\"\"\" AS c;\nSET QUOTED_IDENTIFIER ON;",
+    "EXEC dbo.usp_Report unquoted_value;",
+    "CREATE PROCEDURE dbo.p_unq @mode varchar(10) = fast AS SELECT @mode;",
+    "EXEC dbo.usp_Report @mode = DEFAULT;",
+    "EXEC dbo.usp_Report DEFAULT, 1;",
+    # procedures and functions
+    "CREATE PROCEDURE dbo.p_ver;2 AS SELECT 2;",
+    "EXEC dbo.p_ver;2;",
+    "DECLARE @proc sysname = N'dbo.usp_Report'; EXEC @proc;",
+    "DECLARE @proc sysname = N'dbo.usp_Report', @rc int; EXEC @rc = @proc @mode = 'x';",
+    "CREATE PROCEDURE #tmp_proc AS SELECT 1;",
+    "CREATE PROCEDURE ##gtmp_proc AS SELECT 1;",
+    "CREATE FUNCTION dbo.f_noas (@a int) RETURNS int BEGIN RETURN @a END;",
+    "CREATE FUNCTION dbo.f_noas_dt (@a int) RETURNS datetime BEGIN RETURN GETDATE() END;",
+    "DECLARE @r int; EXEC @r = dbo.fn_scale 5;",
+    "CREATE PROCEDURE dbo.p_cur @c CURSOR VARYING OUTPUT AS SET @c = CURSOR FOR SELECT 1; OPEN @c;",
+    "DECLARE @c CURSOR; SET @c = CURSOR LOCAL FAST_FORWARD FOR SELECT id FROM dbo.T; OPEN @c;",
+    "CREATE PROCEDURE dbo.p_rec WITH RECOMPILE AS SELECT 1;",
+    "CREATE PROCEDURE dbo.p_repl WITH EXECUTE AS OWNER AS BEGIN BEGIN TRAN; COMMIT; END;",
+    "CREATE PROCEDURE dbo.p_forrepl FOR REPLICATION AS SELECT 1;",
+    "CREATE TABLE dbo.s28 (id int IDENTITY(1,1) NOT FOR REPLICATION NOT NULL, CONSTRAINT ck_s28 CHECK NOT FOR REPLICATION (id > 0));",
+    # triggers
+    "CREATE TRIGGER dbo.trg_v ON dbo.v_orders INSTEAD OF INSERT AS SELECT * FROM inserted;",
+    "CREATE TRIGGER trg_t ON dbo.T INSTEAD OF DELETE AS SELECT * FROM deleted;",
+    "CREATE TRIGGER dbo.trg_multi ON dbo.T AFTER INSERT, UPDATE, DELETE AS SELECT * FROM inserted; SELECT * FROM deleted;",
+    "CREATE TRIGGER trg_ddl ON DATABASE FOR CREATE_TABLE, ALTER_TABLE AS PRINT 'ddl';",
+    "CREATE TRIGGER trg_ddl2 ON DATABASE FOR DDL_DATABASE_LEVEL_EVENTS AS SELECT EVENTDATA();",
+    "CREATE TRIGGER trg_logon ON ALL SERVER FOR LOGON AS PRINT 'logon';",
+    "CREATE TRIGGER trg_srv ON ALL SERVER FOR CREATE_DATABASE AS PRINT 'db';",
+    "CREATE TRIGGER dbo.trg_app ON dbo.T FOR INSERT WITH APPEND AS PRINT 'x';",
+    "CREATE TRIGGER dbo.trg_nfr ON dbo.T AFTER INSERT NOT FOR REPLICATION AS PRINT 'x';",
+    # datetime as numbers
+    "SELECT DATEADD(day, 1, 0) AS d;",
+    "SELECT DATEDIFF(day, 0, GETDATE()) AS n;",
+    "SELECT DATEPART(year, 45000) AS y;",
+    "SELECT DATENAME(month, 45000) AS m;",
+    "SELECT CAST(45000 AS datetime) AS d, CONVERT(datetime, 45000.5) AS e;",
+    "SELECT TRY_CAST(45000 AS datetime) AS d, TRY_CONVERT(datetime, 45000) AS e;",
+    "SELECT CAST(GETDATE() AS float) AS f, CONVERT(int, GETDATE()) AS i;",
+    "SELECT TRY_CAST(GETDATE() AS decimal(18,6)) AS f, TRY_CONVERT(float, SYSDATETIME()) AS g;",
+    "SELECT CAST(GETDATE() AS binary(8)) AS b, CONVERT(varbinary(8), GETDATE()) AS c;",
+    "SELECT CAST(0x0000A0B100000000 AS datetime) AS d, CONVERT(datetime, 0x0000A0B100000000) AS e;",
+    "DECLARE @d datetime = 0; SET @d = 1; SELECT @d = 2;",
+    "SELECT FLOOR(CAST(GETDATE() AS float)) AS day_no;",
+    "SELECT CONVERT(datetime, FLOOR(CONVERT(float, GETDATE()))) AS midnight;",
+    "SELECT GETDATE() + 1 AS tomorrow, GETDATE() - 0.5 AS half_day_ago;",
+    # queries
+    "SELECT TOP 10 PERCENT name FROM sys.objects ORDER BY name;",
+    "SELECT TOP (5) WITH TIES name FROM sys.objects ORDER BY type;",
+    "SELECT type, COUNT(*) FROM sys.objects GROUP BY ALL type;",
+    "SELECT type, COUNT(*) FROM sys.objects GROUP BY type WITH ROLLUP;",
+    "SELECT type, COUNT(*) FROM sys.objects GROUP BY type WITH CUBE;",
+    "SELECT p.[1], p.[2] FROM (SELECT id, c FROM dbo.T) AS s PIVOT (MAX(c) FOR id IN ([1], [2])) AS p;",
+    "SELECT u.id, u.v FROM dbo.W UNPIVOT (v FOR k IN (a, b)) AS u;",
+    "SELECT * FROM dbo.T AS t CROSS APPLY dbo.tvf(t.id) AS f;",
+    "SELECT * FROM dbo.T AS t OUTER APPLY (SELECT TOP (1) * FROM dbo.T AS u WHERE u.id > t.id) AS n;",
+    "SELECT * FROM (VALUES (1, 'a'), (2, 'b')) AS v (id, c);",
+    "SELECT {fn UCASE(name)}, {fn NOW()} FROM sys.objects;",
+    "SELECT {d '2024-01-31'}, {ts '2024-01-31 10:00:00'};",
+    "SELECT * FROM {oj dbo.T AS a LEFT OUTER JOIN dbo.T AS b ON a.id = b.id};",
+    "SELECT name FROM sys.objects WHERE name LIKE 'a!_%' {escape '!'};",
+    "SELECT n.id FROM dbo.s17 AS n, dbo.s18 AS e, dbo.s17 AS m WHERE MATCH(n-(e)->m);",
+    "SELECT id FROM dbo.T FOR SYSTEM_TIME AS OF '2024-01-01';",
+    "SELECT * FROM dbo.T TABLESAMPLE (10 PERCENT);",
+    "SELECT id, c FROM dbo.T ORDER BY id OFFSET 10 ROWS FETCH NEXT 5 ROWS ONLY;",
+    "SELECT id, SUM(id) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) FROM dbo.T;",
+    "SELECT id, SUM(id) OVER (ORDER BY id RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING) FROM dbo.T;",
+    "SELECT APPROX_COUNT_DISTINCT(id), CHECKSUM_AGG(id), GROUPING_ID(id) FROM dbo.T GROUP BY id;",
+    "SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY id) OVER () FROM dbo.T;",
+    "SELECT STRING_AGG(name, ',') WITHIN GROUP (ORDER BY name) FROM sys.objects;",
+    "SELECT GETDATE() AT TIME ZONE 'UTC' AS utc;",
+    "SELECT FORMAT(GETDATE(), 'D', 'de-DE') AS d;",
+    "SELECT TRIM('x' FROM 'xax') AS t, TRIM(LEADING 'x' FROM 'xa') AS l;",
+    "SELECT value FROM STRING_SPLIT('a,b', ',', 1);",
+    "SELECT HASHBYTES('SHA2_384', 'abc'), HASHBYTES('MD4', 'abc');",
+    "SELECT CHECKSUM(NEWID()), BINARY_CHECKSUM(1, 'a');",
+    # DML
+    "INSERT dbo.T DEFAULT VALUES;",
+    "INSERT TOP (5) INTO dbo.T (id) SELECT object_id FROM sys.objects;",
+    "UPDATE TOP (5) dbo.T SET c = 1;",
+    "DELETE TOP (5) FROM dbo.T;",
+    "DECLARE @v int = 0; UPDATE dbo.T SET @v = c = @v + 1;",
+    "UPDATE t SET c = 2 FROM dbo.T AS t JOIN dbo.T AS u ON u.id = t.id;",
+    "DELETE t FROM dbo.T AS t JOIN dbo.T AS u ON u.id = t.id;",
+    "INSERT INTO dbo.T (id, c) OUTPUT inserted.id INTO #ids4 (id) VALUES (9, 1);",
+    "MERGE dbo.T AS t USING (SELECT 1 AS id) AS s ON t.id = s.id WHEN MATCHED THEN DELETE WHEN NOT MATCHED BY SOURCE THEN DELETE OUTPUT $action;",
+    "INSERT INTO dbo.T (id, c) SELECT id, c FROM OPENQUERY(LinkedSrv, 'SELECT 1 AS id, 2 AS c');",
+    "INSERT INTO dbo.T (id, c) EXEC ('SELECT 1, 2') AT LinkedSrv;",
+    "UPDATE dbo.T SET c = (SELECT MAX(id) FROM dbo.T) WHERE CURRENT OF c_upd;",
+    "DELETE FROM dbo.T WHERE CURRENT OF c_upd;",
+    "READTEXT dbo.T.c @ptr 0 10;",
+    "WRITETEXT dbo.T.c @ptr 'new';",
+    "UPDATETEXT dbo.T.c @ptr 0 NULL 'x';",
+    "BULK INSERT dbo.T FROM 'c:\\load\\t.csv' WITH (FIELDTERMINATOR = ',');",
+    "INSERT BULK dbo.T (id int, c int);",
+    "TRUNCATE TABLE Sales.dbo.T;",
+    "SELECT * INTO OtherDb.dbo.T_copy FROM dbo.T;",
+    "INSERT INTO OtherDb.dbo.T (id) VALUES (1);",
+    "SELECT * FROM LinkedSrv.Sales.dbo.T;",
+    "EXEC LinkedSrv.Sales.dbo.usp_Report;",
+    "CREATE SYNONYM dbo.syn_remote FOR LinkedSrv.Sales.dbo.T;",
+    "CREATE INDEX ix_remote ON OtherDb.dbo.T (id);",
+    "SET IDENTITY_INSERT OtherDb.dbo.T ON;",
+    "UPDATE STATISTICS OtherDb.dbo.T;",
+    # XML
+    "SELECT id FROM dbo.T FOR XML AUTO;",
+    "SELECT id FROM dbo.T FOR XML AUTO, ELEMENTS XSINIL, ROOT('r');",
+    "SELECT 1 AS Tag, NULL AS Parent, id AS [row!1!id] FROM dbo.T FOR XML EXPLICIT;",
+    "SELECT id FROM dbo.T FOR XML RAW('row'), ELEMENTS, TYPE;",
+    "SELECT id FROM dbo.T FOR XML PATH('row'), ROOT('rows'), ELEMENTS;",
+    "SELECT id, CAST(0x01 AS varbinary(1)) AS b FROM dbo.T FOR XML RAW, BINARY BASE64;",
+    "SELECT id FROM dbo.T FOR XML RAW, XMLSCHEMA;",
+    "WITH XMLNAMESPACES ('urn:x' AS x) SELECT id AS [x:id] FROM dbo.T FOR XML PATH;",
+    "DECLARE @x xml = '<a><b>1</b></a>'; SELECT @x.query('/a/b'), @x.value('(/a/b)[1]', 'int'), @x.exist('/a');",
+    "DECLARE @x xml = '<a><b>1</b></a>'; SELECT n.value('.', 'int') FROM @x.nodes('/a/b') AS t(n);",
+    "DECLARE @x xml = '<a/>'; SET @x.modify('insert <b/> into (/a)[1]');",
+    "CREATE XML SCHEMA COLLECTION dbo.OrderSchema AS N'<xsd:schema xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\"/>';",
+    "CREATE PRIMARY XML INDEX pxi_s ON dbo.X (doc);",
+    "CREATE SELECTIVE XML INDEX sxi_s ON dbo.X (doc) FOR (p1 = '/a/b');",
+    # JSON
+    "SELECT id FROM dbo.T FOR JSON AUTO;",
+    "SELECT id FROM dbo.T FOR JSON PATH, ROOT('r'), INCLUDE_NULL_VALUES;",
+    "SELECT id FROM dbo.T FOR JSON AUTO, WITHOUT_ARRAY_WRAPPER;",
+    "SELECT j.a FROM OPENJSON(N'[{\"a\":1}]') WITH (a int '$.a') AS j;",
+    "SELECT JSON_OBJECT('a': 1, 'b': 2), JSON_ARRAY(1, 2);",
+    "SELECT JSON_PATH_EXISTS(N'{\"a\":1}', '$.a');",
+    "SELECT ISJSON(N'{}', OBJECT);",
+    # hierarchyid
+    "SELECT hierarchyid::GetRoot(), hierarchyid::Parse('/1/');",
+    "SELECT node.GetAncestor(1), node.GetLevel(), node.ToString(), node.IsDescendantOf(@root) FROM dbo.Org;",
+    "SELECT node.GetReparentedValue(@old, @new), node.GetDescendant(NULL, NULL) FROM dbo.Org;",
+    # sequences, misc statements
+    "SELECT NEXT VALUE FOR dbo.gen_seq;",
+    "SELECT NEXT VALUE FOR dbo.gen_seq OVER (ORDER BY id) FROM dbo.T;",
+    "CREATE TABLE dbo.s29 (id int DEFAULT (NEXT VALUE FOR dbo.gen_seq));",
+    "WAITFOR DELAY '00:00:01';",
+    "WAITFOR TIME '23:00';",
+    "WAITFOR (RECEIVE TOP (1) * FROM dbo.gen_q), TIMEOUT 1000;",
+    "GOTO done; done: PRINT 'done';",
+    "CHECKPOINT;",
+    "CHECKPOINT 10;",
+    "SETUSER 'app_user';",
+    "SETUSER;",
+    "KILL 52;",
+    "KILL 52 WITH STATUSONLY;",
+    "KILL UOW 'D5499C66-E398-45CA-BF7E-DC9C194B48CF';",
+    "RECONFIGURE WITH OVERRIDE;",
+    "SHUTDOWN WITH NOWAIT;",
+    "BACKUP DATABASE Sales TO DISK = 'c:\\b\\s.bak' WITH COMPRESSION;",
+    "BACKUP LOG Sales TO DISK = 'c:\\b\\s.trn';",
+    "RESTORE DATABASE Sales FROM DISK = 'c:\\b\\s.bak' WITH REPLACE;",
+    "BACKUP CERTIFICATE gen_cert TO FILE = 'c:\\b\\c.cer';",
+    "BACKUP MASTER KEY TO FILE = 'c:\\b\\mk' ENCRYPTION BY PASSWORD = 'Str0ng!pw';",
+    "OPEN SYMMETRIC KEY gen_sk DECRYPTION BY CERTIFICATE gen_cert;",
+    "CLOSE SYMMETRIC KEY gen_sk;",
+    "CLOSE ALL SYMMETRIC KEYS;",
+    "OPEN MASTER KEY DECRYPTION BY PASSWORD = 'Str0ng!pw';",
+    "ADD SIGNATURE TO dbo.usp_Report BY CERTIFICATE gen_cert WITH PASSWORD = 'Str0ng!pw';",
+    "ADD COUNTER SIGNATURE TO dbo.usp_Report BY CERTIFICATE gen_cert;",
+    "DROP SIGNATURE FROM dbo.usp_Report BY CERTIFICATE gen_cert;",
+    "ADD SENSITIVITY CLASSIFICATION TO dbo.T.c WITH (LABEL = 'Confidential');",
+    "DROP SENSITIVITY CLASSIFICATION FROM dbo.T.c;",
+    "BEGIN DIALOG @h FROM SERVICE gen_svc TO SERVICE 'gen_svc' ON CONTRACT gen_ct;",
+    "SEND ON CONVERSATION @h MESSAGE TYPE gen_mt (N'<a/>');",
+    "END CONVERSATION @h;",
+    "GET CONVERSATION GROUP @g FROM dbo.gen_q;",
+    "SELECT * FROM CHANGETABLE(CHANGES dbo.T, 0) AS ct;",
+    "SELECT CHANGE_TRACKING_CURRENT_VERSION();",
+    "SELECT * FROM dbo.Docs WHERE CONTAINS((title, body), 'index');",
+    "DROP TABLE dbo.a, dbo.b, dbo.c;",
+    "DROP PROCEDURE dbo.p1, dbo.p2;",
+    "DROP VIEW IF EXISTS dbo.v1, dbo.v2;",
+    "DROP INDEX ix_a ON dbo.T, ix_b ON dbo.T;",
+    "CREATE STATISTICS st_x ON dbo.T (id) WITH NORECOMPUTE;",
+    "ALTER INDEX ALL ON dbo.T REORGANIZE WITH (LOB_COMPACTION = ON);",
+    "CREATE UNIQUE CLUSTERED INDEX ix_v ON dbo.v_orders (id);",
+    "CREATE VIEW dbo.v_idx WITH SCHEMABINDING AS SELECT id, COUNT_BIG(*) AS n FROM dbo.T GROUP BY id;",
+    "CREATE PARTITION FUNCTION pf_x (int) AS RANGE LEFT FOR VALUES (1, 100);",
+    "CREATE PARTITION SCHEME ps_x AS PARTITION pf_x ALL TO ([PRIMARY]);",
+    "ALTER PARTITION FUNCTION pf_x () SPLIT RANGE (50);",
+    "CREATE DATABASE Sales2 CONTAINMENT = PARTIAL;",
+    "CREATE DATABASE Sales3 COLLATE Latin1_General_100_CI_AS_SC;",
+    "CREATE DATABASE Sales4 ON PRIMARY (NAME = s4, FILENAME = 'c:\\s4.mdf') LOG ON (NAME = s4l, FILENAME = 'c:\\s4.ldf');",
+    "CREATE DATABASE snap ON (NAME = s, FILENAME = 'c:\\snap.ss') AS SNAPSHOT OF Sales;",
+    "DROP DATABASE Sales2, Sales3;",
+    "USE [Sales];",
+    "CREATE LOGIN gen_cert_login FROM CERTIFICATE gen_cert;",
+    "CREATE USER gen_cert_user FROM CERTIFICATE gen_cert;",
+    "CREATE USER gen_contained WITH PASSWORD = 'Str0ng!pw';",
+    "ALTER LOGIN gen_login WITH PASSWORD = 'N3w!pw' OLD_PASSWORD = 'Str0ng!pw';",
+    "ALTER LOGIN gen_login WITH PASSWORD = 'N3w!pw' MUST_CHANGE, CHECK_EXPIRATION = ON;",
+    "ALTER LOGIN gen_login ADD CREDENTIAL gen_cred;",
+    "ALTER USER gen_user WITH LOGIN = gen_login;",
+    "ALTER USER gen_user WITH DEFAULT_LANGUAGE = English;",
+    "ALTER ROLE db_owner ADD MEMBER gen_user;",
+    "ALTER ROLE db_denydatawriter ADD MEMBER gen_user;",
+    "EXEC sp_addrolemember 'db_datareader', 'gen_user';",
+    "EXEC sp_addsrvrolemember 'gen_login', 'sysadmin';",
+    "GRANT EXECUTE TO gen_user;",
+    "GRANT ALTER ON SCHEMA::dbo TO gen_user;",
+    "GRANT SELECT ON SCHEMA::dbo TO gen_user WITH GRANT OPTION AS dbo;",
+    "GRANT CREATE PROCEDURE, CREATE VIEW TO gen_role;",
+    "GRANT REFERENCES ON TYPE::dbo.Phone TO gen_user;",
+    "GRANT RECEIVE ON dbo.gen_q TO gen_user;",
+    "GRANT SEND ON SERVICE::gen_svc TO gen_user;",
+    "GRANT CONTROL SERVER TO gen_login;",
+    "GRANT AUTHENTICATE SERVER TO gen_login;",
+    "DENY VIEW DEFINITION ON SCHEMA::dbo TO gen_user;",
+    "REVOKE EXECUTE ON OBJECT::dbo.usp_Report FROM gen_user AS dbo;",
+    "REVOKE ALL ON dbo.T FROM gen_user;",
+    "GRANT ALL ON dbo.T TO gen_user;",
+    "ALTER AUTHORIZATION ON TYPE::dbo.Phone TO gen_user;",
+    "ALTER AUTHORIZATION ON XML SCHEMA COLLECTION::dbo.OrderSchema TO gen_user;",
+    "ALTER AUTHORIZATION ON CERTIFICATE::gen_cert TO gen_user;",
+    "CREATE SCHEMA gen_s2 AUTHORIZATION dbo CREATE TABLE t (id int) GRANT SELECT ON t TO gen_user;",
+    "CREATE SCHEMA gen_s3 CREATE VIEW v AS SELECT 1 AS a;",
+    "SET TRANSACTION ISOLATION LEVEL SNAPSHOT; BEGIN TRAN; COMMIT;",
+    "BEGIN TRAN @tn WITH MARK;",
+    "SAVE TRAN @sp;",
+    "ROLLBACK TRAN @sp;",
+    "COMMIT TRAN @tn;",
+    "BEGIN TRANSACTION; ROLLBACK WORK;",
+    "COMMIT WORK;",
+    "SET XACT_ABORT, NOCOUNT ON;",
+    "SET ANSI_NULLS OFF; SET ANSI_PADDING OFF; SET CONCAT_NULL_YIELDS_NULL OFF;",
+    "SET ANSI_WARNINGS OFF;",
+    "SET DATEFORMAT ymd; SET DATEFIRST 7; SET LANGUAGE French;",
+    "SET STATISTICS IO, TIME ON;",
+    "SET NUMERIC_ROUNDABORT OFF; SET ARITHABORT ON;",
+    "RAISERROR('msg', 16, 1) WITH LOG;",
+    "RAISERROR('msg', 10, 1) WITH NOWAIT;",
+    "RAISERROR('msg', 16, 1) WITH SETERROR;",
+    "RAISERROR 50001 'old style';",
+    "RAISERROR(50001, 16, 1);",
+    "THROW 50001, 'msg', 1;",
+    "PRINT @@ERROR;",
+    "IF @@ERROR = 1205 PRINT 'deadlock';",
+    "IF @@ERROR <> 0 PRINT 'error';",
+    "SELECT @@ERROR AS e WHERE @@ERROR = 2627;",
+    "EXEC sp_executesql N'SELECT @a', N'@a int', @a = 1;",
+    "EXEC ('SELECT 1') AS USER = 'gen_user';",
+    "EXECUTE ('DBCC CHECKDB') ;",
+    "EXEC (@sql);",
+    "EXEC sp_executesql @sql;",
+    "SELECT * FROM OPENROWSET('SQLNCLI', 'Server=srv1;Trusted_Connection=yes;', 'SELECT 1') AS r;",
+    "SELECT * FROM OPENDATASOURCE('SQLNCLI', 'Data Source=srv1;Integrated Security=SSPI').Sales.dbo.T;",
+]
+
+
+def ddl_and_syntax(_cfg):
+    out = []
+    for i, t in enumerate(CONTEXT_TYPES):
+        out += ["CREATE TABLE dbo.ty%d (id int NOT NULL, v %s NULL);" % (i, t), "GO",
+                "DECLARE @v %s; SELECT @v AS v;" % t, "GO",
+                "CREATE PROCEDURE dbo.pty%d @v %s = NULL AS SELECT @v AS v;" % (i, t), "GO",
+                "CREATE FUNCTION dbo.fty%d () RETURNS %s AS BEGIN RETURN NULL; END;" % (i, t), "GO",
+                "SELECT CAST(NULL AS %s) AS v, CONVERT(%s, NULL) AS w;" % (t, t), "GO",
+                "DECLARE @tv%d TABLE (v %s NULL); SELECT * FROM @tv%d;" % (i, t, i), "GO"]
+    out += isolated(SYNTAX_STATEMENTS)
+    write("generated-ddl-and-syntax.sql",
+          ["Probe: data types in every place a type stands, and the lexical, DDL, DML, XML,",
+           "security and transaction forms of Compass's feature list, one statement a batch."],
+          out)
+
+
 def main():
     cfg = load_cfg()
     builtin_functions(cfg)
@@ -649,6 +1089,8 @@ def main():
     system_procedures(cfg)
     statement_options(cfg)
     module_options(cfg)
+    contexts(cfg)
+    ddl_and_syntax(cfg)
 
 
 if __name__ == "__main__":
