@@ -2076,10 +2076,20 @@ impl Parser<'_> {
         }
         if self.is_op(self.pos, "(") {
             self.emit(K::Clause, "EXECUTE STRING", None, i, self.pos);
-            if let (Some(lit), true) = (self.tok(self.pos + 1), self.is_op(self.pos + 2, ")"))
+            // EXEC ('...' [+ '...']...): literals only, no variables.
+            let mut lits = Vec::new();
+            let mut j = self.pos + 1;
+            while let Some(lit) = self.tok(j)
                 && matches!(lit.kind, TokenKind::String | TokenKind::NString)
             {
-                parse_dynamic(self.src, lit, self.dyn_depth, &mut self.obs);
+                lits.push(lit);
+                if !self.is_op(j + 1, "+") {
+                    break;
+                }
+                j += 2;
+            }
+            if !lits.is_empty() && self.is_op(j + 1, ")") {
+                parse_dynamic(self.src, &lits, self.dyn_depth, &mut self.obs);
             }
             return;
         }
@@ -2298,7 +2308,7 @@ impl Parser<'_> {
             if let Some(lit) = self.tok(j)
                 && matches!(lit.kind, TokenKind::String | TokenKind::NString)
             {
-                parse_dynamic(self.src, lit, self.dyn_depth, &mut self.obs);
+                parse_dynamic(self.src, &[lit], self.dyn_depth, &mut self.obs);
             }
         }
     }
