@@ -1081,6 +1081,68 @@ def ddl_and_syntax(_cfg):
           out)
 
 
+# Unsupported statements and expressions as dynamic SQL: Compass parses the
+# string literal of EXEC(...) and sp_executesql and reports inside it.
+DYNAMIC_BODIES = [
+    "SELECT @@CPU_BUSY AS busy",
+    "SELECT COMPRESS(name) FROM sys.objects",
+    "DBCC CHECKDB WITH NO_INFOMSGS",
+    "SELECT * FROM sys.dm_os_wait_stats",
+    "EXEC sp_who2",
+    "ALTER DATABASE CURRENT SET RECOVERY SIMPLE",
+    "SELECT id FROM dbo.T WITH (NOLOCK) OPTION (FORCE ORDER)",
+    "CREATE TABLE ##dyn (id int)",
+    "SELECT SOUNDEX(name) FROM sys.objects",
+    "ALTER TABLE dbo.T ADD a int, b int",
+    "CREATE SYNONYM dbo.syn_dyn FOR dbo.T",
+    "SET ROWCOUNT 10",
+    "UPDATE STATISTICS dbo.T",
+    "SELECT type, COUNT(*) FROM sys.objects GROUP BY ALL type",
+    "SELECT name FROM sys.objects FOR XML AUTO",
+    "DECLARE c CURSOR GLOBAL FOR SELECT 1",
+    "CREATE PROCEDURE dbo.p_dyn WITH ENCRYPTION AS SELECT 1",
+]
+
+DYNAMIC_FORMS = [
+    "EXEC ('{q}');",
+    "EXEC (N'{q}');",
+    "EXECUTE ('{q}');",
+    "EXEC sp_executesql N'{q}';",
+    "EXEC sys.sp_executesql @stmt = N'{q}';",
+    "EXEC ('{h1}' + '{h2}');",
+    "EXEC (\n    N'{q}'\n);",
+    "SET @sql = N'{q}';\nEXEC (@sql);",
+    "IF @n > 0\n    EXEC ('{q}');",
+]
+
+
+def dynamic_sql(_cfg):
+    out = ["DECLARE @sql nvarchar(max), @n int = 1;"]
+    for body in DYNAMIC_BODIES:
+        q = body.replace("'", "''")
+        half = len(q) // 2
+        while q[half - 1] == "'" or q[half] == "'":
+            half += 1
+        for form in DYNAMIC_FORMS:
+            out += form.format(q=q, h1=q[:half], h2=q[half:]).split("\n")
+        out.append("GO")
+        out.append("DECLARE @sql nvarchar(max), @n int = 1;")
+    # Multi-line dynamic SQL: the construct on the string's third line.
+    out += ["EXEC ('SELECT 1 AS a;",
+            "SELECT 2 AS b;",
+            "SELECT @@CPU_BUSY AS busy;",
+            "DBCC FREEPROCCACHE;');",
+            "EXEC sp_executesql N'",
+            "    SELECT name",
+            "      FROM sys.dm_exec_requests",
+            "     WHERE session_id = @id', N'@id int', @id = 52;",
+            "GO"]
+    write("generated-dynamic-sql.sql",
+          ["Probe: unsupported statements and expressions inside dynamic SQL: EXEC(string),",
+           "sp_executesql, concatenated, multi-line and variable-held strings."],
+          out)
+
+
 def main():
     cfg = load_cfg()
     builtin_functions(cfg)
@@ -1091,6 +1153,7 @@ def main():
     module_options(cfg)
     contexts(cfg)
     ddl_and_syntax(cfg)
+    dynamic_sql(cfg)
 
 
 if __name__ == "__main__":
