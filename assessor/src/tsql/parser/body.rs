@@ -2120,12 +2120,20 @@ impl Parser<'_> {
         {
             return None;
         }
-        // PATH('') or PATH(N''): rows without an element name.
+        // PATH('') or PATH(N''): rows without an element name; or a bare
+        // PATH whose typed result is read back with .value(), `FOR XML PATH,
+        // TYPE).value('.', ...)`, which Compass reads as PATH('').
         let path = for_at + 3;
         let empty = self.is_op(path, "(")
             && self.is_op(path + 2, ")")
             && matches!(self.text(path + 1), "''" | "N''" | "n''");
-        if !empty {
+        let bare_typed = self.is_op(path, ",")
+            && self.is_word(path + 1, "TYPE")
+            && self.is_op(path + 2, ")")
+            && self.is_op(path + 3, ".")
+            && self.is_word(path + 4, "VALUE");
+        // `SELECT *` makes elements of every column: not the idiom.
+        if !(empty || bare_typed) || self.is_op(subquery.open + 2, "*") {
             return None;
         }
         let (mut columns, mut depth) = (1, 0usize);
