@@ -1143,6 +1143,47 @@ def dynamic_sql(_cfg):
           out)
 
 
+# The pre-2017 string aggregation idiom, STUFF/SUBSTRING over a FOR XML PATH
+# subquery, in the spellings old blogs gave it: Compass reports it where the
+# subquery's SELECT starts.
+STRING_AGG_VARIANTS = [
+    ("STUFF((", "SELECT ',' + name FROM sys.objects", "FOR XML PATH('')), 1, 1, '')"),
+    ("STUFF((", "SELECT N', ' + name FROM sys.objects ORDER BY name", "FOR XML PATH(N'')), 1, 2, N'')"),
+    ("STUFF((", "SELECT DISTINCT ',' + type FROM sys.objects", "FOR XML PATH('')), 1, 1, '')"),
+    ("SUBSTRING((", "SELECT ',' + name FROM sys.objects", "FOR XML PATH('')), 2, 8000)"),
+    ("STUFF((", "SELECT ',' + name FROM sys.objects", "FOR XML PATH(''), TYPE).value('.', 'nvarchar(max)'), 1, 1, '')"),
+    ("STUFF((", "SELECT ',' + name FROM sys.objects", "FOR XML PATH(''), TYPE).value('.[1]', 'varchar(max)'), 1, 1, '')"),
+    ("STUFF((", "SELECT ',' + name FROM sys.objects", "FOR XML PATH(''), TYPE).value('(./text())[1]', 'nvarchar(4000)'), 1, 1, '')"),
+    ("STUFF((", "SELECT ',' + name FROM sys.objects", "FOR XML PATH(''), TYPE).value('text()[1]', 'NVARCHAR(MAX)'), 1, 1, '')"),
+    ("STUFF((", "SELECT ',' + name FROM sys.objects", "FOR XML PATH, TYPE).value('.', 'nvarchar(max)'), 1, 1, '')"),
+    ("STUFF((", "SELECT ',' + name FROM sys.objects", "FOR XML PATH(''), ROOT('r'), TYPE).value('/r[1]', 'nvarchar(max)'), 1, 1, '')"),
+    ("STUFF((", "SELECT ',' + QUOTENAME(c.name) FROM sys.columns AS c WHERE c.object_id = o.object_id", "FOR XML PATH('')), 1, 1, '')"),
+    ("STUFF((", "SELECT ',' + name AS [text()] FROM sys.objects", "FOR XML PATH('')), 1, 1, '')"),
+    ("STUFF((", "SELECT ', ' + CAST(object_id AS varchar(20)) FROM sys.objects", "FOR XML PATH('')), 1, 2, '')"),
+    ("STUFF((", "SELECT ',', name FROM sys.objects", "FOR XML PATH('')), 1, 1, '')"),
+    ("STUFF((", "SELECT * FROM sys.objects", "FOR XML PATH('')), 1, 1, '')"),
+    ("REPLACE((", "SELECT name + ',' FROM sys.objects", "FOR XML PATH('')), '&amp;', '&')"),
+    ("(", "SELECT ',' + name FROM sys.objects", "FOR XML PATH(''))"),
+    ("CAST((", "SELECT ',' + name FROM sys.objects", "FOR XML PATH('')) AS nvarchar(max))"),
+]
+
+
+def string_aggregation(_cfg):
+    out = []
+    for k, (head, select, tail) in enumerate(STRING_AGG_VARIANTS):
+        # One line; the subquery on the lines after the call; the call
+        # spread over four lines.
+        out += ["SELECT o.name, %s%s %s AS list FROM sys.objects AS o;" % (head, select, tail), "GO"]
+        out += ["SELECT o.name,", "       %s" % head, "           %s" % select,
+                "           %s AS list" % tail, "  FROM sys.objects AS o;", "GO"]
+        out += ["DECLARE @list%d nvarchar(max);" % k, "SET @list%d = %s%s" % (k, head, select.split(" FROM ")[0]),
+                "    FROM %s" % select.split(" FROM ")[1], "    %s;" % tail, "GO"]
+    write("generated-string-agg.sql",
+          ["Probe: the STUFF/SUBSTRING ... FOR XML PATH string-aggregation idiom in its common",
+           "spellings, each on one line, with the subquery on its own lines, and assigned."],
+          out)
+
+
 def main():
     cfg = load_cfg()
     builtin_functions(cfg)
@@ -1154,6 +1195,7 @@ def main():
     contexts(cfg)
     ddl_and_syntax(cfg)
     dynamic_sql(cfg)
+    string_aggregation(cfg)
 
 
 if __name__ == "__main__":
