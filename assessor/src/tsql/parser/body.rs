@@ -1021,7 +1021,8 @@ impl Parser<'_> {
                     && (self.is_op(n.first - 1, ")")
                         // In DDL, `AS f(x)` is a computed column, not an alias.
                         || self.is_word(n.first - 1, "AS") && !st.is_ddl());
-                if alias || self.column_list_position(st, n.first) {
+                let target_call = self.dml_target_position(n.first) && self.argument_list_at(after);
+                if alias || (self.column_list_position(st, n.first) && !target_call) {
                     // A table or view followed by a column list.
                     self.name_refs(&n, st, false);
                     self.pos = after;
@@ -1137,7 +1138,7 @@ impl Parser<'_> {
         let Some(p) = i.checked_sub(1) else {
             return false;
         };
-        if self.is_any_word(p, &["UPDATE", "DELETE", "MERGE"]) {
+        if self.is_any_word(p, &["UPDATE", "DELETE", "MERGE", "INSERT"]) {
             return true;
         }
         let before = p.checked_sub(1);
@@ -1178,6 +1179,28 @@ impl Parser<'_> {
     }
 
     /// Whether a name at `i` followed by `(` is a table with a column list.
+    /// Whether the parentheses at `open`, after a DML target's name, hold
+    /// a function's arguments rather than a column list: they hold a
+    /// literal or a variable, or a column list follows them (`INSERT INTO
+    /// dbo.f(1) (a) VALUES ...`). Bounded by `close_paren`.
+    fn argument_list_at(&self, open: usize) -> bool {
+        let Some(close) = self.close_paren(open) else {
+            return false;
+        };
+        self.is_op(close + 1, "(")
+            || (open + 1..close).any(|j| {
+                matches!(
+                    self.kind(j),
+                    Some(
+                        TokenKind::Integer
+                            | TokenKind::String
+                            | TokenKind::NString
+                            | TokenKind::Variable
+                    )
+                )
+            })
+    }
+
     fn column_list_position(&self, st: &Stmt, i: usize) -> bool {
         let Some(p) = i.checked_sub(1) else {
             return false;
