@@ -1184,6 +1184,111 @@ def string_aggregation(_cfg):
           out)
 
 
+# INSERT, UPDATE, DELETE and MERGE in each of the forms Compass's list names
+# (sources, targets, TOP, OUTPUT, CTEs), and CREATE/ALTER forms of modules.
+DML_STATEMENTS = [
+    "INSERT INTO dbo.T (id, c) VALUES (1, 2);",
+    "INSERT INTO dbo.T (id, c) SELECT id, c FROM dbo.T2;",
+    "INSERT INTO dbo.T (id, c) EXEC dbo.usp_rows;",
+    "INSERT INTO dbo.T (id, c) EXECUTE sp_executesql N'SELECT 1, 2';",
+    "INSERT INTO dbo.T (id, c) EXEC sys.sp_executesql @stmt = @sql;",
+    "INSERT INTO dbo.T (id, c) EXEC ('SELECT 1, 2');",
+    "INSERT INTO dbo.T (id, c) EXEC (@sql);",
+    "INSERT INTO dbo.T (id, c) EXEC (N'SELECT ' + @cols + N' FROM dbo.T2');",
+    "INSERT INTO #rows EXEC @proc;",
+    "INSERT INTO dbo.T DEFAULT VALUES;",
+    "INSERT INTO dbo.T OUTPUT inserted.id DEFAULT VALUES;",
+    "INSERT TOP (10) INTO dbo.T (id, c) SELECT id, c FROM dbo.T2;",
+    "INSERT TOP ((SELECT COUNT(*) FROM dbo.T2)) INTO dbo.T (id, c) SELECT id, c FROM dbo.T2;",
+    "WITH s AS (SELECT id, c FROM dbo.T2) INSERT INTO dbo.T (id, c) SELECT id, c FROM s;",
+    "WITH t AS (SELECT id, c FROM dbo.T) INSERT INTO t (id, c) VALUES (1, 2);",
+    "INSERT INTO dbo.T (id, c) OUTPUT inserted.id, inserted.c VALUES (1, 2);",
+    "INSERT INTO dbo.T (id, c) OUTPUT inserted.id INTO @ids OUTPUT inserted.c VALUES (1, 2);",
+    "INSERT INTO OPENQUERY(LinkedSrv, 'SELECT id, c FROM db.dbo.T') VALUES (1, 2);",
+    "INSERT INTO dbo.T (id, c) SELECT * FROM OPENROWSET('SQLNCLI', 'Server=s;Trusted_Connection=yes', 'SELECT 1, 2') AS r;",
+    "INSERT INTO dbo.tvf_rows(1) (id) VALUES (1);",
+    "INSERT INTO dbo.T (id, c) SELECT d.id, d.c FROM (DELETE FROM dbo.T2 OUTPUT deleted.id, deleted.c) AS d;",
+    "UPDATE TOP (10) dbo.T SET c = 0;",
+    "UPDATE TOP ((SELECT 5)) dbo.T SET c = 0;",
+    "WITH t AS (SELECT id, c FROM dbo.T WHERE c > 0) UPDATE t SET c = 0;",
+    "WITH s AS (SELECT id FROM dbo.T2) UPDATE dbo.T SET c = 0 WHERE id IN (SELECT id FROM s);",
+    "UPDATE dbo.T SET c = 0 OUTPUT inserted.id, deleted.c WHERE id = 1;",
+    "UPDATE dbo.T SET c = 0 OUTPUT inserted.id INTO @ids OUTPUT deleted.c WHERE id = 1;",
+    "UPDATE OPENQUERY(LinkedSrv, 'SELECT id, c FROM db.dbo.T') SET c = 0;",
+    "UPDATE dbo.T SET c = 0 WHERE CURRENT OF c_upd;",
+    "UPDATE dbo.tvf_rows(1) SET c = 0;",
+    "UPDATE dbo.T SET c = s.c FROM dbo.T JOIN (SELECT id, c FROM dbo.T2) AS s ON s.id = dbo.T.id;",
+    "DELETE TOP (10) FROM dbo.T;",
+    "DELETE TOP ((SELECT 5)) FROM dbo.T;",
+    "WITH t AS (SELECT TOP (10) * FROM dbo.T ORDER BY id) DELETE FROM t;",
+    "DELETE FROM dbo.T OUTPUT deleted.id WHERE id = 1;",
+    "DELETE FROM dbo.T OUTPUT deleted.id INTO @ids OUTPUT deleted.c WHERE id = 1;",
+    "DELETE FROM OPENQUERY(LinkedSrv, 'SELECT id FROM db.dbo.T WHERE id = 1');",
+    "DELETE FROM dbo.T WHERE CURRENT OF c_upd;",
+    "DELETE FROM dbo.tvf_rows(1);",
+    "MERGE dbo.T AS t USING dbo.T2 AS s ON t.id = s.id WHEN MATCHED THEN UPDATE SET c = s.c WHEN NOT MATCHED THEN INSERT (id, c) VALUES (s.id, s.c);",
+    "MERGE TOP (10) dbo.T AS t USING dbo.T2 AS s ON t.id = s.id WHEN MATCHED THEN DELETE;",
+    "WITH s AS (SELECT id, c FROM dbo.T2) MERGE dbo.T AS t USING s ON t.id = s.id WHEN MATCHED THEN DELETE;",
+    "WITH t AS (SELECT id, c FROM dbo.T) MERGE t USING dbo.T2 AS s ON t.id = s.id WHEN MATCHED THEN DELETE;",
+    "MERGE dbo.T AS t USING dbo.T2 AS s ON t.id = s.id WHEN MATCHED THEN DELETE OUTPUT $action, deleted.id;",
+    "MERGE dbo.T AS t USING dbo.T2 AS s ON t.id = s.id WHEN MATCHED THEN DELETE OUTPUT deleted.id INTO @ids OUTPUT $action;",
+    "MERGE dbo.tvf_rows(1) AS t USING dbo.T2 AS s ON t.id = s.id WHEN MATCHED THEN DELETE;",
+    "MERGE INTO dbo.T WITH (HOLDLOCK) AS t USING (VALUES (1, 2)) AS s (id, c) ON t.id = s.id WHEN NOT MATCHED BY TARGET THEN INSERT (id, c) VALUES (s.id, s.c) WHEN NOT MATCHED BY SOURCE THEN DELETE;",
+    "SELECT * INTO #copy FROM dbo.T ORDER BY id;",
+    "SELECT IDENTITY(int, 1, 1) AS n, * INTO #numbered FROM dbo.T;",
+    "SELECT *, IDENTITY(int, 1, 1) AS n INTO #numbered2 FROM dbo.T;",
+    # module forms
+    "CREATE OR ALTER PROCEDURE dbo.p_coa AS SELECT 1;",
+    "ALTER PROCEDURE dbo.p_coa AS SELECT 2;",
+    "CREATE OR ALTER FUNCTION dbo.f_coa () RETURNS int AS BEGIN RETURN 1; END;",
+    "ALTER FUNCTION dbo.f_coa () RETURNS int AS BEGIN RETURN 2; END;",
+    "CREATE OR ALTER VIEW dbo.v_coa AS SELECT 1 AS a;",
+    "ALTER VIEW dbo.v_coa AS SELECT 2 AS a;",
+    "CREATE OR ALTER TRIGGER dbo.trg_coa ON dbo.T AFTER INSERT AS PRINT 'x';",
+    "ALTER TRIGGER dbo.trg_coa ON dbo.T AFTER INSERT AS PRINT 'y';",
+    "ALTER TRIGGER trg_ddl_coa ON DATABASE FOR CREATE_TABLE AS PRINT 'ddl';",
+    "CREATE FUNCTION dbo.tvf_top (@n int) RETURNS TABLE AS RETURN SELECT TOP (@n) id FROM dbo.T ORDER BY id;",
+    "CREATE FUNCTION dbo.mstvf (@n int) RETURNS @r TABLE (id int PRIMARY KEY, c int INDEX ix_c, d int DEFAULT 0, CHECK (id > 0)) AS BEGIN INSERT INTO @r (id, c) SELECT TOP (@n) id, c FROM dbo.T; RETURN; END;",
+    "CREATE PROCEDURE dbo.p_tvp @rows dbo.RowList READONLY, @out int OUTPUT, @v varchar(10) OUT AS SELECT @out = COUNT(*) FROM @rows;",
+    "EXEC dbo.p_tvp @rows = @list, @out = @n OUTPUT, @v = @s OUT;",
+    "SELECT dbo.f_coa(DEFAULT);",
+    "SELECT * FROM dbo.tvf_top(DEFAULT);",
+    "EXEC dbo.p_coa @a = DEFAULT;",
+    "DROP TRIGGER dbo.trg_coa, dbo.trg_other;",
+    "DROP TRIGGER IF EXISTS dbo.trg_coa;",
+    "DROP INDEX IF EXISTS ix_a ON dbo.T;",
+    "DROP ROLE IF EXISTS app_role;",
+    "DROP USER IF EXISTS app_user;",
+    "DROP SCHEMA IF EXISTS app;",
+    "DROP DATABASE IF EXISTS scratch;",
+    "DROP SEQUENCE dbo.s1, dbo.s2;",
+    "DROP FUNCTION dbo.f1, dbo.f2;",
+    "SELECT SCHEMA_NAME(), SCHEMA_NAME(1), SCHEMA_ID(), SCHEMA_ID('dbo');",
+    "SELECT TRIGGER_NESTLEVEL(), TRIGGER_NESTLEVEL(OBJECT_ID('dbo.trg_coa')), TRIGGER_NESTLEVEL(OBJECT_ID('dbo.trg_coa'), 'AFTER', 'DML');",
+    "SELECT CHECKSUM(id), CHECKSUM(*), CHECKSUM(id, c) FROM dbo.T;",
+    "SELECT FORMAT(GETDATE(), 'd', 'en-US'), FORMAT(1.5, 'C', 'xx-XX'), FORMAT(1, 'N', @culture);",
+    "SELECT HASHBYTES('SHA1', 'x'), HASHBYTES('SHA2_512', 'x'), HASHBYTES(@alg, 'x');",
+    "SELECT DATEPART(weekday, GETDATE()), DATEPART(tzoffset, SYSDATETIMEOFFSET()), DATEPART(nanosecond, SYSDATETIME());",
+    "SELECT DATEADD(quarter, 1, GETDATE()), DATEDIFF(microsecond, @a, @b), DATENAME(dayofyear, GETDATE());",
+]
+
+
+def dml_and_modules(_cfg):
+    out = ["DECLARE @sql nvarchar(max), @proc sysname, @cols nvarchar(max), @n int, @s varchar(10);",
+           "DECLARE @ids TABLE (id int);", "GO"]
+    for stmt in DML_STATEMENTS:
+        out += ["DECLARE @sql nvarchar(max) = N'', @proc sysname = N'dbo.usp_rows', @cols nvarchar(max) = N'id',",
+                "    @n int = 1, @s varchar(10), @list dbo.RowList, @culture varchar(10) = 'de-DE',",
+                "    @alg varchar(10) = 'MD5', @a datetime2, @b datetime2;",
+                "DECLARE @ids TABLE (id int);"] if stmt.split(" ")[0] not in ("CREATE", "ALTER") else []
+        out += [stmt, "GO"]
+    write("generated-dml-and-modules.sql",
+          ["Probe: INSERT, UPDATE, DELETE and MERGE in the source, target, TOP, OUTPUT and CTE",
+           "forms of Compass's list, module CREATE/ALTER forms, DROP forms and argument-checked",
+           "functions, a batch each."],
+          out)
+
+
 def main():
     cfg = load_cfg()
     builtin_functions(cfg)
@@ -1196,6 +1301,7 @@ def main():
     ddl_and_syntax(cfg)
     dynamic_sql(cfg)
     string_aggregation(cfg)
+    dml_and_modules(cfg)
 
 
 if __name__ == "__main__":
