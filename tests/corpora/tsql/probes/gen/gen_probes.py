@@ -1289,6 +1289,48 @@ def dml_and_modules(_cfg):
           out)
 
 
+# XML methods on every kind of receiver Compass's grammar tells apart.
+XML_RECEIVERS = [
+    "@x", "t.doc", "doc", "[doc]", "t.[doc]", "CAST(t.txt AS xml)", "CONVERT(xml, t.txt)",
+    "(SELECT name FROM sys.objects FOR XML PATH, TYPE)", "dbo.f_xml(t.id)", "@x.query('/a')",
+    "t.doc.query('/a')",
+]
+
+
+def xml_methods(_cfg):
+    out = []
+    for r in XML_RECEIVERS:
+        out += ["DECLARE @x xml = N'<a><b>1</b></a>';",
+                "SELECT %s.value('(/a/b)[1]', 'int') AS v FROM dbo.Docs AS t;" % r,
+                "SELECT %s.query('/a/b') AS q FROM dbo.Docs AS t;" % r,
+                "SELECT t.id FROM dbo.Docs AS t WHERE %s.exist('/a/b') = 1;" % r,
+                "SELECT n.c.value('.', 'int') AS v FROM dbo.Docs AS t CROSS APPLY %s.nodes('/a/b') AS n(c);" % r,
+                "SELECT t.id,",
+                "       %s.query('/a')" % r,
+                "         .value('.', 'nvarchar(100)') AS chained",
+                "  FROM dbo.Docs AS t;",
+                "GO"]
+    # One statement a batch (a batch Compass cannot parse hides the others).
+    decl = "DECLARE @x xml = N'<a/>', @h int; "
+    out += isolated([
+        decl + "SET @x.modify('insert <b/> into (/a)[1]');",
+        "UPDATE dbo.Docs SET doc.modify('delete /a/b') WHERE id = 1;",
+        "UPDATE t SET t.doc.modify('replace value of (/a/b/text())[1] with \"2\"') FROM dbo.Docs AS t;",
+        decl + "SELECT n.c.query('.') FROM @x.nodes('/a') AS n(c);",
+        "SELECT T2.c.value('@id', 'int') FROM dbo.Docs CROSS APPLY doc.nodes('/r/i') AS T2(c) WHERE T2.c.exist('@id') = 1;",
+        decl + "EXEC sp_xml_preparedocument @h OUTPUT, @x;",
+        decl + "SELECT * FROM OPENXML(@h, '/a', 2) WITH (b int 'b');",
+        decl + "EXEC sp_xml_removedocument @h;",
+        "SELECT doc.value('count(/a/*)', 'int'), doc.value('local-name(/*[1])', 'sysname') FROM dbo.Docs;",
+        "SELECT * FROM dbo.Docs WHERE doc.value('(/a/@id)[1]', 'int') > 0 ORDER BY doc.value('(/a/@id)[1]', 'int');",
+    ])
+    write("generated-xml-methods.sql",
+          ["Probe: the XML methods value, query, exist, nodes and modify on variables, columns",
+           "(plain, bracketed, qualified), CAST/CONVERT results, FOR XML subqueries, function",
+           "results and chained calls; OPENXML."],
+          out)
+
+
 def main():
     cfg = load_cfg()
     builtin_functions(cfg)
@@ -1302,6 +1344,7 @@ def main():
     dynamic_sql(cfg)
     string_aggregation(cfg)
     dml_and_modules(cfg)
+    xml_methods(cfg)
 
 
 if __name__ == "__main__":
