@@ -1331,6 +1331,33 @@ def xml_methods(_cfg):
           out)
 
 
+# Transaction statements in modules that run as another principal (Compass's
+# "SECURITY DEFINER transaction mgmt"), for each EXECUTE AS form.
+DEFINER_CLAUSES = ["EXECUTE AS OWNER", "EXECUTE AS SELF", "EXECUTE AS 'dbo'", "EXECUTE AS CALLER",
+                   "EXEC AS OWNER", "ENCRYPTION, EXECUTE AS OWNER"]
+TRANSACTION_STATEMENTS = ["BEGIN TRAN;", "BEGIN TRANSACTION load_tx;", "SAVE TRAN sp1;", "SAVE TRANSACTION @sp;",
+                          "ROLLBACK TRAN sp1;", "ROLLBACK;", "COMMIT TRAN load_tx;", "COMMIT WORK;",
+                          "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;", "BEGIN TRY BEGIN TRAN; COMMIT; END TRY "
+                          "BEGIN CATCH IF XACT_STATE() <> 0 ROLLBACK; END CATCH;"]
+
+
+def definer_transactions(_cfg):
+    out = []
+    for k, clause in enumerate(DEFINER_CLAUSES):
+        out += ["CREATE PROCEDURE dbo.p_definer%d @sp sysname = N'sp2'" % k, "WITH %s" % clause, "AS",
+                "BEGIN"]
+        out += ["    " + t for t in TRANSACTION_STATEMENTS]
+        out += ["END", "GO"]
+    out += ["CREATE TRIGGER dbo.trg_definer ON dbo.T WITH EXECUTE AS OWNER AFTER INSERT AS",
+            "BEGIN", "    IF @@ROWCOUNT = 0 ROLLBACK TRANSACTION;", "    SAVE TRAN trg_sp;", "END", "GO",
+            "CREATE PROCEDURE dbo.p_definer_nested WITH EXECUTE AS OWNER AS",
+            "BEGIN", "    EXEC ('BEGIN TRAN; COMMIT;');", "    EXEC sp_executesql N'ROLLBACK';", "END", "GO"]
+    write("generated-definer-transactions.sql",
+          ["Probe: transaction statements in procedures and triggers WITH EXECUTE AS (owner,",
+           "self, a user, caller) and inside their dynamic SQL."],
+          out)
+
+
 def main():
     cfg = load_cfg()
     builtin_functions(cfg)
@@ -1345,6 +1372,7 @@ def main():
     string_aggregation(cfg)
     dml_and_modules(cfg)
     xml_methods(cfg)
+    definer_transactions(cfg)
 
 
 if __name__ == "__main__":
