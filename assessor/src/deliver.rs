@@ -343,16 +343,13 @@ pub async fn upload_rendered(
                     }
                     _ => {}
                 }
-                let status = e.raw_response().map(|r| r.status().as_u16());
-                if status == Some(412) {
-                    return Err(DeliverError::Exists {
-                        location: location.to_string(),
-                        name,
-                    });
-                }
-                let refused = status.is_some_and(|s| (400..500).contains(&s));
+                // A 4xx (412, the object exists, included) will not change
+                // on a retry.
+                let refused = e
+                    .raw_response()
+                    .is_some_and(|r| (400..500).contains(&r.status().as_u16()));
                 if refused || attempt == UPLOAD_ATTEMPTS {
-                    return Err(s3_error("uploading", location, &name, e));
+                    return Err(upload_error(location, &name, e));
                 }
                 tracing::warn!(attempt, "report upload failed; retrying");
                 attempt += 1;
@@ -442,17 +439,31 @@ async fn put(
         .checksum_algorithm(ChecksumAlgorithm::Sha256)
         .send()
         .await
-        .map_err(|e| {
-            if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) {
-                DeliverError::Exists {
-                    location: location.to_string(),
-                    name: name.to_owned(),
-                }
-            } else {
-                s3_error("uploading", location, name, e)
-            }
-        })?;
+        .map_err(|e| upload_error(location, name, e))?;
     Ok(())
+}
+
+/// A failed PutObject: `Exists` when `If-None-Match: *` found the object
+/// there (412), the S3 error otherwise.
+fn upload_error<E>(
+    location: &S3Location,
+    name: &str,
+    err: aws_sdk_s3::error::SdkError<E>,
+) -> DeliverError
+where
+    E: std::error::Error + 'static,
+{
+    if err
+        .raw_response()
+        .is_some_and(|r| r.status().as_u16() == 412)
+    {
+        DeliverError::Exists {
+            location: location.to_string(),
+            name: name.to_owned(),
+        }
+    } else {
+        s3_error("uploading", location, name, err)
+    }
 }
 
 /// A PutObject of `name` below `location` without its body: SSE-KMS under

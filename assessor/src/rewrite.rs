@@ -21,6 +21,21 @@
 //!   still reaches the caller; it no longer goes to the Windows log.
 //! - `ddl.alter_table.add_multiple`: `ALTER TABLE t ADD a ..., b ...`
 //!   becomes one `ALTER TABLE t ADD` per item, on the same lines.
+//! - `ddl.alter_table.drop_multiple`: `ALTER TABLE t DROP COLUMN a, b,
+//!   CONSTRAINT c` becomes one `ALTER TABLE t DROP` per item, each with the
+//!   kind (`COLUMN`, `CONSTRAINT`, `IF EXISTS`) the list gave it.
+//! - `statement.drop_multiple_unsupported`: `DROP INDEX a ON t, b ON t` (and
+//!   `DROP TRIGGER`, `DROP DATABASE`) becomes one `DROP` per object. A DDL
+//!   trigger list (`DROP TRIGGER a, b ON DATABASE`) is left alone: its `ON`
+//!   belongs to every name.
+//! - The ANSI type synonyms Babelfish rejects become the T-SQL type they
+//!   stand for: `CHARACTER VARYING` → `VARCHAR`, `NATIONAL CHARACTER
+//!   [VARYING]` and `NCHARACTER [VARYING]` → `NCHAR` / `NVARCHAR` (length and
+//!   collation stay as written).
+//!
+//! A split list runs as several statements: should one fail, the ones
+//! before it have run (the single statement would have changed nothing).
+//! The report's remediation says so for each feature.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -31,10 +46,49 @@ use crate::tsql::batch;
 use crate::tsql::lexer::{Token, TokenKind};
 
 /// The features this module can rewrite.
-pub const REWRITABLE: [&str; 2] = [RAISERROR_WITH_LOG, ALTER_TABLE_ADD_MULTIPLE];
+pub const REWRITABLE: [&str; 9] = [
+    RAISERROR_WITH_LOG,
+    ALTER_TABLE_ADD_MULTIPLE,
+    ALTER_TABLE_DROP_MULTIPLE,
+    DROP_MULTIPLE,
+    TYPE_SYNONYMS[0].1,
+    TYPE_SYNONYMS[1].1,
+    TYPE_SYNONYMS[2].1,
+    TYPE_SYNONYMS[3].1,
+    TYPE_SYNONYMS[4].1,
+];
 
 const RAISERROR_WITH_LOG: &str = "statement.raiserror.with_log";
 const ALTER_TABLE_ADD_MULTIPLE: &str = "ddl.alter_table.add_multiple";
+const ALTER_TABLE_DROP_MULTIPLE: &str = "ddl.alter_table.drop_multiple";
+const DROP_MULTIPLE: &str = "statement.drop_multiple_unsupported";
+
+/// The ANSI type synonyms Babelfish rejects: the words, the feature that
+/// reports them, and the T-SQL type they name. Longer forms first, so
+/// `NATIONAL CHARACTER VARYING` is never taken for `NATIONAL CHARACTER`.
+const TYPE_SYNONYMS: [(&[&str], &str, &str); 5] = [
+    (
+        &["NATIONAL", "CHARACTER", "VARYING"],
+        "data_type.national_character_varying",
+        "NVARCHAR",
+    ),
+    (
+        &["NATIONAL", "CHARACTER"],
+        "data_type.national_character",
+        "NCHAR",
+    ),
+    (
+        &["NCHARACTER", "VARYING"],
+        "data_type.ncharacter_varying",
+        "NVARCHAR",
+    ),
+    (
+        &["CHARACTER", "VARYING"],
+        "data_type.character_varying",
+        "VARCHAR",
+    ),
+    (&["NCHARACTER"], "data_type.ncharacter", "NCHAR"),
+];
 
 /// One replacement of `text[start..end]`.
 #[derive(Clone, PartialEq, Eq)]
@@ -104,14 +158,22 @@ impl<'t> Rewriter<'t> {
             let toks = &self.tokens[range.clone()];
             for i in 0..toks.len() {
                 let line = line_of(toks[i].start);
-                if self.is_word(&toks[i], "RAISERROR")
-                    && wanted.contains(&(RAISERROR_WITH_LOG, line))
-                {
+                let wants = |feature| wanted.contains(&(feature, line));
+                if self.is_word(&toks[i], "RAISERROR") && wants(RAISERROR_WITH_LOG) {
                     edits.extend(self.raiserror_without_log(&toks[i..]));
-                } else if self.is_word(&toks[i], "ALTER")
-                    && wanted.contains(&(ALTER_TABLE_ADD_MULTIPLE, line))
-                {
-                    edits.extend(self.alter_table_add_split(&toks[i..]));
+                } else if self.is_word(&toks[i], "ALTER") {
+                    for (action, feature) in [
+                        ("ADD", ALTER_TABLE_ADD_MULTIPLE),
+                        ("DROP", ALTER_TABLE_DROP_MULTIPLE),
+                    ] {
+                        if wants(feature) {
+                            edits.extend(self.alter_table_split(&toks[i..], action, feature));
+                        }
+                    }
+                } else if self.is_word(&toks[i], "DROP") && wants(DROP_MULTIPLE) {
+                    edits.extend(self.drop_split(&toks[i..]));
+                } else if let Some(edit) = self.type_synonym(&toks[i..], &wants) {
+                    edits.push(edit);
                 }
             }
         }
@@ -183,9 +245,11 @@ impl<'t> Rewriter<'t> {
         })
     }
 
-    /// `ALTER TABLE name ADD a ..., b ...`: each top-level comma of the item
-    /// list becomes `; ALTER TABLE name ADD`.
-    fn alter_table_add_split(&self, toks: &[Token]) -> Vec<Edit> {
+    /// `ALTER TABLE name ADD a ..., b ...` (or `DROP`): each top-level
+    /// comma of the item list becomes `; ALTER TABLE name ADD`. A `DROP`
+    /// item without its own kind gets the kind the list gave the one before
+    /// it (`DROP COLUMN a, b` drops two columns).
+    fn alter_table_split(&self, toks: &[Token], action: &str, feature: &'static str) -> Vec<Edit> {
         if !toks.get(1).is_some_and(|t| self.is_word(t, "TABLE")) {
             return Vec::new();
         }
@@ -193,17 +257,89 @@ impl<'t> Rewriter<'t> {
         let mut j = 2;
         while toks.get(j).is_some_and(|t| {
             matches!(t.kind, TokenKind::Word | TokenKind::QuotedIdent) || self.is_op(t, ".")
-        }) && !toks.get(j).is_some_and(|t| self.is_word(t, "ADD"))
+        }) && !toks.get(j).is_some_and(|t| self.is_word(t, action))
         {
             j += 1;
         }
-        if j == 2 || !toks.get(j).is_some_and(|t| self.is_word(t, "ADD")) {
+        if j == 2 || !toks.get(j).is_some_and(|t| self.is_word(t, action)) {
             return Vec::new();
         }
         let head = &self.text[toks[0].start..toks[j].end];
+        let commas = self.top_level_commas(toks, j + 1);
+        if action == "ADD" {
+            return self.split_at(toks, &commas, &[], head, feature);
+        }
+        // The kind each DROP item has: its own, or the one before it.
+        let mut kinds = Vec::with_capacity(commas.len());
+        let mut kind = self.drop_kind(toks, j + 1).unwrap_or("");
+        for &c in &commas {
+            match self.drop_kind(toks, c + 1) {
+                Some(own) => {
+                    kind = own;
+                    kinds.push("");
+                }
+                None => kinds.push(kind),
+            }
+        }
+        self.split_at(toks, &commas, &kinds, head, feature)
+    }
+
+    /// The kind words at the start of an `ALTER TABLE ... DROP` item
+    /// (`COLUMN`, `CONSTRAINT`, either with `IF EXISTS`), if it has any.
+    fn drop_kind(&self, toks: &[Token], at: usize) -> Option<&'t str> {
+        let mut k = at;
+        if toks
+            .get(k)
+            .is_some_and(|t| self.is_word(t, "COLUMN") || self.is_word(t, "CONSTRAINT"))
+        {
+            k += 1;
+        }
+        if toks.get(k).is_some_and(|t| self.is_word(t, "IF"))
+            && toks.get(k + 1).is_some_and(|t| self.is_word(t, "EXISTS"))
+        {
+            k += 2;
+        }
+        (k > at).then(|| &self.text[toks[at].start..toks[k - 1].end])
+    }
+
+    /// `DROP INDEX|TRIGGER|DATABASE [IF EXISTS] a, b`: one `DROP` per name.
+    fn drop_split(&self, toks: &[Token]) -> Vec<Edit> {
+        let Some(ty) = toks.get(1).filter(|t| {
+            ["INDEX", "TRIGGER", "DATABASE"]
+                .iter()
+                .any(|w| self.is_word(t, w))
+        }) else {
+            return Vec::new();
+        };
+        let mut j = 2;
+        if toks.get(2).is_some_and(|t| self.is_word(t, "IF"))
+            && toks.get(3).is_some_and(|t| self.is_word(t, "EXISTS"))
+        {
+            j = 4;
+        }
+        let head = &self.text[toks[0].start..toks[j - 1].end];
+        let commas = self.top_level_commas(toks, j);
+        if self.is_word(ty, "TRIGGER") {
+            // `DROP TRIGGER a, b ON DATABASE`: the scope is every name's.
+            let after = commas.last().map_or(j, |c| c + 1);
+            if toks[after..]
+                .iter()
+                .take_while(|t| !self.is_op(t, ";") && !starts_statement(self.word(t)))
+                .any(|t| self.is_word(t, "ON"))
+            {
+                return Vec::new();
+            }
+        }
+        self.split_at(toks, &commas, &[], head, DROP_MULTIPLE)
+    }
+
+    /// The indexes in `toks` of the commas after `from` that separate the
+    /// items of the statement starting at `toks[0]`: outside parentheses,
+    /// before its end (`;` or a word that starts a statement).
+    fn top_level_commas(&self, toks: &[Token], from: usize) -> Vec<usize> {
         let mut commas = Vec::new();
         let mut depth = 0usize;
-        for t in &toks[j + 1..] {
+        for (k, t) in toks.iter().enumerate().skip(from) {
             if self.is_op(t, "(") {
                 depth += 1;
             } else if self.is_op(t, ")") {
@@ -211,26 +347,77 @@ impl<'t> Rewriter<'t> {
                     Some(d) => depth = d,
                     None => break,
                 }
-            } else if depth == 0 && (self.is_op(t, ";") || starts_statement(self.word(t))) {
+            } else if depth == 0
+                && (self.is_op(t, ";")
+                    || (starts_statement(self.word(t)) && !self.if_exists_clause(toks, k)))
+            {
                 break;
             } else if depth == 0 && self.is_op(t, ",") {
-                commas.push(t);
+                commas.push(k);
             }
         }
-        // `head` is one line of text at most in practice; a head spanning
-        // lines would add line breaks, so it is left alone.
+        commas
+    }
+
+    /// Whether `toks[k]` is the `IF` of an `IF EXISTS name` clause (a DROP
+    /// item's), not an `IF EXISTS (subquery)` statement.
+    fn if_exists_clause(&self, toks: &[Token], k: usize) -> bool {
+        self.is_word(&toks[k], "IF")
+            && toks.get(k + 1).is_some_and(|t| self.is_word(t, "EXISTS"))
+            && toks.get(k + 2).is_some_and(|t| !self.is_op(t, "("))
+    }
+
+    /// One edit per comma: `; HEAD KIND` in its place, where `kinds[i]`
+    /// are the words item `i + 1` needs after the head (empty when it has
+    /// its own, or when the statement has no kinds).
+    fn split_at(
+        &self,
+        toks: &[Token],
+        commas: &[usize],
+        kinds: &[&str],
+        head: &str,
+        feature: &'static str,
+    ) -> Vec<Edit> {
+        // A head spanning lines would add line breaks: left alone.
         if head.contains('\n') {
             return Vec::new();
         }
         commas
-            .into_iter()
-            .map(|c| Edit {
-                start: c.start,
-                end: c.end,
-                replacement: format!("; {}{head}", marker(ALTER_TABLE_ADD_MULTIPLE)),
-                feature: ALTER_TABLE_ADD_MULTIPLE,
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| {
+                let words = kinds.get(i).copied().unwrap_or("");
+                let sep = if words.is_empty() { "" } else { " " };
+                Edit {
+                    start: toks[c].start,
+                    end: toks[c].end,
+                    replacement: format!("; {}{head}{sep}{words}", marker(feature)),
+                    feature,
+                }
             })
             .collect()
+    }
+
+    /// `NATIONAL CHARACTER VARYING` and the other rejected synonyms at
+    /// `toks[0]`, on a line the report names for that synonym, as the
+    /// T-SQL type name.
+    fn type_synonym(&self, toks: &[Token], wants: &impl Fn(&'static str) -> bool) -> Option<Edit> {
+        let (words, feature, name) = TYPE_SYNONYMS.iter().find(|(words, _, _)| {
+            words
+                .iter()
+                .enumerate()
+                .all(|(k, w)| toks.get(k).is_some_and(|t| self.is_word(t, w)))
+        })?;
+        let (start, end) = (toks[0].start, toks[words.len() - 1].end);
+        if !wants(feature) || self.text[start..end].contains('\n') {
+            return None;
+        }
+        Some(Edit {
+            start,
+            end,
+            replacement: format!("{}{name}", marker(feature)),
+            feature,
+        })
     }
 }
 
@@ -522,6 +709,97 @@ mod tests {
             "ALTER TABLE [dbo].[t] ADD a decimal(10, 2) NULL; ALTER TABLE [dbo].[t] ADD b int NOT NULL CONSTRAINT df DEFAULT (0)\nSELECT 1, 2"
         );
         assert_eq!(out.lines().count(), text.lines().count());
+    }
+
+    #[test]
+    fn alter_table_drop_gives_each_item_the_kind_the_list_gave_it() {
+        let w = [finding(ALTER_TABLE_DROP_MULTIPLE, 1)];
+        for (before, after) in [
+            (
+                "ALTER TABLE t DROP COLUMN a, b;",
+                "ALTER TABLE t DROP COLUMN a; ALTER TABLE t DROP COLUMN b;",
+            ),
+            (
+                "ALTER TABLE dbo.t DROP CONSTRAINT df, COLUMN b, c",
+                "ALTER TABLE dbo.t DROP CONSTRAINT df; ALTER TABLE dbo.t DROP COLUMN b; ALTER TABLE dbo.t DROP COLUMN c",
+            ),
+            (
+                "ALTER TABLE t DROP COLUMN IF EXISTS a, b",
+                "ALTER TABLE t DROP COLUMN IF EXISTS a; ALTER TABLE t DROP COLUMN IF EXISTS b",
+            ),
+            (
+                "ALTER TABLE t DROP pk WITH (ONLINE = ON, MAXDOP = 1), ck",
+                "ALTER TABLE t DROP pk WITH (ONLINE = ON, MAXDOP = 1); ALTER TABLE t DROP ck",
+            ),
+        ] {
+            assert_eq!(strip_markers(&rewrite(before, &w)), after);
+        }
+        // The ADD rewrite does not act on a DROP list, nor DROP on ADD.
+        let add = "ALTER TABLE t ADD a int, b int;";
+        assert_eq!(rewrite(add, &w), add);
+    }
+
+    #[test]
+    fn drop_lists_split_per_object_except_a_ddl_trigger_list() {
+        let w = [finding(DROP_MULTIPLE, 1)];
+        for (before, after) in [
+            (
+                "DROP INDEX t.ix_a, t.ix_b;",
+                "DROP INDEX t.ix_a; DROP INDEX t.ix_b;",
+            ),
+            (
+                "DROP INDEX ix_a ON dbo.t, ix_b ON dbo.t",
+                "DROP INDEX ix_a ON dbo.t; DROP INDEX ix_b ON dbo.t",
+            ),
+            (
+                "DROP DATABASE IF EXISTS db1, db2",
+                "DROP DATABASE IF EXISTS db1; DROP DATABASE IF EXISTS db2",
+            ),
+            (
+                "DROP TRIGGER dbo.a, dbo.b\nGO",
+                "DROP TRIGGER dbo.a; DROP TRIGGER dbo.b\nGO",
+            ),
+        ] {
+            assert_eq!(strip_markers(&rewrite(before, &w)), after);
+        }
+        // A list over two lines splits without adding a line.
+        let two = "DROP TRIGGER a\n, b;";
+        assert_eq!(
+            strip_markers(&rewrite(two, &w)),
+            "DROP TRIGGER a\n; DROP TRIGGER b;"
+        );
+        assert_eq!(
+            rewrite("DROP TRIGGER a, b ON DATABASE;", &w),
+            "DROP TRIGGER a, b ON DATABASE;"
+        );
+        assert_eq!(rewrite("DROP TABLE a, b;", &w), "DROP TABLE a, b;");
+    }
+
+    #[test]
+    fn rejected_type_synonyms_become_the_type_they_name() {
+        let text = "CREATE TABLE t (a NATIONAL CHARACTER VARYING(20) COLLATE Latin1_General_CI_AS,\n\
+                    b national character(5), c CHARACTER VARYING(10), d NCHARACTER VARYING(3), e NCHARACTER(2))";
+        let findings: Vec<_> = TYPE_SYNONYMS
+            .iter()
+            .flat_map(|(_, f, _)| [finding(f, 1), finding(f, 2)])
+            .collect();
+        let out = rewrite(text, &findings);
+        assert_eq!(
+            strip_markers(&out),
+            "CREATE TABLE t (a NVARCHAR(20) COLLATE Latin1_General_CI_AS,\n\
+             b NCHAR(5), c VARCHAR(10), d NVARCHAR(3), e NCHAR(2))"
+        );
+        // Only where the report names the synonym, and never across lines.
+        let one = [finding("data_type.character_varying", 1)];
+        assert_eq!(
+            strip_markers(&rewrite(
+                "DECLARE @a CHARACTER VARYING(5), @b NATIONAL CHARACTER(2)",
+                &one
+            )),
+            "DECLARE @a VARCHAR(5), @b NATIONAL CHARACTER(2)"
+        );
+        let split = "DECLARE @a CHARACTER\nVARYING(5)";
+        assert_eq!(rewrite(split, &one), split);
     }
 
     #[test]

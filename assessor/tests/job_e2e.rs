@@ -170,10 +170,6 @@ async fn stand_up(options: ApplianceOptions) -> LocalAppliance {
     LocalAppliance::start(options).await.unwrap()
 }
 
-fn options(fixture: CatalogFixture, password: &str) -> ApplianceOptions {
-    ApplianceOptions::healthy(fixture, password)
-}
-
 async fn s3(app: &LocalAppliance) -> aws_sdk_s3::Client {
     let shared = testbed::appliance::sdk_config(&app.moto.endpoint_url()).await;
     aws_sdk_s3::Client::from_conf(
@@ -235,7 +231,7 @@ async fn the_job_delivers_a_verified_report_and_leaves_no_plaintext_behind() {
         .iter()
         .filter(|(_, _, subsystem, _)| subsystem == "TSQL")
         .count();
-    let app = stand_up(options(fixture, &password_canary)).await;
+    let app = stand_up(ApplianceOptions::healthy(fixture, &password_canary)).await;
 
     // Debug logs too: they must not carry the canaries either.
     let child = start_job_logging_debug(&app);
@@ -525,7 +521,7 @@ async fn the_job_weighs_the_live_workload_and_no_literal_survives() {
     }])
     .with_major_version(16);
     fixture.workload = Some(workload);
-    let app = stand_up(options(fixture, "pw-workload")).await;
+    let app = stand_up(ApplianceOptions::healthy(fixture, "pw-workload")).await;
 
     let child = start_job_logging_debug(&app);
     let session = app.session_dir.clone();
@@ -715,7 +711,7 @@ async fn the_job_weighs_modules_by_the_executions_the_server_recorded() {
     }])
     .with_major_version(16);
     fixture.workload = Some(workload);
-    let app = stand_up(options(fixture, "pw-module-weights")).await;
+    let app = stand_up(ApplianceOptions::healthy(fixture, "pw-module-weights")).await;
     let output = start_job(&app).wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let run_id = summary(&output)["run_id"].as_str().unwrap().to_owned();
@@ -780,7 +776,7 @@ async fn the_job_weighs_modules_by_the_executions_the_server_recorded() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn report_effort_in_the_config_is_checked_first_and_calibrates_the_report() {
-    let app = stand_up(options(
+    let app = stand_up(ApplianceOptions::healthy(
         CatalogFixture::wide_world_importers().unwrap(),
         "pw-effort-test",
     ))
@@ -865,7 +861,7 @@ async fn sql_server_down_fails_the_run_delivers_a_summary_without_data_and_wipes
     let password = format!("CANARY-PASSWORD-{}", random_hex(8).unwrap());
     let app = stand_up(ApplianceOptions {
         sql_server_down: true,
-        ..options(CatalogFixture::wide_world_importers().unwrap(), &password)
+        ..ApplianceOptions::healthy(CatalogFixture::wide_world_importers().unwrap(), &password)
     })
     .await;
     let output = assessor(&app)
@@ -916,7 +912,7 @@ async fn sql_server_down_fails_the_run_delivers_a_summary_without_data_and_wipes
 async fn a_disabled_key_stops_the_run_before_anything_is_collected() {
     let app = stand_up(ApplianceOptions {
         key_disabled: true,
-        ..options(
+        ..ApplianceOptions::healthy(
             CatalogFixture::wide_world_importers().unwrap(),
             "pw-key-test",
         )
@@ -944,7 +940,7 @@ async fn a_disabled_key_stops_the_run_before_anything_is_collected() {
 /// still makes the session's data keys).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_report_key_encrypts_every_upload_instead_of_the_job_key() {
-    let app = stand_up(options(
+    let app = stand_up(ApplianceOptions::healthy(
         CatalogFixture::wide_world_importers().unwrap(),
         "pw-report-key-test",
     ))
@@ -993,7 +989,7 @@ async fn a_report_key_encrypts_every_upload_instead_of_the_job_key() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_bucket_stops_the_run_before_anything_is_collected() {
-    let app = stand_up(options(
+    let app = stand_up(ApplianceOptions::healthy(
         CatalogFixture::wide_world_importers().unwrap(),
         "pw-bucket-test",
     ))
@@ -1061,7 +1057,7 @@ fn process_state(pid: u32) -> Option<char> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn after_a_sigkill_the_next_run_destroys_the_leftovers_and_starts_clean() {
-    let app = stand_up(options(
+    let app = stand_up(ApplianceOptions::healthy(
         CatalogFixture::wide_world_importers().unwrap(),
         "pw-kill-test",
     ))
@@ -1110,7 +1106,7 @@ async fn after_a_sigkill_the_next_run_destroys_the_leftovers_and_starts_clean() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_wipes_the_session_and_exits_130() {
-    let app = stand_up(options(
+    let app = stand_up(ApplianceOptions::healthy(
         CatalogFixture::wide_world_importers().unwrap(),
         "pw-term-test",
     ))
@@ -1193,7 +1189,7 @@ async fn delivered_failure(app: &LocalAppliance, run: &Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_session_disk_fails_cleanly_and_wipes() {
-    let app = stand_up(options(
+    let app = stand_up(ApplianceOptions::healthy(
         CatalogFixture::wide_world_importers().unwrap(),
         "pw-disk-test",
     ))
@@ -1236,7 +1232,7 @@ async fn a_full_session_disk_fails_cleanly_and_wipes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn postgresql_failing_to_start_fails_cleanly_and_wipes() {
-    let app = stand_up(options(
+    let app = stand_up(ApplianceOptions::healthy(
         CatalogFixture::wide_world_importers().unwrap(),
         "pw-pg-test",
     ))

@@ -7,6 +7,7 @@ mod rule_support;
 
 use assessor::analyze::Analyzer;
 use assessor::findings::Status;
+use assessor::rewrite::{REWRITABLE, Rewriter, apply};
 use assessor::rules::Catalog;
 use rule_support::features_of;
 
@@ -77,6 +78,59 @@ fn every_rewrite_uses_its_feature_before_and_runs_on_the_target_after() {
     }
     println!("{rewrites} features have a worked rewrite");
     assert!(rewrites >= 10, "only {rewrites} rewrites in the catalog");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// `--rewrite` on every catalog example of a feature it rewrites: the copy
+/// no longer has the feature, has no blocker the example did not have, and
+/// keeps its lines; and the feature's remediation offers the rewrite.
+#[test]
+fn every_mechanical_rewrite_removes_its_feature_from_each_example() {
+    let catalog = Catalog::shipped().unwrap();
+    let analyzer = Analyzer::new(&catalog, catalog.latest());
+    let mut failures = Vec::new();
+    let mut rewritten = 0usize;
+    for id in REWRITABLE {
+        let feature = catalog
+            .feature(id)
+            .unwrap_or_else(|| panic!("{id} is not in the catalog"));
+        if !feature.remediation.contains("--rewrite") {
+            failures.push(format!("{id}: the remediation does not offer `--rewrite`"));
+        }
+        assert!(
+            !feature.examples.is_empty(),
+            "{id} has no example to rewrite"
+        );
+        for example in &feature.examples {
+            let before = analyzer.analyze_text("a.sql", example).findings;
+            let edits = Rewriter::new(example).edits(&before);
+            if edits.is_empty() {
+                failures.push(format!("{id}: no rewrite of {example:?}"));
+                continue;
+            }
+            rewritten += 1;
+            let copy = apply(example, &edits);
+            if copy.lines().count() != example.lines().count() {
+                failures.push(format!("{id}: {example:?} changed its line count"));
+            }
+            let blockers_before: Vec<_> = before
+                .iter()
+                .filter(|f| f.status == Status::NotSupported && f.feature != *id)
+                .map(|f| f.feature.clone())
+                .collect();
+            for f in analyzer.analyze_text("a.sql", &copy).findings {
+                let new_blocker =
+                    f.status == Status::NotSupported && !blockers_before.contains(&f.feature);
+                if f.feature == *id || new_blocker {
+                    failures.push(format!("{id}: the copy of {example:?} has {}", f.feature));
+                }
+            }
+        }
+    }
+    println!(
+        "{rewritten} examples of {} features rewritten",
+        REWRITABLE.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

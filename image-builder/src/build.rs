@@ -36,6 +36,7 @@ use crate::harden::{self, Assessor, VAR_PARTUUID};
 use crate::manifest::{self, Sha256};
 use crate::path_error::{PathError, io_err};
 use crate::profile::Profile;
+use crate::prune;
 use crate::rootfs::{self, PackageLock, RootfsError};
 use crate::sbom;
 use crate::secure_boot::{self, DbKey, SecureBootError, SecureBootInfo};
@@ -61,6 +62,8 @@ pub enum BuildError {
     Crates(#[from] CratesError),
     #[error(transparent)]
     SecureBoot(#[from] SecureBootError),
+    #[error(transparent)]
+    Prune(#[from] crate::prune::PruneError),
     #[error("the offline gates failed (see {report}):\n  {}", failures.join("\n  "))]
     Gates {
         report: PathBuf,
@@ -325,7 +328,13 @@ pub fn sbom_components(
     lock.packages
         .iter()
         .filter_map(|pin| pin.split_once('='))
-        .filter(|(name, _)| !profile.build_packages.iter().any(|b| b == name))
+        .filter(|(name, _)| {
+            !profile
+                .build_packages
+                .iter()
+                .chain(&profile.prune_packages)
+                .any(|b| b == name)
+        })
         .map(|(name, version)| sbom::Component::Deb {
             name: name.to_owned(),
             version: version.to_owned(),
@@ -474,6 +483,7 @@ pub fn build(
                 .collect::<Vec<_>>(),
             &assessor,
         )?;
+        prune::prune(&tree, &profile.prune_packages, &profile.prune_paths)?;
         fs::rename(tree.join("var"), &var_tree)
             .map_err(io_err("cannot move /var out of", &tree))?;
         fs::create_dir(tree.join("var")).map_err(io_err("cannot create /var in", &tree))?;

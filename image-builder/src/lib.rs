@@ -5,7 +5,8 @@
 //! in; this crate only executes it.
 //!
 //! Building: [`build`] drives [`rootfs`] (mmdebstrap and the package lock),
-//! [`harden`] (the profile applied to the tree), [`verify`] (offline gates)
+//! [`harden`] (the profile applied to the tree), [`prune`] (what was
+//! installed but never runs, taken out), [`verify`] (offline gates)
 //! and [`disk`] (erofs, dm-verity, UKI, ESP, GPT); [`boot`] boots the result
 //! under qemu and reads its serial console, and [`lynis`] judges the Lynis
 //! report the audit variant prints there; [`tool`] runs the external tools.
@@ -21,6 +22,7 @@ pub mod lynis;
 pub mod manifest;
 pub mod path_error;
 pub mod profile;
+pub mod prune;
 pub mod publish;
 pub mod rootfs;
 pub mod sbom;

@@ -35,6 +35,16 @@ pub struct Profile {
     /// the root file system is sealed.
     #[serde(default)]
     pub build_packages: Vec<String>,
+    /// Installed packages whose files are removed before the root is sealed:
+    /// what other packages depend on, or what ran while building, but the
+    /// appliance never runs (package management, Perl, LLVM...). See
+    /// [`crate::prune`]; the SBOM leaves them out.
+    #[serde(default)]
+    pub prune_packages: Vec<String>,
+    /// Files or folders (relative to the root) removed with them, from
+    /// packages that otherwise ship.
+    #[serde(default)]
+    pub prune_paths: Vec<String>,
     /// Whether the break-glass SSH profile is enabled (off by default).
     pub ssh: bool,
     /// Tree copied in before the packages are installed, relative to the profile.
@@ -132,6 +142,10 @@ pub struct VerifyPolicy {
     /// `tcp:22`). The boot test fails on any other.
     #[serde(default)]
     pub listening_allow: Vec<String>,
+    /// Absolute paths that must not exist in the root (`/usr/bin/perl`): the
+    /// offline gate fails a build in which a package brought one back.
+    #[serde(default)]
+    pub absent: Vec<String>,
 }
 
 impl Default for VerifyPolicy {
@@ -143,6 +157,7 @@ impl Default for VerifyPolicy {
             exposure_exceptions: BTreeMap::new(),
             openscap: None,
             listening_allow: Vec::new(),
+            absent: Vec::new(),
         }
     }
 }

@@ -135,6 +135,18 @@ pub fn enabled_services(root: &Path) -> Vec<String> {
 /// Runs the offline gates on `root` (the root tree) and `extra` (other trees
 /// that end up in the image, e.g. the /var tree, with their mount point).
 /// `work/openscap` receives the OpenSCAP results.
+/// The paths of `absent` that exist in `root` (a dangling symlink counts).
+fn present<'a>(root: &Path, absent: &'a [String]) -> Vec<&'a str> {
+    absent
+        .iter()
+        .filter(|p| {
+            let rel = p.trim_start_matches('/');
+            !rel.is_empty() && fs::symlink_metadata(root.join(rel)).is_ok()
+        })
+        .map(String::as_str)
+        .collect()
+}
+
 pub fn offline(
     root: &Path,
     extra: &[(PathBuf, &str)],
@@ -184,6 +196,13 @@ pub fn offline(
             }
         }
     }
+    let present = present(root, &policy.absent);
+    if !present.is_empty() {
+        report.failures.push(format!(
+            "present but listed in [verify] absent (a package brought it back; prune it): {}",
+            present.join(", ")
+        ));
+    }
     if !report.setuid.is_empty() {
         report.failures.push(format!(
             "setuid/setgid files outside the allow-list: {}",
@@ -221,6 +240,18 @@ mod tests {
         let out = "  NAME  DESCRIPTION  EXPOSURE\n→ Overall exposure level for assessor.service: 0.9 SAFE 😀\n";
         assert_eq!(parse_exposure(out), Some(0.9));
         assert_eq!(parse_exposure("nothing"), None);
+    }
+
+    #[test]
+    fn a_path_listed_as_absent_is_found_even_as_a_dangling_link() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("usr/bin")).unwrap();
+        fs::write(dir.path().join("usr/bin/dash"), "").unwrap();
+        std::os::unix::fs::symlink("perl5.40", dir.path().join("usr/bin/perl")).unwrap();
+        let absent: Vec<String> = ["/usr/bin/perl", "/usr/bin/apt", "/usr/bin/dash", "/"]
+            .map(str::to_owned)
+            .to_vec();
+        assert_eq!(present(dir.path(), &absent), ["/usr/bin/perl", "/usr/bin/dash"]);
     }
 
     #[test]

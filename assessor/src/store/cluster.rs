@@ -393,6 +393,9 @@ pub fn server_args(data_dir: &Path, socket_dir: &Path) -> Vec<OsString> {
         ("log_min_error_statement", b"panic"),
         ("log_min_messages", b"warning"),
         ("max_connections", b"20"),
+        // The image ships without LLVM (image-builder's prune_packages):
+        // no JIT is tried, anywhere.
+        ("jit", b"off"),
     ] {
         args.push("-c".into());
         args.push(setting(name, value));
@@ -596,6 +599,7 @@ mod tests {
         );
         assert!(settings.contains(&"unix_socket_permissions=0700"));
         assert!(settings.contains(&"log_statement=none"));
+        assert!(settings.contains(&"jit=off"));
     }
 
     #[test]
