@@ -792,6 +792,24 @@ mod tests {
     }
 
     #[test]
+    fn every_synonym_feature_is_rewritable_once() {
+        let mut synonyms: Vec<&str> = TYPE_SYNONYMS.iter().map(|(_, f, _)| *f).collect();
+        synonyms.sort_unstable();
+        synonyms.dedup();
+        let mut listed: Vec<&str> = REWRITABLE
+            .iter()
+            .copied()
+            .filter(|f| f.starts_with("data_type."))
+            .collect();
+        listed.sort_unstable();
+        assert_eq!(listed, synonyms);
+        let mut all = REWRITABLE.to_vec();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), REWRITABLE.len(), "a feature listed twice");
+    }
+
+    #[test]
     fn rejected_type_synonyms_become_the_type_they_name() {
         let text = "CREATE TABLE t (a NATIONAL CHARACTER VARYING(20) COLLATE Latin1_General_CI_AS,\n\
                     b national character(5), c CHARACTER VARYING(10), d NCHARACTER VARYING(3), e NCHARACTER(2))";

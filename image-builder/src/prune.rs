@@ -233,7 +233,10 @@ mod tests {
         assert!(root.join("usr/bin/perl5.40").symlink_metadata().is_err());
         assert!(!root.join("usr/share/perl").exists(), "emptied folders go");
         assert!(root.join("usr/share/doc/shared/other-package").exists());
-        assert!(root.join("usr/bin/sh").exists(), "a folder still in use stays");
+        assert!(
+            root.join("usr/bin/sh").exists(),
+            "a folder still in use stays"
+        );
         assert!(!root.join("usr/lib/postgresql/17/lib/llvmjit.so").exists());
         assert!(!root.join("usr/lib/postgresql/17/lib/bitcode").exists());
         // The database stays: the record of what was installed.

@@ -251,7 +251,10 @@ mod tests {
         let absent: Vec<String> = ["/usr/bin/perl", "/usr/bin/apt", "/usr/bin/dash", "/"]
             .map(str::to_owned)
             .to_vec();
-        assert_eq!(present(dir.path(), &absent), ["/usr/bin/perl", "/usr/bin/dash"]);
+        assert_eq!(
+            present(dir.path(), &absent),
+            ["/usr/bin/perl", "/usr/bin/dash"]
+        );
     }
 
     #[test]

@@ -1178,7 +1178,6 @@ impl Parser<'_> {
         self.is_word(p, "ON") && (st.is_ddl() || self.stmt == "DROP INDEX")
     }
 
-    /// Whether a name at `i` followed by `(` is a table with a column list.
     /// Whether the parentheses at `open`, after a DML target's name, hold
     /// a function's arguments rather than a column list: they hold a
     /// literal or a variable, or a column list follows them (`INSERT INTO
@@ -1201,6 +1200,7 @@ impl Parser<'_> {
             })
     }
 
+    /// Whether a name at `i` followed by `(` is a table with a column list.
     fn column_list_position(&self, st: &Stmt, i: usize) -> bool {
         let Some(p) = i.checked_sub(1) else {
             return false;
@@ -2099,19 +2099,24 @@ impl Parser<'_> {
         }
         if self.is_op(self.pos, "(") {
             self.emit(K::Clause, "EXECUTE STRING", None, i, self.pos);
-            // EXEC ('...' [+ '...']...): literals only, no variables.
+            // EXEC ('...' [+ '...']...): literals only. A variable anywhere
+            // makes the string unknown: no part of it is read alone.
             let mut lits = Vec::new();
             let mut j = self.pos + 1;
+            let mut last = None;
             while let Some(lit) = self.tok(j)
                 && matches!(lit.kind, TokenKind::String | TokenKind::NString)
             {
                 lits.push(lit);
+                last = Some(j);
                 if !self.is_op(j + 1, "+") {
                     break;
                 }
                 j += 2;
             }
-            if !lits.is_empty() && self.is_op(j + 1, ")") {
+            if let Some(last) = last
+                && self.is_op(last + 1, ")")
+            {
                 parse_dynamic(self.src, &lits, self.dyn_depth, &mut self.obs);
             }
             return;
