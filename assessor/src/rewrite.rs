@@ -29,9 +29,9 @@
 //!   trigger list (`DROP TRIGGER a, b ON DATABASE`) is left alone: its `ON`
 //!   belongs to every name.
 //! - The ANSI type synonyms Babelfish rejects become the T-SQL type they
-//!   stand for: `CHARACTER VARYING` → `VARCHAR`, `NATIONAL CHARACTER
-//!   [VARYING]` and `NCHARACTER [VARYING]` → `NCHAR` / `NVARCHAR` (length and
-//!   collation stay as written).
+//!   stand for: `CHAR[ACTER] VARYING` → `VARCHAR`, `NATIONAL CHARACTER
+//!   [VARYING]`, `NATIONAL CHAR VARYING` and `NCHAR[ACTER] [VARYING]` →
+//!   `NCHAR` / `NVARCHAR` (length and collation stay as written).
 //!
 //! A split list runs as several statements: should one fail, the ones
 //! before it have run (the single statement would have changed nothing).
@@ -51,11 +51,12 @@ pub const REWRITABLE: [&str; 9] = [
     ALTER_TABLE_ADD_MULTIPLE,
     ALTER_TABLE_DROP_MULTIPLE,
     DROP_MULTIPLE,
+    // One entry per feature (several spellings share one).
     TYPE_SYNONYMS[0].1,
-    TYPE_SYNONYMS[1].1,
     TYPE_SYNONYMS[2].1,
     TYPE_SYNONYMS[3].1,
-    TYPE_SYNONYMS[4].1,
+    TYPE_SYNONYMS[5].1,
+    TYPE_SYNONYMS[7].1,
 ];
 
 const RAISERROR_WITH_LOG: &str = "statement.raiserror.with_log";
@@ -66,9 +67,14 @@ const DROP_MULTIPLE: &str = "statement.drop_multiple_unsupported";
 /// The ANSI type synonyms Babelfish rejects: the words, the feature that
 /// reports them, and the T-SQL type they name. Longer forms first, so
 /// `NATIONAL CHARACTER VARYING` is never taken for `NATIONAL CHARACTER`.
-const TYPE_SYNONYMS: [(&[&str], &str, &str); 5] = [
+const TYPE_SYNONYMS: [(&[&str], &str, &str); 8] = [
     (
         &["NATIONAL", "CHARACTER", "VARYING"],
+        "data_type.national_character_varying",
+        "NVARCHAR",
+    ),
+    (
+        &["NATIONAL", "CHAR", "VARYING"],
         "data_type.national_character_varying",
         "NVARCHAR",
     ),
@@ -83,7 +89,17 @@ const TYPE_SYNONYMS: [(&[&str], &str, &str); 5] = [
         "NVARCHAR",
     ),
     (
+        &["NCHAR", "VARYING"],
+        "data_type.ncharacter_varying",
+        "NVARCHAR",
+    ),
+    (
         &["CHARACTER", "VARYING"],
+        "data_type.character_varying",
+        "VARCHAR",
+    ),
+    (
+        &["CHAR", "VARYING"],
         "data_type.character_varying",
         "VARCHAR",
     ),
@@ -773,6 +789,24 @@ mod tests {
             "DROP TRIGGER a, b ON DATABASE;"
         );
         assert_eq!(rewrite("DROP TABLE a, b;", &w), "DROP TABLE a, b;");
+    }
+
+    #[test]
+    fn every_synonym_feature_is_rewritable_once() {
+        let mut synonyms: Vec<&str> = TYPE_SYNONYMS.iter().map(|(_, f, _)| *f).collect();
+        synonyms.sort_unstable();
+        synonyms.dedup();
+        let mut listed: Vec<&str> = REWRITABLE
+            .iter()
+            .copied()
+            .filter(|f| f.starts_with("data_type."))
+            .collect();
+        listed.sort_unstable();
+        assert_eq!(listed, synonyms);
+        let mut all = REWRITABLE.to_vec();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), REWRITABLE.len(), "a feature listed twice");
     }
 
     #[test]

@@ -109,7 +109,8 @@ fn recall_of_compass_not_supported_lines() {
     let corpora = corpus_support::corpora();
     let expectations = corpus_support::expectations(&corpora);
     let mut by_item: BTreeMap<String, Row> = BTreeMap::new();
-    let mut ours_only: BTreeMap<String, usize> = BTreeMap::new();
+    // Per feature: our lines Compass does not flag, and up to three of them.
+    let mut ours_only: BTreeMap<String, (usize, Vec<String>)> = BTreeMap::new();
     let mut scores: BTreeMap<String, Score> = BTreeMap::new();
     let reference = corpora.join("reference/compass-5.5.0");
     for (name, expectation) in &expectations {
@@ -190,7 +191,11 @@ fn recall_of_compass_not_supported_lines() {
             .filter(|f| f.status == Status::NotSupported)
         {
             if !compass_lines.contains(&(f.file.clone(), f.line)) {
-                *ours_only.entry(f.feature.clone()).or_default() += 1;
+                let (n, examples) = ours_only.entry(f.feature.clone()).or_default();
+                *n += 1;
+                if examples.len() < 3 {
+                    examples.push(format!("{name}/{}:{}", f.file, f.line));
+                }
             }
         }
     }
@@ -207,11 +212,11 @@ fn recall_of_compass_not_supported_lines() {
         );
     }
     println!(
-        "\n| our not_supported feature, lines Compass does not flag (tuning corpora) | lines |"
+        "\n| our not_supported feature, lines Compass does not flag (tuning corpora) | lines | examples |"
     );
-    println!("|---|---:|");
-    for (feature, n) in &ours_only {
-        println!("| {feature} | {n} |");
+    println!("|---|---:|---|");
+    for (feature, (n, examples)) in &ours_only {
+        println!("| {feature} | {n} | {} |", examples.join(", "));
     }
     println!(
         "\n| corpus | set | Compass NOTSUPPORTED lines | we flag | recall | floor | our not_supported lines | of them not Compass's |"

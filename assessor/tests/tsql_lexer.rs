@@ -152,3 +152,19 @@ fn control_bytes_are_error_tokens_not_loops() {
     assert_eq!(toks[1].kind, T::Error);
     assert_eq!(toks.len(), 3);
 }
+
+#[test]
+fn binary_constant_continued_over_lines() {
+    // A backslash-newline (LF or CRLF) continues a binary constant; a
+    // backslash not followed by a newline ends it.
+    assert_eq!(
+        lex("0x0102\\\n0304 0xAB\\\r\nCD 0x01\\x"),
+        vec![
+            (T::Binary, "0x0102\\\n0304"),
+            (T::Binary, "0xAB\\\r\nCD"),
+            (T::Binary, "0x01"),
+            (T::Operator, "\\"),
+            (T::Word, "x"),
+        ]
+    );
+}

@@ -379,6 +379,26 @@ fn dynamic_sql_is_parsed_at_the_right_offsets() {
 }
 
 #[test]
+fn concatenated_literals_are_one_dynamic_string_and_a_variable_makes_it_unknown() {
+    let src = "EXEC ('SELECT CHOOSE(1, 2) ' + 'FROM sys.tables');\n\
+               EXEC ('SELECT FORMAT(1, ''N'') FROM ' + @t);";
+    let all = obs(src);
+    let c = find(&all, K::Function, "CHOOSE");
+    assert_eq!(at(src, c), "CHOOSE");
+    let t = find(&all, K::SystemObject, "SYS.TABLES");
+    assert_eq!(
+        at(src, t),
+        "sys.tables",
+        "the second literal maps back to its own offset"
+    );
+    assert!(
+        !all.iter()
+            .any(|o| o.kind == K::Function && o.name == "FORMAT"),
+        "a string with a variable in it is not read in part"
+    );
+}
+
+#[test]
 fn procedure_calls_and_execute_as() {
     let src = "EXEC sp_addextendedproperty N'MS_Description', N'x', N'SCHEMA', N'dbo', N'TABLE', N't', N'CONSTRAINT', N'pk'\n\
                EXECUTE master.dbo.xp_cmdshell 'dir'\nEXEC @rc = dbo.usp 1, @a OUTPUT\nEXECUTE AS LOGIN = 'x'\nREVERT\n\

@@ -691,7 +691,12 @@ fn validate_pattern(raw: RawPattern) -> Result<Pattern, String> {
     let anchor = match raw.anchor.as_deref() {
         None | Some("construct") => Anchor::Construct,
         Some("statement") => Anchor::Statement,
-        Some(other) => return Err(format!("unknown anchor `{other}` (construct, statement)")),
+        Some("object") => Anchor::Object,
+        Some(other) => {
+            return Err(format!(
+                "unknown anchor `{other}` (construct, statement, object)"
+            ));
+        }
     };
     Ok(Pattern {
         what,

@@ -258,6 +258,8 @@ impl<'c> Matcher<'c> {
             let offset = match self.catalog.features()[fi].patterns[pi].anchor {
                 Anchor::Construct => obs.offset,
                 Anchor::Statement => layout.statement_start(i).unwrap_or(obs.offset),
+                Anchor::Object => find_object(&layout.objects, obs.offset)
+                    .map_or(obs.offset, |o| layout.objects[o].0),
             };
             out.push(self.classified(i, fi, offset));
         }
@@ -593,6 +595,30 @@ match = [{ kind = "procedure", name = "SP_ADDEXTENDEDPROPERTY", text_contains = 
         Catalog::from_sources(&[("v.toml", VERSIONS), ("f.toml", FEATURES)]).unwrap()
     }
 
+    /// One more feature for a single test: `pattern` is its one `match` entry.
+    fn feature_toml(id: &str, status: &str, pattern: &str) -> String {
+        format!(
+            r#"
+[[feature]]
+id = "{id}"
+group = "g"
+description = "d"
+complexity = "low"
+effort_minutes = 5
+remediation = "r"
+docs = "https://example.org"
+status = {{ "1.0" = "{status}" }}
+match = [{pattern}]
+"#
+        )
+    }
+
+    /// The test catalog with `extra` features.
+    fn catalog_with(extra: &[String]) -> Catalog {
+        let features = format!("{FEATURES}{}", extra.concat());
+        Catalog::from_sources(&[("v.toml", VERSIONS), ("f.toml", features.as_str())]).unwrap()
+    }
+
     fn obs(
         kind: ObservationKind,
         name: &str,
@@ -874,33 +900,71 @@ status = { ignore = "supported", strict = "review_semantics" }
     }
 
     #[test]
-    fn text_lacks_and_starts_with_split_one_construct_into_two_features() {
-        let extra = r#"
-[[feature]]
-id = "index.inline"
-group = "Inline indexes"
-description = "d"
-complexity = "low"
-effort_minutes = 5
-remediation = "r"
-docs = "https://example.org"
-status = { "1.0" = "not_supported" }
-match = [{ kind = "clause", name = "INLINE INDEX", text_lacks = ["COLUMNSTORE"] }]
+    fn object_anchor_reports_at_the_enclosing_create() {
+        let catalog = catalog_with(&[feature_toml(
+            "view.check_option",
+            "not_supported",
+            r#"{ kind = "clause", name = "WITH CHECK OPTION", anchor = "object" }"#,
+        )]);
+        let m = Matcher::new(&catalog, Version::parse("2.4").unwrap());
+        let text =
+            "CREATE VIEW v AS\nSELECT a FROM t\nWITH CHECK OPTION\nSELECT 1 WITH CHECK OPTION";
+        let select = text.find("SELECT").unwrap();
+        let clause = text.find("WITH CHECK").unwrap();
+        let outside = text.rfind("WITH CHECK").unwrap();
+        let span = ObjectSpan {
+            object: ObjectRef {
+                schema: None,
+                name: "v".into(),
+                kind: ObjectKind::View,
+            },
+            start: 0,
+            end: clause + 17,
+        };
+        let script = Script {
+            observations: vec![
+                obs(ObservationKind::Statement, "SELECT", None, "SELECT", select),
+                obs(
+                    ObservationKind::Clause,
+                    "WITH CHECK OPTION",
+                    None,
+                    "SELECT",
+                    clause,
+                ),
+                obs(
+                    ObservationKind::Clause,
+                    "WITH CHECK OPTION",
+                    None,
+                    "SELECT",
+                    outside,
+                ),
+            ],
+            objects: vec![span],
+        };
+        // Inside the view: at its CREATE; outside any object: at the clause.
+        assert_eq!(
+            ids(&m.classify(text, &script)),
+            vec![
+                ("view.check_option".into(), Status::NotSupported, 0),
+                ("view.check_option".into(), Status::NotSupported, outside),
+            ]
+        );
+    }
 
-[[feature]]
-id = "index.inline.columnstore"
-group = "Columnstore"
-description = "d"
-complexity = "low"
-effort_minutes = 5
-remediation = "r"
-docs = "https://example.org"
-status = { "1.0" = "review_performance" }
-match = [{ kind = "clause", name = "INLINE INDEX", text_starts_with = ["INDEX ix CLUSTERED COLUMNSTORE"] }]
-"#;
-        let features = format!("{FEATURES}{extra}");
-        let catalog =
-            Catalog::from_sources(&[("v.toml", VERSIONS), ("f.toml", features.as_str())]).unwrap();
+    #[test]
+    fn text_lacks_and_starts_with_split_one_construct_into_two_features() {
+        let catalog = catalog_with(&[
+            feature_toml(
+                "index.inline",
+                "not_supported",
+                r#"{ kind = "clause", name = "INLINE INDEX", text_lacks = ["COLUMNSTORE"] }"#,
+            ),
+            feature_toml(
+                "index.inline.columnstore",
+                "review_performance",
+                r#"{ kind = "clause", name = "INLINE INDEX", text_starts_with = ["INDEX ix CLUSTERED COLUMNSTORE"] }"#,
+            ),
+        ]);
         let m = Matcher::new(&catalog, Version::parse("2.4").unwrap());
         let text = "CREATE TABLE t (a int, INDEX ix CLUSTERED COLUMNSTORE)
 CREATE TABLE u (a int, INDEX iy (a))";

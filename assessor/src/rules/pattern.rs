@@ -99,14 +99,17 @@ fn wildcard_match(pattern: &[u8], value: &[u8]) -> bool {
     pattern[p..].iter().all(|&c| c == b'*')
 }
 
-/// Where a finding is reported: at the construct, or at the start of the
+/// Where a finding is reported: at the construct, at the start of the
 /// statement containing it (for options that only make sense as a whole
-/// statement, e.g. `ALTER DATABASE ... SET` options).
+/// statement, e.g. `ALTER DATABASE ... SET` options), or at the start of the
+/// enclosing object's CREATE (for options of the whole object whose clause
+/// the parser sees inside its body, e.g. a view's `WITH CHECK OPTION`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Anchor {
     #[default]
     Construct,
     Statement,
+    Object,
 }
 
 /// A context-free pattern: kind + name, optional detail and statement.

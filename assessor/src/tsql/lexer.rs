@@ -347,8 +347,18 @@ impl Iterator for Lexer<'_> {
             }
             b'0' if b1 == b'x' || b1 == b'X' => {
                 self.pos += 2;
-                while self.peek(0).is_ascii_hexdigit() {
-                    self.pos += 1;
+                loop {
+                    while self.peek(0).is_ascii_hexdigit() {
+                        self.pos += 1;
+                    }
+                    // A backslash-newline continues the constant on the next
+                    // line (`0x0102\<newline>0304`), as in a string.
+                    let newline = match (self.peek(0), self.peek(1), self.peek(2)) {
+                        (b'\\', b'\n', _) => 2,
+                        (b'\\', b'\r', b'\n') => 3,
+                        _ => break,
+                    };
+                    self.pos += newline;
                 }
                 TokenKind::Binary
             }

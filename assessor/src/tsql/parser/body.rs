@@ -308,6 +308,16 @@ impl Parser<'_> {
             }
             if depth0 && st.kind == Kind::Grant && self.is_any_word(self.pos, &["TO", "FROM"]) {
                 st.grant_open = false;
+            } else if depth0
+                && st.kind == Kind::Grant
+                && !st.grant_open
+                && self.is_word(self.pos, "AS")
+                && self.is_name(self.pos + 1)
+                && !self.is_op(self.pos + 2, "(")
+            {
+                // GRANT ... TO u AS grantor: the principal the grant is made
+                // as (not a `WITH c AS (...)` that follows without `;`).
+                self.emit(K::Clause, "AS PRINCIPAL", None, self.pos, self.pos);
             }
             let before = self.pos;
             match t.kind {
@@ -902,18 +912,21 @@ impl Parser<'_> {
         let mut name = self.name_string(&n);
         // Multi-word types. The ANSI synonyms Babelfish accepts are named by
         // their T-SQL type; those it rejects keep the name they are written
-        // with, so the catalog can tell them apart (Compass's type list).
+        // with, so the catalog can tell them apart (Compass's type list;
+        // Compass reads CHAR VARYING as CHARACTER VARYING, and so every
+        // `[N]CHAR[ACTER] VARYING` spelling alike).
         if n.n == 1 {
             for (words, norm) in [
                 (&["DOUBLE", "PRECISION"][..], Some("FLOAT")),
-                (&["CHAR", "VARYING"][..], Some("VARCHAR")),
+                (&["CHAR", "VARYING"][..], None),
                 (&["CHARACTER", "VARYING"][..], None),
                 (&["NATIONAL", "CHARACTER", "VARYING"][..], None),
-                (&["NATIONAL", "CHAR", "VARYING"][..], Some("NVARCHAR")),
+                (&["NATIONAL", "CHAR", "VARYING"][..], None),
                 (&["NATIONAL", "CHARACTER"][..], None),
                 (&["NATIONAL", "CHAR"][..], Some("NCHAR")),
                 (&["NATIONAL", "TEXT"][..], Some("NTEXT")),
                 (&["NCHARACTER", "VARYING"][..], None),
+                (&["NCHAR", "VARYING"][..], None),
                 (&["BINARY", "VARYING"][..], Some("VARBINARY")),
             ] {
                 if words
@@ -1008,7 +1021,8 @@ impl Parser<'_> {
                     && (self.is_op(n.first - 1, ")")
                         // In DDL, `AS f(x)` is a computed column, not an alias.
                         || self.is_word(n.first - 1, "AS") && !st.is_ddl());
-                if alias || self.column_list_position(st, n.first) {
+                let target_call = self.dml_target_position(n.first) && self.argument_list_at(after);
+                if alias || (self.column_list_position(st, n.first) && !target_call) {
                     // A table or view followed by a column list.
                     self.name_refs(&n, st, false);
                     self.pos = after;
@@ -1124,7 +1138,7 @@ impl Parser<'_> {
         let Some(p) = i.checked_sub(1) else {
             return false;
         };
-        if self.is_any_word(p, &["UPDATE", "DELETE", "MERGE"]) {
+        if self.is_any_word(p, &["UPDATE", "DELETE", "MERGE", "INSERT"]) {
             return true;
         }
         let before = p.checked_sub(1);
@@ -1162,6 +1176,28 @@ impl Parser<'_> {
         // `CREATE INDEX i ON t (cols)`, `DROP INDEX i ON t`, `... ON
         // [PRIMARY]`, partition scheme.
         self.is_word(p, "ON") && (st.is_ddl() || self.stmt == "DROP INDEX")
+    }
+
+    /// Whether the parentheses at `open`, after a DML target's name, hold
+    /// a function's arguments rather than a column list: they hold a
+    /// literal or a variable, or a column list follows them (`INSERT INTO
+    /// dbo.f(1) (a) VALUES ...`). Bounded by `close_paren`.
+    fn argument_list_at(&self, open: usize) -> bool {
+        let Some(close) = self.close_paren(open) else {
+            return false;
+        };
+        self.is_op(close + 1, "(")
+            || (open + 1..close).any(|j| {
+                matches!(
+                    self.kind(j),
+                    Some(
+                        TokenKind::Integer
+                            | TokenKind::String
+                            | TokenKind::NString
+                            | TokenKind::Variable
+                    )
+                )
+            })
     }
 
     /// Whether a name at `i` followed by `(` is a table with a column list.
@@ -2063,10 +2099,25 @@ impl Parser<'_> {
         }
         if self.is_op(self.pos, "(") {
             self.emit(K::Clause, "EXECUTE STRING", None, i, self.pos);
-            if let (Some(lit), true) = (self.tok(self.pos + 1), self.is_op(self.pos + 2, ")"))
+            // EXEC ('...' [+ '...']...): literals only. A variable anywhere
+            // makes the string unknown: no part of it is read alone.
+            let mut lits = Vec::new();
+            let mut j = self.pos + 1;
+            let mut last = None;
+            while let Some(lit) = self.tok(j)
                 && matches!(lit.kind, TokenKind::String | TokenKind::NString)
             {
-                parse_dynamic(self.src, lit, self.dyn_depth, &mut self.obs);
+                lits.push(lit);
+                last = Some(j);
+                if !self.is_op(j + 1, "+") {
+                    break;
+                }
+                j += 2;
+            }
+            if let Some(last) = last
+                && self.is_op(last + 1, ")")
+            {
+                parse_dynamic(self.src, &lits, self.dyn_depth, &mut self.obs);
             }
             return;
         }
@@ -2097,12 +2148,20 @@ impl Parser<'_> {
         {
             return None;
         }
-        // PATH('') or PATH(N''): rows without an element name.
+        // PATH('') or PATH(N''): rows without an element name; or a bare
+        // PATH whose typed result is read back with .value(), `FOR XML PATH,
+        // TYPE).value('.', ...)`, which Compass reads as PATH('').
         let path = for_at + 3;
         let empty = self.is_op(path, "(")
             && self.is_op(path + 2, ")")
             && matches!(self.text(path + 1), "''" | "N''" | "n''");
-        if !empty {
+        let bare_typed = self.is_op(path, ",")
+            && self.is_word(path + 1, "TYPE")
+            && self.is_op(path + 2, ")")
+            && self.is_op(path + 3, ".")
+            && self.is_word(path + 4, "VALUE");
+        // `SELECT *` makes elements of every column: not the idiom.
+        if !(empty || bare_typed) || self.is_op(subquery.open + 2, "*") {
             return None;
         }
         let (mut columns, mut depth) = (1, 0usize);
@@ -2285,7 +2344,7 @@ impl Parser<'_> {
             if let Some(lit) = self.tok(j)
                 && matches!(lit.kind, TokenKind::String | TokenKind::NString)
             {
-                parse_dynamic(self.src, lit, self.dyn_depth, &mut self.obs);
+                parse_dynamic(self.src, &[lit], self.dyn_depth, &mut self.obs);
             }
         }
     }

@@ -25,8 +25,9 @@ const ATTRIBUTE_WORDS: &[&str] = &["NOT", "NULL", "COLLATE", "SPARSE", "ROWGUIDC
 
 impl Parser<'_> {
     /// Reports the type of the identity at token `at` (the `IDENTITY`
-    /// word): `IDENTITY TYPE` with detail `NUMERIC` or `USER TYPE`, and, for
-    /// a column, `IDENTITY PRECISION ABOVE 18`.
+    /// word): `IDENTITY TYPE` with detail `NUMERIC` or `USER TYPE` (and
+    /// `TINYINT` for the function), and, for a column, `IDENTITY PRECISION
+    /// ABOVE 18`.
     pub(super) fn identity_type(&mut self, at: usize, function: bool) {
         let ty = if function {
             self.is_op(at + 1, "(").then_some(at + 2)
@@ -38,7 +39,11 @@ impl Parser<'_> {
         };
         let name = self.read_name(ty);
         let word = self.name_string(&name);
-        let class = if INTEGER_TYPES.contains(&word.as_str()) {
+        let class = if function && word == "TINYINT" {
+            // The IDENTITY() function cannot make a TINYINT sequence
+            // (Compass's "TINYINT datatype for IDENTITY() function").
+            "TINYINT"
+        } else if INTEGER_TYPES.contains(&word.as_str()) {
             return;
         } else if NUMERIC_TYPES.contains(&word.as_str()) {
             "NUMERIC"

@@ -402,29 +402,38 @@ pub(crate) fn parse_tokens(
     objects.append(&mut p.objects);
 }
 
-/// Parses the text of a string literal as dynamic SQL and reports its
-/// observations at their offsets in the outer text.
-fn parse_dynamic(src: &str, lit: Token, dyn_depth: usize, obs: &mut Vec<Observation>) {
+/// Parses the text of string literals as dynamic SQL and reports its
+/// observations at their offsets in the outer text. Several literals are
+/// one string concatenated (`EXEC ('SELECT ' + 'x')`), as Compass reads it.
+fn parse_dynamic(src: &str, lits: &[Token], dyn_depth: usize, obs: &mut Vec<Observation>) {
     if dyn_depth >= MAX_DYNAMIC_DEPTH {
         return;
     }
-    let text = lit.text(src);
-    let prefix = usize::from(text.starts_with(['N', 'n'])) + 1;
-    if text.len() < prefix + 1 {
+    // The string with doubled quotes undone, and where each run of it
+    // starts in the outer text: (offset in `inner`, offset in `src`).
+    let mut inner = String::new();
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for lit in lits {
+        let text = lit.text(src);
+        let prefix = usize::from(text.starts_with(['N', 'n'])) + 1;
+        if text.len() < prefix + 1 {
+            continue;
+        }
+        let body = &text[prefix..text.len() - 1];
+        let mut base = lit.start + prefix;
+        let mut rest = body;
+        runs.push((inner.len(), base));
+        while let Some(i) = rest.find("''") {
+            inner.push_str(&rest[..=i]);
+            base += i + 2;
+            rest = &rest[i + 2..];
+            runs.push((inner.len(), base));
+        }
+        inner.push_str(rest);
+    }
+    if runs.is_empty() {
         return;
     }
-    let body = &text[prefix..text.len() - 1];
-    let base = lit.start + prefix;
-    // Undo doubled quotes; remember where, to map offsets back.
-    let mut inner = String::with_capacity(body.len());
-    let mut collapsed: Vec<usize> = Vec::new();
-    let mut rest = body;
-    while let Some(i) = rest.find("''") {
-        inner.push_str(&rest[..=i]);
-        collapsed.push(inner.len());
-        rest = &rest[i + 2..];
-    }
-    inner.push_str(rest);
     let batches = super::batch::split(&inner);
     let mut found = Vec::new();
     let mut objects = Vec::new();
@@ -433,7 +442,11 @@ fn parse_dynamic(src: &str, lit: Token, dyn_depth: usize, obs: &mut Vec<Observat
             parse_tokens(&inner, toks, dyn_depth + 1, &mut found, &mut objects);
         }
     }
-    let map = |o: usize| base + o + collapsed.partition_point(|&c| c <= o);
+    let map = |o: usize| {
+        let k = runs.partition_point(|&(at, _)| at <= o).saturating_sub(1);
+        let (at, outer) = runs[k];
+        outer + (o - at)
+    };
     for mut o in found {
         let end = map(o.offset + o.len);
         o.offset = map(o.offset);
