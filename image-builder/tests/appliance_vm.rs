@@ -278,8 +278,11 @@ async fn the_appliance_boots_assesses_delivers_wipes_and_leaves_nothing_behind()
     );
     assert!(outcome.verity_verified, "{log}");
     assert!(log.contains("job config for 1 target(s) written"), "{log}");
+    // The SQL Server and the one AWS address (moto, as the endpoints' own
+    // addresses on AWS): the assessor's HTTPS goes through that set only, so
+    // the delivery below proves it holds the right address.
     assert!(
-        log.contains("firewall opened to 1 SQL Server address(es)"),
+        log.contains("firewall opened to 1 SQL Server address(es) and 1 AWS endpoint address(es)"),
         "{log}"
     );
     assert!(log.contains("session volume opened"), "{log}");

@@ -85,10 +85,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(super::EXIT_USAGE));
             };
             match firewall::allow(&config) {
-                Ok(endpoints) => {
+                Ok(opened) => {
                     eprintln!(
-                        "assessor: firewall opened to {} SQL Server address(es)",
-                        endpoints.len()
+                        "assessor: firewall opened to {} SQL Server address(es) and {} AWS \
+                         endpoint address(es)",
+                        opened.sql_servers.len(),
+                        opened.aws.len()
                     );
                     Ok(ExitCode::SUCCESS)
                 }
