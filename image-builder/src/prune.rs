@@ -89,7 +89,8 @@ pub fn prune(root: &Path, packages: &[String], paths: &[String]) -> Result<Prune
     }
     // Deepest first, so a folder emptied by its children goes too; a folder
     // another package still uses keeps its files and stays.
-    folders.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    // (dedup needs equal paths side by side: sort by path within a depth.)
+    folders.sort_by(|a, b| (b.components().count(), a).cmp(&(a.components().count(), b)));
     folders.dedup();
     for folder in folders {
         if fs::remove_dir(&folder).is_ok() {

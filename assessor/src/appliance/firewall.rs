@@ -67,19 +67,13 @@ pub fn endpoints(config: &JobConfig) -> Result<Vec<(Ipv4Addr, u16)>, FirewallErr
             });
         };
         let port = target.port.unwrap_or(1433);
-        let resolved =
-            (host.as_str(), port)
-                .to_socket_addrs()
-                .map_err(|e| FirewallError::Resolve {
-                    target: target.name.clone(),
-                    host: host.clone(),
-                    detail: e.to_string(),
-                })?;
+        let resolved = resolve_v4(host, port).map_err(|e| FirewallError::Resolve {
+            target: target.name.clone(),
+            host: host.clone(),
+            detail: e.to_string(),
+        })?;
         let before = out.len();
-        out.extend(resolved.filter_map(|a| match a {
-            SocketAddr::V4(v4) => Some((*v4.ip(), v4.port())),
-            SocketAddr::V6(_) => None,
-        }));
+        out.extend(resolved);
         if out.len() == before {
             return Err(FirewallError::NoIpv4 {
                 target: target.name.clone(),
@@ -90,6 +84,18 @@ pub fn endpoints(config: &JobConfig) -> Result<Vec<(Ipv4Addr, u16)>, FirewallErr
     out.sort_unstable();
     out.dedup();
     Ok(out)
+}
+
+/// The IPv4 `(address, port)` pairs `host` resolves to (the appliance's
+/// network is IPv4 only).
+fn resolve_v4(host: &str, port: u16) -> std::io::Result<Vec<(Ipv4Addr, u16)>> {
+    Ok((host, port)
+        .to_socket_addrs()?
+        .filter_map(|a| match a {
+            SocketAddr::V4(v4) => Some((*v4.ip(), v4.port())),
+            SocketAddr::V6(_) => None,
+        })
+        .collect())
 }
 
 /// The AWS host names the job calls, each with its port and whether the
@@ -126,13 +132,8 @@ pub fn aws_hosts(config: &JobConfig) -> Vec<(String, u16, bool)> {
 pub fn aws_endpoints(config: &JobConfig) -> Result<Vec<(Ipv4Addr, u16)>, FirewallError> {
     let mut out = Vec::new();
     for (host, port, required) in aws_hosts(config) {
-        let resolved: Vec<(Ipv4Addr, u16)> = match (host.as_str(), port).to_socket_addrs() {
-            Ok(addrs) => addrs
-                .filter_map(|a| match a {
-                    SocketAddr::V4(v4) => Some((*v4.ip(), v4.port())),
-                    SocketAddr::V6(_) => None,
-                })
-                .collect(),
+        let resolved = match resolve_v4(&host, port) {
+            Ok(addrs) => addrs,
             Err(e) if required => {
                 return Err(FirewallError::AwsResolve {
                     host,
