@@ -50,7 +50,7 @@ fn corpora_parse_with_few_unparsed() {
                     continue;
                 }
                 unparsed += 1;
-                if show && !expectation.held_out {
+                if show && !expectation.holds_out(&f.relative) {
                     let (line, col) = idx.position(&decoded.text, o.offset);
                     let snippet: String = decoded.text[o.offset..].chars().take(60).collect();
                     println!(
@@ -60,10 +60,10 @@ fn corpora_parse_with_few_unparsed() {
                 }
             }
         }
-        let set = if expectation.held_out {
-            "held-out"
-        } else {
-            "tuning"
+        let set = match expectation.set {
+            corpus_support::Set::Tuning => "tuning",
+            corpus_support::Set::HeldOut => "held-out",
+            corpus_support::Set::Split => "split",
         };
         println!(
             "| {name} | {set} | {} | {corpus_objects} | {unparsed} | {} |",

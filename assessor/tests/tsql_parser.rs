@@ -807,3 +807,25 @@ fn graph_tables_are_observed_but_not_computed_columns_named_node() {
         .collect();
     assert_eq!(graph, ["AS NODE", "AS EDGE"]);
 }
+
+#[test]
+fn string_aggregation_idiom_is_reported_at_its_subquery_not_at_the_call() {
+    // The call's name and its subquery on different lines, as formatted code
+    // writes them; Compass reports the subquery's line.
+    let src = "SELECT SUBSTRING\n(\n  (\n    SELECT ',' + name FROM sys.objects\n    FOR XML PATH(''), TYPE\n  ).value('.', 'varchar(max)'),\n  2, 8000) AS list;";
+    let all = obs(src);
+    let o = find(&all, K::Clause, "FOR XML PATH STRING AGGREGATION");
+    assert!(at(src, o).starts_with("(\n    SELECT"), "{:?}", at(src, o));
+}
+
+#[test]
+fn a_static_method_of_a_type_other_than_the_system_ones_is_a_clr_call() {
+    let src = "SET @re = RegEx::Expr(N'x').CaseSen;\nSELECT tSQLt.Private::Info();\nSELECT geometry::Point(1, 2, 0), [GEOGRAPHY]::STGeomFromText('POINT(1 2)', 4326), hierarchyid::GetRoot();\nSELECT * FROM ::fn_helpcollations();";
+    let all = obs(src);
+    let clr: Vec<&str> = all
+        .iter()
+        .filter(|o| o.kind == K::Clause && o.name == "CLR TYPE STATIC METHOD CALL")
+        .map(|o| at(src, o))
+        .collect();
+    assert_eq!(clr, ["RegEx::Expr", "Private::Info"]);
+}

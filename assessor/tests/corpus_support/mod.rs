@@ -16,7 +16,49 @@ use serde::Deserialize;
 pub struct Expectation {
     pub min_recall_percent: f64,
     pub max_unparsed: usize,
-    pub held_out: bool,
+    pub set: Set,
+    /// For a `split` corpus: the floor of its held-out half alone.
+    #[serde(default)]
+    pub min_held_out_recall_percent: Option<f64>,
+}
+
+/// Whether a corpus may be read while writing rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Set {
+    Tuning,
+    HeldOut,
+    /// Half of the files (by [`held_out_file`]) are held out, the rest tune.
+    Split,
+}
+
+impl Expectation {
+    /// Whether the file at `relative` (a path inside the corpus, `/`
+    /// separated) belongs to the held-out set.
+    pub fn holds_out(&self, relative: &str) -> bool {
+        match self.set {
+            Set::Tuning => false,
+            Set::HeldOut => true,
+            Set::Split => held_out_file(relative),
+        }
+    }
+
+    /// Whether any file of the corpus is held out.
+    pub fn has_held_out(&self) -> bool {
+        self.set != Set::Tuning
+    }
+}
+
+/// The split of a `split` corpus, fixed before anyone looked at a file: a
+/// file is held out when the FNV-1a hash of its relative path is odd. The
+/// rule is blind to content, so the held-out half is a fair sample.
+pub fn held_out_file(relative: &str) -> bool {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in relative.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash & 1 == 1
 }
 
 /// The corpora folder: `ASSESSOR_CORPORA`, or the repository's copy.

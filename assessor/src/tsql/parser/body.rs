@@ -169,6 +169,11 @@ const EXTENDED_PROPERTY_LEVELS: &[&str] = &[
     "XML SCHEMA COLLECTION",
 ];
 
+/// The system types whose static methods (`geometry::Point(...)`) Babelfish
+/// assesses method by method; a `type::Method(...)` on any other type is a
+/// CLR user-defined type's.
+const SYSTEM_CLR_TYPES: &[&str] = &["GEOMETRY", "GEOGRAPHY", "HIERARCHYID"];
+
 /// Words after which a statement keyword continues the current statement.
 const CONTINUING: &[&str] = &[
     "AFTER",
@@ -506,9 +511,18 @@ impl Parser<'_> {
                     self.emit(K::Clause, "COLON COLON FUNCTION CALL", None, i, self.pos);
                     self.call(st, K::Function, name, self.pos, self.pos);
                 } else if self.is_name(self.pos) && self.is_op(self.pos + 1, "(") {
-                    // type::Method(...) on spatial / hierarchyid types.
+                    // type::Method(...) on spatial / hierarchyid types; on
+                    // any other type it is a CLR user-defined type's static
+                    // method, and Babelfish has no CLR types.
                     let name = self.name_text(self.pos);
-                    self.call(st, K::Method, name, i.saturating_sub(1), self.pos);
+                    let ty = i.saturating_sub(1);
+                    if i > 0
+                        && self.is_name(ty)
+                        && !SYSTEM_CLR_TYPES.contains(&self.name_text(ty).as_str())
+                    {
+                        self.emit(K::Clause, "CLR TYPE STATIC METHOD CALL", None, ty, self.pos);
+                    }
+                    self.call(st, K::Method, name, ty, self.pos);
                 }
                 false
             }
@@ -2132,8 +2146,8 @@ impl Parser<'_> {
     /// XML PATH('')), 1, 1, '')` (or SUBSTRING, or `..., TYPE).value(...)`),
     /// with `FOR` at `for_at`. Babelfish runs FOR XML PATH, but this idiom
     /// does not give SQL Server's result there, which is why Compass flags it
-    /// and suggests STRING_AGG. Returns the call's first token and the number
-    /// of columns the subquery selects.
+    /// and suggests STRING_AGG. Returns the subquery's `(` and the number of
+    /// columns the subquery selects.
     fn string_aggregation_idiom(&self, st: &Stmt, for_at: usize) -> Option<(usize, usize)> {
         // Look-ahead bound: the select list is scanned once per idiom.
         const MAX_SELECT_LIST: usize = 4096;
@@ -2176,9 +2190,9 @@ impl Parser<'_> {
                 break;
             }
         }
-        // Tokens are in source order: the call's name token by its offset.
-        let first = self.toks.partition_point(|t| t.start < name.offset);
-        Some((first, columns))
+        // Reported at the subquery's `(`, as Compass does: the call's name
+        // may sit lines above it.
+        Some((subquery.open, columns))
     }
 
     /// The first token of the constraint whose `CLUSTERED`/`NONCLUSTERED`
