@@ -829,3 +829,22 @@ fn a_static_method_of_a_type_other_than_the_system_ones_is_a_clr_call() {
         .collect();
     assert_eq!(clr, ["RegEx::Expr", "Private::Info"]);
 }
+
+#[test]
+fn error_numbers_raised_and_tested_are_observed_with_their_number() {
+    let src = "RAISERROR (13042, 14, 13);\nRAISERROR (50001, 16, 1);\nRAISERROR (@id, 16, 1);\nRAISERROR ('text', 16, 1);\nIF @@ERROR = 9999 PRINT 1;\nIF @@ERROR NOT IN (547, 4567) PRINT 1;\nIF ERROR_NUMBER() <> 3621 THROW;\nIF @@ERROR = @x OR @@ERROR > 60000 PRINT 1;";
+    let all = obs(src);
+    let details = |name: &str| -> Vec<&str> {
+        all.iter()
+            .filter(|o| o.kind == K::Clause && o.name == name)
+            .filter_map(|o| o.detail.as_deref())
+            .collect()
+    };
+    assert_eq!(details("RAISERROR MESSAGE NUMBER"), ["13042"]);
+    assert_eq!(
+        details("ERROR NUMBER TEST"),
+        ["9999", "547", "4567", "3621"]
+    );
+    let raise = find(&all, K::Clause, "RAISERROR MESSAGE NUMBER");
+    assert_eq!(raise.statement, "RAISERROR");
+}

@@ -345,6 +345,9 @@ impl Parser<'_> {
                         self.emit(K::Clause, "@@LOCAL VARIABLE", None, self.pos, self.pos);
                     } else {
                         let name = self.text(self.pos).to_uppercase();
+                        if name == "@@ERROR" {
+                            self.error_number_tests(self.pos, self.pos + 1);
+                        }
                         self.emit(K::GlobalVariable, name, None, self.pos, self.pos);
                     }
                     self.pos += 1;
@@ -997,6 +1000,9 @@ impl Parser<'_> {
         let followed_by_paren = self.is_op(i + 1, "(");
         if is_word && self.keyword(st, w, depth0) {
             return;
+        }
+        if is_word && w == "ERROR_NUMBER" && followed_by_paren && self.is_op(i + 2, ")") {
+            self.error_number_tests(i, i + 3);
         }
         // Dotted names and calls.
         if self.is_op(i + 1, ".") || followed_by_paren {
@@ -2140,6 +2146,48 @@ impl Parser<'_> {
             self.pos += 2;
         }
         self.exec_target();
+    }
+
+    /// `@@ERROR = n`, `ERROR_NUMBER() <> n`, `@@ERROR IN (n, m)`: the error
+    /// numbers an error test at `at` (the value ends before `after`)
+    /// compares with, each as an `ERROR NUMBER TEST` clause whose detail is
+    /// the number. Babelfish raises only the error numbers it maps, so a
+    /// test of any other number never fires. Numbers above 50000 are
+    /// user-defined messages and left out; literals only (`n = @@ERROR` and
+    /// variables are not followed).
+    fn error_number_tests(&mut self, at: usize, after: usize) {
+        const COMPARISONS: &[&str] = &["=", "<>", "!=", "<", ">", "<=", ">="];
+        let mut numbers = Vec::new();
+        if COMPARISONS.iter().any(|op| self.is_op(after, op)) {
+            numbers.push(after + 1);
+        } else {
+            let open = after + usize::from(self.is_word(after, "NOT")) + 1;
+            if self.is_word(open - 1, "IN") && self.is_op(open, "(") {
+                let mut j = open + 1;
+                while self.kind(j) == Some(TokenKind::Integer) {
+                    numbers.push(j);
+                    if !self.is_op(j + 1, ",") {
+                        break;
+                    }
+                    j += 2;
+                }
+            }
+        }
+        for j in numbers {
+            let value = match self.kind(j) {
+                Some(TokenKind::Integer) => self.text(j).parse::<u64>().ok(),
+                _ => None,
+            };
+            if let Some(value) = value.filter(|v| *v <= 50_000) {
+                self.emit(
+                    K::Clause,
+                    "ERROR NUMBER TEST",
+                    Some(value.to_string()),
+                    at,
+                    at,
+                );
+            }
+        }
     }
 
     /// The pre-2017 string-aggregation idiom: `STUFF((SELECT ',' + x ... FOR

@@ -336,6 +336,33 @@ impl Parser<'_> {
         self.scan(&mut st);
     }
 
+    /// `RAISERROR (n, ...)` with a literal message number below 50000: a
+    /// system message, which Babelfish raises only where it maps that error
+    /// number. The number is the observation's detail; user-defined numbers
+    /// (50000 and up) need `sp_addmessage`, which is assessed on its own.
+    fn raiserror_message_number(&mut self) {
+        let (open, number) = (self.pos + 1, self.pos + 2);
+        if !self.is_op(open, "(")
+            || self.kind(number) != Some(TokenKind::Integer)
+            || !(self.is_op(number + 1, ",") || self.is_op(number + 1, ")"))
+        {
+            return;
+        }
+        let Ok(value) = self.text(number).parse::<u64>() else {
+            return;
+        };
+        if value < 50_000 {
+            let i = self.pos;
+            self.emit(
+                K::Clause,
+                "RAISERROR MESSAGE NUMBER",
+                Some(value.to_string()),
+                i,
+                number,
+            );
+        }
+    }
+
     /// A statement introduced by a keyword from `STATEMENT_STARTS`.
     fn simple_statement(&mut self) {
         let i = self.pos;
@@ -478,7 +505,13 @@ impl Parser<'_> {
                 let mut st = Stmt::new(Kind::Other);
                 self.scan(&mut st);
             }
-            "RAISERROR" => self.simple_named("RAISERROR", 1, Kind::Raiserror),
+            "RAISERROR" => {
+                self.stmt = "RAISERROR".to_owned();
+                self.emit(K::Statement, "RAISERROR", None, i, i);
+                self.raiserror_message_number();
+                self.pos += 1;
+                self.scan(&mut Stmt::new(Kind::Raiserror));
+            }
             "OPEN" | "CLOSE" | "DEALLOCATE" | "FETCH" => self.cursor_statement(w.as_str()),
             _ => {
                 let name = w.as_str().to_owned();
