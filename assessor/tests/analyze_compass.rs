@@ -53,8 +53,10 @@ struct Row {
 }
 
 /// The line ranges of the batches Compass could not parse in corpus `name`
-/// (`reference/compass-5.5.0/parse-errors/<name>.csv` names a line of each;
-/// our own batch splitter gives its extent).
+/// (`reference/compass-5.5.0/parse-errors/<name>.csv` names the error's line
+/// and the batch's first line, which may be a comment before its first
+/// token; our own batch splitter gives the extent of the batch holding the
+/// error).
 fn unparsed_batches(
     corpora: &std::path::Path,
     name: &str,
@@ -66,7 +68,11 @@ fn unparsed_batches(
     let mut out = Vec::new();
     for record in text.lines().skip(1) {
         let f = csv_fields(record);
-        let (Some(file), Some(Ok(line))) = (f.first(), f.get(3).map(|l| l.parse::<u32>())) else {
+        let (Some(file), Some(Ok(line)), Some(Ok(batch_line))) = (
+            f.first(),
+            f.get(1).map(|l| l.parse::<u32>()),
+            f.get(3).map(|l| l.parse::<u32>()),
+        ) else {
             continue;
         };
         let raw = std::fs::read(corpora.join(name).join(file)).unwrap();
@@ -79,7 +85,7 @@ fn unparsed_batches(
                 .position(&source, batches.tokens[range.end - 1].start)
                 .0;
             if (first..=last).contains(&line) {
-                out.push((file.clone(), first..=last));
+                out.push((file.clone(), first.min(batch_line)..=last));
             }
         }
     }
@@ -183,21 +189,22 @@ fn recall_of_compass_not_supported_lines() {
         // feature for the tuning files only.
         // Compass gives no verdict inside a batch it could not parse.
         let unjudged = unparsed_batches(&corpora, name);
-        for key in ours.iter().filter(|(file, line)| {
+        let judged = |file: &str, line: u32| {
             !unjudged
                 .iter()
-                .any(|(f, lines)| f == file && lines.contains(line))
-        }) {
+                .any(|(f, lines)| f == file && lines.contains(&line))
+        };
+        for key in ours.iter().filter(|(file, line)| judged(file, *line)) {
             let only = !compass_lines.contains(key);
             let score = scores.entry((name.clone(), set_of(&key.0))).or_default();
             score.ours += 1;
             score.ours_only += usize::from(only);
         }
-        for f in analysis
-            .findings
-            .iter()
-            .filter(|f| f.status == Status::NotSupported && !expectation.holds_out(&f.file))
-        {
+        for f in analysis.findings.iter().filter(|f| {
+            f.status == Status::NotSupported
+                && !expectation.holds_out(&f.file)
+                && judged(&f.file, f.line)
+        }) {
             if !compass_lines.contains(&(f.file.clone(), f.line)) {
                 let (n, examples) = ours_only.entry(f.feature.clone()).or_default();
                 *n += 1;
