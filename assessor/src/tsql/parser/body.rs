@@ -1881,6 +1881,11 @@ impl Parser<'_> {
                     if self.is_any_word(self.pos, &["ADD", "DROP"]) {
                         // `ALTER COLUMN c ADD MASKED WITH (...)`, `DROP ROWGUIDCOL`:
                         // the property follows, not a column definition.
+                        // `DROP MASKED` takes masking off: the same feature.
+                        if self.is_word(self.pos, "DROP") && self.is_word(self.pos + 1, "MASKED") {
+                            self.emit(K::Clause, "MASKED", None, self.pos, self.pos + 1);
+                            self.pos += 1;
+                        }
                         self.pos += 1;
                     } else {
                         self.data_type();
@@ -2374,7 +2379,10 @@ impl Parser<'_> {
             last.as_str(),
             "SP_ADDEXTENDEDPROPERTY" | "SP_UPDATEEXTENDEDPROPERTY"
         ) {
-            self.extended_property_type(n.last + 1)
+            self.extended_property_type(n.last + 1, 2)
+        } else if last == "SP_DROPEXTENDEDPROPERTY" {
+            // No @value argument: the level types come one place earlier.
+            self.extended_property_type(n.last + 1, 1)
         } else if last == "SP_RENAME" {
             Some(self.rename_object_type(n.last + 1))
         } else {
@@ -2457,8 +2465,11 @@ impl Parser<'_> {
         }
     }
 
-    /// The deepest `@levelNtype` of an sp_addextendedproperty call.
-    fn extended_property_type(&self, from: usize) -> Option<String> {
+    /// The deepest `@levelNtype` of an sp_addextendedproperty call (or of
+    /// sp_updateextendedproperty's, sp_dropextendedproperty's), whose
+    /// positional `@level0type` is argument `first_type` (0-based); a literal
+    /// that is no documented level type is `OTHER`.
+    fn extended_property_type(&self, from: usize, first_type: usize) -> Option<String> {
         let mut positional = 0usize;
         let mut found: Option<String> = None;
         let mut named: Option<String> = None;
@@ -2479,7 +2490,7 @@ impl Parser<'_> {
             if matches!(self.kind(j), Some(TokenKind::String | TokenKind::NString)) {
                 let is_type = match &named {
                     Some(p) => p.starts_with("@level") && p.ends_with("type"),
-                    None => matches!(positional, 2 | 4 | 6),
+                    None => [0, 2, 4].iter().any(|k| positional == first_type + k),
                 };
                 if is_type {
                     let t = self.text(j);
