@@ -80,6 +80,7 @@ fn main() {
                     description: "A synthetic feature used to measure the renderers.".into(),
                     remediation: "Rewrite the statement with a supported construct.".into(),
                     docs_url: Some("https://example.org/docs".into()),
+                    docs_title: None,
                     learning_minutes: 30,
                     rewrite: None,
                 },

@@ -431,6 +431,7 @@ fn wide_sample(beacon: &str) -> Sample {
             description: "d".repeat(400),
             remediation: "r".repeat(400),
             docs_url: None,
+            docs_title: None,
             learning_minutes: 0,
             rewrite: None,
         },

@@ -262,6 +262,7 @@ fn csv_neutralises_formula_injection_in_every_text_cell() {
                 description: String::new(),
                 remediation: h.to_string(),
                 docs_url: None,
+                docs_title: None,
                 learning_minutes: 0,
                 rewrite: None,
             },

@@ -244,3 +244,17 @@ fn a_worked_rewrite_is_shown_with_its_feature_and_escaped() {
     // Features without one show none.
     assert_eq!(page.matches("<div class=\"rewrite\">").count(), 1);
 }
+
+#[test]
+fn a_documentation_link_names_its_page_and_the_name_is_text() {
+    let s = sample("http://127.0.0.1:9");
+    let page = render(&s.input());
+    assert!(
+        page.contains(">Documentation: Service Broker SEND &amp; &lt;b&gt;limits&lt;/b&gt;</a>"),
+        "the listed page's subject is the link's text"
+    );
+    // A page the catalog does not describe keeps the plain label, and an
+    // unsafe URL is never a link.
+    assert!(!page.contains("<b>limits</b>"));
+    assert!(!page.contains("href=\"javascript:"));
+}

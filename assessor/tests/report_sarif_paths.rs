@@ -43,6 +43,7 @@ fn sarif_uris_have_no_parent_steps_or_absolute_paths() {
             description: String::new(),
             remediation: String::new(),
             docs_url: None,
+            docs_title: None,
             learning_minutes: 0,
             rewrite: None,
         },

@@ -7,37 +7,11 @@ use std::collections::BTreeMap;
 
 use assessor::findings::Status;
 use assessor::rules::Catalog;
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Pages {
-    page: Vec<Page>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Page {
-    url: String,
-    about: String,
-    #[serde(default)]
-    generic: bool,
-    /// Groups (prefixes) whose unsupported features may link to a generic page.
-    #[serde(default)]
-    not_supported_groups: Vec<String>,
-}
-
-fn pages() -> Vec<Page> {
-    let text = include_str!("../rules/docs_pages.toml");
-    toml::from_str::<Pages>(text)
-        .unwrap_or_else(|e| panic!("rules/docs_pages.toml: {e}"))
-        .page
-}
 
 #[test]
 fn every_docs_link_names_a_listed_page_and_every_listed_page_is_used() {
     let catalog = Catalog::shipped().unwrap();
-    let pages = pages();
+    let pages = catalog.docs_pages();
     let mut uses: BTreeMap<&str, usize> = pages.iter().map(|p| (p.url.as_str(), 0)).collect();
     let mut unlisted = Vec::new();
     let links = catalog
@@ -70,7 +44,7 @@ fn every_docs_link_names_a_listed_page_and_every_listed_page_is_used() {
         unused.is_empty(),
         "listed pages no feature links to: {unused:?}"
     );
-    for page in &pages {
+    for page in pages {
         assert!(
             !page.about.trim().is_empty(),
             "{}: say what the page covers",
@@ -92,7 +66,7 @@ fn every_docs_link_names_a_listed_page_and_every_listed_page_is_used() {
 fn a_feature_babelfish_does_not_fully_support_links_to_a_page_about_it() {
     let catalog = Catalog::shipped().unwrap();
     let newest = catalog.latest();
-    let pages = pages();
+    let pages = catalog.docs_pages();
     let mut generic_links = Vec::new();
     let mut specific = 0usize;
     let mut unsupported = 0usize;

@@ -1073,12 +1073,18 @@ fn render_features(p: &mut Page<'_>, input: &ReportInput<'_>, s: &Summary) -> Ou
                     )?;
                 }
                 if let Some(url) = info.docs_url {
+                    // The page's subject says where the link leads; a page
+                    // the catalog does not list keeps the plain label.
+                    let label = match info.docs_title {
+                        Some(title) => format!("Documentation: {}", escape(title)),
+                        None => "Documentation".to_owned(),
+                    };
                     match safe_link(url) {
                         Some(href) => write!(
                             p,
-                            "<p><a href=\"{href}\" rel=\"noreferrer noopener\" target=\"_blank\">Documentation</a></p>"
+                            "<p><a href=\"{href}\" rel=\"noreferrer noopener\" target=\"_blank\">{label}</a></p>"
                         )?,
-                        None => write!(p, "<p>Documentation: {}</p>", escape(url))?,
+                        None => write!(p, "<p>{label}: {}</p>", escape(url))?,
                     }
                 }
             }

@@ -162,6 +162,9 @@ pub struct FeatureInfo {
     pub remediation: String,
     /// Where to read more (https URL), if the catalog has one.
     pub docs_url: Option<String>,
+    /// What that page covers (the link's text), when the catalog lists it.
+    #[serde(default)]
+    pub docs_title: Option<String>,
     /// Minutes to learn the remediation, counted once per report for a
     /// feature found (0 if none).
     #[serde(default)]
@@ -179,6 +182,7 @@ impl FeatureInfo {
             description: &self.description,
             remediation: &self.remediation,
             docs_url: self.docs_url.as_deref(),
+            docs_title: self.docs_title.as_deref(),
             learning_minutes: self.learning_minutes,
             rewrite: self
                 .rewrite
@@ -196,6 +200,8 @@ pub struct FeatureText<'a> {
     pub description: &'a str,
     pub remediation: &'a str,
     pub docs_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docs_title: Option<&'a str>,
     pub learning_minutes: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rewrite: Option<RewriteText<'a>>,
@@ -239,6 +245,7 @@ impl FeatureCatalog for crate::rules::Catalog {
             description: &f.description,
             remediation: &f.remediation,
             docs_url: (!f.docs.is_empty()).then_some(f.docs.as_str()),
+            docs_title: self.docs_title(&f.docs),
             learning_minutes: f.learning_minutes,
             rewrite: f.rewrite.as_ref().map(|r| RewriteText {
                 before: &r.before,
@@ -507,11 +514,20 @@ remediation = "r"
 docs = "https://example.org"
 status = { "5.5" = "review_manually" }
 match = [{ kind = "sqlcmd", name = "*" }]
+
+[[page]]
+url = "https://example.org/unparsed"
+about = "Parsing limits"
 "#,
             ),
         ])
         .unwrap();
         let text = catalog.feature_text("code.unparsed").unwrap();
+        assert_eq!(text.docs_title, Some("Parsing limits"));
+        assert_eq!(
+            catalog.feature_text("sqlcmd.other").unwrap().docs_title,
+            None
+        );
         assert_eq!(text.title, "Code the analyzer could not parse.");
         assert_eq!(
             text.description,

@@ -599,6 +599,7 @@ mod tests {
             description: String::new(),
             remediation: String::new(),
             docs_url: None,
+            docs_title: None,
             learning_minutes: minutes,
             rewrite: None,
         };

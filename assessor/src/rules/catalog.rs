@@ -60,6 +60,10 @@ const SHIPPED: &[(&str, &str)] = &[
         include_str!("../../rules/deployment.toml"),
     ),
     ("settings.toml", include_str!("../../rules/settings.toml")),
+    (
+        "docs_pages.toml",
+        include_str!("../../rules/docs_pages.toml"),
+    ),
 ];
 
 /// Why a catalog could not be loaded. Always names the file, and the
@@ -143,12 +147,30 @@ impl Feature {
     }
 }
 
+/// A documentation page a feature's `docs` may name (`docs_pages.toml`;
+/// `tests/rule_docs.rs` checks every link against the list).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocsPage {
+    pub url: String,
+    /// What the page covers, in a few words: the link's text in reports.
+    pub about: String,
+    /// The page covers everything (a version table, the top of a list).
+    #[serde(default)]
+    pub generic: bool,
+    /// Groups (prefixes) whose unsupported features may link to a generic
+    /// page anyway.
+    #[serde(default)]
+    pub not_supported_groups: Vec<String>,
+}
+
 /// The validated catalog.
 #[derive(Debug, Clone)]
 pub struct Catalog {
     targets: Vec<TargetInfo>,
     features: Vec<Feature>,
     settings: Vec<SettingDef>,
+    pages: Vec<DocsPage>,
 }
 
 impl Catalog {
@@ -163,6 +185,7 @@ impl Catalog {
         let mut targets: Vec<TargetInfo> = Vec::new();
         let mut raw_features: Vec<(&str, RawFeature)> = Vec::new();
         let mut raw_settings: Vec<(&str, RawSetting)> = Vec::new();
+        let mut pages: Vec<DocsPage> = Vec::new();
         for (file, text) in sources {
             let parsed: RawFile = toml::from_str(text).map_err(|e| CatalogError::Syntax {
                 file: (*file).to_string(),
@@ -179,6 +202,15 @@ impl Catalog {
             }
             raw_features.extend(parsed.feature.into_iter().map(|f| (*file, f)));
             raw_settings.extend(parsed.setting.into_iter().map(|s| (*file, s)));
+            for page in parsed.page {
+                if pages.iter().any(|p| p.url == page.url) {
+                    return Err(CatalogError::File {
+                        file: (*file).to_string(),
+                        problem: format!("documentation page {} is listed twice", page.url),
+                    });
+                }
+                pages.push(page);
+            }
         }
         if targets.is_empty() {
             return Err(CatalogError::File {
@@ -214,6 +246,7 @@ impl Catalog {
             targets,
             features,
             settings: setting_defs,
+            pages,
         };
         for required in [UNPARSED_FEATURE, SQLCMD_FEATURE] {
             let feature = catalog
@@ -280,6 +313,19 @@ impl Catalog {
         &self.settings
     }
 
+    /// The documentation pages features may link to.
+    pub fn docs_pages(&self) -> &[DocsPage] {
+        &self.pages
+    }
+
+    /// What the documentation page at `url` covers, when it is listed.
+    pub fn docs_title(&self, url: &str) -> Option<&str> {
+        self.pages
+            .iter()
+            .find(|p| p.url == url)
+            .map(|p| p.about.as_str())
+    }
+
     /// One modelled setting by name (without the `babelfishpg_tsql.` prefix).
     pub fn setting(&self, name: &str) -> Option<&SettingDef> {
         self.settings.iter().find(|s| s.name == name)
@@ -340,6 +386,8 @@ struct RawFile {
     feature: Vec<RawFeature>,
     #[serde(default)]
     setting: Vec<RawSetting>,
+    #[serde(default)]
+    page: Vec<DocsPage>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -20,7 +20,7 @@ pub mod pattern;
 pub mod settings;
 pub mod version;
 
-pub use catalog::{Catalog, CatalogError, Feature, TargetInfo};
+pub use catalog::{Catalog, CatalogError, DocsPage, Feature, TargetInfo};
 pub use effort::{EffortFileError, EffortOverrides};
 pub use matcher::{Classified, Matcher};
 pub use settings::{SettingDef, SettingError, Settings};

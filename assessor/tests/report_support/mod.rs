@@ -219,6 +219,10 @@ pub fn sample(beacon: &str) -> Sample {
                 description: format!("What {title} means on Babelfish."),
                 remediation: format!("Rewrite uses of {title}."),
                 docs_url: docs.map(str::to_string),
+                // A listed page's subject, with markup that must stay text.
+                docs_title: docs
+                    .filter(|d| d.starts_with("https://docs.aws.amazon.com/"))
+                    .map(|_| format!("{title} & <b>limits</b>")),
                 learning_minutes,
                 // A worked rewrite, with markup in it that must stay text.
                 rewrite: (id == "query_hint.nolock").then(|| {
