@@ -20,6 +20,10 @@ pub struct Expectation {
     /// For a `split` corpus: the floor of its held-out half alone.
     #[serde(default)]
     pub min_held_out_recall_percent: Option<f64>,
+    /// Unparsed spots allowed in held-out files that are not SSMS
+    /// templates (a template is not T-SQL until its values are filled in).
+    #[serde(default)]
+    pub max_held_out_unparsed_outside_templates: usize,
 }
 
 /// Whether a corpus may be read while writing rules.
