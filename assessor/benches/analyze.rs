@@ -1,6 +1,7 @@
-//! Throughput of the offline analysis (decode, parse, classify, findings) on
-//! one core, over the vendored sample corpora (`tests/corpora/tsql`), the
-//! paths given, or `ASSESSOR_BENCH_CORPUS` (a bigger corpus of your own).
+//! Throughput of the offline analysis (decode, parse, classify, findings),
+//! files spread over the machine's cores as `assessor analyze` does, over
+//! the vendored sample corpora (`tests/corpora/tsql`), the paths given, or
+//! `ASSESSOR_BENCH_CORPUS` (a bigger corpus of your own).
 //!
 //! `cargo bench -p assessor --no-default-features --bench analyze [-- PATH...]`
 //!

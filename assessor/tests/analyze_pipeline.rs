@@ -126,3 +126,52 @@ fn a_missing_input_path_is_an_error_naming_it() {
         "{err}"
     );
 }
+
+/// Files are analysed on several threads, yet the analysis comes out in the
+/// order the files are listed, and progress counts them in that order: a
+/// large file listed first must not let the small ones after it jump ahead.
+#[test]
+fn files_come_out_in_listing_order_whatever_finishes_first() {
+    let catalog = Catalog::shipped().unwrap();
+    let analyzer = Analyzer::new(&catalog, Version::parse("5.5").unwrap());
+    let tmp = tempfile::tempdir().unwrap();
+    let big = SCRIPT.repeat(400);
+    let mut names = Vec::new();
+    for i in 0..40 {
+        let name = format!("f{i:02}.sql");
+        let text = if i % 10 == 0 { big.as_str() } else { SCRIPT };
+        std::fs::write(tmp.path().join(&name), text).unwrap();
+        names.push(name);
+    }
+    let mut seen = Vec::new();
+    let analysis = analyzer
+        .analyze_paths(&[tmp.path().to_path_buf()], &mut |p| {
+            seen.push((p.files_done, p.file.to_string()));
+        })
+        .unwrap();
+    let expected: Vec<(usize, String)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (i + 1, n.clone()))
+        .collect();
+    assert_eq!(seen, expected);
+    let mut files: Vec<&str> = analysis.findings.iter().map(|f| f.file.as_str()).collect();
+    files.dedup();
+    assert_eq!(
+        files, names,
+        "findings are grouped by file in listing order"
+    );
+    let objects: Vec<&str> = analysis.objects.iter().map(|o| o.file.as_str()).collect();
+    let mut grouped = objects.clone();
+    grouped.dedup();
+    assert_eq!(
+        grouped, names,
+        "objects are grouped by file in listing order"
+    );
+    assert_eq!(analysis.files_analyzed, 40);
+    let one = analyzer.analyze_text("x.sql", SCRIPT);
+    assert_eq!(
+        analysis.findings.len(),
+        36 * one.findings.len() + 4 * analyzer.analyze_text("x.sql", &big).findings.len()
+    );
+}

@@ -1,4 +1,4 @@
-//! The analysis: scripts -> observations -> findings, one file at a time.
+//! The analysis: scripts -> observations -> findings, file by file.
 //!
 //! [`Analyzer`] ties the pipeline together: [`crate::source`] finds and
 //! decodes the files, [`crate::tsql::parse_script`] observes constructs,
@@ -7,9 +7,12 @@
 //! file, 1-based line and column, enclosing object and a one-line snippet.
 //!
 //! Guarantees:
-//! - Streaming: one script is in memory at a time; what is kept per file is
-//!   its findings, object list and the lines around its findings (an
-//!   [`Excerpt`], bounded by [`crate::report::excerpt`]), never its text.
+//! - Streaming: one script per worker thread (at most [`MAX_WORKERS`]) is
+//!   in memory at a time; what is kept per file is its findings, object
+//!   list and the lines around its findings (an [`Excerpt`], bounded by
+//!   [`crate::report::excerpt`]), never its text.
+//! - Deterministic: files are analysed on several threads but merged in
+//!   the order they are listed, so the result is a one-thread run's.
 //! - One finding per (feature, line) in a file: a construct observed twice
 //!   on a line (e.g. a statement and its option) is reported once.
 //! - Supported constructs are not findings, but are counted
@@ -28,6 +31,8 @@ pub mod inventory;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use crate::findings::Status;
 use crate::findings::{Finding, ObjectRef};
@@ -35,6 +40,10 @@ use crate::report::{Excerpt, ObjectSummary, SkipKind, SkippedFile};
 use crate::rules::{Catalog, EffortOverrides, Feature, Matcher, Settings, Version};
 use crate::source::{self, InputFile, LineIndex, SourceError};
 use crate::tsql::{self, ObjectSpan};
+
+/// Most threads [`Analyzer::analyze_paths`] uses. Each holds one decoded
+/// script at a time, so this also bounds the scripts in memory at once.
+pub const MAX_WORKERS: usize = 4;
 
 /// Longest snippet, in characters.
 pub const SNIPPET_CHARS: usize = 160;
@@ -86,6 +95,24 @@ pub struct Analysis {
     /// Source lines around the findings of each file with findings, for
     /// the HTML report's drill-down.
     pub excerpts: Vec<Excerpt>,
+}
+
+impl Analysis {
+    /// Appends `part` (the analysis of later files) to this one.
+    fn absorb(&mut self, mut part: Analysis) {
+        self.findings.append(&mut part.findings);
+        self.objects.append(&mut part.objects);
+        self.files_analyzed += part.files_analyzed;
+        self.lines_analyzed += part.lines_analyzed;
+        self.bytes_analyzed += part.bytes_analyzed;
+        for (feature, n) in part.supported_occurrences {
+            *self.supported_occurrences.entry(feature).or_default() += n;
+        }
+        self.skipped.append(&mut part.skipped);
+        self.files_ignored += part.files_ignored;
+        self.warnings.append(&mut part.warnings);
+        self.excerpts.append(&mut part.excerpts);
+    }
 }
 
 /// Progress of a run, reported after each file.
@@ -162,7 +189,11 @@ impl<'c> Analyzer<'c> {
         &self.matcher
     }
 
-    /// Analyses every `.sql` file under `paths`, one file at a time.
+    /// Analyses every `.sql` file under `paths`. Files are spread over up
+    /// to [`MAX_WORKERS`] threads (one per core), and their results are
+    /// merged in the order the files were listed, so the analysis (and
+    /// every report made from it) is the same as one thread's. `progress`
+    /// is called on this thread after each file is merged.
     pub fn analyze_paths(
         &self,
         paths: &[PathBuf],
@@ -175,15 +206,65 @@ impl<'c> Analyzer<'c> {
             ..Analysis::default()
         };
         let total = files.len();
-        for (done, file) in files.iter().enumerate() {
-            self.analyze_input(file, &mut out);
+        let mut merged = |i: usize, part: Analysis, out: &mut Analysis| {
+            out.absorb(part);
             progress(Progress {
-                file: &file.relative,
-                files_done: done + 1,
+                file: &files[i].relative,
+                files_done: i + 1,
                 files_total: total,
                 bytes_done: out.bytes_analyzed,
             });
-        }
+        };
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_WORKERS)
+            .min(total);
+        let next = AtomicUsize::new(0);
+        let take = || {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            files.get(i).map(|file| (i, file))
+        };
+        // This thread works too (one helper fewer, so one malloc arena
+        // fewer; on one core it works alone), and merges. Results arrive in the order files finish;
+        // `pending` holds those done before an earlier, larger file
+        // (they are kept anyway).
+        let (tx, rx) = mpsc::channel::<(usize, Analysis)>();
+        let mut pending: BTreeMap<usize, Analysis> = BTreeMap::new();
+        let mut due = 0;
+        let mut merge_due = |pending: &mut BTreeMap<usize, Analysis>, out: &mut Analysis| {
+            while let Some(part) = pending.remove(&due) {
+                merged(due, part, out);
+                due += 1;
+            }
+        };
+        std::thread::scope(|scope| {
+            for _ in 1..workers {
+                let tx = tx.clone();
+                let take = &take;
+                scope.spawn(move || {
+                    while let Some((i, file)) = take() {
+                        let mut part = Analysis::default();
+                        self.analyze_input(file, &mut part);
+                        // The receiver is gone only if merging panicked.
+                        if tx.send((i, part)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            while let Some((i, file)) = take() {
+                let mut part = Analysis::default();
+                self.analyze_input(file, &mut part);
+                pending.insert(i, part);
+                pending.extend(rx.try_iter());
+                merge_due(&mut pending, &mut out);
+            }
+            for (i, part) in rx {
+                pending.insert(i, part);
+                merge_due(&mut pending, &mut out);
+            }
+        });
         Ok(out)
     }
 

@@ -36,6 +36,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -365,8 +366,10 @@ pub enum ReportError {
 ///
 /// Each file is written to a temporary file in `dir`, flushed to disk, then
 /// renamed over the final name: a reader sees the old report or the new one,
-/// never a partial file. On error the temporary file is removed and the
-/// formats already written stay in place. New files are created with mode
+/// never a partial file. The formats are rendered at the same time; on error
+/// the failed format's temporary file is removed, the formats that succeeded
+/// stay in place, and the error is the first failed format's, in the order
+/// given. New files are created with mode
 /// 0600 on Unix: reports hold customer code.
 pub fn write_all(
     dir: &Path,
@@ -378,19 +381,49 @@ pub fn write_all(
         source,
     })?;
     let summary = summarize(input);
-    let mut written = Vec::with_capacity(formats.len());
-    for &format in formats {
+    let write = |format: Format| {
         let path = dir.join(format.file_name());
-        write_atomically(&path, |w| format.write_with(w, input, &summary)).map_err(|source| {
-            ReportError::Write {
+        match write_atomically(&path, |w| format.write_with(w, input, &summary)) {
+            Ok(()) => Ok(path),
+            Err(source) => Err(ReportError::Write {
                 format,
-                path: path.clone(),
+                path,
                 source,
-            }
-        })?;
-        written.push(path);
-    }
-    Ok(written)
+            }),
+        }
+    };
+    // The formats are independent renderings of the same input, so they
+    // are rendered on as many threads as there are cores (this one
+    // included): a run costs about its slowest format, not their sum.
+    let next = AtomicUsize::new(0);
+    let render = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&format) = formats.get(i) else {
+                return done;
+            };
+            done.push((i, write(format)));
+        }
+    };
+    let helpers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(formats.len())
+        .saturating_sub(1);
+    let mut results: Vec<(usize, Result<PathBuf, ReportError>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..helpers).map(|_| scope.spawn(render)).collect();
+        let mut all = render();
+        for h in handles {
+            all.extend(
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        all
+    });
+    results.sort_by_key(|(i, _)| *i);
+    let results = results.into_iter().map(|(_, r)| r);
+    results.collect()
 }
 
 /// Writes `path` through a temporary sibling file and a rename.
