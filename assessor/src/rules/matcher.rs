@@ -304,6 +304,19 @@ fn starts_with_whole(text: &str, prefix: &str) -> bool {
                 .is_some_and(u8::is_ascii_digit))
 }
 
+/// `text` starts with the allowed `name` as a whole name: not followed by
+/// `_` or a digit, which would make it a longer name
+/// (`LATIN1_GENERAL_100_BIN2_UTF8` is not `LATIN1_GENERAL_100_BIN2`). A
+/// letter may follow: whitespace is squeezed out, so the next keyword
+/// (`NOT NULL`, `ADD MEMBER`) comes right after the name.
+fn starts_with_name(text: &str, name: &str) -> bool {
+    text.starts_with(name)
+        && !text
+            .as_bytes()
+            .get(name.len())
+            .is_some_and(|b| *b == b'_' || b.is_ascii_digit())
+}
+
 fn text_holds(pattern: &Pattern, squeezed: &str, raw: &str, layout: &Layout<'_>) -> bool {
     (pattern.text_contains.is_empty()
         || pattern
@@ -322,7 +335,7 @@ fn text_holds(pattern: &Pattern, squeezed: &str, raw: &str, layout: &Layout<'_>)
         && !pattern
             .text_starts_without
             .iter()
-            .any(|prefix| starts_with_whole(squeezed, prefix))
+            .any(|name| starts_with_name(squeezed, name))
         && pattern.check.is_none_or(|c| c.holds(raw, &layout.views))
 }
 
@@ -479,6 +492,23 @@ mod tests {
         assert!(!starts_with_whole("@@ERROR=2410PRINT'X'", "@@ERROR=241"));
         assert!(starts_with_whole("RAISERROR50001'MSG'", "RAISERROR5"));
         assert!(!starts_with_whole("RAISERROR('X',16,1)", "RAISERROR5"));
+    }
+
+    #[test]
+    fn an_allowed_name_allows_only_itself_not_a_longer_name() {
+        let name = "COLLATELATIN1_GENERAL_100_BIN2";
+        assert!(starts_with_name(
+            "COLLATELATIN1_GENERAL_100_BIN2NOTNULL,",
+            name
+        ));
+        assert!(starts_with_name("COLLATELATIN1_GENERAL_100_BIN2)", name));
+        assert!(starts_with_name(name, name));
+        assert!(!starts_with_name(
+            "COLLATELATIN1_GENERAL_100_BIN2_UTF8NOTNULL",
+            name
+        ));
+        assert!(!starts_with_name("COLLATELATIN1_GENERAL_100_BIN22", name));
+        assert!(!starts_with_name("COLLATELATIN1_GENERAL_CI_AS", name));
     }
 
     const VERSIONS: &str = r#"

@@ -180,7 +180,8 @@ pub struct Pattern {
     /// Words that must NOT occur in the same text.
     pub text_lacks: Vec<String>,
     /// The text must start with none of them (a list of what is allowed
-    /// right after the construct, e.g. supported collation names).
+    /// right after the construct, e.g. supported collation names), each as
+    /// a whole name: `X` does not allow `X_UTF8` or `X2`.
     pub text_starts_without: Vec<String>,
     /// A named structural check on the same text (see [`super::checks`]).
     pub check: Option<Check>,

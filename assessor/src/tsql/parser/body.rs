@@ -1366,6 +1366,26 @@ impl Parser<'_> {
                 self.pos += 1;
                 true
             }
+            // SQL Server 2022's named windows: `OVER win` and the query's
+            // `WINDOW win AS (...)` clause.
+            "OVER" if self.is_name(i + 1) && self.is_op(i.wrapping_sub(1), ")") => {
+                self.emit(K::Clause, "OVER WINDOW NAME", None, i, i + 1);
+                self.pos += 2;
+                true
+            }
+            "WINDOW"
+                if self.is_name(i + 1) && self.is_word(i + 2, "AS") && self.is_op(i + 3, "(") =>
+            {
+                self.emit(K::Clause, "WINDOW", None, i, i + 2);
+                self.pos += 3;
+                true
+            }
+            // SQL Server 2022's null treatment: `FIRST_VALUE(x) IGNORE NULLS OVER (...)`.
+            "IGNORE" | "RESPECT" if next == "NULLS" && self.is_op(i.wrapping_sub(1), ")") => {
+                self.emit(K::Clause, "NULL TREATMENT", Some(w.to_owned()), i, i + 1);
+                self.pos += 2;
+                true
+            }
             "ROWS" | "RANGE" if st.frames.last().is_some_and(|f| f.kind == FrameKind::Over) => {
                 self.emit(K::Clause, format!("OVER {w}"), None, i, i);
                 self.pos += 1;
