@@ -35,7 +35,7 @@ fn corpora_parse_with_few_unparsed() {
         for f in &files {
             let raw = std::fs::read(&f.path).unwrap();
             let decoded = decode(&raw).unwrap();
-            let template = has_template_placeholder(&decoded.text);
+            let template = corpus_support::has_template_placeholder(&decoded.text);
             bytes += raw.len();
             let started = Instant::now();
             let script = parse_script(&decoded.text);
@@ -115,40 +115,24 @@ fn corpora_parse_with_few_unparsed() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Whether `text` holds an SSMS template parameter, `<name, type, value>`
-/// on one line: such a file is not T-SQL until SSMS fills the values in.
-fn has_template_placeholder(text: &str) -> bool {
-    text.lines().any(|line| {
-        line.match_indices('<').any(|(at, _)| {
-            let rest = &line[at + 1..];
-            let Some(end) = rest.find(['<', '>']) else {
-                return false;
-            };
-            let inner = &rest[..end];
-            rest[end..].starts_with('>')
-                && inner.matches(',').count() == 2
-                && inner
-                    .split(',')
-                    .next()
-                    .is_some_and(|n| !n.trim().is_empty() && !n.contains(['\'', '(', ' ']))
-        })
-    })
-}
-
 #[test]
 fn ssms_template_placeholders_are_recognised() {
-    assert!(has_template_placeholder(
+    assert!(corpus_support::has_template_placeholder(
         "CREATE VIEW <schema_name, sysname, dbo>.<view_name, sysname, v>"
     ));
-    assert!(has_template_placeholder("SET @x = <@Param1, sysname, @p1>"));
-    assert!(!has_template_placeholder("IF @a < 3 AND @b > 2"));
-    assert!(has_template_placeholder(
+    assert!(corpus_support::has_template_placeholder(
+        "SET @x = <@Param1, sysname, @p1>"
+    ));
+    assert!(!corpus_support::has_template_placeholder(
+        "IF @a < 3 AND @b > 2"
+    ));
+    assert!(corpus_support::has_template_placeholder(
         "N'<trace_file,nvarchar(245),C:\\MyTrace>'"
     ));
-    assert!(!has_template_placeholder(
+    assert!(!corpus_support::has_template_placeholder(
         "SELECT a FROM t WHERE x < f(1, 2, 3)"
     ));
-    assert!(!has_template_placeholder(
+    assert!(!corpus_support::has_template_placeholder(
         "SELECT CASE WHEN a <> b THEN 1, 2 END"
     ));
 }

@@ -24,6 +24,12 @@ pub struct Expectation {
     /// templates (a template is not T-SQL until its values are filled in).
     #[serde(default)]
     pub max_held_out_unparsed_outside_templates: usize,
+    /// Batches of tuning files that Compass cannot parse and on which the
+    /// analyzer reports nothing not_supported or review_manually, keyed
+    /// `file:line` (Compass's error line), each with why that is right
+    /// (not T-SQL: a template, a fragment, a deliberate error).
+    #[serde(default)]
+    pub compass_unparsable_silent: BTreeMap<String, String>,
 }
 
 /// Whether a corpus may be read while writing rules.
@@ -102,4 +108,24 @@ pub fn expectations(corpora: &Path) -> BTreeMap<String, Expectation> {
         corpora.display()
     );
     file.corpus
+}
+
+/// Whether `text` holds an SSMS template parameter, `<name, type, value>`
+/// on one line: such a file is not T-SQL until SSMS fills the values in.
+pub fn has_template_placeholder(text: &str) -> bool {
+    text.lines().any(|line| {
+        line.match_indices('<').any(|(at, _)| {
+            let rest = &line[at + 1..];
+            let Some(end) = rest.find(['<', '>']) else {
+                return false;
+            };
+            let inner = &rest[..end];
+            rest[end..].starts_with('>')
+                && inner.matches(',').count() == 2
+                && inner
+                    .split(',')
+                    .next()
+                    .is_some_and(|n| !n.trim().is_empty() && !n.contains(['\'', '(', ' ']))
+        })
+    })
 }

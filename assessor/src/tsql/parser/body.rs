@@ -1313,6 +1313,11 @@ impl Parser<'_> {
             }
             "INTO" if depth0 && st.kind == Kind::Select && !st.output_open => {
                 self.emit(K::Clause, "SELECT INTO", None, i, i);
+                // `SELECT ... INTO t ON [fg] FROM ...` (SQL Server 2017).
+                let on = self.read_name(i + 1).last + 1;
+                if self.is_name(i + 1) && self.is_word(on, "ON") && self.is_name(on + 1) {
+                    self.emit(K::Clause, "SELECT INTO ON FILEGROUP", None, on, on + 1);
+                }
                 false
             }
             "OFFSET" if self.is_any_word(i + 2, &["ROW", "ROWS"]) || self.is_op(i + 1, "(") => {
@@ -1569,6 +1574,13 @@ impl Parser<'_> {
                 ) =>
             {
                 self.emit(K::Clause, w.to_owned(), None, i, i);
+                self.pos += 1;
+                true
+            }
+            // SQL graph pseudo-columns, wherever they are named (DML, index
+            // keys, constraints): only node and edge tables have them.
+            "$NODE_ID" | "$EDGE_ID" | "$FROM_ID" | "$TO_ID" => {
+                self.emit(K::Clause, "GRAPH PSEUDO COLUMN", Some(w.to_owned()), i, i);
                 self.pos += 1;
                 true
             }
