@@ -5,9 +5,10 @@
 //!
 //! `cargo bench -p assessor --no-default-features --bench analyze [-- PATH...]`
 //!
-//! Prints the catalog load time and, for the best of several runs, seconds,
-//! MB/s and lines/s. A plain binary (no criterion): the numbers are for the
-//! report in docs/compass-comparison.md, not a statistical regression gate.
+//! Prints the catalog load time, for the best of several runs seconds, MB/s
+//! and lines/s, and the process's peak resident set. A plain binary (no
+//! criterion): the numbers are for the report in docs/compass-comparison.md,
+//! not a statistical regression gate.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -47,6 +48,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut best = f64::MAX;
     let mut last = None;
     for run in 1..=RUNS {
+        // One analysis alive at a time, so the peak below is one run's.
+        drop(last.take());
         let start = Instant::now();
         let analysis = analyzer.analyze_paths(&paths, &mut |_| {})?;
         let secs = start.elapsed().as_secs_f64();
@@ -68,5 +71,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             a.lines_analyzed as f64 / best
         );
     }
+    match peak_rss_kib() {
+        Some(kib) => println!(
+            "peak resident set: {:.1} MB (the catalog and one run's analysis)",
+            kib as f64 * 1024.0 / 1e6
+        ),
+        None => println!("peak resident set: not available on this platform"),
+    }
     Ok(())
+}
+
+/// The process's peak resident set (`VmHWM` in /proc/self/status), in KiB.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
