@@ -71,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             a.lines_analyzed as f64 / best
         );
     }
-    match peak_rss_kib() {
+    match testbed::appliance::high_water_kib(std::process::id()) {
         Some(kib) => println!(
             "peak resident set: {:.1} MB (the catalog and one run's analysis)",
             kib as f64 * 1024.0 / 1e6
@@ -79,17 +79,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => println!("peak resident set: not available on this platform"),
     }
     Ok(())
-}
-
-/// The process's peak resident set (`VmHWM` in /proc/self/status), in KiB.
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
 }

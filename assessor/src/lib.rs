@@ -24,6 +24,7 @@ pub mod bundle;
 pub mod config;
 pub mod display_safe;
 pub mod findings;
+pub mod parallel;
 pub mod report;
 pub mod rewrite;
 pub mod rules;

@@ -31,8 +31,6 @@ pub mod inventory;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 
 use crate::findings::Status;
 use crate::findings::{Finding, ObjectRef};
@@ -190,10 +188,11 @@ impl<'c> Analyzer<'c> {
     }
 
     /// Analyses every `.sql` file under `paths`. Files are spread over up
-    /// to [`MAX_WORKERS`] threads (one per core), and their results are
-    /// merged in the order the files were listed, so the analysis (and
-    /// every report made from it) is the same as one thread's. `progress`
-    /// is called on this thread after each file is merged.
+    /// to [`MAX_WORKERS`] threads (one per core) by
+    /// [`crate::parallel::ordered`], which merges their results in the order
+    /// the files were listed, so the analysis (and every report made from
+    /// it) is the same as one thread's. `progress` is called on this thread
+    /// after each file is merged.
     pub fn analyze_paths(
         &self,
         paths: &[PathBuf],
@@ -206,65 +205,24 @@ impl<'c> Analyzer<'c> {
             ..Analysis::default()
         };
         let total = files.len();
-        let mut merged = |i: usize, part: Analysis, out: &mut Analysis| {
-            out.absorb(part);
-            progress(Progress {
-                file: &files[i].relative,
-                files_done: i + 1,
-                files_total: total,
-                bytes_done: out.bytes_analyzed,
-            });
-        };
-        let workers = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(MAX_WORKERS)
-            .min(total);
-        let next = AtomicUsize::new(0);
-        let take = || {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            files.get(i).map(|file| (i, file))
-        };
-        // This thread works too (one helper fewer, so one malloc arena
-        // fewer; on one core it works alone), and merges. Results arrive in the order files finish;
-        // `pending` holds those done before an earlier, larger file
-        // (they are kept anyway).
-        let (tx, rx) = mpsc::channel::<(usize, Analysis)>();
-        let mut pending: BTreeMap<usize, Analysis> = BTreeMap::new();
-        let mut due = 0;
-        let mut merge_due = |pending: &mut BTreeMap<usize, Analysis>, out: &mut Analysis| {
-            while let Some(part) = pending.remove(&due) {
-                merged(due, part, out);
-                due += 1;
-            }
-        };
-        std::thread::scope(|scope| {
-            for _ in 1..workers {
-                let tx = tx.clone();
-                let take = &take;
-                scope.spawn(move || {
-                    while let Some((i, file)) = take() {
-                        let mut part = Analysis::default();
-                        self.analyze_input(file, &mut part);
-                        // The receiver is gone only if merging panicked.
-                        if tx.send((i, part)).is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-            drop(tx);
-            while let Some((i, file)) = take() {
+        crate::parallel::ordered(
+            total,
+            MAX_WORKERS,
+            |i| {
                 let mut part = Analysis::default();
-                self.analyze_input(file, &mut part);
-                pending.insert(i, part);
-                pending.extend(rx.try_iter());
-                merge_due(&mut pending, &mut out);
-            }
-            for (i, part) in rx {
-                pending.insert(i, part);
-                merge_due(&mut pending, &mut out);
-            }
-        });
+                self.analyze_input(&files[i], &mut part);
+                part
+            },
+            |i, part| {
+                out.absorb(part);
+                progress(Progress {
+                    file: &files[i].relative,
+                    files_done: i + 1,
+                    files_total: total,
+                    bytes_done: out.bytes_analyzed,
+                });
+            },
+        );
         Ok(out)
     }
 

@@ -36,7 +36,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -392,38 +391,17 @@ pub fn write_all(
             }),
         }
     };
-    // The formats are independent renderings of the same input, so they
-    // are rendered on as many threads as there are cores (this one
-    // included): a run costs about its slowest format, not their sum.
-    let next = AtomicUsize::new(0);
-    let render = || {
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(&format) = formats.get(i) else {
-                return done;
-            };
-            done.push((i, write(format)));
-        }
-    };
-    let helpers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(formats.len())
-        .saturating_sub(1);
-    let mut results: Vec<(usize, Result<PathBuf, ReportError>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..helpers).map(|_| scope.spawn(render)).collect();
-        let mut all = render();
-        for h in handles {
-            all.extend(
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            );
-        }
-        all
-    });
-    results.sort_by_key(|(i, _)| *i);
-    let results = results.into_iter().map(|(_, r)| r);
-    results.collect()
+    // The formats are independent renderings of the same input: on as
+    // many threads as there are cores, a run costs about its slowest
+    // format, not their sum.
+    let mut results = Vec::with_capacity(formats.len());
+    crate::parallel::ordered(
+        formats.len(),
+        formats.len(),
+        |i| write(formats[i]),
+        |_, r| results.push(r),
+    );
+    results.into_iter().collect()
 }
 
 /// Writes `path` through a temporary sibling file and a rename.

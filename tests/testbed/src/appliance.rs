@@ -262,8 +262,9 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .await
 }
 
-/// Peak resident set (VmHWM, KiB) of a running process, if readable.
-fn high_water_kib(pid: u32) -> Option<u64> {
+/// Peak resident set (VmHWM, KiB) of a running process, if readable (the
+/// benches' memory figure; `std::process::id()` for the bench itself).
+pub fn high_water_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
