@@ -637,7 +637,7 @@ fn dml_top_current_of_values_and_legacy_literals() {
             ("LIKE BRACKETS", "LIKE '[a-c]%'"),
             ("DML TABLE SOURCE", "DELETE"),
             ("OUTPUT", "OUTPUT"),
-            ("$IDENTITY", "$IDENTITY"),
+            ("SPECIAL COLUMN", "$IDENTITY"),
             ("MONEY LITERAL", "$12.5"),
             ("DB_OWNER SCHEMA", "db_owner.t"),
             ("@@LOCAL VARIABLE", "@@n"),

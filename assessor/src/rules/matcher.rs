@@ -1,8 +1,8 @@
 //! Matching a script's observations against the catalog for one target.
 //!
 //! Guarantees: among patterns that only look at observations, the most
-//! specific one classifies the observation (ties go to the feature listed
-//! first); patterns that also read the statement text add their feature;
+//! specific one classifies the observation (between equally specific ones
+//! the worse status on the target wins, then the feature listed first); patterns that also read the statement text add their feature;
 //! lookups go through a hash map keyed by (kind, name) plus a short per-kind
 //! list of glob patterns, never a scan of the whole catalog; `unparsed`
 //! observations and sqlcmd directives always classify (as the catalog's
@@ -166,16 +166,21 @@ impl<'c> Matcher<'c> {
                         && !self.context_of.contains_key(pref)
                         && pattern.what.matches_named(obs, name)
                 })
-                .max_by(|a, b| {
-                    let score = |p: &PatternRef| self.catalog.features()[p.0].patterns[p.1].score();
-                    // Higher score wins; on a tie the feature listed first.
-                    score(a).cmp(&score(b)).then(b.cmp(a))
-                });
+                .max_by(|a, b| self.tie_key(*a).cmp(&self.tie_key(*b)).then(b.cmp(a)));
             if let Some((fi, _)) = best {
                 return Some((&self.catalog.features()[fi], self.statuses[fi]));
             }
         }
         None
+    }
+
+    /// What decides between matching patterns, greatest first: the more
+    /// specific pattern, then the worse status on the target, so that two
+    /// equally specific readings of a construct never resolve to the milder
+    /// one by accident of listing order. Listing order breaks what is left.
+    fn tie_key(&self, pref: PatternRef) -> (u32, std::cmp::Reverse<usize>) {
+        let score = self.catalog.features()[pref.0].patterns[pref.1].score();
+        (score, std::cmp::Reverse(self.statuses[pref.0].rank()))
     }
 
     fn candidates(
@@ -203,7 +208,7 @@ impl<'c> Matcher<'c> {
         layout: &Layout<'_>,
         out: &mut Vec<Classified<'c>>,
     ) {
-        let mut best: Option<(u32, PatternRef)> = None;
+        let mut best: Option<((u32, std::cmp::Reverse<usize>), PatternRef)> = None;
         let mut additive: Vec<PatternRef> = Vec::new();
         // The squeezed text after the construct, computed once if needed.
         let mut window: Option<String> = None;
@@ -228,9 +233,9 @@ impl<'c> Matcher<'c> {
                     }
                     continue;
                 }
-                let score = pattern.score();
-                if best.is_none_or(|(s, b)| score > s || (score == s && pref < b)) {
-                    best = Some((score, pref));
+                let key = self.tie_key(pref);
+                if best.is_none_or(|(k, b)| key > k || (key == k && pref < b)) {
+                    best = Some((key, pref));
                 }
             }
             if best.is_some() || !additive.is_empty() {
@@ -770,6 +775,45 @@ status = { ignore = "supported", strict = "review_semantics" }
                 ("dmv.sessions".into(), Status::Supported, 0),
                 ("dmv.any".into(), Status::NotSupported, 10)
             ]
+        );
+    }
+
+    #[test]
+    fn between_equally_specific_patterns_the_worse_status_wins_whatever_the_order() {
+        let pattern = r#"{ kind = "function", name = "MY_FN" }"#;
+        let mild = feature_toml("fn.mild", "ignored", pattern);
+        let worst = feature_toml("fn.worst", "not_supported", pattern);
+        let review = feature_toml("fn.review", "review_semantics", pattern);
+        let call = obs(ObservationKind::Function, "MY_FN", None, "SELECT", 0);
+        let script = Script {
+            observations: vec![call.clone()],
+            objects: vec![],
+        };
+        for order in [
+            [mild.clone(), worst.clone(), review.clone()],
+            [worst.clone(), review.clone(), mild.clone()],
+            [review.clone(), mild.clone(), worst.clone()],
+        ] {
+            let catalog = catalog_with(&order);
+            let m = Matcher::new(&catalog, Version::parse("2.4").unwrap());
+            assert_eq!(
+                ids(&m.classify("", &script)),
+                vec![("fn.worst".into(), Status::NotSupported, 0)]
+            );
+            let fact = m.classify_fact(&call).map(|(f, s)| (f.id.clone(), s));
+            assert_eq!(fact, Some(("fn.worst".into(), Status::NotSupported)));
+        }
+        // Specificity still comes first: an exact name beats a worse glob.
+        let glob = feature_toml(
+            "fn.any",
+            "not_supported",
+            r#"{ kind = "function", name = "MY_*" }"#,
+        );
+        let catalog = catalog_with(&[glob, mild]);
+        let m = Matcher::new(&catalog, Version::parse("2.4").unwrap());
+        assert_eq!(
+            ids(&m.classify("", &script)),
+            vec![("fn.mild".into(), Status::Ignored, 0)]
         );
     }
 

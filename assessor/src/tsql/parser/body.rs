@@ -1565,15 +1565,16 @@ impl Parser<'_> {
                 self.pos += 2;
                 true
             }
-            // `$IDENTITY`, `$ROWGUID`, `IDENTITYCOL` as a column reference
-            // (ROWGUIDCOL is also a column property in table DDL).
+            // `$IDENTITY`, `$ROWGUID`, `IDENTITYCOL`, `ROWGUIDCOL` as a column
+            // reference. Named apart from the `ROWGUIDCOL` column property
+            // of table DDL, which is a different feature.
             "$IDENTITY" | "$ROWGUID" | "IDENTITYCOL" | "ROWGUIDCOL"
                 if matches!(
                     st.kind,
                     Kind::Select | Kind::Insert | Kind::Update | Kind::Delete
                 ) =>
             {
-                self.emit(K::Clause, w.to_owned(), None, i, i);
+                self.emit(K::Clause, "SPECIAL COLUMN", Some(w.to_owned()), i, i);
                 self.pos += 1;
                 true
             }
