@@ -848,3 +848,23 @@ fn error_numbers_raised_and_tested_are_observed_with_their_number() {
     let raise = find(&all, K::Clause, "RAISERROR MESSAGE NUMBER");
     assert_eq!(raise.statement, "RAISERROR");
 }
+
+/// SQL Server 2025's `||` and `||=` are one observation each; a single `|`
+/// (bitwise OR) and `|=` are not.
+#[test]
+fn double_bar_concatenation_is_observed_and_bitwise_or_is_not() {
+    let src = "SELECT a || N' ' || b, flags | 4 FROM t;\n\
+               SET @s ||= N'x';\n\
+               SET @m |= 2;";
+    let all = obs(src);
+    no_unparsed(&all);
+    let bars: Vec<_> = all
+        .iter()
+        .filter(|o| o.kind == K::Clause && o.name == "DOUBLE BAR CONCATENATION")
+        .map(|o| (at(src, o), o.detail.as_deref()))
+        .collect();
+    assert_eq!(
+        bars,
+        [("||", Some("||")), ("||", Some("||")), ("||=", Some("||="))]
+    );
+}

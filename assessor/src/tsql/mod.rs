@@ -88,7 +88,8 @@
 //!   `WINDOW` and `OVER WINDOW NAME` (named windows), `NULL TREATMENT`
 //!   (detail `IGNORE`/`RESPECT`),
 //!   `@@LOCAL VARIABLE`, `DB_OWNER SCHEMA` (any fixed-role schema),
-//!   `MONEY LITERAL`, `LINE CONTINUATION`, `DOUBLE QUOTED STRING` (under
+//!   `MONEY LITERAL`, `DOUBLE BAR CONCATENATION` (detail `||`/`||=`),
+//!   `LINE CONTINUATION`, `DOUBLE QUOTED STRING` (under
 //!   `SET QUOTED_IDENTIFIER OFF`), `TRIM FROM` (detail `LEADING`/`TRAILING`/
 //!   `BOTH` when given).
 //! - `Statement` details: `WAITFOR` (`DELAY`/`TIME`), `BACKUP`/`RESTORE`/

@@ -447,6 +447,20 @@ impl Parser<'_> {
                 self.emit(K::Clause, op, None, i, i);
                 false
             }
+            // `a || b` and `@s ||= b`: SQL Server 2025's string concatenation
+            // operator (the lexer reads `|` `|` and `|` `|=`; one `|` is OR).
+            "|" if self.is_op(i + 1, "|") || self.is_op(i + 1, "|=") => {
+                let op = if self.is_op(i + 1, "|=") { "||=" } else { "||" };
+                self.emit(
+                    K::Clause,
+                    "DOUBLE BAR CONCATENATION",
+                    Some(op.into()),
+                    i,
+                    i + 1,
+                );
+                self.pos += 1;
+                false
+            }
             // `a *= b` as a join; `UPDATE t SET a *= 2, b *= 3` assigns.
             "*=" if matches!(
                 st.kind,
