@@ -59,29 +59,6 @@ pub(crate) fn write_sarif_with(
     input: &ReportInput<'_>,
     summary: &Summary,
 ) -> io::Result<()> {
-    let rules: Vec<Value> = summary
-        .features
-        .iter()
-        .map(|f| {
-            let info = input.features.feature_text(&f.feature);
-            let title = info.map(|i| i.title).unwrap_or(&f.feature);
-            let mut rule = json!({
-                "id": f.feature,
-                "shortDescription": { "text": title },
-                "defaultConfiguration": { "level": level(f.status) },
-                "properties": { "group": f.group, "status": f.status.as_str(), "tags": [f.group] },
-            });
-            if let Some(info) = info {
-                rule["fullDescription"] = json!({ "text": info.description });
-                rule["help"] = json!({ "text": info.remediation });
-                if let Some(url) = &info.docs_url {
-                    rule["helpUri"] = json!(url);
-                }
-            }
-            rule
-        })
-        .collect();
-
     let rule_index: HashMap<&str, usize> = summary
         .features
         .iter()
@@ -121,12 +98,17 @@ pub(crate) fn write_sarif_with(
         schema: SARIF_SCHEMA,
         version: SARIF_VERSION,
         runs: [Run {
-            tool: json!({ "driver": {
-                "name": super::json::TOOL_NAME,
-                "version": input.tool_version,
-                "informationUri": INFORMATION_URI,
-                "rules": rules,
-            }}),
+            tool: Tool {
+                driver: Driver {
+                    information_uri: INFORMATION_URI,
+                    name: super::json::TOOL_NAME,
+                    rules: Rules {
+                        summary,
+                        features: input.features,
+                    },
+                    version: input.tool_version,
+                },
+            },
             original_uri_base_ids: json!({
                 SRCROOT: { "description": { "text": "The input root the analysis was run on (with several inputs, the folder that holds them all)." } },
             }),
@@ -148,6 +130,44 @@ pub(crate) fn write_sarif_with(
     };
     serde_json::to_writer(&mut *w, &log).map_err(io::Error::from)?;
     w.write_all(b"\n")
+}
+
+/// The rules of a log (one per feature found), each made as it is
+/// serialized. Typed and borrowed, like the results: a tree of `Value` maps
+/// for a thousand rules, built and then copied into the log, was the largest
+/// allocation of a whole run.
+struct Rules<'a> {
+    summary: &'a Summary,
+    features: &'a dyn super::FeatureCatalog,
+}
+
+impl Serialize for Rules<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.summary.features.iter().map(|f| {
+            let info = self.features.feature_text(&f.feature);
+            Rule {
+                default_configuration: DefaultConfiguration {
+                    level: level(f.status),
+                },
+                full_description: info.map(|i| Text {
+                    text: i.description,
+                }),
+                help: info.map(|i| Text {
+                    text: i.remediation,
+                }),
+                help_uri: info.and_then(|i| i.docs_url),
+                id: &f.feature,
+                properties: RuleProperties {
+                    group: &f.group,
+                    status: f.status.as_str(),
+                    tags: [&f.group],
+                },
+                short_description: Text {
+                    text: info.map_or(f.feature.as_str(), |i| i.title),
+                },
+            }
+        }))
+    }
 }
 
 /// The results of a log, each made as it is serialized.
@@ -220,10 +240,53 @@ struct Log<'a> {
     runs: [Run<'a>; 1],
 }
 
+// Fields in alphabetical order, the order the log had when these were
+// `serde_json::Value` maps, so that the bytes do not change.
+#[derive(Serialize)]
+struct Tool<'a> {
+    driver: Driver<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Driver<'a> {
+    information_uri: &'static str,
+    name: &'static str,
+    rules: Rules<'a>,
+    version: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Rule<'a> {
+    default_configuration: DefaultConfiguration,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    full_description: Option<Text<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help: Option<Text<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help_uri: Option<&'a str>,
+    id: &'a str,
+    properties: RuleProperties<'a>,
+    short_description: Text<&'a str>,
+}
+
+#[derive(Serialize)]
+struct DefaultConfiguration {
+    level: &'static str,
+}
+
+#[derive(Serialize)]
+struct RuleProperties<'a> {
+    group: &'a str,
+    status: &'static str,
+    tags: [&'a str; 1],
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Run<'a> {
-    tool: Value,
+    tool: Tool<'a>,
     original_uri_base_ids: Value,
     column_kind: &'static str,
     results: Results<'a, 'a>,
