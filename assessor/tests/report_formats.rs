@@ -547,6 +547,30 @@ fn write_all_errors_name_the_file_and_leave_no_temporary() {
     assert!(out.join("findings.csv").is_file());
 }
 
+/// Formats render concurrently, yet the error is always the first failed
+/// format in the order asked for, whichever thread finished first; the
+/// formats that succeeded are complete.
+#[test]
+fn write_all_reports_the_first_failed_format_in_the_order_given() {
+    let s = sample("http://127.0.0.1:9");
+    for (order, first_failed) in [
+        ([Format::Html, Format::Csv, Format::Sarif], Format::Html),
+        ([Format::Sarif, Format::Csv, Format::Html], Format::Sarif),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        // Both names are taken by directories: both renames fail.
+        std::fs::create_dir_all(dir.path().join("report.html")).unwrap();
+        std::fs::create_dir_all(dir.path().join("report.sarif")).unwrap();
+        let err = report::write_all(dir.path(), &order, &s.input()).unwrap_err();
+        match err {
+            ReportError::Write { format, .. } => assert_eq!(format, first_failed, "{order:?}"),
+            other => panic!("unexpected error {other}"),
+        }
+        let csv = std::fs::read_to_string(dir.path().join("findings.csv")).unwrap();
+        assert_eq!(csv, render(Format::Csv, &s.input()));
+    }
+}
+
 #[test]
 fn output_is_deterministic() {
     let s = sample("http://127.0.0.1:9");
