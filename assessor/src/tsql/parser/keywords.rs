@@ -456,11 +456,14 @@ pub(crate) const METHODS: &[&str] = &[
 
 /// Property functions and which argument (0-based) names the property:
 /// the parser reports that literal as `<FUNCTION> ARGUMENT`, so the catalog
-/// can say which properties Babelfish answers.
+/// can say which properties Babelfish answers. FORMAT's culture is read the
+/// same way.
 const PROPERTY_ARGUMENTS: &[(&str, usize)] = &[
     ("COLUMNPROPERTY", 2),
     ("CONNECTIONPROPERTY", 0),
     ("DATABASEPROPERTYEX", 1),
+    // The culture: checked against the culture names Babelfish knows.
+    ("FORMAT", 2),
     ("INDEXKEY_PROPERTY", 3),
     ("INDEXPROPERTY", 2),
     ("LOGINPROPERTY", 1),
