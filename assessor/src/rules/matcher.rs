@@ -2,13 +2,17 @@
 //!
 //! Guarantees: among patterns that only look at observations, the most
 //! specific one classifies the observation (between equally specific ones
-//! the worse status on the target wins, then the feature listed first); patterns that also read the statement text add their feature;
-//! lookups go through a hash map keyed by (kind, name) plus a short per-kind
+//! the worse status on the target wins, then the feature listed first);
+//! patterns that also read the statement text add their feature; lookups go
+//! through a hash map keyed by (kind, name) plus a short per-kind
 //! list of glob patterns, never a scan of the whole catalog; `unparsed`
 //! observations and sqlcmd directives always classify (as the catalog's
-//! fallback features when nothing more specific matches). A construct the
-//! catalog does not know is supported and yields nothing.
+//! fallback features when nothing more specific matches). A construct no
+//! pattern matches yields nothing, which reads as supported; the catalog
+//! closes the sets only SQL Server defines (`@@` names, `sys.*` objects,
+//! property arguments) with fallback globs that say otherwise.
 
+use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
 
 use super::catalog::{Catalog, Feature, SQLCMD_FEATURE, UNPARSED_FEATURE};
@@ -25,6 +29,10 @@ const TEXT_WINDOW: usize = 4096;
 
 /// Index of a pattern: (feature index, pattern index).
 type PatternRef = (usize, usize);
+
+/// Orders competing patterns: specificity, then the worse status (the lower
+/// rank), greatest wins ([`Matcher::tie_key`]).
+type TieKey = (u32, Reverse<usize>);
 
 /// One classified observation (an observation may yield several).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,9 +186,9 @@ impl<'c> Matcher<'c> {
     /// specific pattern, then the worse status on the target, so that two
     /// equally specific readings of a construct never resolve to the milder
     /// one by accident of listing order. Listing order breaks what is left.
-    fn tie_key(&self, pref: PatternRef) -> (u32, std::cmp::Reverse<usize>) {
+    fn tie_key(&self, pref: PatternRef) -> TieKey {
         let score = self.catalog.features()[pref.0].patterns[pref.1].score();
-        (score, std::cmp::Reverse(self.statuses[pref.0].rank()))
+        (score, Reverse(self.statuses[pref.0].rank()))
     }
 
     fn candidates(
@@ -208,7 +216,7 @@ impl<'c> Matcher<'c> {
         layout: &Layout<'_>,
         out: &mut Vec<Classified<'c>>,
     ) {
-        let mut best: Option<((u32, std::cmp::Reverse<usize>), PatternRef)> = None;
+        let mut best: Option<(TieKey, PatternRef)> = None;
         let mut additive: Vec<PatternRef> = Vec::new();
         // The squeezed text after the construct, computed once if needed.
         let mut window: Option<String> = None;
