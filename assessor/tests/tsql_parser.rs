@@ -868,3 +868,25 @@ fn double_bar_concatenation_is_observed_and_bitwise_or_is_not() {
         [("||", Some("||")), ("||", Some("||")), ("||=", Some("||="))]
     );
 }
+
+/// SQL Server 2000's DUMP and LOAD are statements of their own (reserved
+/// words), also in the middle of a batch, not procedure calls.
+#[test]
+fn dump_and_load_are_statements() {
+    let src = "DUMP DATABASE sales TO DISK = 'c:\\s.bak'\n\
+               SELECT 1\n\
+               DUMP TRAN sales WITH NO_LOG\n\
+               LOAD TRANSACTION sales FROM DISK = 'c:\\l.trn'";
+    let all = obs(src);
+    no_unparsed(&all);
+    let statements: Vec<_> = all
+        .iter()
+        .filter(|o| o.kind == K::Statement)
+        .map(|o| o.name.as_str())
+        .collect();
+    assert_eq!(
+        statements,
+        ["DUMP DATABASE", "SELECT", "DUMP TRANSACTION", "LOAD TRANSACTION"]
+    );
+    assert!(!all.iter().any(|o| o.kind == K::Procedure));
+}

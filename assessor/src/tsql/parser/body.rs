@@ -256,6 +256,7 @@ impl Parser<'_> {
             "SAVE" => matches!(next, "TRAN" | "TRANSACTION"),
             "BULK" => next == "INSERT",
             "TRUNCATE" => next == "TABLE",
+            "DUMP" | "LOAD" => matches!(next, "DATABASE" | "TRANSACTION" | "TRAN"),
             "SEND" => next == "ON",
             "MERGE" => next != "JOIN",
             // DROP TABLE IF EXISTS, ALTER TABLE DROP COLUMN IF EXISTS.

@@ -382,6 +382,15 @@ impl Parser<'_> {
             "MERGE" => self.simple_named("MERGE", 1, Kind::Merge),
             "BULK" => self.simple_named("BULK INSERT", 2, Kind::Other),
             "TRUNCATE" => self.simple_named("TRUNCATE TABLE", 2, Kind::Other),
+            // SQL Server 2000's forms of BACKUP and RESTORE (reserved words).
+            "DUMP" | "LOAD" if one_of(w1.as_str(), &["DATABASE", "TRANSACTION", "TRAN"]) => {
+                let what = if w1.as_str() == "DATABASE" {
+                    "DATABASE"
+                } else {
+                    "TRANSACTION"
+                };
+                self.simple_named(&format!("{} {what}", w.as_str()), 2, Kind::Other);
+            }
             "DECLARE" => {
                 let cursor = self.is_name(i + 1)
                     && self.kind(i + 1) != Some(TokenKind::Variable)
