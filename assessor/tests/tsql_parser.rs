@@ -886,7 +886,27 @@ fn dump_and_load_are_statements() {
         .collect();
     assert_eq!(
         statements,
-        ["DUMP DATABASE", "SELECT", "DUMP TRANSACTION", "LOAD TRANSACTION"]
+        [
+            "DUMP DATABASE",
+            "SELECT",
+            "DUMP TRANSACTION",
+            "LOAD TRANSACTION"
+        ]
     );
     assert!(!all.iter().any(|o| o.kind == K::Procedure));
+}
+
+/// `WITH CHANGE_TRACKING_CONTEXT (...)` prefixes a DML statement (it is no
+/// CTE), and names in the `cdc` schema are system objects.
+#[test]
+fn change_tracking_context_prefix_and_cdc_objects() {
+    let src = "WITH CHANGE_TRACKING_CONTEXT (@ctx)\n\
+               UPDATE dbo.t SET a = 1 WHERE id = 2;\n\
+               SELECT * FROM cdc.dbo_t_CT AS c JOIN cdc.change_tables AS t ON 1 = 1;";
+    let all = obs(src);
+    no_unparsed(&all);
+    find(&all, K::Function, "CHANGE_TRACKING_CONTEXT");
+    find(&all, K::Statement, "UPDATE");
+    find(&all, K::SystemObject, "CDC.DBO_T_CT");
+    find(&all, K::SystemObject, "CDC.CHANGE_TABLES");
 }

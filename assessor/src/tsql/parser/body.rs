@@ -1114,8 +1114,12 @@ impl Parser<'_> {
             {
                 self.emit(K::Clause, "DB_OWNER SCHEMA", None, n.first, n.last);
             }
+            // `cdc` is the schema change data capture creates and owns (its
+            // change tables and query functions); enabling CDC refuses a
+            // database where a user already has it.
             if schema.eq_ignore_ascii_case("SYS")
                 || schema.eq_ignore_ascii_case("INFORMATION_SCHEMA")
+                || schema.eq_ignore_ascii_case("CDC")
             {
                 let name = format!("{}.{}", schema.to_uppercase(), object.to_uppercase());
                 self.emit(K::SystemObject, name, None, n.first, n.last);

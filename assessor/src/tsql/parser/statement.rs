@@ -235,7 +235,26 @@ impl Parser<'_> {
         let mut ctes: Vec<&str> = Vec::new();
         loop {
             let i = self.pos;
-            if self.is_word(i, "XMLNAMESPACES") && self.is_op(i + 1, "(") {
+            if self.is_word(i, "CHANGE_TRACKING_CONTEXT") && self.is_op(i + 1, "(") {
+                // `WITH CHANGE_TRACKING_CONTEXT (@ctx) UPDATE ...`: not a CTE
+                // but a prefix of the DML statement that follows, where it is
+                // reported (as Compass does).
+                self.pos += 1;
+                let mut st = Stmt::new(Kind::Other);
+                st.until_close = true;
+                self.scan(&mut st);
+                if self.pos < self.toks.len() {
+                    self.emit(
+                        K::Function,
+                        "CHANGE_TRACKING_CONTEXT",
+                        None,
+                        self.pos,
+                        self.pos,
+                    );
+                    self.statement();
+                }
+                return;
+            } else if self.is_word(i, "XMLNAMESPACES") && self.is_op(i + 1, "(") {
                 self.emit(K::Clause, "WITH XMLNAMESPACES", None, i, i);
                 self.pos += 1;
                 let mut st = Stmt::new(Kind::Select);
