@@ -38,8 +38,9 @@
 //! - `DataType`: the type without length (`NVARCHAR`, `DECIMAL`, a user type
 //!   as `DBO.NAME`); `detail` is `MAX` for `(max)`, `SCHEMA` for typed XML.
 //! - `GlobalVariable`: `@@ROWCOUNT`, ...
-//! - `SystemObject`: `SYS.OBJECTS`, `INFORMATION_SCHEMA.TABLES`,
-//!   compatibility views as `SYSOBJECTS`.
+//! - `SystemObject`: `SYS.OBJECTS`, `INFORMATION_SCHEMA.TABLES`, objects of
+//!   the `cdc` schema (`CDC.CHANGE_TABLES`), compatibility views as
+//!   `SYSOBJECTS`.
 //! - `Procedure`: `EXEC` targets; `sp_`/`xp_` procedures without schema
 //!   (`SP_ADDEXTENDEDPROPERTY`, `detail` = deepest level type, e.g. `INDEX`),
 //!   others dotted as written.
