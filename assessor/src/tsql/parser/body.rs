@@ -1152,18 +1152,28 @@ impl Parser<'_> {
     /// A three-part name (`db.schema.object`): another database, which the
     /// catalog judges per statement (`CREATE/ALTER TABLE` and `SET
     /// IDENTITY_INSERT` read the name in their header and call this too),
-    /// and msdb's Agent, backup and mail tables, which have rules of their
-    /// own (`msdb..sysjobs` names the dbo schema). `..t` and tempdb are the
+    /// and the objects of the databases SQL Server's own services keep
+    /// (msdb's Agent, backup and mail tables, the Integration Services
+    /// catalog, the replication distributor), which have rules of their own
+    /// (`msdb..sysjobs` names the dbo schema). `..t` and tempdb are the
     /// current server's scratch space, not another database.
     pub(super) fn database_name_refs(&mut self, n: &super::Name) {
         if n.n != 3 {
             return;
         }
         let db = n.part(0).map_or("", |p| self.unquoted(p));
-        if db.eq_ignore_ascii_case("MSDB") {
+        if keywords::SERVICE_DATABASES
+            .iter()
+            .any(|s| db.eq_ignore_ascii_case(s))
+        {
             let schema = n.part(1).map_or("DBO", |p| self.unquoted(p));
             let object = n.part(2).map_or("", |p| self.unquoted(p));
-            let name = format!("MSDB.{}.{}", schema.to_uppercase(), object.to_uppercase());
+            let name = format!(
+                "{}.{}.{}",
+                db.to_uppercase(),
+                schema.to_uppercase(),
+                object.to_uppercase()
+            );
             self.emit(K::SystemObject, name, None, n.first, n.last);
         }
         if !db.is_empty() && !db.eq_ignore_ascii_case("TEMPDB") {

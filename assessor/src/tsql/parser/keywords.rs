@@ -483,6 +483,12 @@ pub(crate) fn property_argument(function: &str) -> Option<usize> {
         .map(|&(_, i)| i)
 }
 
+/// Databases that SQL Server's own services create and keep: msdb (Agent,
+/// backup history, Database Mail), SSISDB (the Integration Services
+/// catalog) and distribution (the replication distributor). Their objects,
+/// named with the database, are observed as `SystemObject`s.
+pub(super) const SERVICE_DATABASES: &[&str] = &["MSDB", "SSISDB", "DISTRIBUTION"];
+
 /// The fixed database roles, which are also schemas: objects created in them
 /// (`db_owner.t`) have no equivalent on Babelfish.
 pub(super) const LEGACY_SCHEMAS: &[&str] = &[
