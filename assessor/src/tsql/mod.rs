@@ -40,7 +40,8 @@
 //! - `GlobalVariable`: `@@ROWCOUNT`, ...
 //! - `SystemObject`: `SYS.OBJECTS`, `INFORMATION_SCHEMA.TABLES`, objects of
 //!   the `cdc` schema (`CDC.CHANGE_TABLES`), compatibility views as
-//!   `SYSOBJECTS`.
+//!   `SYSOBJECTS`, and objects of msdb, SSISDB and distribution named with
+//!   their database (`MSDB.DBO.SYSJOBS`, `SSISDB.CATALOG.EXECUTIONS`).
 //! - `Procedure`: `EXEC` targets; `sp_`/`xp_` procedures without schema
 //!   (`SP_ADDEXTENDEDPROPERTY`, `detail` = deepest level type, e.g. `INDEX`),
 //!   others dotted as written.
