@@ -879,13 +879,8 @@ fn dump_and_load_are_statements() {
                LOAD TRANSACTION sales FROM DISK = 'c:\\l.trn'";
     let all = obs(src);
     no_unparsed(&all);
-    let statements: Vec<_> = all
-        .iter()
-        .filter(|o| o.kind == K::Statement)
-        .map(|o| o.name.as_str())
-        .collect();
     assert_eq!(
-        statements,
+        names(&all, K::Statement),
         [
             "DUMP DATABASE",
             "SELECT",
