@@ -2120,6 +2120,17 @@ impl Parser<'_> {
                     words.push(self.name_text(j));
                     j += 1;
                 }
+                // `CALLED | RETURNS NULL` `ON NULL INPUT`: read the whole
+                // option, so that a list going on after it (`, ENCRYPTION`)
+                // is read too.
+                if matches!(words[0].as_str(), "CALLED" | "RETURNS")
+                    && self.is_word(j, "ON")
+                    && self.is_word(j + 1, "NULL")
+                    && self.is_word(j + 2, "INPUT")
+                {
+                    words.extend(["ON", "NULL", "INPUT"].map(String::from));
+                    j += 3;
+                }
                 let mut detail = None;
                 if self.is_op(j, "=") {
                     detail = Some(self.value_text(j + 1));
