@@ -274,6 +274,7 @@ pub(crate) const OBJECT_TYPES: &[&[&str]] = &[
     &["COLUMN", "ENCRYPTION", "KEY"],
     &["COLUMN", "MASTER", "KEY"],
     &["CONTRACT"],
+    &["COUNTER", "SIGNATURE"],
     &["CREDENTIAL"],
     &["CRYPTOGRAPHIC", "PROVIDER"],
     &["DATABASE", "AUDIT", "SPECIFICATION"],
@@ -284,6 +285,8 @@ pub(crate) const OBJECT_TYPES: &[&[&str]] = &[
     &["DEFAULT"],
     &["ENDPOINT"],
     &["DIAGNOSTIC", "SESSION"],
+    // Analytics Platform System spells it so; named DIAGNOSTIC SESSION.
+    &["DIAGNOSTICS", "SESSION"],
     &["EVENT", "NOTIFICATION"],
     &["EVENT", "SESSION"],
     &["EXTERNAL", "DATA", "SOURCE"],
@@ -301,6 +304,8 @@ pub(crate) const OBJECT_TYPES: &[&[&str]] = &[
     &["JSON", "INDEX"],
     &["LOGIN"],
     &["MASTER", "KEY"],
+    // Azure Synapse.
+    &["MATERIALIZED", "VIEW"],
     &["MESSAGE", "TYPE"],
     &["PARTITION", "FUNCTION"],
     &["PARTITION", "SCHEME"],

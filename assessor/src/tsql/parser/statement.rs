@@ -1077,6 +1077,7 @@ impl Parser<'_> {
         let words = best?;
         let name = match words {
             ["PROC"] => "PROCEDURE".to_owned(),
+            ["DIAGNOSTICS", "SESSION"] => "DIAGNOSTIC SESSION".to_owned(),
             _ => words.join(" "),
         };
         Some((name, words.len()))
