@@ -30,6 +30,11 @@ pub struct Expectation {
     /// (not T-SQL: a template, a fragment, a deliberate error).
     #[serde(default)]
     pub compass_unparsable_silent: BTreeMap<String, String>,
+    /// Statements generated from a grammar, not written by people: their
+    /// numbers are totalled apart, so that they do not dilute (or inflate)
+    /// the numbers on real code.
+    #[serde(default)]
+    pub generated: bool,
 }
 
 /// Whether a corpus may be read while writing rules.
