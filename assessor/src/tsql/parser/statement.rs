@@ -730,7 +730,8 @@ impl Parser<'_> {
             return;
         }
         match w1.as_str() {
-            "TRANSACTION" => {
+            // SQL Server takes TRAN for TRANSACTION here too.
+            "TRANSACTION" | "TRAN" => {
                 let mut j = first + 1;
                 while self.is_any_word(j, &["ISOLATION", "LEVEL"]) {
                     j += 1;
@@ -778,6 +779,12 @@ impl Parser<'_> {
                     if self.is_word(j, "STATISTICS") && self.kind(j + 1) == Some(TokenKind::Word) {
                         names.push((format!("STATISTICS {}", self.name_text(j + 1)), j));
                         j += 2;
+                    } else if self.is_any_word(j, &["IO", "TIME", "PROFILE", "XML"])
+                        && names.last().is_some_and(|(n, _)| n.starts_with("STATISTICS "))
+                    {
+                        // `SET STATISTICS IO, TIME ON`: the list goes on.
+                        names.push((format!("STATISTICS {}", self.name_text(j)), j));
+                        j += 1;
                     } else {
                         names.push((self.name_text(j), j));
                         j += 1;
