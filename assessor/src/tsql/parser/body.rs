@@ -551,6 +551,31 @@ impl Parser<'_> {
     /// Whether the operator at `i` starts an operand rather than joining two:
     /// it follows nothing, another operator (not `)`), or a keyword that
     /// introduces an expression.
+    /// Whether the OUTPUT at `i` marks an output parameter (`INSERT INTO #t
+    /// EXEC p @a OUTPUT, @b`) rather than starting an OUTPUT clause. A
+    /// variable before it is not enough: a table variable is a DML target
+    /// (`DELETE FROM @queue OUTPUT deleted.id`) and a variable ends a SET
+    /// (`UPDATE t SET a = @v OUTPUT inserted.a`). What follows decides: a
+    /// clause has an expression list, a parameter marker ends the argument.
+    fn is_output_parameter(&self, i: usize) -> bool {
+        if self.kind(i.wrapping_sub(1)) != Some(TokenKind::Variable)
+            || self.is_word(i.wrapping_sub(2), "INTO")
+        {
+            return false;
+        }
+        match self.tok(i + 1) {
+            None => true,
+            Some(t) => {
+                t.is_op(self.src, ",")
+                    || t.is_op(self.src, ";")
+                    || t.is_op(self.src, ")")
+                    || t.kind == TokenKind::Word
+                        && (in_sorted(keywords::STATEMENT_STARTS, t.text(self.src))
+                            || self.is_word(i + 1, "WITH"))
+            }
+        }
+    }
+
     fn no_left_operand(&self, i: usize) -> bool {
         const BEFORE_EXPRESSION: &[&str] = &[
             "AND", "BY", "DISTINCT", "ELSE", "NOT", "OR", "PRINT", "RETURN", "SELECT", "THEN",
@@ -1508,8 +1533,7 @@ impl Parser<'_> {
                 if matches!(
                     st.kind,
                     Kind::Insert | Kind::Update | Kind::Delete | Kind::Merge
-                ) && (self.kind(i.wrapping_sub(1)) != Some(TokenKind::Variable)
-                    || self.is_word(i.wrapping_sub(2), "INTO")) =>
+                ) && !self.is_output_parameter(i) =>
             {
                 self.emit(K::Clause, "OUTPUT", None, i, i);
                 if st.output_seen {

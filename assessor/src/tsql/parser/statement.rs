@@ -780,7 +780,9 @@ impl Parser<'_> {
                         names.push((format!("STATISTICS {}", self.name_text(j + 1)), j));
                         j += 2;
                     } else if self.is_any_word(j, &["IO", "TIME", "PROFILE", "XML"])
-                        && names.last().is_some_and(|(n, _)| n.starts_with("STATISTICS "))
+                        && names
+                            .last()
+                            .is_some_and(|(n, _)| n.starts_with("STATISTICS "))
                     {
                         // `SET STATISTICS IO, TIME ON`: the list goes on.
                         names.push((format!("STATISTICS {}", self.name_text(j)), j));
