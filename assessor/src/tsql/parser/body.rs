@@ -548,9 +548,6 @@ impl Parser<'_> {
         }
     }
 
-    /// Whether the operator at `i` starts an operand rather than joining two:
-    /// it follows nothing, another operator (not `)`), or a keyword that
-    /// introduces an expression.
     /// Whether the OUTPUT at `i` marks an output parameter (`INSERT INTO #t
     /// EXEC p @a OUTPUT, @b`) rather than starting an OUTPUT clause. A
     /// variable before it is not enough: a table variable is a DML target
@@ -576,6 +573,9 @@ impl Parser<'_> {
         }
     }
 
+    /// Whether the operator at `i` starts an operand rather than joining two:
+    /// it follows nothing, another operator (not `)`), or a keyword that
+    /// introduces an expression.
     fn no_left_operand(&self, i: usize) -> bool {
         const BEFORE_EXPRESSION: &[&str] = &[
             "AND", "BY", "DISTINCT", "ELSE", "NOT", "OR", "PRINT", "RETURN", "SELECT", "THEN",
