@@ -25,8 +25,7 @@ import sys
 
 # Tokens that only make nonsense (ODBC escapes, placeholders, sqlcmd) or crash Compass's
 # analysis of it (a NULL "method").
-BAN = {'DOLLAR_ACTION', 'QUESTION_MARK', 'L_CURLY', 'R_CURLY', 'BACKSLASH', 'DOUBLE_FORWARD_SLASH',
-       'NULL_P_DUMMY'}
+BAN = {'DOLLAR_ACTION', 'QUESTION_MARK', 'L_CURLY', 'R_CURLY', 'BACKSLASH', 'DOUBLE_FORWARD_SLASH'}
 
 LEAVES = {
     'expression': ['c1', '@v', '1', "N'abc'", 'c1 + 1', '(SELECT TOP (1) c1 FROM t1)', 'GETDATE()',
@@ -185,8 +184,7 @@ class Gen:
         return cost
 
     def rule(self, name, depth, out):
-        alts = [a for a in self.rules[name]]
-        self.alts(alts, depth, out)
+        self.alts(self.rules[name], depth, out)
 
     def alts(self, alts, depth, out):
         alts = [a for a in alts if not self.banned(a)] or alts
