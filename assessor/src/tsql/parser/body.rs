@@ -77,6 +77,9 @@ pub(super) struct Stmt {
     dml_open: bool,
     /// UPDATE: the SET clause has not been seen yet.
     set_open: bool,
+    /// UPDATE: inside the SET list (after SET, before FROM, WHERE, OUTPUT
+    /// or OPTION), where each item starts with what it assigns.
+    set_list: bool,
     /// GRANT/REVOKE/DENY: before TO/FROM.
     pub(super) grant_open: bool,
     /// Stop when the first parenthesis closes (CTE bodies, option lists).
@@ -107,6 +110,7 @@ impl Stmt {
             case_depth: 0,
             dml_open: kind == Kind::Insert,
             set_open: kind == Kind::Update,
+            set_list: false,
             grant_open: false,
             until_close: false,
             pending: None,
@@ -237,6 +241,7 @@ impl Parser<'_> {
             }
             "SET" if st.kind == Kind::Update && st.set_open => {
                 st.set_open = false;
+                st.set_list = true;
                 false
             }
             "SET" | "INSERT" | "UPDATE" | "DELETE" if st.kind == Kind::Merge => false,
@@ -1030,6 +1035,12 @@ impl Parser<'_> {
         self.pos = end + 1;
     }
 
+    /// Whether the token at `i` starts an item of an UPDATE's SET list: it
+    /// follows the SET or a comma.
+    fn starts_set_item(&self, i: usize) -> bool {
+        i > 0 && (self.is_word(i - 1, "SET") || self.is_op(i - 1, ","))
+    }
+
     /// A word, quoted identifier or sqlcmd variable in a body.
     fn word(&mut self, st: &mut Stmt) {
         let i = self.pos;
@@ -1043,6 +1054,9 @@ impl Parser<'_> {
         }
         if is_word && w == "ERROR_NUMBER" && followed_by_paren && self.is_op(i + 2, ")") {
             self.error_number_tests(i, i + 3);
+        }
+        if st.set_list && depth0 && self.is_any_word(i, &["FROM", "WHERE", "OUTPUT", "OPTION"]) {
+            st.set_list = false;
         }
         // Dotted names and calls.
         if self.is_op(i + 1, ".") || followed_by_paren {
@@ -1061,6 +1075,18 @@ impl Parser<'_> {
                 {
                     self.call(st, K::Method, last_part, n.first, n.last);
                     return;
+                }
+                if parts >= 2 && st.set_list && depth0 && self.starts_set_item(i) {
+                    // `SET col.Method(args)` with no `=`: a mutator of a CLR
+                    // user-defined type (an XML .modify() is a known method,
+                    // handled above).
+                    self.emit(
+                        K::Clause,
+                        "UDT MUTATOR CALL",
+                        Some(last_part),
+                        n.first,
+                        n.last,
+                    );
                 }
                 if parts == 1 && is_word && in_sorted(keywords::NOT_FUNCTIONS, w) {
                     self.pos += 1;

@@ -382,6 +382,29 @@ impl Parser<'_> {
         }
     }
 
+    /// `THROW n, ...` with a literal number below 50000: SQL Server rejects
+    /// it (THROW takes 50000 and up), so the code never raised the error it
+    /// names. The number is the observation's detail.
+    fn throw_error_number(&mut self) {
+        let number = self.pos + 1;
+        if self.kind(number) != Some(TokenKind::Integer) || !self.is_op(number + 1, ",") {
+            return;
+        }
+        let Ok(value) = self.text(number).parse::<u64>() else {
+            return;
+        };
+        if value < 50_000 {
+            let i = self.pos;
+            self.emit(
+                K::Clause,
+                "THROW ERROR NUMBER",
+                Some(value.to_string()),
+                i,
+                number,
+            );
+        }
+    }
+
     /// A statement introduced by a keyword from `STATEMENT_STARTS`.
     fn simple_statement(&mut self) {
         let i = self.pos;
@@ -539,6 +562,11 @@ impl Parser<'_> {
                 self.raiserror_message_number();
                 self.pos += 1;
                 self.scan(&mut Stmt::new(Kind::Raiserror));
+            }
+            "THROW" => {
+                self.stmt = "THROW".to_owned();
+                self.throw_error_number();
+                self.simple_named("THROW", 1, Kind::Other);
             }
             "OPEN" | "CLOSE" | "DEALLOCATE" | "FETCH" => self.cursor_statement(w.as_str()),
             _ => {
