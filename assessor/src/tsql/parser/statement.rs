@@ -357,51 +357,37 @@ impl Parser<'_> {
 
     /// `RAISERROR (n, ...)` with a literal message number below 50000: a
     /// system message, which Babelfish raises only where it maps that error
-    /// number. The number is the observation's detail; user-defined numbers
-    /// (50000 and up) need `sp_addmessage`, which is assessed on its own.
+    /// number. User-defined numbers (50000 and up) need `sp_addmessage`,
+    /// which is assessed on its own.
     fn raiserror_message_number(&mut self) {
         let (open, number) = (self.pos + 1, self.pos + 2);
-        if !self.is_op(open, "(")
-            || self.kind(number) != Some(TokenKind::Integer)
-            || !(self.is_op(number + 1, ",") || self.is_op(number + 1, ")"))
-        {
-            return;
-        }
-        let Ok(value) = self.text(number).parse::<u64>() else {
-            return;
-        };
-        if value < 50_000 {
-            let i = self.pos;
-            self.emit(
-                K::Clause,
-                "RAISERROR MESSAGE NUMBER",
-                Some(value.to_string()),
-                i,
-                number,
-            );
+        if self.is_op(open, "(") && (self.is_op(number + 1, ",") || self.is_op(number + 1, ")")) {
+            self.system_error_number("RAISERROR MESSAGE NUMBER", number);
         }
     }
 
     /// `THROW n, ...` with a literal number below 50000: SQL Server rejects
     /// it (THROW takes 50000 and up), so the code never raised the error it
-    /// names. The number is the observation's detail.
+    /// names.
     fn throw_error_number(&mut self) {
         let number = self.pos + 1;
-        if self.kind(number) != Some(TokenKind::Integer) || !self.is_op(number + 1, ",") {
+        if self.is_op(number + 1, ",") {
+            self.system_error_number("THROW ERROR NUMBER", number);
+        }
+    }
+
+    /// Emits `clause` from the statement start to `number` when that token is
+    /// an integer literal below 50000 (a system error number), with the
+    /// number as the observation's detail.
+    fn system_error_number(&mut self, clause: &str, number: usize) {
+        if self.kind(number) != Some(TokenKind::Integer) {
             return;
         }
-        let Ok(value) = self.text(number).parse::<u64>() else {
-            return;
-        };
-        if value < 50_000 {
+        if let Ok(value) = self.text(number).parse::<u64>()
+            && value < 50_000
+        {
             let i = self.pos;
-            self.emit(
-                K::Clause,
-                "THROW ERROR NUMBER",
-                Some(value.to_string()),
-                i,
-                number,
-            );
+            self.emit(K::Clause, clause, Some(value.to_string()), i, number);
         }
     }
 
