@@ -1235,16 +1235,36 @@ impl Parser<'_> {
     /// Whether token `i` names the table a DML statement writes to:
     /// `INSERT [INTO] x`, `UPDATE x`, `DELETE [FROM] x`, `MERGE [INTO] x`.
     fn dml_target_position(&self, i: usize) -> bool {
-        let Some(p) = i.checked_sub(1) else {
+        let Some(mut p) = i.checked_sub(1) else {
             return false;
         };
-        if self.is_any_word(p, &["UPDATE", "DELETE", "MERGE", "INSERT"]) {
-            return true;
+        let into = self.is_word(p, "INTO");
+        let from = self.is_word(p, "FROM");
+        if into || from {
+            let Some(b) = p.checked_sub(1) else {
+                return false;
+            };
+            p = b;
         }
-        let before = p.checked_sub(1);
-        (self.is_word(p, "INTO")
-            && before.is_some_and(|b| self.is_any_word(b, &["INSERT", "MERGE"])))
-            || (self.is_word(p, "FROM") && before.is_some_and(|b| self.is_word(b, "DELETE")))
+        // `TOP (n) [PERCENT]` between the verb and the target.
+        if self.is_word(p, "PERCENT") && p > 0 {
+            p -= 1;
+        }
+        if self.is_op(p, ")")
+            && let Some(open) = self.open_paren(p)
+            && open >= 2
+            && self.is_word(open - 1, "TOP")
+        {
+            p = open - 2;
+        }
+        let verbs: &[&str] = if into {
+            &["INSERT", "MERGE"]
+        } else if from {
+            &["DELETE"]
+        } else {
+            &["UPDATE", "DELETE", "MERGE", "INSERT"]
+        };
+        self.is_any_word(p, verbs)
     }
 
     /// Whether token `i` stands where a table name is expected.
@@ -2419,6 +2439,24 @@ impl Parser<'_> {
                 return None;
             }
             j += 1;
+        }
+        None
+    }
+
+    /// The `(` that the `)` at `close` closes, if it is within 4,096 tokens
+    /// before it (bounded like `close_paren`).
+    fn open_paren(&self, close: usize) -> Option<usize> {
+        const MAX_SCAN: usize = 4096;
+        let mut depth = 0usize;
+        for j in (close.saturating_sub(MAX_SCAN)..=close).rev() {
+            if self.is_op(j, ")") {
+                depth += 1;
+            } else if self.is_op(j, "(") {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(j);
+                }
+            }
         }
         None
     }
