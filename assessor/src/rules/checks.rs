@@ -20,7 +20,7 @@ pub enum Check {
     /// `CREATE [UNIQUE] CLUSTERED INDEX ... ON v` where `v` is a view the
     /// same script creates (an indexed, i.e. materialised, view).
     IndexOnViewInScript,
-    /// `col AS expr` (not PERSISTED) where `expr` calls a schema-qualified
+    /// `col AS expr [PERSISTED]` where `expr` calls a schema-qualified
     /// (user-defined) function, or a method (same shape: `a.b(`).
     ComputedColumnUdfCall,
 }
@@ -177,8 +177,10 @@ fn alter_table_multiple(tokens: &[Token], verb: &str) -> bool {
     false
 }
 
-/// The expression of a non-persisted computed column definition
-/// `name AS expr [PERSISTED]` up to its top-level `,` or closing `)`.
+/// The expression of a computed column definition `name AS expr
+/// [PERSISTED]` up to its top-level `,` or closing `)`. PERSISTED or not
+/// makes no difference on Babelfish, which creates every computed column as
+/// a stored generated column.
 fn computed_expression(tokens: &[Token]) -> Option<&[Token]> {
     if !(matches!(tokens.first(), Some(Token::Word(_))) && is_word(tokens.get(1), "AS")) {
         return None;
@@ -201,14 +203,7 @@ fn computed_expression(tokens: &[Token]) -> Option<&[Token]> {
             _ => {}
         }
     }
-    let expr = &body[..end];
-    if expr
-        .iter()
-        .any(|t| matches!(t, Token::Word(w) if w == "PERSISTED"))
-    {
-        return None;
-    }
-    Some(expr)
+    Some(&body[..end])
 }
 
 fn index_on_view(tokens: &[Token], views: &HashSet<String>) -> bool {
@@ -286,8 +281,9 @@ mod tests {
         let udf =
             "[AccountNumber] AS ISNULL('AW' + [dbo].[ufnLeadingZeros](CustomerID), ''),\n [x] int";
         assert!(Check::ComputedColumnUdfCall.holds(udf, &views));
+        // PERSISTED changes nothing: Babelfish stores every computed column.
         let persisted = "[n] AS (N'SO' + dbo.f([id])) PERSISTED,";
-        assert!(!Check::ComputedColumnUdfCall.holds(persisted, &views));
+        assert!(Check::ComputedColumnUdfCall.holds(persisted, &views));
         // A method call has the same shape; on a computed column it is not
         // supported either (hierarchyid, spatial and XML methods).
         let method = "[L] AS Node.GetLevel(),";
