@@ -707,7 +707,12 @@ impl Parser<'_> {
         self.stmt = "DECLARE CURSOR".into();
         self.emit(K::Statement, "DECLARE CURSOR", None, i, i + 1);
         self.pos += 2;
-        // Options between the name and FOR (ISO and T-SQL forms).
+        self.cursor_options();
+    }
+
+    /// The options before a cursor's FOR (ISO and T-SQL forms), each as an
+    /// `Option` observation, then the cursor's query.
+    fn cursor_options(&mut self) {
         while let Some(t) = self.tok(self.pos) {
             if t.kind != TokenKind::Word || self.is_word(self.pos, "FOR") {
                 break;
@@ -728,6 +733,13 @@ impl Parser<'_> {
         self.emit(K::Statement, "SET", None, i, i);
         self.pos += 1;
         if self.kind(self.pos) == Some(TokenKind::Variable) {
+            // `SET @c = CURSOR [options] FOR ...`: a cursor variable takes
+            // DECLARE CURSOR's options.
+            if self.is_op(self.pos + 1, "=") && self.is_word(self.pos + 2, "CURSOR") {
+                self.pos += 3;
+                self.cursor_options();
+                return;
+            }
             let mut st = Stmt::new(Kind::Set);
             self.scan(&mut st);
             return;
