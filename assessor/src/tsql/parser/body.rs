@@ -945,6 +945,14 @@ impl Parser<'_> {
             self.call(st, K::Method, name, i, self.pos + 1);
             return;
         }
+        // @x.property: only a value of a CLR type has properties (spatial
+        // STX, Lat, STSrid; a user-defined type's own), read as a method.
+        if self.is_op(self.pos, ".") && self.is_name(self.pos + 1) {
+            let name = self.name_text(self.pos + 1);
+            self.emit(K::Method, name, None, i, self.pos + 1);
+            self.pos += 2;
+            return;
+        }
         // Declarations: `@x [AS] type`.
         let declaring = matches!(st.kind, Kind::Declare | Kind::Routine)
             && st.frames.len() <= 1
@@ -1063,7 +1071,12 @@ impl Parser<'_> {
             let n = self.read_name(i);
             let after = n.last + 1;
             let parts = n.n;
-            if self.is_op(after, "(") && n.n == 1 && i > 0 && self.is_op(i - 1, ".") {
+            if self.is_op(after, "(")
+                && n.n == 1
+                && i > 1
+                && self.is_op(i - 1, ".")
+                && self.is_op(i - 2, ")")
+            {
                 // `expr).method(...)`, e.g. EVENTDATA().value(...).
                 let name = self.name_text(i);
                 self.call(st, K::Method, name, i, i);
