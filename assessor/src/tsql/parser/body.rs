@@ -1066,6 +1066,14 @@ impl Parser<'_> {
         if st.set_list && depth0 && self.is_any_word(i, &["FROM", "WHERE", "OUTPUT", "OPTION"]) {
             st.set_list = false;
         }
+        // `(expr).Property`: only a value of a CLR type has properties (as
+        // `@v.Property` in `variable`).
+        if i > 1 && self.is_op(i - 1, ".") && self.is_op(i - 2, ")") && !followed_by_paren {
+            let name = self.name_text(i);
+            self.emit(K::Method, name, None, i, i);
+            self.pos += 1;
+            return;
+        }
         // Dotted names and calls.
         if self.is_op(i + 1, ".") || followed_by_paren {
             let n = self.read_name(i);
