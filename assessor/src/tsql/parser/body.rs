@@ -2138,6 +2138,14 @@ impl Parser<'_> {
             return true;
         }
         let next = self.upper(i + 1);
+        // `DECLARE c CURSOR FOR WITH XMLNAMESPACES (...) SELECT ...`: the
+        // prefix inside a statement (at a statement start, `with_cte` reads
+        // it).
+        if next.as_str() == "XMLNAMESPACES" && self.is_op(i + 2, "(") {
+            self.emit(K::Clause, "WITH XMLNAMESPACES", None, i + 1, i + 1);
+            self.pos += 2;
+            return true;
+        }
         // EXECUTE ... WITH RESULT SETS {NONE | UNDEFINED | ((column defs))}.
         if next.as_str() == "RESULT" && self.is_word(i + 2, "SETS") {
             let detail = if self.is_op(i + 3, "(") {
