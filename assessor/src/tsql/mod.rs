@@ -93,14 +93,19 @@
 //!   `MONEY LITERAL`, `DOUBLE BAR CONCATENATION` (detail `||`/`||=`),
 //!   `LINE CONTINUATION`, `DOUBLE QUOTED STRING` (under
 //!   `SET QUOTED_IDENTIFIER OFF`), `TRIM FROM` (detail `LEADING`/`TRAILING`/
-//!   `BOTH` when given).
+//!   `BOTH` when given), `RAISERROR MESSAGE NUMBER` and `THROW ERROR
+//!   NUMBER` (detail: a literal number below 50000), `UDT MUTATOR CALL`
+//!   (`UPDATE ... SET col.Method(...)`, detail: the method).
 //! - `Statement` details: `WAITFOR` (`DELAY`/`TIME`), `BACKUP`/`RESTORE`/
 //!   `KILL` (`DATABASE`, `LOG`, `CERTIFICATE`, `MASTER KEY`, `SERVICE MASTER
 //!   KEY`, `SYMMETRIC KEY`, `STATS JOB`, `QUERY NOTIFICATION SUBSCRIPTION`),
 //!   `CREATE TABLE` (`AS SELECT`), `BEGIN DIALOG` (`CONVERSATION`).
 //! - `Method`: `VALUE`, `NODES`, `QUERY`, `EXIST`, `MODIFY`, `TOSTRING`,
 //!   `GETANCESTOR`, `STGEOMFROMWKB`, `POINT` (`type::Method`), ...;
-//!   `detail` is the argument count.
+//!   `detail` is the argument count. Any name called or read as a property
+//!   on a variable (`@g.STX`, `@p.X`) or after a parenthesis (`(...).X`);
+//!   on a two-part name (`c.value(...)`) only the known method names, as
+//!   `schema.function(...)` looks the same.
 //! - `Sqlcmd`: `:SETVAR`, `:R`, `:ON ERROR`, `:CONNECT`, `!!`, ...,
 //!   `$(NAME)` (also inside string literals), `GO` with the count of `GO n`.
 //! - `Unparsed`: `UNKNOWN STATEMENT`, `UNEXPECTED END`, `UNEXPECTED ELSE`,
