@@ -789,6 +789,14 @@ impl Parser<'_> {
         self.emit(kind, name, detail, i, last);
     }
 
+    /// `CLUSTERED COLUMNSTORE` for an inline index of that type (`INDEX` at
+    /// token `i`, its name next): the index's own words decide, never the
+    /// rest of the table (`INDEX ix (c), INDEX cci CLUSTERED COLUMNSTORE`).
+    fn inline_index_detail(&self, i: usize) -> Option<String> {
+        (self.is_word(i + 2, "CLUSTERED") && self.is_word(i + 3, "COLUMNSTORE"))
+            .then(|| "CLUSTERED COLUMNSTORE".to_owned())
+    }
+
     /// A column or constraint in CREATE TABLE / table type / table variable.
     fn column_item(&mut self) -> bool {
         let i = self.pos;
@@ -803,7 +811,7 @@ impl Parser<'_> {
         ];
         if self.is_any_word(i, CONSTRAINT_WORDS) {
             if self.is_word(i, "INDEX") {
-                self.emit(K::Clause, "INLINE INDEX", None, i, i);
+                self.emit(K::Clause, "INLINE INDEX", self.inline_index_detail(i), i, i);
                 if self.is_name(i + 1) {
                     // The index's name, not a function call on `(cols)`.
                     self.pos = i + 2;
@@ -1380,7 +1388,7 @@ impl Parser<'_> {
                     .is_some_and(|f| f.kind == FrameKind::ColumnDefs && !f.item_start)
                     && self.is_name(i + 1) =>
             {
-                self.emit(K::Clause, "INLINE INDEX", None, i, i);
+                self.emit(K::Clause, "INLINE INDEX", self.inline_index_detail(i), i, i);
                 self.pos += 2;
                 true
             }
