@@ -1075,8 +1075,14 @@ impl Parser<'_> {
             st.set_list = false;
         }
         // `(expr).Property`: only a value of a CLR type has properties (as
-        // `@v.Property` in `variable`).
-        if i > 1 && self.is_op(i - 1, ".") && self.is_op(i - 2, ")") && !followed_by_paren {
+        // `@v.Property` in `variable`). A longer chain is a name, as in
+        // `OPENDATASOURCE(...).db.dbo.t`.
+        if i > 1
+            && self.is_op(i - 1, ".")
+            && self.is_op(i - 2, ")")
+            && !followed_by_paren
+            && !self.is_op(i + 1, ".")
+        {
             let name = self.name_text(i);
             self.emit(K::Method, name, None, i, i);
             self.pos += 1;
