@@ -1436,7 +1436,12 @@ impl Parser<'_> {
                 true
             }
             "EXEC" | "EXECUTE" => {
-                if st.kind == Kind::Grant || self.is_word(i.wrapping_sub(1), "WITH") {
+                // `EXECUTE AS` after WITH or a comma is an option (a module's,
+                // a queue's ACTIVATION list), not the impersonation statement.
+                if st.kind == Kind::Grant
+                    || self.is_word(i.wrapping_sub(1), "WITH")
+                    || (self.is_op(i.wrapping_sub(1), ",") && self.is_word(i + 1, "AS"))
+                {
                     return false;
                 }
                 if st.kind == Kind::Insert {
