@@ -357,12 +357,66 @@ fn name_forms(name: &str) -> impl Iterator<Item = &str> {
     std::iter::once(name).chain(name.match_indices('.').map(move |(i, _)| &name[i + 1..]))
 }
 
-/// Upper case, whitespace removed.
+/// Upper case, whitespace and comments removed: text conditions read code,
+/// so a comment can neither satisfy one (`-- WITH LOG`) nor hide code from
+/// it (`WITH /* ... */ EXECUTE AS OWNER`). String literals and quoted names
+/// are kept (rules look for `'INDEX'`), and a `--` inside them is text.
 fn squeeze(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_uppercase)
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    // The character that closes the literal or quoted name being read.
+    let mut closer: Option<char> = None;
+    while let Some(c) = chars.next() {
+        if let Some(close) = closer {
+            if c == close {
+                closer = None;
+            }
+        } else if c == '-' && chars.peek() == Some(&'-') {
+            // A line comment: up to, not including, the line break.
+            while chars.next_if(|&n| n != '\n').is_some() {}
+            continue;
+        } else if c == '/' && chars.peek() == Some(&'*') {
+            skip_block_comment(&mut chars);
+            continue;
+        } else {
+            closer = match c {
+                '\'' => Some('\''),
+                '"' => Some('"'),
+                '[' => Some(']'),
+                _ => None,
+            };
+        }
+        if !c.is_whitespace() {
+            out.extend(c.to_uppercase());
+        }
+    }
+    out
+}
+
+/// Consumes a `/* ... */` comment whose `/` was just read; they nest in
+/// T-SQL. An unclosed one runs to the end of the text.
+fn skip_block_comment(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    let mut depth = 0usize;
+    let mut prev = '/';
+    while let Some(c) = chars.next() {
+        match (prev, c) {
+            ('/', '*') => {
+                depth += 1;
+                prev = ' ';
+                continue;
+            }
+            ('*', '/') => {
+                depth -= 1;
+                if depth == 0 {
+                    return;
+                }
+                prev = ' ';
+                continue;
+            }
+            _ => {}
+        }
+        prev = c;
+    }
 }
 
 /// Where each observation sits: its statement and object, and which
@@ -497,6 +551,23 @@ mod tests {
     use super::*;
     use crate::findings::ObjectRef;
     use crate::tsql::ObjectSpan;
+
+    #[test]
+    fn squeezed_text_drops_comments_but_keeps_literals() {
+        assert_eq!(
+            squeeze("WITH /* a /* nested */ one */ EXECUTE -- note\n AS owner"),
+            "WITHEXECUTEASOWNER"
+        );
+        assert_eq!(
+            squeeze("RAISERROR('x', 16, 1) -- WITH LOG"),
+            "RAISERROR('X',16,1)"
+        );
+        // `--` and `/*` inside a literal or a quoted name are text.
+        assert_eq!(squeeze("N'a -- b', [c /* d]"), "N'A--B',[C/*D]");
+        assert_eq!(squeeze("'it''s' -- x"), "'IT''S'");
+        // An unclosed block comment runs to the end.
+        assert_eq!(squeeze("a /* b"), "A");
+    }
 
     #[test]
     fn a_number_at_the_end_of_a_prefix_is_whole() {
