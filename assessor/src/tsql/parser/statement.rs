@@ -230,6 +230,7 @@ impl Parser<'_> {
     /// `WITH [XMLNAMESPACES (...),] cte [(cols)] AS (...) [, ...] <DML>`.
     fn with_cte(&mut self) {
         let with_at = self.pos;
+        let first_obs = self.obs.len();
         self.stmt = "SELECT".into();
         self.pos += 1;
         let mut ctes: Vec<&str> = Vec::new();
@@ -319,11 +320,30 @@ impl Parser<'_> {
                 // Compass does: the statement is what fails.
                 self.emit(K::Clause, "DML TARGET CTE", Some(verb), with_at, with_at);
             }
+            let head = self.obs.len();
             self.simple_statement();
+            self.start_statement_at(first_obs, head, with_at);
         } else if self.pos < self.toks.len() {
             self.unparsed("CTE WITHOUT STATEMENT", self.pos);
             self.resync();
         }
+    }
+
+    /// Moves the statement observation pushed at `head` back to `first`,
+    /// starting at token `at` (the WITH): the statement begins there, so its
+    /// CTEs belong to it and a finding anchored to the statement is reported
+    /// on the WITH line, as Compass does. Only the CTEs' observations shift.
+    fn start_statement_at(&mut self, first: usize, head: usize, at: usize) {
+        let Some(start) = self.tok(at).map(|t| t.start) else {
+            return;
+        };
+        if first > head || self.obs.get(head).is_none_or(|o| o.kind != K::Statement) {
+            return;
+        }
+        let stmt = &mut self.obs[head];
+        stmt.len = (stmt.offset + stmt.len).saturating_sub(start);
+        stmt.offset = start;
+        self.obs[first..=head].rotate_right(1);
     }
 
     /// The one-part target name of the INSERT, UPDATE, DELETE or MERGE at
