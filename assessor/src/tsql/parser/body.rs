@@ -539,13 +539,18 @@ impl Parser<'_> {
                     // method, and Babelfish has no CLR types.
                     let name = self.name_text(self.pos);
                     let ty = i.saturating_sub(1);
-                    if i > 0
+                    let user_type = i > 0
                         && self.is_name(ty)
-                        && !SYSTEM_CLR_TYPES.contains(&self.name_text(ty).as_str())
-                    {
-                        self.emit(K::Clause, "CLR TYPE STATIC METHOD CALL", None, ty, self.pos);
-                    }
+                        && !SYSTEM_CLR_TYPES.contains(&self.name_text(ty).as_str());
+                    let k = self.obs.len();
                     self.call(st, K::Method, name, ty, self.pos);
+                    // A user type's method is that call, not a method of a
+                    // system type that shares its name (`Parse`), nor an
+                    // unknown one: one observation, one finding.
+                    if user_type && let Some(o) = self.obs.get_mut(k) {
+                        o.kind = K::Clause;
+                        o.name = "CLR TYPE STATIC METHOD CALL".to_owned();
+                    }
                 }
                 false
             }
