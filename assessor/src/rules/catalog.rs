@@ -116,6 +116,10 @@ pub struct Feature {
     pub counter_examples: Vec<String>,
     /// A worked example of the remediation, for the common features.
     pub rewrite: Option<Rewrite>,
+    /// Features that, found on the same construct with a status at least
+    /// as severe, make this one redundant (`superseded_by`): a broad
+    /// catch-all stays quiet where a precise reading already says why.
+    pub superseded_by: Vec<String>,
 }
 
 /// A feature's remediation as code: T-SQL that uses the feature and the
@@ -223,14 +227,27 @@ impl Catalog {
         let known: HashSet<Version> = targets.iter().map(|t| t.version).collect();
         let mut ids = HashSet::new();
         let mut features = Vec::with_capacity(raw_features.len());
+        let mut files = Vec::with_capacity(raw_features.len());
         for (file, raw) in raw_features {
             let feature = validate_feature(file, raw, &known)?;
             if !ids.insert(feature.id.clone()) {
                 return Err(feature_error(file, &feature.id, "duplicate feature id"));
             }
             features.push(feature);
+            files.push(file);
         }
         let feature_ids: HashSet<&str> = features.iter().map(|f| f.id.as_str()).collect();
+        for (feature, file) in features.iter().zip(files) {
+            for other in &feature.superseded_by {
+                if other == &feature.id || !feature_ids.contains(other.as_str()) {
+                    return Err(feature_error(
+                        file,
+                        &feature.id,
+                        format!("`superseded_by` names `{other}`, which is not another feature of the catalog"),
+                    ));
+                }
+            }
+        }
         let mut setting_defs: Vec<SettingDef> = Vec::with_capacity(raw_settings.len());
         for (file, raw) in raw_settings {
             let def = validate_setting(file, raw, &feature_ids)?;
@@ -436,6 +453,8 @@ struct RawFeature {
     examples: Vec<String>,
     #[serde(default)]
     counter_examples: Vec<String>,
+    #[serde(default)]
+    superseded_by: Vec<String>,
     rewrite: Option<Rewrite>,
 }
 
@@ -583,6 +602,7 @@ fn validate_feature(
         patterns,
         examples: raw.examples,
         counter_examples: raw.counter_examples,
+        superseded_by: raw.superseded_by.iter().map(|s| s.trim().to_string()).collect(),
         rewrite: raw.rewrite.map(|r| Rewrite {
             before: r.before.trim().to_string(),
             after: r.after.trim().to_string(),

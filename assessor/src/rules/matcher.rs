@@ -59,6 +59,8 @@ pub struct Matcher<'c> {
     /// For each (feature, pattern) with context: indices into `contexts`.
     context_of: HashMap<PatternRef, (Option<usize>, Option<usize>)>,
     statuses: Vec<Status>,
+    /// For each feature: the features that supersede it (`superseded_by`).
+    superseded: Vec<Vec<usize>>,
     unparsed: Option<usize>,
     sqlcmd: Option<usize>,
 }
@@ -127,6 +129,11 @@ impl<'c> Matcher<'c> {
                 }
             }
         }
+        let superseded = catalog
+            .features()
+            .iter()
+            .map(|f| f.superseded_by.iter().filter_map(|id| position(id)).collect())
+            .collect();
         Matcher {
             catalog,
             target,
@@ -135,6 +142,7 @@ impl<'c> Matcher<'c> {
             contexts,
             context_of,
             statuses,
+            superseded,
             unparsed: position(UNPARSED_FEATURE),
             sqlcmd: position(SQLCMD_FEATURE),
         }
@@ -256,6 +264,14 @@ impl<'c> Matcher<'c> {
                 .into_iter()
                 .filter(|a| Some(a.0) != best.map(|b| b.1.0)),
         );
+        // A feature is dropped where one that supersedes it was also found on
+        // this construct with a status at least as severe on the target.
+        let found: Vec<usize> = chosen.iter().map(|c| c.0).collect();
+        chosen.retain(|(fi, _)| {
+            !self.superseded[*fi].iter().any(|s| {
+                found.contains(s) && self.statuses[*s].rank() <= self.statuses[*fi].rank()
+            })
+        });
         if chosen.is_empty() {
             let fallback = match obs.kind {
                 ObservationKind::Unparsed => self.unparsed,
@@ -1101,6 +1117,81 @@ status = { ignore = "supported", strict = "review_semantics" }
                 ("view.check_option".into(), Status::NotSupported, 0),
                 ("view.check_option".into(), Status::NotSupported, outside),
             ]
+        );
+    }
+
+    #[test]
+    fn a_superseded_catch_all_gives_way_only_to_an_as_severe_precise_finding() {
+        // `superseded_by` is a feature-level key: written before `match`.
+        let catch_all = |superseding: &str| {
+            feature_toml(
+                "collate.unlisted",
+                "not_supported",
+                r#"{ kind = "clause", name = "COLLATE", text_starts_without = ["COLLATELATIN1_GENERAL_CI_AS"] }"#,
+            )
+            .replace(
+                "match = [",
+                &format!("superseded_by = [\"{superseding}\"]\nmatch = ["),
+            )
+        };
+        let precise = |status: &str| {
+            feature_toml(
+                "collate.ws",
+                status,
+                r#"{ kind = "clause", name = "COLLATE", detail = "*_WS" }"#,
+            )
+        };
+        let text = "SELECT a COLLATE Japanese_CI_AS_WS, b COLLATE Czech_CI_AS FROM t";
+        let at = |needle: &str| text.find(needle).unwrap();
+        let collate = |name: &str| {
+            let mut o = obs(
+                ObservationKind::Clause,
+                "COLLATE",
+                Some(name),
+                "SELECT",
+                at(&format!("COLLATE {name}")),
+            );
+            o.len = "COLLATE".len();
+            o
+        };
+        let script = Script {
+            observations: vec![collate("Japanese_CI_AS_WS"), collate("Czech_CI_AS")],
+            objects: vec![],
+        };
+        let found = |features: &[String]| {
+            let catalog = catalog_with(features);
+            let m = Matcher::new(&catalog, Version::parse("2.4").unwrap());
+            ids(&m.classify(text, &script))
+                .into_iter()
+                .map(|(id, _, offset)| (id, offset))
+                .collect::<Vec<_>>()
+        };
+        let (ws, czech) = (at("COLLATE Japanese"), at("COLLATE Czech"));
+        // The precise reading says why; the catch-all stays quiet there and
+        // still reports the name nothing else explains.
+        assert_eq!(
+            found(&[precise("not_supported"), catch_all("collate.ws")]),
+            vec![("collate.ws".into(), ws), ("collate.unlisted".into(), czech)]
+        );
+        // A milder precise reading does not hide a blocker.
+        assert_eq!(
+            found(&[precise("review_semantics"), catch_all("collate.ws")]),
+            vec![
+                ("collate.ws".into(), ws),
+                ("collate.unlisted".into(), ws),
+                ("collate.unlisted".into(), czech)
+            ]
+        );
+        // A name that is not a feature is refused when the catalog loads.
+        let err = Catalog::from_sources(&[
+            ("v.toml", VERSIONS),
+            ("f.toml", &format!("{FEATURES}{}", catch_all("no.such.feature"))),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("superseded_by") && err.contains("no.such.feature"),
+            "{err}"
         );
     }
 
