@@ -911,8 +911,12 @@ impl Parser<'_> {
             let last = if has_value { j } else { i };
             self.emit(K::Option, name, detail, i, last);
             self.pos = last + 1;
+            // `QUERY_STORE = ON (OPERATION_MODE = READ_WRITE)`: what is in
+            // the parentheses belongs to the option just emitted (Compass
+            // reports it as one item), so it is read as plain text rather
+            // than as options of its own.
             if self.is_op(self.pos, "(") {
-                st.pending = Some(FrameKind::Options);
+                st.pending = Some(FrameKind::Other);
             }
             return true;
         }
@@ -2180,6 +2184,27 @@ impl Parser<'_> {
             let last = if detail == "SCHEMA" { i + 2 } else { i + 3 };
             self.emit(K::Option, "WITH RESULT SETS", Some(detail), i, last);
             self.pos = last + 1;
+            return true;
+        }
+        // ALTER DATABASE ... SET option WITH {ROLLBACK IMMEDIATE | ROLLBACK
+        // AFTER n [SECONDS] | NO_WAIT}: how the SET treats open transactions,
+        // part of the option it ends rather than an option of its own.
+        if st.kind == Kind::AlterDatabase && matches!(next.as_str(), "ROLLBACK" | "NO_WAIT") {
+            let mut j = i + 2;
+            if next.as_str() == "ROLLBACK" {
+                if self.is_word(j, "AFTER") {
+                    j += 1;
+                    if self.kind(j) == Some(TokenKind::Integer) {
+                        j += 1;
+                    }
+                    if self.is_word(j, "SECONDS") {
+                        j += 1;
+                    }
+                } else if self.is_word(j, "IMMEDIATE") {
+                    j += 1;
+                }
+            }
+            self.pos = j;
             return true;
         }
         let name = match next.as_str() {
