@@ -116,9 +116,10 @@ pub struct Feature {
     pub counter_examples: Vec<String>,
     /// A worked example of the remediation, for the common features.
     pub rewrite: Option<Rewrite>,
-    /// Features that, found on the same construct with a status at least
-    /// as severe, make this one redundant (`superseded_by`): a broad
-    /// catch-all stays quiet where a precise reading already says why.
+    /// Features that, found at the same position (construct, or statement
+    /// for statement-anchored patterns) with a status at least as severe,
+    /// make this one redundant (`superseded_by`): a broad catch-all stays
+    /// quiet where a precise reading already says why.
     pub superseded_by: Vec<String>,
 }
 

@@ -59,8 +59,9 @@ pub struct Matcher<'c> {
     /// For each (feature, pattern) with context: indices into `contexts`.
     context_of: HashMap<PatternRef, (Option<usize>, Option<usize>)>,
     statuses: Vec<Status>,
-    /// For each feature: the features that supersede it (`superseded_by`).
-    superseded: Vec<Vec<usize>>,
+    /// Feature id -> the ids that supersede it (`superseded_by`), for the
+    /// features that name any.
+    superseded: HashMap<&'c str, Vec<&'c str>>,
     unparsed: Option<usize>,
     sqlcmd: Option<usize>,
 }
@@ -132,7 +133,11 @@ impl<'c> Matcher<'c> {
         let superseded = catalog
             .features()
             .iter()
-            .map(|f| f.superseded_by.iter().filter_map(|id| position(id)).collect())
+            .filter(|f| !f.superseded_by.is_empty())
+            .map(|f| {
+                let by = f.superseded_by.iter().map(String::as_str).collect();
+                (f.id.as_str(), by)
+            })
             .collect();
         Matcher {
             catalog,
@@ -164,7 +169,32 @@ impl<'c> Matcher<'c> {
         for (i, obs) in script.observations.iter().enumerate() {
             self.classify_one(i, obs, &layout, &mut out);
         }
+        self.drop_superseded(&mut out);
         out
+    }
+
+    /// Drops a finding where a feature that supersedes it was found at the
+    /// same position (the same construct, or the same statement for
+    /// statement-anchored patterns) with a status at least as severe on the
+    /// target: a milder reading never hides a blocker.
+    fn drop_superseded(&self, out: &mut Vec<Classified<'c>>) {
+        if self.superseded.is_empty() {
+            return;
+        }
+        let found: HashMap<(usize, &str), Status> = out
+            .iter()
+            .map(|c| ((c.offset, c.feature.id.as_str()), c.status))
+            .collect();
+        out.retain(|c| {
+            let Some(by) = self.superseded.get(c.feature.id.as_str()) else {
+                return true;
+            };
+            !by.iter().any(|s| {
+                found
+                    .get(&(c.offset, *s))
+                    .is_some_and(|st| st.rank() <= c.status.rank())
+            })
+        });
     }
 
     /// Classifies an observation that stands for a fact rather than code
@@ -264,14 +294,6 @@ impl<'c> Matcher<'c> {
                 .into_iter()
                 .filter(|a| Some(a.0) != best.map(|b| b.1.0)),
         );
-        // A feature is dropped where one that supersedes it was also found on
-        // this construct with a status at least as severe on the target.
-        let found: Vec<usize> = chosen.iter().map(|c| c.0).collect();
-        chosen.retain(|(fi, _)| {
-            !self.superseded[*fi].iter().any(|s| {
-                found.contains(s) && self.statuses[*s].rank() <= self.statuses[*fi].rank()
-            })
-        });
         if chosen.is_empty() {
             let fallback = match obs.kind {
                 ObservationKind::Unparsed => self.unparsed,
