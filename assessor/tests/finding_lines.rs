@@ -4,6 +4,9 @@
 //! puts each clause on its own line). A finding about one construct stays
 //! on the construct's line.
 
+// Test helpers: a panic is a failed test with its location.
+#![allow(clippy::unwrap_used)]
+
 use assessor::analyze::Analyzer;
 use assessor::rules::{Catalog, Version};
 

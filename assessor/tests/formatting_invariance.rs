@@ -14,6 +14,9 @@
 //! reports); these invariants keep such classes from coming back without
 //! needing Compass. Held-out files are not rewritten or printed.
 
+// Test helpers: a panic is a failed test with its location.
+#![allow(clippy::unwrap_used)]
+
 mod corpus_support;
 
 use std::collections::BTreeSet;

@@ -244,7 +244,9 @@ impl Catalog {
                     return Err(feature_error(
                         file,
                         &feature.id,
-                        format!("`superseded_by` names `{other}`, which is not another feature of the catalog"),
+                        format!(
+                            "`superseded_by` names `{other}`, which is not another feature of the catalog"
+                        ),
                     ));
                 }
             }
@@ -603,7 +605,11 @@ fn validate_feature(
         patterns,
         examples: raw.examples,
         counter_examples: raw.counter_examples,
-        superseded_by: raw.superseded_by.iter().map(|s| s.trim().to_string()).collect(),
+        superseded_by: raw
+            .superseded_by
+            .iter()
+            .map(|s| s.trim().to_string())
+            .collect(),
         rewrite: raw.rewrite.map(|r| Rewrite {
             before: r.before.trim().to_string(),
             after: r.after.trim().to_string(),

@@ -436,7 +436,7 @@ fn squeeze(text: &str) -> String {
 fn skip_block_comment(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     let mut depth = 0usize;
     let mut prev = '/';
-    while let Some(c) = chars.next() {
+    for c in chars.by_ref() {
         match (prev, c) {
             ('/', '*') => {
                 depth += 1;
@@ -1193,7 +1193,10 @@ status = { ignore = "supported", strict = "review_semantics" }
         // still reports the name nothing else explains.
         assert_eq!(
             found(&[precise("not_supported"), catch_all("collate.ws")]),
-            vec![("collate.ws".into(), ws), ("collate.unlisted".into(), czech)]
+            vec![
+                ("collate.ws".into(), ws),
+                ("collate.unlisted".into(), czech)
+            ]
         );
         // A milder precise reading does not hide a blocker.
         assert_eq!(
@@ -1207,7 +1210,10 @@ status = { ignore = "supported", strict = "review_semantics" }
         // A name that is not a feature is refused when the catalog loads.
         let err = Catalog::from_sources(&[
             ("v.toml", VERSIONS),
-            ("f.toml", &format!("{FEATURES}{}", catch_all("no.such.feature"))),
+            (
+                "f.toml",
+                &format!("{FEATURES}{}", catch_all("no.such.feature")),
+            ),
         ])
         .unwrap_err()
         .to_string();
