@@ -2564,6 +2564,14 @@ impl Parser<'_> {
     /// one named by a variable).
     fn insert_exec_source(&self, j: usize) -> &'static str {
         if self.is_op(j, "(") {
+            // `EXECUTE (...) AT server`: the rows come from a linked server,
+            // whatever the batch text is.
+            if self
+                .close_paren(j)
+                .is_some_and(|close| self.is_word(close + 1, "AT"))
+            {
+                return "AT SERVER";
+            }
             let literal = self
                 .tok(j + 1)
                 .is_some_and(|t| matches!(t.kind, TokenKind::String | TokenKind::NString));
