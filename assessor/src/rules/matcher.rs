@@ -21,6 +21,7 @@ use super::settings::Settings;
 use super::version::Version;
 use crate::findings::{ObjectKind, Status};
 use crate::tsql::Script;
+use crate::tsql::lexer::{Lexer, TokenKind};
 use crate::tsql::observation::{Observation, ObservationKind};
 
 /// Upper bound on the statement text searched by text conditions, so a
@@ -59,9 +60,6 @@ pub struct Matcher<'c> {
     /// For each (feature, pattern) with context: indices into `contexts`.
     context_of: HashMap<PatternRef, (Option<usize>, Option<usize>)>,
     statuses: Vec<Status>,
-    /// Feature id -> the ids that supersede it (`superseded_by`), for the
-    /// features that name any.
-    superseded: HashMap<&'c str, Vec<&'c str>>,
     unparsed: Option<usize>,
     sqlcmd: Option<usize>,
 }
@@ -130,15 +128,6 @@ impl<'c> Matcher<'c> {
                 }
             }
         }
-        let superseded = catalog
-            .features()
-            .iter()
-            .filter(|f| !f.superseded_by.is_empty())
-            .map(|f| {
-                let by = f.superseded_by.iter().map(String::as_str).collect();
-                (f.id.as_str(), by)
-            })
-            .collect();
         Matcher {
             catalog,
             target,
@@ -147,7 +136,6 @@ impl<'c> Matcher<'c> {
             contexts,
             context_of,
             statuses,
-            superseded,
             unparsed: position(UNPARSED_FEATURE),
             sqlcmd: position(SQLCMD_FEATURE),
         }
@@ -169,7 +157,7 @@ impl<'c> Matcher<'c> {
         for (i, obs) in script.observations.iter().enumerate() {
             self.classify_one(i, obs, &layout, &mut out);
         }
-        self.drop_superseded(&mut out);
+        Self::drop_superseded(&mut out);
         out
     }
 
@@ -177,8 +165,8 @@ impl<'c> Matcher<'c> {
     /// same position (the same construct, or the same statement for
     /// statement-anchored patterns) with a status at least as severe on the
     /// target: a milder reading never hides a blocker.
-    fn drop_superseded(&self, out: &mut Vec<Classified<'c>>) {
-        if self.superseded.is_empty() {
+    fn drop_superseded(out: &mut Vec<Classified<'c>>) {
+        if out.iter().all(|c| c.feature.superseded_by.is_empty()) {
             return;
         }
         let found: HashMap<(usize, &str), Status> = out
@@ -186,12 +174,9 @@ impl<'c> Matcher<'c> {
             .map(|c| ((c.offset, c.feature.id.as_str()), c.status))
             .collect();
         out.retain(|c| {
-            let Some(by) = self.superseded.get(c.feature.id.as_str()) else {
-                return true;
-            };
-            !by.iter().any(|s| {
+            !c.feature.superseded_by.iter().any(|by| {
                 found
-                    .get(&(c.offset, *s))
+                    .get(&(c.offset, by.as_str()))
                     .is_some_and(|st| st.rank() <= c.status.rank())
             })
         });
@@ -398,63 +383,25 @@ fn name_forms(name: &str) -> impl Iterator<Item = &str> {
 /// Upper case, whitespace and comments removed: text conditions read code,
 /// so a comment can neither satisfy one (`-- WITH LOG`) nor hide code from
 /// it (`WITH /* ... */ EXECUTE AS OWNER`). String literals and quoted names
-/// are kept (rules look for `'INDEX'`), and a `--` inside them is text.
+/// are kept (rules look for `'INDEX'`), and a `--` inside them is text. The
+/// T-SQL lexer decides what is a comment and what a literal.
 fn squeeze(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    // The character that closes the literal or quoted name being read.
-    let mut closer: Option<char> = None;
-    while let Some(c) = chars.next() {
-        if let Some(close) = closer {
-            if c == close {
-                closer = None;
-            }
-        } else if c == '-' && chars.peek() == Some(&'-') {
-            // A line comment: up to, not including, the line break.
-            while chars.next_if(|&n| n != '\n').is_some() {}
+    for token in Lexer::new(text) {
+        let word = token.text(text);
+        // The window may end inside a block comment, which then lexes as
+        // unterminated.
+        let cut_comment = token.kind == TokenKind::Error && word.starts_with("/*");
+        if token.is_trivia() || cut_comment {
             continue;
-        } else if c == '/' && chars.peek() == Some(&'*') {
-            skip_block_comment(&mut chars);
-            continue;
-        } else {
-            closer = match c {
-                '\'' => Some('\''),
-                '"' => Some('"'),
-                '[' => Some(']'),
-                _ => None,
-            };
         }
-        if !c.is_whitespace() {
-            out.extend(c.to_uppercase());
-        }
+        out.extend(
+            word.chars()
+                .filter(|c| !c.is_whitespace())
+                .flat_map(char::to_uppercase),
+        );
     }
     out
-}
-
-/// Consumes a `/* ... */` comment whose `/` was just read; they nest in
-/// T-SQL. An unclosed one runs to the end of the text.
-fn skip_block_comment(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    let mut depth = 0usize;
-    let mut prev = '/';
-    for c in chars.by_ref() {
-        match (prev, c) {
-            ('/', '*') => {
-                depth += 1;
-                prev = ' ';
-                continue;
-            }
-            ('*', '/') => {
-                depth -= 1;
-                if depth == 0 {
-                    return;
-                }
-                prev = ' ';
-                continue;
-            }
-            _ => {}
-        }
-        prev = c;
-    }
 }
 
 /// Where each observation sits: its statement and object, and which

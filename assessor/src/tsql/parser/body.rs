@@ -542,15 +542,15 @@ impl Parser<'_> {
                     let user_type = i > 0
                         && self.is_name(ty)
                         && !SYSTEM_CLR_TYPES.contains(&self.name_text(ty).as_str());
-                    let k = self.obs.len();
-                    self.call(st, K::Method, name, ty, self.pos);
                     // A user type's method is that call, not a method of a
                     // system type that shares its name (`Parse`), nor an
                     // unknown one: one observation, one finding.
-                    if user_type && let Some(o) = self.obs.get_mut(k) {
-                        o.kind = K::Clause;
-                        o.name = "CLR TYPE STATIC METHOD CALL".to_owned();
-                    }
+                    let (kind, name) = if user_type {
+                        (K::Clause, "CLR TYPE STATIC METHOD CALL".to_owned())
+                    } else {
+                        (K::Method, name)
+                    };
+                    self.call(st, kind, name, ty, self.pos);
                 }
                 false
             }
