@@ -42,6 +42,7 @@ use crate::sbom;
 use crate::secure_boot::{self, DbKey, SecureBootError, SecureBootInfo};
 use crate::source::{self, SourceError};
 use crate::verify::{self, OfflineReport, VerifyError};
+use crate::work_dir;
 
 /// Why a build failed.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +70,8 @@ pub enum BuildError {
         report: PathBuf,
         failures: Vec<String>,
     },
+    #[error(transparent)]
+    WorkDir(#[from] work_dir::WorkDirError),
     #[error(transparent)]
     Io(#[from] PathError),
     #[error(
@@ -429,9 +432,7 @@ pub fn build(
         }
     }
     let work = out.join("work");
-    if work.exists() {
-        fs::remove_dir_all(&work).map_err(io_err("cannot clear", &work))?;
-    }
+    work_dir::clear(&work)?;
     fs::create_dir_all(&work).map_err(io_err("cannot create", &work))?;
     let tree = work.join("rootfs");
     let mut t = Timer {

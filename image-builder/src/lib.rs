@@ -10,6 +10,7 @@
 //! and [`disk`] (erofs, dm-verity, UKI, ESP, GPT); [`boot`] boots the result
 //! under qemu and reads its serial console, and [`lynis`] judges the Lynis
 //! report the audit variant prints there; [`tool`] runs the external tools.
+//! [`work_dir`] clears what an interrupted build left (mounts included).
 //! [`source`] names the source commit and [`crates`] the Rust crates of the
 //! assessor, for the [`manifest`] and the [`sbom`].
 
@@ -31,3 +32,4 @@ pub mod secure_boot;
 pub mod source;
 pub mod tool;
 pub mod verify;
+pub mod work_dir;

@@ -44,6 +44,7 @@ pub fn package_of(program: &str) -> &'static str {
         "qemu-system-x86_64" => "qemu-system-x86 (bookworm-backports)",
         "systemctl" | "systemd-analyze" | "systemd-sysusers" => "systemd",
         "chroot" => "coreutils",
+        "umount" => "mount",
         "sbsign" | "sbverify" => "sbsigntool",
         "faketime" => "faketime",
         "openssl" => "openssl",
