@@ -176,6 +176,17 @@ pub struct Catalog {
     features: Vec<Feature>,
     settings: Vec<SettingDef>,
     pages: Vec<DocsPage>,
+    retired: Vec<Retired>,
+}
+
+/// A feature id the catalog no longer defines (ids are never reused), and
+/// the features that now report what it reported, so that a setting naming
+/// it can say where to move.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retired {
+    pub id: String,
+    pub replaced_by: Vec<String>,
 }
 
 impl Catalog {
@@ -191,6 +202,7 @@ impl Catalog {
         let mut raw_features: Vec<(&str, RawFeature)> = Vec::new();
         let mut raw_settings: Vec<(&str, RawSetting)> = Vec::new();
         let mut pages: Vec<DocsPage> = Vec::new();
+        let mut retired: Vec<(&str, Retired)> = Vec::new();
         for (file, text) in sources {
             let parsed: RawFile = toml::from_str(text).map_err(|e| CatalogError::Syntax {
                 file: (*file).to_string(),
@@ -207,6 +219,7 @@ impl Catalog {
             }
             raw_features.extend(parsed.feature.into_iter().map(|f| (*file, f)));
             raw_settings.extend(parsed.setting.into_iter().map(|s| (*file, s)));
+            retired.extend(parsed.retired.into_iter().map(|r| (*file, r)));
             for page in parsed.page {
                 if pages.iter().any(|p| p.url == page.url) {
                     return Err(CatalogError::File {
@@ -251,6 +264,26 @@ impl Catalog {
                 }
             }
         }
+        for (file, r) in &retired {
+            let problem = if feature_ids.contains(r.id.as_str()) {
+                Some("is retired but still defined: a retired id is never reused".to_string())
+            } else if r.replaced_by.is_empty() {
+                Some("is retired without `replaced_by`".to_string())
+            } else {
+                r.replaced_by
+                    .iter()
+                    .find(|by| !feature_ids.contains(by.as_str()))
+                    .map(|by| {
+                        format!("is retired for `{by}`, which is not a feature of the catalog")
+                    })
+            };
+            if let Some(problem) = problem {
+                return Err(CatalogError::File {
+                    file: (*file).to_string(),
+                    problem: format!("feature id `{}` {problem}", r.id),
+                });
+            }
+        }
         let mut setting_defs: Vec<SettingDef> = Vec::with_capacity(raw_settings.len());
         for (file, raw) in raw_settings {
             let def = validate_setting(file, raw, &feature_ids)?;
@@ -267,6 +300,7 @@ impl Catalog {
             features,
             settings: setting_defs,
             pages,
+            retired: retired.into_iter().map(|(_, r)| r).collect(),
         };
         for required in [UNPARSED_FEATURE, SQLCMD_FEATURE] {
             let feature = catalog
@@ -326,6 +360,11 @@ impl Catalog {
 
     pub fn feature(&self, id: &str) -> Option<&Feature> {
         self.features.iter().find(|f| f.id == id)
+    }
+
+    /// A retired feature id (`[[retired]]`), with the features that replaced it.
+    pub fn retired(&self, id: &str) -> Option<&Retired> {
+        self.retired.iter().find(|r| r.id == id)
     }
 
     /// The Babelfish settings the catalog models, in file order.
@@ -408,6 +447,8 @@ struct RawFile {
     setting: Vec<RawSetting>,
     #[serde(default)]
     page: Vec<DocsPage>,
+    #[serde(default)]
+    retired: Vec<Retired>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1149,6 +1190,38 @@ rewrite = { before = "SELECT X();", after = "  " }"#,
             assert!(err.contains("test.toml"), "{err}");
             assert!(err.contains("bad.feature"), "{err}");
             assert!(err.contains(expected), "{err} (expected {expected})");
+        }
+    }
+
+    #[test]
+    fn a_retired_id_is_never_reused_and_names_live_replacements() {
+        let live = feature_toml(
+            "live.id",
+            r#"status = { "1.0" = "supported" }
+match = [{ kind = "function", name = "X" }]"#,
+        );
+        let ok = load(&format!(
+            "{live}\n[[retired]]\nid = \"old.id\"\nreplaced_by = [\"live.id\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(ok.retired("old.id").unwrap().replaced_by, ["live.id"]);
+        assert!(ok.retired("live.id").is_none());
+        let cases = [
+            ("live.id", "[\"live.id\"]", "still defined"),
+            ("old.id", "[]", "without `replaced_by`"),
+            (
+                "old.id",
+                "[\"gone.id\"]",
+                "`gone.id`, which is not a feature",
+            ),
+        ];
+        for (id, by, expected) in cases {
+            let err = load(&format!(
+                "{live}\n[[retired]]\nid = \"{id}\"\nreplaced_by = {by}\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains(id) && err.contains(expected), "{err}");
         }
     }
 

@@ -245,6 +245,21 @@ fn read(
                 for (id, body) in table {
                     let id_str: &str = id.get_ref().as_ref();
                     let path = format!("{at}feature.\"{id_str}\"");
+                    if let Some(r) = catalog.retired(id_str) {
+                        p.say(
+                            id.span(),
+                            format!(
+                                "feature id `{id_str}` (`{path}`) was retired: what it reported \
+                                 is now reported as {}; move the setting there",
+                                r.replaced_by
+                                    .iter()
+                                    .map(|by| format!("`{by}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(" or ")
+                            ),
+                        );
+                        continue;
+                    }
                     if catalog.feature(id_str).is_none() {
                         p.say(
                             id.span(),
@@ -454,6 +469,20 @@ mod tests {
         assert_eq!(o.effort_minutes("other", Complexity::High), Some(480));
         assert_eq!(o.effort_minutes("other", Complexity::Medium), None);
         assert_eq!(o.learning_minutes("table_hint.nolock"), None);
+    }
+
+    #[test]
+    fn a_retired_feature_id_names_where_its_setting_belongs_now() {
+        let text = "[feature.\"column.generated_always\"]\neffort_minutes = 5\n";
+        let problems = EffortOverrides::parse(text, "calib.toml", &catalog()).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(
+            problems[0].contains("`column.generated_always`")
+                && problems[0].contains("retired")
+                && problems[0].contains("`ddl.temporal.create_table`")
+                && problems[0].ends_with("(line 1)"),
+            "{problems:#?}"
+        );
     }
 
     #[test]
