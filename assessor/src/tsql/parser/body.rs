@@ -2658,10 +2658,24 @@ impl Parser<'_> {
             if self.kind(j) == Some(TokenKind::Variable) && self.is_op(j + 1, "=") {
                 j += 2;
             }
-            if let Some(lit) = self.tok(j)
-                && matches!(lit.kind, TokenKind::String | TokenKind::NString)
-            {
+            let literal = self
+                .tok(j)
+                .filter(|t| matches!(t.kind, TokenKind::String | TokenKind::NString));
+            if let Some(lit) = literal {
                 parse_dynamic(self.src, &[lit], self.dyn_depth, &mut self.obs);
+            }
+            // A statement held in a variable (a procedure argument is a
+            // constant or a variable, never an expression), or none at all,
+            // is known only at run time: nothing in it can be assessed,
+            // which must not read as "supported" (Compass: review manually).
+            if last == "SP_EXECUTESQL" && literal.is_none() {
+                self.emit(
+                    K::Clause,
+                    "SP_EXECUTESQL UNKNOWN STATEMENT",
+                    None,
+                    n.first,
+                    n.last,
+                );
             }
         }
     }
