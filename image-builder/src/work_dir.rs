@@ -69,7 +69,9 @@ fn read_mountinfo() -> Result<String, PathError> {
 }
 
 /// The mount points at or below `dir` in a `/proc/self/mountinfo` text,
-/// deepest first (so a mount is detached before the one it sits on).
+/// deepest first (so a mount is detached before the one it sits on). A
+/// point mounted twice (one mount stacked on another) is listed twice: each
+/// detach takes one layer off.
 pub fn mounts_under(mountinfo: &str, dir: &Path) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = mountinfo
         .lines()
@@ -79,7 +81,6 @@ pub fn mounts_under(mountinfo: &str, dir: &Path) -> Vec<PathBuf> {
         .filter(|point| point.starts_with(dir))
         .collect();
     found.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
-    found.dedup();
     found
 }
 
@@ -114,6 +115,7 @@ mod tests {
     const MOUNTINFO: &str = "\
 22 1 259:2 / / rw,relatime shared:1 - ext4 /dev/root rw
 90 22 0:5 / /var/tmp/b/out/work/rootfs/proc ro,relatime - proc proc ro
+95 90 0:33 / /var/tmp/b/out/work/rootfs/proc ro,relatime - proc proc ro
 91 22 0:21 / /var/tmp/b/out/work/rootfs/sys ro,nosuid - sysfs sys ro
 92 91 0:30 / /var/tmp/b/out/work/rootfs/sys/fs/cgroup ro - cgroup2 cgroup2 ro
 93 22 0:31 / /var/tmp/b/out/work2 rw - tmpfs tmpfs rw
@@ -128,7 +130,13 @@ mod tests {
             Some(Path::new("/var/tmp/b/out/work/rootfs/sys/fs/cgroup")),
             "a nested mount comes before the one it sits on"
         );
-        assert_eq!(found.len(), 4, "{found:?}");
+        assert_eq!(found.len(), 5, "{found:?}");
+        let proc = Path::new("/var/tmp/b/out/work/rootfs/proc");
+        assert_eq!(
+            found.iter().filter(|p| *p == proc).count(),
+            2,
+            "a stacked mount needs one detach per layer"
+        );
         assert!(found.contains(&PathBuf::from("/var/tmp/b/out/work/with space")));
         assert!(
             !found.contains(&PathBuf::from("/var/tmp/b/out/work2")),
