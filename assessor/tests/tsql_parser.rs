@@ -154,6 +154,40 @@ fn statement_boundaries_without_semicolons() {
 }
 
 #[test]
+fn an_update_or_delete_after_an_options_on_starts_a_statement() {
+    // `ON UPDATE` / `ON DELETE` continue a statement only as a foreign
+    // key's action; after a SET option's ON the next line is a statement.
+    let src = "SET NOCOUNT ON\n\
+               UPDATE dbo.t SET a = 1\n\
+               SET XACT_ABORT ON\n\
+               DELETE FROM ##g\n\
+               ALTER DATABASE CURRENT SET AUTO_CLOSE ON\n\
+               UPDATE STATISTICS dbo.t WITH FULLSCAN\n\
+               CREATE TABLE c (a int REFERENCES p (a) ON UPDATE NO ACTION ON DELETE SET DEFAULT)\n\
+               PRINT 'x'";
+    let all = obs(src);
+    no_unparsed(&all);
+    assert_eq!(
+        names(&all, K::Statement),
+        vec![
+            "SET",
+            "UPDATE",
+            "SET",
+            "DELETE",
+            "ALTER DATABASE",
+            "UPDATE STATISTICS",
+            "CREATE TABLE",
+            "PRINT"
+        ]
+    );
+    assert!(
+        !all.iter()
+            .any(|o| o.kind == K::SetOption && !matches!(o.name.as_str(), "NOCOUNT" | "XACT_ABORT")),
+        "{all:#?}"
+    );
+}
+
+#[test]
 fn functions_with_argument_counts_and_types() {
     let src = "SELECT STR(a, 10, 2), FORMAT(b, 'N'), CHOOSE(1, 'a', 'b'), IIF(a > 1, 1, 0), \
                TRY_CONVERT(int, '1'), CONVERT(varchar(30), GETDATE(), 113), CAST(x AS nvarchar(max)), \

@@ -178,6 +178,11 @@ const EXTENDED_PROPERTY_LEVELS: &[&str] = &[
 /// CLR user-defined type's.
 const SYSTEM_CLR_TYPES: &[&str] = &["GEOMETRY", "GEOGRAPHY", "HIERARCHYID"];
 
+/// What follows `ON DELETE` / `ON UPDATE` in a foreign key: `CASCADE`,
+/// `NO ACTION`, `SET NULL`, `SET DEFAULT` (and `RESTRICT`, which SQL Server
+/// rejects but other dialects' scripts carry).
+const REFERENTIAL_ACTIONS: &[&str] = &["CASCADE", "NO", "RESTRICT", "SET"];
+
 /// Words after which a statement keyword continues the current statement.
 const CONTINUING: &[&str] = &[
     "AFTER",
@@ -214,8 +219,14 @@ impl Parser<'_> {
                 return false;
             }
         }
-        if i > 0 && self.is_word(i - 1, "ON") && matches!(w, "DELETE" | "UPDATE") {
-            // Foreign key actions.
+        if i > 0
+            && self.is_word(i - 1, "ON")
+            && matches!(w, "DELETE" | "UPDATE")
+            && self.is_any_word(i + 1, REFERENTIAL_ACTIONS)
+        {
+            // A foreign key's `ON DELETE CASCADE`; but after `SET NOCOUNT
+            // ON` (or any option's ON) an UPDATE or DELETE on the next line
+            // is a statement of its own.
             return false;
         }
         let next = self.upper(i + 1);
