@@ -188,6 +188,48 @@ fn an_update_or_delete_after_an_options_on_starts_a_statement() {
 }
 
 #[test]
+fn a_statement_after_all_rows_values_or_an_alter_starts_on_its_own() {
+    // Without semicolons: `ALL` continues only a set operator, `ROWS` only
+    // into a paging FETCH, an INSERT's VALUES closes its source, and
+    // `SET @v` is never an ALTER's SET clause.
+    let src = "ALTER TABLE t NOCHECK CONSTRAINT ALL\n\
+               DELETE FROM t\n\
+               SELECT a FROM t UNION ALL SELECT b FROM u\n\
+               SELECT a FROM t ORDER BY a OFFSET 10 ROWS\n\
+               FETCH NEXT FROM c INTO @a\n\
+               SELECT a FROM t ORDER BY a OFFSET 1 ROWS FETCH NEXT 5 ROWS ONLY\n\
+               INSERT INTO t (a) VALUES (1)\n\
+               EXEC dbo.p\n\
+               INSERT INTO t DEFAULT VALUES\n\
+               SELECT 1\n\
+               ALTER TABLE t SET (LOCK_ESCALATION = AUTO)\n\
+               SET @x = 1";
+    let all = obs(src);
+    no_unparsed(&all);
+    assert_eq!(
+        names(&all, K::Statement),
+        vec![
+            "ALTER TABLE",
+            "DELETE",
+            "SELECT",
+            "SELECT",
+            "FETCH",
+            "SELECT",
+            "INSERT",
+            "EXECUTE",
+            "INSERT",
+            "SELECT",
+            "ALTER TABLE",
+            "SET"
+        ]
+    );
+    assert!(
+        !all.iter().any(|o| o.name == "INSERT EXECUTE"),
+        "an EXEC after INSERT ... VALUES is not the INSERT's source: {all:#?}"
+    );
+}
+
+#[test]
 fn functions_with_argument_counts_and_types() {
     let src = "SELECT STR(a, 10, 2), FORMAT(b, 'N'), CHOOSE(1, 'a', 'b'), IIF(a > 1, 1, 0), \
                TRY_CONVERT(int, '1'), CONVERT(varchar(30), GETDATE(), 113), CAST(x AS nvarchar(max)), \

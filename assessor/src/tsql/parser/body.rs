@@ -209,10 +209,18 @@ impl Parser<'_> {
         }
         let w = self.upper(i);
         let w = w.as_str();
+        if w == "VALUES" && st.kind == Kind::Insert {
+            // `INSERT ... VALUES (...)` or `DEFAULT VALUES`: the source is
+            // given, so a SELECT or EXEC after it starts a statement.
+            st.dml_open = false;
+        }
         if !in_sorted(keywords::STATEMENT_STARTS, w) {
             return false;
         }
-        if i > 0 && (self.is_op(i - 1, ",") || self.is_any_word(i - 1, CONTINUING)) {
+        if i > 0
+            && (self.is_op(i - 1, ",") || self.is_any_word(i - 1, CONTINUING))
+            && !self.ends_a_statement(i - 1)
+        {
             // `ON DELETE`, `FOR UPDATE`, `UNION SELECT`, `WITH ROLLBACK`...
             // but `AS` only continues routine headers / views.
             if !self.is_word(i - 1, "AS") || st.kind == Kind::Routine {
@@ -256,11 +264,13 @@ impl Parser<'_> {
                 false
             }
             "SET" | "INSERT" | "UPDATE" | "DELETE" if st.kind == Kind::Merge => false,
+            // `ALTER TABLE t SET (...)`, `ALTER DATABASE d SET ...`; but a
+            // variable's SET (`SET @x = 1`) on the next line is a statement.
             "SET"
                 if matches!(
                     st.kind,
                     Kind::AlterTable | Kind::AlterDatabase | Kind::AlterIndex | Kind::Ddl
-                ) =>
+                ) && self.kind(i + 1) != Some(TokenKind::Variable) =>
             {
                 false
             }
@@ -286,6 +296,26 @@ impl Parser<'_> {
             }
             "END" | "ELSE" => true,
             _ => true,
+        }
+    }
+
+    /// Whether the continuing word at `prev` (`ALL`, `ROW`, `ROWS`) ends
+    /// its statement instead, before the statement keyword after it: `ALL`
+    /// continues only a set operator (`UNION ALL SELECT`), `ROW`/`ROWS`
+    /// only into the paging `FETCH NEXT 5 ROWS ONLY`, not a cursor's `FETCH
+    /// NEXT FROM c`. So `ALTER TABLE t NOCHECK CONSTRAINT ALL` or `...
+    /// OFFSET 10 ROWS` before a statement on the next line, without a
+    /// semicolon, end there.
+    fn ends_a_statement(&self, prev: usize) -> bool {
+        let next = prev + 1;
+        if self.is_word(prev, "ALL") {
+            !self.is_any_word(prev.wrapping_sub(1), &["EXCEPT", "INTERSECT", "UNION"])
+        } else if self.is_any_word(prev, &["ROW", "ROWS"]) {
+            !(self.is_word(next, "FETCH")
+                && self.is_any_word(next + 1, &["FIRST", "NEXT"])
+                && !self.is_word(next + 2, "FROM"))
+        } else {
+            false
         }
     }
 
