@@ -188,10 +188,11 @@ fn an_update_or_delete_after_an_options_on_starts_a_statement() {
 }
 
 #[test]
-fn a_statement_after_all_rows_values_or_an_alter_starts_on_its_own() {
+fn a_statement_after_all_rows_values_or_a_ddl_statement_starts_on_its_own() {
     // Without semicolons: `ALL` continues only a set operator, `ROWS` only
-    // into a paging FETCH, an INSERT's VALUES closes its source, and
-    // `SET @v` is never an ALTER's SET clause.
+    // into a paging FETCH, an INSERT's VALUES closes its source, a DDL
+    // statement's SET follows its header or opens a parenthesis, and
+    // `SET MULTI_USER` takes no value.
     let src = "ALTER TABLE t NOCHECK CONSTRAINT ALL\n\
                DELETE FROM t\n\
                SELECT a FROM t UNION ALL SELECT b FROM u\n\
@@ -203,7 +204,15 @@ fn a_statement_after_all_rows_values_or_an_alter_starts_on_its_own() {
                INSERT INTO t DEFAULT VALUES\n\
                SELECT 1\n\
                ALTER TABLE t SET (LOCK_ESCALATION = AUTO)\n\
-               SET @x = 1";
+               SET @x = 1\n\
+               ALTER TABLE t ADD c int NULL\n\
+               SET NOCOUNT ON\n\
+               CREATE TABLE #t (a int) ON [PRIMARY]\n\
+               SET XACT_ABORT ON\n\
+               ALTER DATABASE d SET MULTI_USER\n\
+               UPDATE t SET a = 1\n\
+               ALTER DATABASE [$(db)] SET ANSI_NULLS ON\n\
+               ALTER DATABASE SCOPED CONFIGURATION FOR SECONDARY SET MAXDOP = 1";
     let all = obs(src);
     no_unparsed(&all);
     assert_eq!(
@@ -220,7 +229,28 @@ fn a_statement_after_all_rows_values_or_an_alter_starts_on_its_own() {
             "INSERT",
             "SELECT",
             "ALTER TABLE",
-            "SET"
+            "SET",
+            "ALTER TABLE",
+            "SET",
+            "CREATE TABLE",
+            "SET",
+            "ALTER DATABASE",
+            "UPDATE",
+            "ALTER DATABASE",
+            "ALTER DATABASE SCOPED CONFIGURATION"
+        ]
+    );
+    let options: Vec<_> = all
+        .iter()
+        .filter(|o| o.kind == K::Option && o.statement.starts_with("ALTER DATABASE"))
+        .map(|o| (o.name.as_str(), o.detail.as_deref()))
+        .collect();
+    assert_eq!(
+        options,
+        vec![
+            ("MULTI_USER", None),
+            ("ANSI_NULLS", Some("ON")),
+            ("MAXDOP", Some("1"))
         ]
     );
     assert!(

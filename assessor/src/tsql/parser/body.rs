@@ -265,12 +265,14 @@ impl Parser<'_> {
             }
             "SET" | "INSERT" | "UPDATE" | "DELETE" if st.kind == Kind::Merge => false,
             // `ALTER TABLE t SET (...)`, `ALTER DATABASE d SET ...`; but a
-            // variable's SET (`SET @x = 1`) on the next line is a statement.
+            // variable's or a session option's SET on the next line is a
+            // statement.
             "SET"
                 if matches!(
                     st.kind,
                     Kind::AlterTable | Kind::AlterDatabase | Kind::AlterIndex | Kind::Ddl
-                ) && self.kind(i + 1) != Some(TokenKind::Variable) =>
+                ) && self.kind(i + 1) != Some(TokenKind::Variable)
+                    && self.is_ddl_set_clause(st.kind, i) =>
             {
                 false
             }
@@ -297,6 +299,30 @@ impl Parser<'_> {
             "END" | "ELSE" => true,
             _ => true,
         }
+    }
+
+    /// Whether the SET at `i` is the clause of the DDL statement being read
+    /// rather than a SET statement after it. A DDL statement's SET either
+    /// opens a parenthesis (`ALTER TABLE t SET (...)`, `ALTER INDEX ... SET
+    /// (...)`) or follows its header right away: `ALTER DATABASE d SET`,
+    /// `ALTER DATABASE CURRENT SET`, `... SCOPED CONFIGURATION [FOR
+    /// SECONDARY] SET`, `ALTER SERVER CONFIGURATION SET`, `ALTER EXTERNAL
+    /// DATA SOURCE s SET`; or it is a foreign key's action. So `ALTER TABLE
+    /// t ADD c int` or `CREATE TABLE ...` followed by `SET NOCOUNT ON` on the
+    /// next line is two statements.
+    fn is_ddl_set_clause(&self, kind: Kind, i: usize) -> bool {
+        // A foreign key's `ON DELETE SET NULL` / `ON UPDATE SET DEFAULT`.
+        let referential = self.is_any_word(i.wrapping_sub(1), &["DELETE", "UPDATE"])
+            && self.is_word(i.wrapping_sub(2), "ON");
+        if referential || self.is_op(i + 1, "(") {
+            return true;
+        }
+        !matches!(kind, Kind::AlterTable | Kind::AlterIndex)
+            && (self.is_any_word(i.wrapping_sub(2), &["DATABASE", "SOURCE"])
+                || self.is_any_word(
+                    i.wrapping_sub(1),
+                    &["CONFIGURATION", "CURRENT", "SECONDARY"],
+                ))
     }
 
     /// Whether the continuing word at `prev` (`ALL`, `ROW`, `ROWS`) ends
@@ -939,15 +965,24 @@ impl Parser<'_> {
         if st.kind == Kind::AlterDatabase {
             let name = self.name_text(i);
             let mut j = i + 1;
-            if self.is_op(j, "=") {
+            let assigned = self.is_op(j, "=");
+            if assigned {
                 j += 1;
             }
-            let has_value = self.tok(j).is_some_and(|t| {
-                matches!(
-                    t.kind,
-                    TokenKind::Word | TokenKind::Integer | TokenKind::String | TokenKind::NString
-                ) && !self.is_any_word(j, &["WITH"])
-            });
+            // `SET MULTI_USER` takes no value: an UPDATE on the next line is
+            // a statement, not the option's value.
+            let next_statement =
+                !assigned && in_sorted(keywords::STATEMENT_STARTS, self.upper(j).as_str());
+            let has_value = !next_statement
+                && self.tok(j).is_some_and(|t| {
+                    matches!(
+                        t.kind,
+                        TokenKind::Word
+                            | TokenKind::Integer
+                            | TokenKind::String
+                            | TokenKind::NString
+                    ) && !self.is_any_word(j, &["WITH"])
+                });
             let detail = has_value.then(|| self.value_text(j));
             let last = if has_value { j } else { i };
             self.emit(K::Option, name, detail, i, last);
