@@ -227,11 +227,7 @@ impl Parser<'_> {
                 return false;
             }
         }
-        if i > 0
-            && self.is_word(i - 1, "ON")
-            && matches!(w, "DELETE" | "UPDATE")
-            && self.is_any_word(i + 1, REFERENTIAL_ACTIONS)
-        {
+        if i > 0 && self.is_foreign_key_action(i - 1) {
             // A foreign key's `ON DELETE CASCADE`; but after `SET NOCOUNT
             // ON` (or any option's ON) an UPDATE or DELETE on the next line
             // is a statement of its own.
@@ -301,6 +297,14 @@ impl Parser<'_> {
         }
     }
 
+    /// Whether `on` starts a foreign key's action: `ON DELETE` / `ON UPDATE`
+    /// followed by one of [`REFERENTIAL_ACTIONS`].
+    fn is_foreign_key_action(&self, on: usize) -> bool {
+        self.is_word(on, "ON")
+            && self.is_any_word(on + 1, &["DELETE", "UPDATE"])
+            && self.is_any_word(on + 2, REFERENTIAL_ACTIONS)
+    }
+
     /// Whether the SET at `i` is the clause of the DDL statement being read
     /// rather than a SET statement after it. A DDL statement's SET either
     /// opens a parenthesis (`ALTER TABLE t SET (...)`, `ALTER INDEX ... SET
@@ -312,9 +316,7 @@ impl Parser<'_> {
     /// next line is two statements.
     fn is_ddl_set_clause(&self, kind: Kind, i: usize) -> bool {
         // A foreign key's `ON DELETE SET NULL` / `ON UPDATE SET DEFAULT`.
-        let referential = self.is_any_word(i.wrapping_sub(1), &["DELETE", "UPDATE"])
-            && self.is_word(i.wrapping_sub(2), "ON");
-        if referential || self.is_op(i + 1, "(") {
+        if self.is_foreign_key_action(i.wrapping_sub(2)) || self.is_op(i + 1, "(") {
             return true;
         }
         !matches!(kind, Kind::AlterTable | Kind::AlterIndex)
